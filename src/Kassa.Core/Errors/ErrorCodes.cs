@@ -1,0 +1,40 @@
+namespace Kassa.Core.Errors;
+
+/// <summary>
+/// Every error code the API can answer with (spec §1.2). The strings are part of the public
+/// contract: clients switch on them, so they never change once shipped.
+/// </summary>
+public static class ErrorCodes
+{
+    // 400 invalid_request_error
+    public const string ValidationFailed = "validation_failed";
+    public const string MalformedJson = "malformed_json";
+    public const string UnknownField = "unknown_field";
+    public const string ParameterMissing = "parameter_missing";
+    // 401 authentication_error
+    public const string MissingApiKey = "missing_api_key";
+    public const string InvalidApiKey = "invalid_api_key";
+    public const string ExpiredToken = "expired_token";
+    // 403 permission_error
+    public const string KeyNotAllowed = "key_not_allowed";
+    // 404 not_found
+    public const string ResourceMissing = "resource_missing";
+    public const string RouteNotFound = "route_not_found";
+    // 405 invalid_request_error
+    public const string MethodNotAllowed = "method_not_allowed";
+    // 409 conflict
+    public const string AlreadyExists = "already_exists";
+    public const string IdempotencyKeyInUse = "idempotency_key_in_use";
+    public const string InvalidState = "invalid_state";
+    public const string LimitReached = "limit_reached";
+    // 413 invalid_request_error
+    public const string PayloadTooLarge = "payload_too_large";
+    // 422 idempotency_error
+    public const string IdempotencyKeyReused = "idempotency_key_reused";
+    // 429 rate_limit_error
+    public const string RateLimited = "rate_limited";
+    // 500 api_error
+    public const string InternalError = "internal_error";
+    // 503 api_error
+    public const string Overloaded = "overloaded";
+}

@@ -1,0 +1,13 @@
+namespace Kassa.Core.Ids;
+
+/// <summary>The id prefixes of spec §1, one constant each, so a typo is a compile error.</summary>
+public static class IdPrefixes
+{
+    public const string Account = "acct";
+    public const string ApiKey = "key";
+    public const string Customer = "cus";
+    public const string CustomerSession = "cst";
+    public const string Event = "evt";
+    public const string AuditEvent = "aud";
+    public const string Request = "req";
+}

@@ -1,0 +1,48 @@
+using System.Security.Cryptography;
+using Kassa.Core.Ids;
+
+namespace Kassa.Engine.Common;
+
+/// <summary>An account and a mode: the first two columns of every key. Data never crosses a tenant.</summary>
+public readonly record struct Tenant(string AccountId, bool Livemode);
+
+/// <summary>Who caused a change, as written to the audit log: an API key, the dashboard, or the system itself.</summary>
+public sealed record Actor(string Type, string Id)
+{
+    public static Actor System { get; } = new("system", "system");
+    public static Actor ApiKey(string keyId) => new("api_key", keyId);
+    public override string ToString() => Id;
+}
+
+/// <summary>
+/// Everything a use case needs to know about the call besides its input: tenant, actor, request id
+/// and the time, read once from the injected clock so one operation sees one "now".
+/// </summary>
+public sealed class OperationContext(Tenant tenant, Actor actor, string requestId, DateTimeOffset now)
+{
+    public Tenant Tenant { get; } = tenant;
+    public Actor Actor { get; } = actor;
+    public string RequestId { get; } = requestId;
+    public DateTimeOffset Now { get; } = now;
+
+    public string NewId(string prefix) => Ids.New(prefix, Now);
+}
+
+/// <summary>Makes time-sortable ids with cryptographic randomness.</summary>
+public static class Ids
+{
+    public static string New(string prefix, DateTimeOffset now)
+    {
+        Span<byte> random = stackalloc byte[KassaId.RandomBytes];
+        RandomNumberGenerator.Fill(random);
+        return KassaId.Format(prefix, now, random);
+    }
+}
+
+/// <summary>Unix microseconds, the one time representation in storage (identical on both engines).</summary>
+public static class Micros
+{
+    public static long From(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+    public static DateTimeOffset To(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+    public static DateTimeOffset? To(long? micros) => micros is { } m ? To(m) : null;
+}

@@ -1,0 +1,50 @@
+using Kassa.Core.Errors;
+using Kassa.Core.Validation;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Customers;
+
+/// <summary>The address fields a request may carry (spec §2).</summary>
+public sealed record AddressInput(string? Line1, string? City, string? State, string? PostalCode, string? Country)
+{
+    public Address ToAddress() => new(Line1, City, State, PostalCode, Country?.ToUpperInvariant());
+}
+
+/// <summary>Validation shared by create, get-or-create and update: one place for the field rules.</summary>
+internal static class CustomerInput
+{
+    public static void Check(string? email, string? name, AddressInput? address, IReadOnlyDictionary<string, string>? metadata, List<FieldError> errors)
+    {
+        if (Rules.Email(email) is { } e) errors.Add(new FieldError("email", e));
+        if (Rules.Text(name, Rules.NameLengthMax) is { } n) errors.Add(new FieldError("name", n));
+        if (address is not null)
+        {
+            Field("address.line1", address.Line1);
+            Field("address.city", address.City);
+            Field("address.state", address.State);
+            Field("address.postal_code", address.PostalCode);
+            if (address.Country is { } country && (country.Length != 2 || !country.All(char.IsAsciiLetter)))
+                errors.Add(new FieldError("address.country", "must be an ISO 3166-1 alpha-2 code such as US or DE"));
+        }
+        Rules.Metadata(metadata, errors);
+
+        void Field(string field, string? value)
+        {
+            if (Rules.Text(value, Rules.AddressFieldLengthMax) is { } complaint) errors.Add(new FieldError(field, complaint));
+        }
+    }
+
+    /// <summary>The names of the fields that differ between two versions, for the audit log.</summary>
+    public static List<string> Changes(CustomerRecord before, CustomerRecord after)
+    {
+        var changed = new List<string>(4);
+        if (before.Email != after.Email) changed.Add("email");
+        if (before.Name != after.Name) changed.Add("name");
+        if (before.Address != after.Address) changed.Add("address");
+        if (!MetadataEqual(before.Metadata, after.Metadata)) changed.Add("metadata");
+        return changed;
+    }
+
+    private static bool MetadataEqual(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+}

@@ -1,0 +1,28 @@
+using Kassa.Server.Hosting;
+
+namespace Kassa.Server.Cli;
+
+/// <summary><c>kassa serve</c>: migrate, make the first account if there is none, then serve until stopped.</summary>
+public static class ServeCommand
+{
+    public static async Task<int> RunAsync(KassaOptions options, CancellationToken ct)
+    {
+        await using var store = KassaApp.OpenStore(options);
+        await store.MigrateAsync(ct);
+        var created = await Bootstrap.EnsureFirstAccountAsync(store, options.Time, options.BootstrapKey, ct);
+        var app = KassaApp.Build(options, store);
+        await app.StartAsync(ct);
+        Console.WriteLine($"kassa listening on {string.Join(", ", options.Urls.Split(';'))} — storage: {store.Describe()}");
+        if (created is not null)
+        {
+            Console.WriteLine($"created account {created.AccountId}");
+            if (options.BootstrapKey is null)
+                Console.WriteLine($"test secret key (shown once, store it now): {created.TestSecretKey}");
+            else
+                Console.WriteLine("test secret key: the one given in KASSA_BOOTSTRAP_KEY");
+        }
+        await app.WaitForShutdownAsync(ct);
+        await app.DisposeAsync();
+        return 0;
+    }
+}

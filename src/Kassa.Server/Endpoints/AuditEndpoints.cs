@@ -1,0 +1,34 @@
+using Kassa.Core.Errors;
+using Kassa.Engine.Audit;
+using Kassa.Engine.Resources;
+using Kassa.Engine.Storage;
+using Kassa.Server.Http;
+
+namespace Kassa.Server.Endpoints;
+
+/// <summary>Spec §11: the audit log of every mutation.</summary>
+public static class AuditEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapGet("/audit_events", (HttpContext http, Api api, string? object_id, string? actor, string? from, string? to, string? limit, string? starting_after) =>
+            {
+                if (ParseTime("from", from) is { IsOk: false } badFrom) return ApiResponses.WriteError(http, badFrom.Error!);
+                if (ParseTime("to", to) is { IsOk: false } badTo) return ApiResponses.WriteError(http, badTo.Error!);
+                var filter = new AuditFilter(object_id, actor, ParseTime("from", from).Value, ParseTime("to", to).Value);
+                return CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, tenant, page) => ListAuditEvents.Execute(s, tenant, filter, page));
+            })
+            .Doc("listAuditEvents", "List audit events, newest first (from inclusive, to exclusive)", "Audit")
+            .Produces<ListResource<AuditEventResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
+            .Errors(400);
+    }
+
+    public static Result<DateTimeOffset?> ParseTime(string param, string? value)
+    {
+        if (value is null) return (DateTimeOffset?)null;
+        if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            && value.Contains('T', StringComparison.Ordinal))
+            return (DateTimeOffset?)t.ToUniversalTime();
+        return KassaError.Validation(param, "must be an RFC 3339 timestamp such as 2026-11-21T10:00:00Z");
+    }
+}

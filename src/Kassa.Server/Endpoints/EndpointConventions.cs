@@ -1,0 +1,31 @@
+using Kassa.Server.Http;
+
+namespace Kassa.Server.Endpoints;
+
+/// <summary>OpenAPI annotations shared by endpoints, so every operation documents its errors the same way.</summary>
+/// <summary>Endpoint metadata: the type of the JSON body, read by the OpenAPI document.</summary>
+public sealed record JsonRequestBody(Type Type);
+
+public static class EndpointConventions
+{
+    public static RouteHandlerBuilder Doc(this RouteHandlerBuilder builder, string operationId, string summary, string tag) =>
+        builder.WithName(operationId).WithSummary(summary).WithTags(tag);
+
+    /// <summary>
+    /// Documents the JSON request body. Not <c>Accepts&lt;T&gt;()</c>: that also makes routing refuse
+    /// requests whose Content-Type is not JSON with a bare 415, while the API reads every body as JSON.
+    /// </summary>
+    public static RouteHandlerBuilder Body<T>(this RouteHandlerBuilder builder) => builder.WithMetadata(new JsonRequestBody(typeof(T)));
+
+    /// <summary>Documents the error envelope for the given statuses plus the ones every /v1 call can answer.</summary>
+    public static RouteHandlerBuilder Errors(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (var status in statuses.Concat([401, 403, 429]).Distinct().Order())
+            builder.Produces<ErrorEnvelope>(status, ApiResponses.JsonContentType);
+        return builder;
+    }
+
+    /// <summary>Mutations also answer the idempotency conflicts of spec §1.3.</summary>
+    public static RouteHandlerBuilder MutationErrors(this RouteHandlerBuilder builder, params int[] statuses) =>
+        builder.Errors([.. statuses, 400, 409, 413, 422]);
+}

@@ -1,0 +1,65 @@
+using Kassa.Engine.Json;
+using Kassa.Engine.Storage;
+using Kassa.Server.Endpoints;
+using Kassa.Server.Http;
+using Kassa.Server.Workers;
+using Kassa.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Kassa.Server.Hosting;
+
+/// <summary>Builds the web application: services, middleware order, endpoints. Used by <c>kassa serve</c> and the tests.</summary>
+public static class KassaApp
+{
+    public static WebApplication Build(KassaOptions options, IKassaStore store, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "kassa", ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // One limit more than the API's 1 MiB, so the API's own check answers with its envelope.
+            k.Limits.MaxRequestBodySize = JsonBody.BodyBytesMax + 1;
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        });
+        builder.Logging.ClearProviders();
+        if (options.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A failed start (port in use) is reported by the CLI in one line; the host would add a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+
+        builder.Services.ConfigureHttpJsonOptions(o => KassaJson.Configure(o.SerializerOptions));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(options.Time);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton<Metrics>();
+        builder.Services.AddSingleton<KeyCache>();
+        builder.Services.AddSingleton(new RateLimits(options.RateLimitPerSecond));
+        builder.Services.AddSingleton<Api>();
+        builder.Services.AddOpenApi("v1", o => OpenApiDocument.Configure(o));
+        if (options.RunWorkers) builder.Services.AddHostedService<IdempotencyPurger>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestPipeline>();
+        app.UseRouting();
+        app.UseMiddleware<Authentication>();
+
+        OpsEndpoints.Map(app);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(o =>
+        {
+            o.RoutePrefix = "docs";
+            o.DocumentTitle = "Kassa API reference";
+            o.SwaggerEndpoint("/openapi/v1.json", "Kassa API v1");
+        });
+        var v1 = app.MapGroup("/v1");
+        CustomerEndpoints.Map(v1);
+        ApiKeyEndpoints.Map(v1);
+        AuditEndpoints.Map(v1);
+        return app;
+    }
+
+    public static IKassaStore OpenStore(KassaOptions options) => StoreFactory.Open(options.Db, options.Time);
+}

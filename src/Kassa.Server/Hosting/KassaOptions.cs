@@ -1,0 +1,44 @@
+namespace Kassa.Server.Hosting;
+
+/// <summary>Settings of one server process, from flags and environment variables.</summary>
+public sealed class KassaOptions
+{
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    /// <summary>Listen addresses (<c>--urls</c>, <c>KASSA_URLS</c>).</summary>
+    public string Urls { get; set; } = DefaultUrls;
+
+    /// <summary>Connection string or SQLite path (<c>--db</c>, <c>KASSA_DB</c>); null is the SQLite default.</summary>
+    public string? Db { get; set; }
+
+    /// <summary>A test secret key for the first account (<c>KASSA_BOOTSTRAP_KEY</c>).</summary>
+    public string? BootstrapKey { get; set; }
+
+    /// <summary>Requests per second per API key on this node (<c>KASSA_RATE_LIMIT</c>); 0 turns limiting off.</summary>
+    public int RateLimitPerSecond { get; set; } = 50_000;
+
+    /// <summary>The clock; tests pass a manual one.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Whether to run background workers (tests that drive time by hand turn them off).</summary>
+    public bool RunWorkers { get; set; } = true;
+
+    /// <summary><c>json</c> for one JSON object per log line (<c>KASSA_LOG_FORMAT</c>), else one plain line.</summary>
+    public string LogFormat { get; set; } = "text";
+
+    public static KassaOptions FromEnvironment()
+    {
+        var o = new KassaOptions();
+        if (Environment.GetEnvironmentVariable("KASSA_URLS") is { Length: > 0 } urls) o.Urls = urls;
+        if (Environment.GetEnvironmentVariable("KASSA_DB") is { Length: > 0 } db) o.Db = db;
+        if (Environment.GetEnvironmentVariable("KASSA_BOOTSTRAP_KEY") is { Length: > 0 } key) o.BootstrapKey = key;
+        if (Environment.GetEnvironmentVariable("KASSA_LOG_FORMAT") is { Length: > 0 } format) o.LogFormat = format;
+        if (Environment.GetEnvironmentVariable("KASSA_RATE_LIMIT") is { Length: > 0 } limit)
+        {
+            if (!int.TryParse(limit, out var perSecond) || perSecond < 0)
+                throw new ArgumentException("KASSA_RATE_LIMIT must be a whole number of requests per second (0 turns limiting off)");
+            o.RateLimitPerSecond = perSecond;
+        }
+        return o;
+    }
+}

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Kassa.Core.Errors;
+using Kassa.Core.Validation;
+using Kassa.Engine.Common;
+using Kassa.Engine.Idempotency;
+using Kassa.Engine.Json;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Server.Http;
+
+/// <summary>What an endpoint answers on success: a status and the resource to serialise.</summary>
+public readonly record struct Reply(int Status, object Body);
+
+/// <summary>
+/// Runs use cases for endpoints. A mutation runs as: read the body (≤ 1 MiB) → claim the
+/// idempotency key (if one was sent) → parse → run the use case in one transaction that also stores
+/// the response under the claimed key → answer. Business errors roll the transaction back; their
+/// response is then stored on its own, so a retry gets the same answer. A 5xx is never stored.
+/// </summary>
+public sealed class Api(IKassaStore store, TimeProvider time)
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    public OperationContext Operation(HttpContext http) =>
+        new(http.Principal().Tenant, http.Principal().Actor, http.RequestId(), time.GetUtcNow());
+
+    /// <summary>A mutation with a JSON body.</summary>
+    public Task Mutate<TBody, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, Task<Result<TResult>>> work, Func<TResult, Reply> reply)
+        where TBody : class =>
+        Run(http, readBody: true, async (session, op, body) =>
+        {
+            var parsed = JsonBody.Parse<TBody>(body);
+            if (!parsed.IsOk) return Result<Reply>.Fail(parsed.Error!);
+            var result = await work(session, op, parsed.Value);
+            return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+        });
+
+    /// <summary>A mutation without a body (e.g. DELETE, revoke). A non-empty body is refused.</summary>
+    public Task Mutate<TResult>(HttpContext http, Func<IStoreSession, OperationContext, Task<Result<TResult>>> work, Func<TResult, Reply> reply) =>
+        Run(http, readBody: true, async (session, op, body) =>
+        {
+            var empty = JsonBody.Parse<EmptyBody>(body);
+            if (!empty.IsOk) return Result<Reply>.Fail(empty.Error!);
+            var result = await work(session, op);
+            return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+        });
+
+    /// <summary>A read in one read-only session.</summary>
+    public async Task Read<TResult>(HttpContext http, Func<IStoreSession, Tenant, Task<Result<TResult>>> work, int status = 200)
+    {
+        var tenant = http.Principal().Tenant;
+        var result = await store.ReadAsync(s => work(s, tenant), http.RequestAborted);
+        if (result.IsOk) await ApiResponses.WriteJson(http, status, result.Value);
+        else await ApiResponses.WriteError(http, result.Error!);
+    }
+
+    private sealed record EmptyBody;
+
+    private sealed record Outcome(int Status, byte[] Body, bool Ok, bool LostClaim);
+
+    private async Task Run(HttpContext http, bool readBody, Func<IStoreSession, OperationContext, byte[], Task<Result<Reply>>> work)
+    {
+        var ct = http.RequestAborted;
+        var requestId = http.RequestId();
+        byte[] body = [];
+        if (readBody)
+        {
+            var read = await JsonBody.ReadBytesAsync(http.Request, ct);
+            if (!read.IsOk)
+            {
+                await ApiResponses.WriteError(http, read.Error!);
+                return;
+            }
+            body = read.Value;
+        }
+
+        var op = Operation(http);
+        string? key = null;
+        string? claimToken = null;
+        if (http.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var header))
+        {
+            key = header.ToString();
+            if (Rules.IdempotencyKey(key) is { } problem)
+            {
+                await ApiResponses.WriteError(http, KassaError.Validation(IdempotencyKeyHeader, problem));
+                return;
+            }
+            var fingerprint = ClaimIdempotencyKey.Fingerprint(http.Request.Method, http.Request.Path + http.Request.QueryString, body);
+            var claim = await store.WriteAsync(s => ClaimIdempotencyKey.Execute(s, op.Tenant, key, fingerprint, op.Now), ct: ct);
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Replay:
+                    http.Response.Headers["Idempotent-Replayed"] = "true";
+                    await ApiResponses.WriteBytes(http, claim.Previous!.ResponseStatus!.Value, claim.Previous.ResponseBody!);
+                    return;
+                case ClaimOutcome.InUse:
+                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyInUse,
+                        "A request with this Idempotency-Key is still being processed; retry after it completes"));
+                    return;
+                case ClaimOutcome.Reused:
+                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyReused,
+                        "This Idempotency-Key was already used with a different method, path or body"));
+                    return;
+            }
+            claimToken = claim.ClaimToken;
+        }
+
+        Outcome outcome;
+        try
+        {
+            outcome = await store.WriteAsync(async session =>
+            {
+                var result = await work(session, op, body);
+                if (!result.IsOk)
+                {
+                    var (errorStatus, errorBody) = ApiErrors.Render(result.Error!, requestId);
+                    return new Outcome(errorStatus, errorBody, false, false);
+                }
+                var bytes = JsonSerializer.SerializeToUtf8Bytes(result.Value.Body, KassaJson.Options);
+                if (claimToken is not null &&
+                    !await session.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, result.Value.Status, bytes, op.Now + ClaimIdempotencyKey.Retention))
+                    return new Outcome(0, [], true, LostClaim: true);
+                return new Outcome(result.Value.Status, bytes, true, false);
+            }, commitIf: o => o.Ok && !o.LostClaim, ct: CancellationToken.None);
+        }
+        catch
+        {
+            // A 5xx is not stored: free the key so the retry runs again.
+            if (claimToken is not null)
+                await store.WriteAsync(async s => { await s.Idempotency.ReleaseAsync(op.Tenant, key!, claimToken); return true; }, ct: CancellationToken.None);
+            throw;
+        }
+
+        if (outcome.LostClaim)
+        {
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyInUse,
+                "This request outlived its hold on the Idempotency-Key and was rolled back; retry it"));
+            return;
+        }
+        if (!outcome.Ok && claimToken is not null && outcome.Status < 500)
+        {
+            // The effect was rolled back; store the refusal so a retry with the same key sees the same answer.
+            var status = outcome.Status;
+            await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, outcome.Body, op.Now + ClaimIdempotencyKey.Retention),
+                ct: CancellationToken.None);
+        }
+        await ApiResponses.WriteBytes(http, outcome.Status, outcome.Body);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Kassa.Core.Errors;
+using Kassa.Engine.Json;
+
+namespace Kassa.Server.Http;
+
+/// <summary>Writes JSON bodies and error envelopes; every API response leaves through here.</summary>
+public static class ApiResponses
+{
+    public const string JsonContentType = "application/json; charset=utf-8";
+    public const string WrittenItem = "kassa.written";
+
+    public static string RequestId(this HttpContext http) => (string)http.Items[RequestPipeline.RequestIdItem]!;
+
+    public static Task WriteError(HttpContext http, KassaError error)
+    {
+        var (status, body) = ApiErrors.Render(error, http.RequestId());
+        return WriteBytes(http, status, body);
+    }
+
+    public static Task WriteJson<T>(HttpContext http, int status, T value) =>
+        WriteBytes(http, status, JsonSerializer.SerializeToUtf8Bytes(value, KassaJson.Options));
+
+    public static async Task WriteBytes(HttpContext http, int status, byte[] body)
+    {
+        http.Items[WrittenItem] = true;
+        http.Response.StatusCode = status;
+        http.Response.ContentType = JsonContentType;
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, http.RequestAborted);
+    }
+}

@@ -1,0 +1,3 @@
+using Kassa.Server.Cli;
+
+return await KassaCli.RunAsync(args);

@@ -1,0 +1,35 @@
+using Kassa.Engine.Storage;
+
+namespace Kassa.Server.Workers;
+
+/// <summary>
+/// Deletes expired idempotency records in bounded batches, so the table holds about one day of
+/// keys. Safe on several nodes: each batch is a plain conditional delete.
+/// </summary>
+public sealed class IdempotencyPurger(IKassaStore store, TimeProvider time, ILogger<IdempotencyPurger> logger) : BackgroundService
+{
+    public const int BatchSizeMax = 1_000;
+    public const int BatchesPerRunMax = 100;
+    private static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        do
+        {
+            try
+            {
+                for (var batch = 0; batch < BatchesPerRunMax; batch++)
+                {
+                    var deleted = await store.WriteAsync(s => s.Idempotency.PurgeExpiredAsync(time.GetUtcNow(), BatchSizeMax), ct: stoppingToken);
+                    if (deleted < BatchSizeMax) break;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "purging expired idempotency keys failed; will retry in {Interval}", Interval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}

@@ -1,0 +1,88 @@
+using System.Data;
+using Dapper;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+using Npgsql;
+
+namespace Kassa.Storage;
+
+/// <summary>
+/// PostgreSQL through a pooled Npgsql data source. Transactions run at READ COMMITTED; correctness
+/// under several nodes comes from unique constraints, conditional updates and row locks, never from
+/// in-process state. A deadlock or serialization failure rolls back and the work is retried a
+/// bounded number of times.
+/// </summary>
+public sealed class PostgresStore : IKassaStore
+{
+    private const int TransientRetriesMax = 3;
+    private static readonly SqlDialect Dialect = new("postgres", IsPostgres: true);
+    // Any constant works: it only has to be the same on every node that migrates this database.
+    private const long MigrationLockKey = 0x4B61737361; // "Kassa"
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly string _description;
+
+    public PostgresStore(string connectionString, TimeProvider time)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
+            builder.MaxPoolSize = 100;
+        _description = $"postgres ({builder.Host}:{builder.Port}/{builder.Database})";
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _time = time;
+    }
+
+    public string Engine => "postgres";
+
+    public string Describe() => _description;
+
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        // A session-level advisory lock: nodes starting together migrate one after another.
+        await connection.ExecuteAsync("SELECT pg_advisory_lock(@key)", new { key = MigrationLockKey });
+        try
+        {
+            await Migrator.ApplyAsync(connection, Engine, async c => await ((NpgsqlConnection)c).BeginTransactionAsync(IsolationLevel.ReadCommitted, ct),
+                Micros.From(_time.GetUtcNow()), ct);
+        }
+        finally
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = MigrationLockKey });
+        }
+    }
+
+    public async Task PingAsync(CancellationToken ct = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteScalarAsync<int>("SELECT 1");
+    }
+
+    public async Task<T> ReadAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        return await work(new SqlSession(connection, null, Dialect));
+    }
+
+    public async Task<T> WriteAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct);
+            await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+            try
+            {
+                var result = await work(new SqlSession(connection, tx, Dialect));
+                if (commitIf is null || commitIf(result)) await tx.CommitAsync(CancellationToken.None);
+                else await tx.RollbackAsync(CancellationToken.None);
+                return result;
+            }
+            catch (PostgresException e) when (attempt < TransientRetriesMax && e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected)
+            {
+                // Rolled back by disposal; the work is a pure function of what it reads, so running it again is safe.
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

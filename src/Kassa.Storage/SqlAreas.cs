@@ -1,0 +1,236 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Kassa.Core.Paging;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Storage;
+
+// The data areas in portable SQL: both engines accept ON CONFLICT, row-value comparisons, LIMIT
+// and named @parameters. Rows are read with plain data readers (no reflection mapping) because
+// SQLite and PostgreSQL return different CLR types for the same logical column.
+
+internal sealed class SqlAccounts(SqlSession s) : IAccountStore
+{
+    public async Task<bool> AnyAsync() =>
+        await s.Connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM (SELECT 1 FROM accounts LIMIT 1) x", transaction: s.Transaction) > 0;
+
+    public async Task<AccountRecord?> GetAsync(string accountId)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync("SELECT id, name, created_at FROM accounts WHERE id = @accountId", new { accountId }, s.Transaction);
+        return await r.ReadAsync() ? new AccountRecord(r.GetString(0), r.GetString(1), Micros.To(r.GetInt64(2))) : null;
+    }
+
+    public Task InsertAsync(AccountRecord account) =>
+        s.Connection.ExecuteAsync("INSERT INTO accounts (id, name, created_at) VALUES (@Id, @Name, @at)",
+            new { account.Id, account.Name, at = Micros.From(account.CreatedAt) }, s.Transaction);
+
+    public async Task<bool> TryClaimFirstAccountAsync(string accountId) =>
+        await s.Connection.ExecuteAsync("INSERT INTO kassa_meta (key, value) VALUES ('first_account', @accountId) ON CONFLICT (key) DO NOTHING",
+            new { accountId }, s.Transaction) == 1;
+}
+
+internal sealed class SqlApiKeys(SqlSession s) : IApiKeyStore
+{
+    private const string Columns = "account_id, livemode, id, type, name, key_hash, masked, created_at, revoked_at";
+
+    public Task InsertAsync(ApiKeyRecord k) =>
+        s.Connection.ExecuteAsync($"INSERT INTO api_keys ({Columns}) VALUES (@AccountId, @Livemode, @Id, @Type, @Name, @KeyHash, @Masked, @created, NULL)",
+            new { k.AccountId, k.Livemode, k.Id, k.Type, k.Name, k.KeyHash, k.Masked, created = Micros.From(k.CreatedAt) }, s.Transaction);
+
+    public async Task<ApiKeyRecord?> FindByHashAsync(string keyHash) =>
+        (await Query($"SELECT {Columns} FROM api_keys WHERE key_hash = @keyHash", new { keyHash })).FirstOrDefault();
+
+    public async Task<ApiKeyRecord?> GetAsync(Tenant tenant, string id) =>
+        (await Query($"SELECT {Columns} FROM api_keys WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
+    public async Task<bool> RevokeAsync(Tenant tenant, string id, DateTimeOffset at) =>
+        await s.Connection.ExecuteAsync(
+            "UPDATE api_keys SET revoked_at = @at WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id AND revoked_at IS NULL",
+            new { tenant.AccountId, tenant.Livemode, id, at = Micros.From(at) }, s.Transaction) == 1;
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListAsync(Tenant tenant, Cursor? after, int limit) =>
+        Query($"""
+            SELECT {Columns} FROM api_keys
+            WHERE account_id = @AccountId AND livemode = @Livemode
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """,
+            new { tenant.AccountId, tenant.Livemode, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    private async Task<IReadOnlyList<ApiKeyRecord>> Query(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<ApiKeyRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new ApiKeyRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
+                Micros.To(r.GetInt64(7)), r.IsDBNull(8) ? null : Micros.To(r.GetInt64(8))));
+        }
+        return list;
+    }
+}
+
+internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
+{
+    private const string Columns = "account_id, livemode, id, email, name, address, metadata, test_clock_id, default_payment_method_id, created_at, updated_at, deleted_at";
+
+    public async Task<CustomerRecord?> GetAsync(Tenant tenant, string id) =>
+        (await Query($"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
+    public async Task<bool> TryInsertAsync(CustomerRecord c) =>
+        await s.Connection.ExecuteAsync($"""
+            INSERT INTO customers ({Columns})
+            VALUES (@AccountId, @Livemode, @Id, @Email, @Name, @address, @metadata, @TestClockId, @DefaultPaymentMethodId, @created, @updated, @deleted)
+            ON CONFLICT (account_id, livemode, id) DO NOTHING
+            """, Args(c), s.Transaction) == 1;
+
+    public Task UpdateAsync(CustomerRecord c) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE customers SET email = @Email, name = @Name, address = @address, metadata = @metadata,
+                test_clock_id = @TestClockId, default_payment_method_id = @DefaultPaymentMethodId, updated_at = @updated, deleted_at = @deleted
+            WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
+            """, Args(c), s.Transaction);
+
+    public Task<IReadOnlyList<CustomerRecord>> ListAsync(Tenant tenant, string? email, Cursor? after, int limit) =>
+        Query($"""
+            SELECT {Columns} FROM customers
+            WHERE account_id = @AccountId AND livemode = @Livemode AND deleted_at IS NULL
+              AND (@email IS NULL OR email = @email)
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """,
+            new { tenant.AccountId, tenant.Livemode, email, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    private static object Args(CustomerRecord c) => new
+    {
+        c.AccountId, c.Livemode, c.Id, c.Email, c.Name,
+        address = c.Address is null ? null : JsonSerializer.Serialize(c.Address, StorageJson.Options),
+        metadata = JsonSerializer.Serialize(c.Metadata, StorageJson.Options),
+        c.TestClockId, c.DefaultPaymentMethodId,
+        created = Micros.From(c.CreatedAt), updated = Micros.From(c.UpdatedAt), deleted = c.DeletedAt is { } d ? Micros.From(d) : (long?)null,
+    };
+
+    private async Task<IReadOnlyList<CustomerRecord>> Query(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<CustomerRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new CustomerRecord(
+                r.GetString(0), r.GetBoolean(1), r.GetString(2), NullableString(r, 3), NullableString(r, 4),
+                r.IsDBNull(5) ? null : JsonSerializer.Deserialize<Address>(r.GetString(5), StorageJson.Options),
+                JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(6), StorageJson.Options) ?? [],
+                NullableString(r, 7), NullableString(r, 8), Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10)),
+                r.IsDBNull(11) ? null : Micros.To(r.GetInt64(11))));
+        }
+        return list;
+    }
+
+    private static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+}
+
+internal sealed class SqlAudit(SqlSession s) : IAuditStore
+{
+    private const string Columns = "account_id, livemode, id, created_at, actor_type, actor_id, action, object_type, object_id, request_id, changed_fields";
+
+    public Task AppendAsync(AuditRecord a) =>
+        s.Connection.ExecuteAsync($"""
+            INSERT INTO audit_events ({Columns})
+            VALUES (@AccountId, @Livemode, @Id, @created, @ActorType, @ActorId, @Action, @ObjectType, @ObjectId, @RequestId, @changed)
+            """,
+            new { a.AccountId, a.Livemode, a.Id, created = Micros.From(a.CreatedAt), a.ActorType, a.ActorId, a.Action, a.ObjectType, a.ObjectId, a.RequestId,
+                changed = JsonSerializer.Serialize(a.ChangedFields, StorageJson.Options) }, s.Transaction);
+
+    public async Task<IReadOnlyList<AuditRecord>> ListAsync(Tenant tenant, AuditFilter f, Cursor? after, int limit)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT {Columns} FROM audit_events
+            WHERE account_id = @AccountId AND livemode = @Livemode
+              AND (@objectId IS NULL OR object_id = @objectId)
+              AND (@actorId IS NULL OR actor_id = @actorId)
+              AND (@hasFrom = 0 OR created_at >= @from)
+              AND (@hasTo = 0 OR created_at < @to)
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """,
+            new
+            {
+                tenant.AccountId, tenant.Livemode, objectId = f.ObjectId, actorId = f.ActorId,
+                hasFrom = f.From is null ? 0 : 1, from = f.From is { } fr ? Micros.From(fr) : 0,
+                hasTo = f.To is null ? 0 : 1, to = f.To is { } t ? Micros.From(t) : 0,
+                hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit,
+            }, s.Transaction);
+        var list = new List<AuditRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new AuditRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), Micros.To(r.GetInt64(3)), r.GetString(4), r.GetString(5),
+                r.GetString(6), r.GetString(7), r.GetString(8), r.GetString(9),
+                JsonSerializer.Deserialize<List<string>>(r.GetString(10), StorageJson.Options) ?? []));
+        }
+        return list;
+    }
+}
+
+internal sealed class SqlIdempotency(SqlSession s) : IIdempotencyStore
+{
+    private const string Columns = "account_id, livemode, key, fingerprint, completed, claim_token, locked_until, response_status, response_body, created_at, expires_at";
+
+    public async Task<IdempotencyRecord?> GetAsync(Tenant tenant, string key)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(
+            $"SELECT {Columns} FROM idempotency_keys WHERE account_id = @AccountId AND livemode = @Livemode AND key = @key",
+            new { tenant.AccountId, tenant.Livemode, key }, s.Transaction);
+        if (!await r.ReadAsync()) return null;
+        return new IdempotencyRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5),
+            Micros.To(r.GetInt64(6)), r.IsDBNull(7) ? null : r.GetInt32(7), r.IsDBNull(8) ? null : (byte[])r.GetValue(8),
+            Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10)));
+    }
+
+    public async Task<bool> TryInsertAsync(IdempotencyRecord c) =>
+        await s.Connection.ExecuteAsync($"""
+            INSERT INTO idempotency_keys ({Columns})
+            VALUES (@AccountId, @Livemode, @Key, @Fingerprint, @Completed, @ClaimToken, @locked, NULL, NULL, @created, @expires)
+            ON CONFLICT (account_id, livemode, key) DO NOTHING
+            """, ClaimArgs(c), s.Transaction) == 1;
+
+    public async Task<bool> TryTakeOverAsync(IdempotencyRecord c, string previousToken) =>
+        await s.Connection.ExecuteAsync("""
+            UPDATE idempotency_keys SET fingerprint = @Fingerprint, completed = @Completed, claim_token = @ClaimToken, locked_until = @locked,
+                response_status = NULL, response_body = NULL, created_at = @created, expires_at = @expires
+            WHERE account_id = @AccountId AND livemode = @Livemode AND key = @Key AND claim_token = @previousToken
+            """, new { c.AccountId, c.Livemode, c.Key, c.Fingerprint, c.Completed, c.ClaimToken, locked = Micros.From(c.LockedUntil),
+                created = Micros.From(c.CreatedAt), expires = Micros.From(c.ExpiresAt), previousToken }, s.Transaction) == 1;
+
+    public async Task<bool> CompleteAsync(Tenant tenant, string key, string claimToken, int status, byte[] body, DateTimeOffset expiresAt) =>
+        await s.Connection.ExecuteAsync("""
+            UPDATE idempotency_keys SET completed = @done, response_status = @status, response_body = @body, expires_at = @expires
+            WHERE account_id = @AccountId AND livemode = @Livemode AND key = @key AND claim_token = @claimToken AND completed = @notDone
+            """, new { tenant.AccountId, tenant.Livemode, key, claimToken, status, body, expires = Micros.From(expiresAt), done = true, notDone = false },
+            s.Transaction) == 1;
+
+    public Task ReleaseAsync(Tenant tenant, string key, string claimToken) =>
+        s.Connection.ExecuteAsync(
+            "DELETE FROM idempotency_keys WHERE account_id = @AccountId AND livemode = @Livemode AND key = @key AND claim_token = @claimToken AND completed = @notDone",
+            new { tenant.AccountId, tenant.Livemode, key, claimToken, notDone = false }, s.Transaction);
+
+    public Task<int> PurgeExpiredAsync(DateTimeOffset now, int batchSizeMax) =>
+        s.Connection.ExecuteAsync("""
+            DELETE FROM idempotency_keys WHERE (account_id, livemode, key) IN (
+              SELECT account_id, livemode, key FROM idempotency_keys WHERE expires_at < @now LIMIT @batchSizeMax)
+            """, new { now = Micros.From(now), batchSizeMax }, s.Transaction);
+
+    private static object ClaimArgs(IdempotencyRecord c) => new
+    {
+        c.AccountId, c.Livemode, c.Key, c.Fingerprint, c.Completed, c.ClaimToken, locked = Micros.From(c.LockedUntil),
+        created = Micros.From(c.CreatedAt), expires = Micros.From(c.ExpiresAt),
+    };
+}
+
+internal static class StorageJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}

@@ -1,0 +1,105 @@
+using System.Data.Common;
+using Dapper;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kassa.Storage;
+
+/// <summary>
+/// The embedded default: one SQLite file in WAL mode with <c>synchronous=FULL</c> (a committed
+/// write survives power loss). SQLite allows one writer at a time, so writes queue on a
+/// process-wide gate instead of spinning on SQLITE_BUSY; each write transaction begins IMMEDIATE
+/// so its write lock is taken up front, never upgraded mid-transaction. Readers run in parallel
+/// on pooled connections and see the last commit (WAL snapshot isolation).
+/// </summary>
+public sealed class SqliteStore : IKassaStore
+{
+    private static readonly SqlDialect Dialect = new("sqlite", IsPostgres: false);
+    private readonly string _connectionString;
+    private readonly string _path;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly TimeProvider _time;
+
+    public SqliteStore(string connectionString, TimeProvider time)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString)
+        {
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        };
+        _path = builder.DataSource;
+        if (_path != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(_path)) is { } dir) Directory.CreateDirectory(dir);
+        _connectionString = builder.ToString();
+        _time = time;
+    }
+
+    public string Engine => "sqlite";
+
+    public string Describe() => $"sqlite ({Path.GetFullPath(_path)})";
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        // Per-connection settings: pooled connections keep them, so this is a cheap no-op re-run.
+        await connection.ExecuteAsync("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;");
+        return connection;
+    }
+
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            await using var connection = await OpenAsync(ct);
+            // WAL is a property of the database file: set once, it stays for every later connection.
+            await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
+            await Migrator.ApplyAsync(connection, Engine, c => Task.FromResult<DbTransaction>(((SqliteConnection)c).BeginTransaction(deferred: false)),
+                Micros.From(_time.GetUtcNow()), ct);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task PingAsync(CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await connection.ExecuteScalarAsync<long>("SELECT 1");
+    }
+
+    public async Task<T> ReadAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await work(new SqlSession(connection, null, Dialect));
+    }
+
+    public async Task<T> WriteAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default)
+    {
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            await using var connection = await OpenAsync(ct);
+            await using var tx = connection.BeginTransaction(deferred: false);
+            var result = await work(new SqlSession(connection, tx, Dialect));
+            if (commitIf is null || commitIf(result)) await tx.CommitAsync(CancellationToken.None);
+            else await tx.RollbackAsync(CancellationToken.None);
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        _writeGate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
