@@ -177,7 +177,7 @@ internal sealed class SqlAudit(SqlSession s) : IAuditStore
 
 internal sealed class SqlIdempotency(SqlSession s) : IIdempotencyStore
 {
-    private const string Columns = "account_id, livemode, key, fingerprint, completed, claim_token, locked_until, response_status, response_body, created_at, expires_at";
+    private const string Columns = "account_id, livemode, key, fingerprint, completed, claim_token, request_id, locked_until, response_status, response_body, created_at, expires_at";
 
     public async Task<IdempotencyRecord?> GetAsync(Tenant tenant, string key)
     {
@@ -185,24 +185,24 @@ internal sealed class SqlIdempotency(SqlSession s) : IIdempotencyStore
             $"SELECT {Columns} FROM idempotency_keys WHERE account_id = @AccountId AND livemode = @Livemode AND key = @key",
             new { tenant.AccountId, tenant.Livemode, key }, s.Transaction);
         if (!await r.ReadAsync()) return null;
-        return new IdempotencyRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5),
-            Micros.To(r.GetInt64(6)), r.IsDBNull(7) ? null : r.GetInt32(7), r.IsDBNull(8) ? null : (byte[])r.GetValue(8),
-            Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10)));
+        return new IdempotencyRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5), r.GetString(6),
+            Micros.To(r.GetInt64(7)), r.IsDBNull(8) ? null : r.GetInt32(8), r.IsDBNull(9) ? null : (byte[])r.GetValue(9),
+            Micros.To(r.GetInt64(10)), Micros.To(r.GetInt64(11)));
     }
 
     public async Task<bool> TryInsertAsync(IdempotencyRecord c) =>
         await s.Connection.ExecuteAsync($"""
             INSERT INTO idempotency_keys ({Columns})
-            VALUES (@AccountId, @Livemode, @Key, @Fingerprint, @Completed, @ClaimToken, @locked, NULL, NULL, @created, @expires)
+            VALUES (@AccountId, @Livemode, @Key, @Fingerprint, @Completed, @ClaimToken, @RequestId, @locked, NULL, NULL, @created, @expires)
             ON CONFLICT (account_id, livemode, key) DO NOTHING
             """, ClaimArgs(c), s.Transaction) == 1;
 
     public async Task<bool> TryTakeOverAsync(IdempotencyRecord c, string previousToken) =>
         await s.Connection.ExecuteAsync("""
-            UPDATE idempotency_keys SET fingerprint = @Fingerprint, completed = @Completed, claim_token = @ClaimToken, locked_until = @locked,
+            UPDATE idempotency_keys SET fingerprint = @Fingerprint, completed = @Completed, claim_token = @ClaimToken, request_id = @RequestId, locked_until = @locked,
                 response_status = NULL, response_body = NULL, created_at = @created, expires_at = @expires
             WHERE account_id = @AccountId AND livemode = @Livemode AND key = @Key AND claim_token = @previousToken
-            """, new { c.AccountId, c.Livemode, c.Key, c.Fingerprint, c.Completed, c.ClaimToken, locked = Micros.From(c.LockedUntil),
+            """, new { c.AccountId, c.Livemode, c.Key, c.Fingerprint, c.Completed, c.ClaimToken, c.RequestId, locked = Micros.From(c.LockedUntil),
                 created = Micros.From(c.CreatedAt), expires = Micros.From(c.ExpiresAt), previousToken }, s.Transaction) == 1;
 
     public async Task<bool> CompleteAsync(Tenant tenant, string key, string claimToken, int status, byte[] body, DateTimeOffset expiresAt) =>
@@ -225,7 +225,7 @@ internal sealed class SqlIdempotency(SqlSession s) : IIdempotencyStore
 
     private static object ClaimArgs(IdempotencyRecord c) => new
     {
-        c.AccountId, c.Livemode, c.Key, c.Fingerprint, c.Completed, c.ClaimToken, locked = Micros.From(c.LockedUntil),
+        c.AccountId, c.Livemode, c.Key, c.Fingerprint, c.Completed, c.ClaimToken, c.RequestId, locked = Micros.From(c.LockedUntil),
         created = Micros.From(c.CreatedAt), expires = Micros.From(c.ExpiresAt),
     };
 }

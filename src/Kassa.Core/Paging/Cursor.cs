@@ -40,7 +40,9 @@ public readonly record struct Cursor(long CreatedMicros, string Id)
         var bar = decoded.IndexOf('|');
         if (bar <= 0 || bar == decoded.Length - 1) return false;
         if (!long.TryParse(decoded.AsSpan(0, bar), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var micros)) return false;
-        cursor = new Cursor(micros, decoded[(bar + 1)..]);
+        var id = decoded[(bar + 1)..];
+        if (!Validation.Rules.IsStorable(id) || id.Any(char.IsControl)) return false;
+        cursor = new Cursor(micros, id);
         return true;
     }
 }

@@ -45,11 +45,35 @@ public static class Rules
         return null;
     }
 
+    /// <summary>
+    /// Whether a string can be stored by every engine: PostgreSQL refuses NUL characters and text
+    /// that is not valid UTF-8, which an unpaired UTF-16 surrogate would become.
+    /// </summary>
+    public static bool IsStorable(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c == '\0') return false;
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1])) return false;
+                i++;
+            }
+            else if (char.IsLowSurrogate(c))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public static string? Text(string? value, int lengthMax, bool allowEmpty = true)
     {
         if (value is null) return null;
         if (!allowEmpty && value.Length == 0) return "must not be empty";
         if (value.Length > lengthMax) return $"must be at most {lengthMax} characters";
+        if (!IsStorable(value)) return "must be valid Unicode text without NUL characters";
         foreach (var c in value)
         {
             // Control characters in names and e-mails only ever come from broken clients or
@@ -90,6 +114,8 @@ public static class Rules
                 errors.Add(new FieldError($"{field}.{key}", "values must be strings"));
             else if (value.Length > MetadataValueLengthMax)
                 errors.Add(new FieldError($"{field}.{key}", $"values must be at most {MetadataValueLengthMax} characters"));
+            else if (!IsStorable(key) || !IsStorable(value))
+                errors.Add(new FieldError(field, "keys and values must be valid Unicode text without NUL characters"));
         }
     }
 

@@ -44,10 +44,10 @@ public static class ClaimIdempotencyKey
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    public static async Task<ClaimResult> Execute(IStoreSession session, Tenant tenant, string key, string fingerprint, DateTimeOffset now)
+    public static async Task<ClaimResult> Execute(IStoreSession session, Tenant tenant, string key, string fingerprint, string requestId, DateTimeOffset now)
     {
         var token = Guid.NewGuid().ToString("N");
-        var claim = new IdempotencyRecord(tenant.AccountId, tenant.Livemode, key, fingerprint, false, token, now + Lease, null, null, now, now + Retention);
+        var claim = new IdempotencyRecord(tenant.AccountId, tenant.Livemode, key, fingerprint, false, token, requestId, now + Lease, null, null, now, now + Retention);
         // Two passes: a concurrent claimer may insert between our read and our insert.
         for (var pass = 0; pass < 2; pass++)
         {

@@ -19,5 +19,5 @@ public sealed record AuditRecord(
 
 /// <summary>The state of one idempotency key: claimed by a running request, or completed with its response.</summary>
 public sealed record IdempotencyRecord(
-    string AccountId, bool Livemode, string Key, string Fingerprint, bool Completed, string ClaimToken,
+    string AccountId, bool Livemode, string Key, string Fingerprint, bool Completed, string ClaimToken, string RequestId,
     DateTimeOffset LockedUntil, int? ResponseStatus, byte[]? ResponseBody, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);

@@ -86,11 +86,13 @@ public sealed class Api(IKassaStore store, TimeProvider time)
                 return;
             }
             var fingerprint = ClaimIdempotencyKey.Fingerprint(http.Request.Method, http.Request.Path + http.Request.QueryString, body);
-            var claim = await store.WriteAsync(s => ClaimIdempotencyKey.Execute(s, op.Tenant, key, fingerprint, op.Now), ct: ct);
+            var claim = await store.WriteAsync(s => ClaimIdempotencyKey.Execute(s, op.Tenant, key, fingerprint, requestId, op.Now), ct: ct);
             switch (claim.Outcome)
             {
                 case ClaimOutcome.Replay:
+                    // Like Stripe: this response has its own Request-Id; Original-Request names the one replayed.
                     http.Response.Headers["Idempotent-Replayed"] = "true";
+                    http.Response.Headers["Original-Request"] = claim.Previous!.RequestId;
                     await ApiResponses.WriteBytes(http, claim.Previous!.ResponseStatus!.Value, claim.Previous.ResponseBody!);
                     return;
                 case ClaimOutcome.InUse:

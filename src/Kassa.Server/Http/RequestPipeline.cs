@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Kassa.Core.Errors;
 using Kassa.Core.Ids;
+using Kassa.Core.Validation;
 using Kassa.Engine.Common;
 
 namespace Kassa.Server.Http;
@@ -14,6 +15,24 @@ public sealed class RequestPipeline(RequestDelegate next, Metrics metrics, ILogg
 {
     public const string RequestIdItem = "kassa.request_id";
 
+    /// <summary>
+    /// The name of a path or query value that no engine could store or compare (a NUL, a broken
+    /// surrogate), refused up front so it never reaches the database as a 500.
+    /// </summary>
+    private static string? UnstorableInput(HttpRequest request)
+    {
+        if (request.Path.Value is { } path && !Rules.IsStorable(path)) return "path";
+        foreach (var (name, values) in request.Query)
+        {
+            if (!Rules.IsStorable(name)) return "query";
+            foreach (var value in values)
+            {
+                if (value is not null && !Rules.IsStorable(value)) return name;
+            }
+        }
+        return null;
+    }
+
     public async Task InvokeAsync(HttpContext http)
     {
         var started = Stopwatch.GetTimestamp();
@@ -22,6 +41,11 @@ public sealed class RequestPipeline(RequestDelegate next, Metrics metrics, ILogg
         http.Response.Headers["Request-Id"] = requestId;
         try
         {
+            if (UnstorableInput(http.Request) is { } param)
+            {
+                await ApiResponses.WriteError(http, KassaError.Validation(param, "must be valid Unicode text without NUL characters"));
+                return;
+            }
             await next(http);
             if (!http.Response.HasStarted && !http.Items.ContainsKey(ApiResponses.WrittenItem))
             {

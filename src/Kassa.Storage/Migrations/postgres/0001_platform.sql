@@ -70,6 +70,7 @@ CREATE TABLE idempotency_keys (
   fingerprint      TEXT    NOT NULL,
   completed        BOOLEAN NOT NULL,
   claim_token      TEXT    NOT NULL,
+  request_id       TEXT    NOT NULL,
   locked_until     BIGINT NOT NULL,
   response_status  INTEGER,
   response_body    BYTEA,

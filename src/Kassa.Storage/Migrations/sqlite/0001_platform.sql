@@ -70,6 +70,7 @@ CREATE TABLE idempotency_keys (
   fingerprint      TEXT    NOT NULL,
   completed        INTEGER NOT NULL,
   claim_token      TEXT    NOT NULL,
+  request_id       TEXT    NOT NULL,
   locked_until     INTEGER NOT NULL,
   response_status  INTEGER,
   response_body    BLOB,

@@ -1,0 +1,35 @@
+namespace Kassa.Bench;
+
+/// <summary>
+/// What one <c>kassa-bench run</c> was asked to do, already checked against the limits below, so the
+/// runner never has to second-guess its inputs.
+/// </summary>
+internal sealed record BenchOptions(
+    Uri Url,
+    string? Key,
+    int Workers,
+    TimeSpan Duration,
+    TimeSpan Warmup,
+    string Scenario,
+    string? BaselinePath,
+    string? JsonPath,
+    int Customers)
+{
+    // Past 1024 workers a 2-core load generator measures its own scheduler, not the server; each
+    // worker also holds a ~30 KB histogram and a connection.
+    public const int MaxWorkers = 1024;
+
+    // A phase longer than this is a soak test, which this tool is not; it also bounds how long a
+    // mistyped duration can hold the machine.
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(10);
+
+    // Setup rows are created one request each; a million already takes minutes on the test machine.
+    public const int MaxSetupCount = 1_000_000;
+
+    public const int DefaultWorkers = 64;
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultWarmup = TimeSpan.FromSeconds(2);
+    public const string DefaultBaselinePath = "/healthz";
+    public const int DefaultCustomers = 10_000;
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+}

@@ -1,0 +1,107 @@
+namespace Kassa.Bench;
+
+/// <summary>
+/// The <c>run</c> command, in order: reachability check, scenario setup, baseline, then each target,
+/// all in one process so every figure in a run shares the same machine state.
+/// </summary>
+internal static class BenchRun
+{
+    public const int ExitOk = 0;
+    public const int ExitUnreachable = 1;
+    public const int ExitInterrupted = 130;
+
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // First Ctrl+C stops cleanly (in-flight requests are cancelled); the process exits with 130.
+            e.Cancel = true;
+            interrupt.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return await RunCoreAsync(options, interrupt.Token);
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("kassa-bench: interrupted");
+            return ExitInterrupted;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(BenchOptions options, CancellationToken cancel)
+    {
+        var endpoint = new Endpoint(options.Url);
+        var info = Scenarios.Find(options.Scenario)
+            ?? throw new InvalidOperationException($"scenario {options.Scenario} passed parsing but is unknown");
+        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers));
+
+        using var client = BenchHttp.CreateClient(options.Workers);
+        var unreachable = await BenchHttp.CheckHealthAsync(client, endpoint, cancel);
+        if (unreachable is not null)
+        {
+            Console.Error.WriteLine($"kassa-bench: server unreachable: {unreachable}");
+            return ExitUnreachable;
+        }
+
+        var report = new Report(options, Console.Out);
+        var runner = new LoadRunner(client, options);
+        Console.Error.WriteLine(
+            $"[run] scenario={scenario.Name} url={options.Url} workers={options.Workers} cores={Environment.ProcessorCount}");
+
+        if (scenario.Setup is not null)
+        {
+            await scenario.Setup(new ReportingSetupDriver(runner, report), cancel);
+        }
+
+        // The baseline runs right before the targets, after setup, so it sees the same warmed-up server.
+        // A scenario target with the baseline's name (the healthz scenario) is not measured twice: it is
+        // measured first and serves as the baseline.
+        var baselineTarget = options.BaselinePath is null ? null : Scenarios.Baseline(endpoint, options.BaselinePath);
+        var order = new List<Target>();
+        if (baselineTarget is not null)
+        {
+            order.Add(scenario.Targets.FirstOrDefault(t => t.Name == baselineTarget.Name) ?? baselineTarget);
+        }
+
+        order.AddRange(scenario.Targets.Where(t => t.Name != baselineTarget?.Name));
+
+        PhaseResult? baseline = null;
+        for (var phase = 0; phase < order.Count; phase++)
+        {
+            var result = await runner.MeasureAsync(order[phase], phase, cancel);
+            if (baselineTarget is not null && phase == 0)
+            {
+                baseline = result;
+            }
+
+            report.Add(result, baseline);
+        }
+
+        report.PrintSummary();
+        if (options.JsonPath is not null)
+        {
+            report.WriteJson(options.JsonPath);
+            Console.Error.WriteLine($"[run] wrote {options.JsonPath}");
+        }
+
+        return ExitOk;
+    }
+
+    /// <summary>Hands setup batches to the runner and their outcome to the report.</summary>
+    private sealed class ReportingSetupDriver(LoadRunner runner, Report report) : ISetupDriver
+    {
+        public async Task<BatchResult> RunBatchAsync(Batch batch, CancellationToken cancel)
+        {
+            var result = await runner.RunBatchAsync(batch, cancel);
+            report.AddSetup(result);
+            return result;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+namespace Kassa.Bench;
+
+/// <summary>
+/// Counts failed requests by kind: an unexpected HTTP status, or the type of exception thrown. Owned by
+/// one worker (no locks); merged after the phase. A status is an array increment, so a server answering
+/// only 429s does not make the generator allocate.
+/// </summary>
+internal sealed class ErrorTally
+{
+    // HTTP status codes are three digits; anything else a server sends is clamped into slot 0.
+    private const int StatusSlots = 1000;
+
+    // A broken server can cause many distinct exception kinds; past this many the rest count as "other",
+    // which keeps the breakdown readable and the dictionary bounded.
+    private const int MaxExceptionKinds = 32;
+    private const string OtherKind = "other";
+
+    private readonly long[] statuses = new long[StatusSlots];
+    private readonly Dictionary<string, long> exceptions = new(StringComparer.Ordinal);
+
+    public long Total { get; private set; }
+
+    public void CountStatus(int status)
+    {
+        statuses[(uint)status < StatusSlots ? status : 0]++;
+        Total++;
+    }
+
+    public void CountException(Exception exception)
+    {
+        Merge(Describe(exception), 1);
+        Total++;
+    }
+
+    public void Add(ErrorTally other)
+    {
+        for (var i = 0; i < StatusSlots; i++)
+        {
+            statuses[i] += other.statuses[i];
+        }
+
+        foreach (var (kind, count) in other.exceptions)
+        {
+            Merge(kind, count);
+        }
+
+        Total += other.Total;
+    }
+
+    /// <summary>Kinds with their counts, most frequent first: "429" for a status, a type name for an exception.</summary>
+    public IReadOnlyList<ErrorCount> Breakdown()
+    {
+        var list = new List<ErrorCount>();
+        for (var i = 0; i < StatusSlots; i++)
+        {
+            if (statuses[i] > 0)
+            {
+                list.Add(new ErrorCount(i.ToString(System.Globalization.CultureInfo.InvariantCulture), IsStatus: true, statuses[i]));
+            }
+        }
+
+        foreach (var (kind, count) in exceptions)
+        {
+            list.Add(new ErrorCount(kind, IsStatus: false, count));
+        }
+
+        list.Sort((a, b) => b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.Kind, b.Kind));
+        return list;
+    }
+
+    /// <summary>
+    /// A short, stable name for a failure. Timeouts and the transport error class are spelled out because
+    /// "TaskCanceledException" or a bare "HttpRequestException" would not say what went wrong.
+    /// </summary>
+    public static string Describe(Exception exception) => exception switch
+    {
+        TaskCanceledException { InnerException: TimeoutException } => "Timeout",
+        HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http =>
+            $"HttpRequestException({http.HttpRequestError})",
+        _ => exception.GetType().Name,
+    };
+
+    private void Merge(string kind, long count)
+    {
+        if (!exceptions.ContainsKey(kind) && exceptions.Count >= MaxExceptionKinds)
+        {
+            kind = OtherKind;
+        }
+
+        exceptions[kind] = exceptions.GetValueOrDefault(kind) + count;
+    }
+}
+
+/// <summary>One line of an error breakdown.</summary>
+internal sealed record ErrorCount(string Kind, bool IsStatus, long Count);

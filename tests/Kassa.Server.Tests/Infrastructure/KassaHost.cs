@@ -1,0 +1,162 @@
+using System.Net.Http.Headers;
+using Kassa.Engine.Accounts;
+using Kassa.Engine.Storage;
+using Kassa.Server.Hosting;
+using Kassa.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Kassa.Server.Tests.Infrastructure;
+
+/// <summary>
+/// One Kassa server per test class on a fresh database of one engine, driven through an in-memory
+/// test server. The HTTP suite is written once against this type and runs on both engines.
+/// </summary>
+public abstract class KassaHost : IAsyncLifetime
+{
+    public const string BootstrapKey = "sk_test_kassatestsuitebootstrapkey0001";
+    private WebApplication? _app;
+    private string? _unavailable;
+
+    public ShiftableClock Clock { get; } = new();
+    public IKassaStore Store { get; private set; } = null!;
+    public CreateAccount.Created Account { get; private set; } = null!;
+    public abstract string Engine { get; }
+
+    /// <summary>Settings a subclass may change (e.g. a low rate limit).</summary>
+    protected virtual void Configure(KassaOptions options)
+    {
+    }
+
+    /// <summary>Returns the connection string of a fresh database, or null when the engine is not available here.</summary>
+    protected abstract Task<string?> CreateDatabaseAsync();
+
+    public async ValueTask InitializeAsync()
+    {
+        var db = await CreateDatabaseAsync();
+        if (db is null)
+        {
+            _unavailable = $"{Engine} is not available: set KASSA_TEST_PG (scripts/test.sh does)";
+            return;
+        }
+        var options = new KassaOptions { Db = db, Time = Clock, RunWorkers = false, Urls = "http://127.0.0.1:0" };
+        Configure(options);
+        Store = KassaApp.OpenStore(options);
+        await Store.MigrateAsync();
+        Account = (await Bootstrap.EnsureFirstAccountAsync(Store, Clock, BootstrapKey, CancellationToken.None))!;
+        _app = KassaApp.Build(options, Store, b =>
+        {
+            b.WebHost.UseTestServer();
+            b.Logging.ClearProviders();
+        });
+        // A route that fails on purpose, to prove that a bug answers a logged 500 envelope.
+        _app.MapGet("/v1/test_only/boom", (HttpContext _) => throw new InvalidOperationException("boom"));
+        await _app.StartAsync();
+    }
+
+    /// <summary>Skips the calling test when this engine is not available (never under CI=true: the fixture fails instead).</summary>
+    public void RequireEngine()
+    {
+        if (_unavailable is not null) Assert.Skip(_unavailable);
+    }
+
+    /// <summary>A client authenticated with <paramref name="key"/> (default: the first account's test secret key).</summary>
+    public HttpClient Client(string? key = BootstrapKey)
+    {
+        RequireEngine();
+        var client = _app!.GetTestClient();
+        if (key is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>A second (third, …) account, for isolation tests.</summary>
+    public async Task<CreateAccount.Created> NewAccountAsync(string name = "Other account")
+    {
+        RequireEngine();
+        var result = await Store.WriteAsync(s => CreateAccount.Execute(s, Clock.GetUtcNow(), name), r => r.IsOk);
+        return result.Value!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+        if (Store is not null) await Store.DisposeAsync();
+        await DropDatabaseAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
+}
+
+public class SqliteHost : KassaHost
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kassa-tests", Guid.NewGuid().ToString("N"));
+    public override string Engine => "sqlite";
+
+    protected override Task<string?> CreateDatabaseAsync()
+    {
+        Directory.CreateDirectory(_dir);
+        return Task.FromResult<string?>($"Data Source={Path.Combine(_dir, "kassa.db")}");
+    }
+
+    protected override Task DropDatabaseAsync()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still open by a pooled connection; the temp folder is cleaned by the OS.
+        }
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A fresh database on the server named by <c>KASSA_TEST_PG</c>. Without it the tests skip locally;
+/// under <c>CI=true</c> a missing PostgreSQL is a failure, never a silent skip.
+/// </summary>
+public class PostgresHost : KassaHost
+{
+    private string? _database;
+    private string? _server;
+    public override string Engine => "postgres";
+
+    public static string? ServerConnectionString()
+    {
+        var server = Environment.GetEnvironmentVariable("KASSA_TEST_PG");
+        if (string.IsNullOrWhiteSpace(server))
+        {
+            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+                throw new InvalidOperationException("CI=true but KASSA_TEST_PG is not set: the PostgreSQL suite must run in CI");
+            return null;
+        }
+        return server;
+    }
+
+    protected override async Task<string?> CreateDatabaseAsync()
+    {
+        _server = ServerConnectionString();
+        if (_server is null) return null;
+        _database = "kassa_test_" + Guid.NewGuid().ToString("N")[..16];
+        await using var connection = new NpgsqlConnection(_server);
+        await connection.OpenAsync();
+        await using (var command = new NpgsqlCommand($"CREATE DATABASE {_database}", connection)) await command.ExecuteNonQueryAsync();
+        return $"{_server};Database={_database}";
+    }
+
+    protected override async Task DropDatabaseAsync()
+    {
+        if (_database is null || _server is null) return;
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(_server);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
