@@ -22,6 +22,8 @@ public static class ApiKeyFormat
 {
     public const int RandomCharacters = 32;
     public const int RawKeyLengthMax = 200;
+    /// <summary>Fewer characters after the prefix cannot be a key of ours (we make 32; operators give at least 24).</summary>
+    public const int BodyLengthMin = 16;
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     public static string Prefix(KeyKind kind, bool livemode) => kind switch
@@ -50,11 +52,12 @@ public static class ApiKeyFormat
     /// <summary>Classifies a raw key by prefix; null when it is not shaped like any of ours.</summary>
     public static KeyShape? Shape(string raw)
     {
-        if (raw.Length is < 12 or > RawKeyLengthMax) return null;
+        if (raw.Length > RawKeyLengthMax) return null;
         foreach (var c in raw)
         {
             if (c is not (>= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '_')) return null;
         }
+        if (raw.Length < (raw.StartsWith("cst_", StringComparison.Ordinal) ? 4 : 8) + BodyLengthMin) return null;
         if (raw.StartsWith("sk_test_", StringComparison.Ordinal)) return new KeyShape(KeyKind.Secret, false);
         if (raw.StartsWith("sk_live_", StringComparison.Ordinal)) return new KeyShape(KeyKind.Secret, true);
         if (raw.StartsWith("pk_test_", StringComparison.Ordinal)) return new KeyShape(KeyKind.Publishable, false);

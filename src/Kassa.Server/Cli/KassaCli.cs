@@ -94,7 +94,9 @@ public static class KassaCli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"kassa: {parsed.Errors[0].Message} (see 'kassa --help')");
+            // The parser's messages may span lines (lists of allowed values); the contract is one line.
+            var message = System.Text.RegularExpressions.Regex.Replace(parsed.Errors[0].Message, @"\s+", " ").Trim();
+            Console.Error.WriteLine($"kassa: {message} (see 'kassa --help')");
             return ExitUsage;
         }
         return await parsed.InvokeAsync();

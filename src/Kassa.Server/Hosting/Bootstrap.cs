@@ -16,7 +16,7 @@ public static class Bootstrap
         if (await store.ReadAsync(s => s.Accounts.AnyAsync(), ct)) return null;
         var result = await store.WriteAsync(s => CreateAccount.Execute(s, time.GetUtcNow(), "Default account", bootstrapKey, onlyIfFirst: true),
             commitIf: r => r.IsOk && r.Value is not null, ct: ct);
-        if (!result.IsOk) throw new ArgumentException($"{result.Error!.Param}: {result.Error.Message}");
+        if (!result.IsOk) throw new ArgumentException(result.Error!.Message);
         return result.Value;
     }
 }

@@ -65,10 +65,14 @@ public static class OpenApiDocument
             document.Tags = new HashSet<OpenApiTag>(TagDescriptions.Select(t => new OpenApiTag { Name = t.Key, Description = t.Value }));
             foreach (var (path, item) in document.Paths)
             {
-                if (!path.StartsWith("/v1/", StringComparison.Ordinal) || item.Operations is null) continue;
+                if (item.Operations is null) continue;
+                var authenticated = path.StartsWith("/v1/", StringComparison.Ordinal);
                 foreach (var operation in item.Operations.Values)
                 {
-                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }];
+                    // Operational routes are explicitly open (an empty list), not silently undocumented.
+                    operation.Security = authenticated
+                        ? [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }]
+                        : [];
                 }
             }
             return Task.CompletedTask;

@@ -139,6 +139,9 @@ public class PostgresHost : KassaHost
         return server;
     }
 
+    /// <summary>For tests that start their own server process on a fresh database (dropped on dispose).</summary>
+    public Task<string?> CreateFreshDatabaseAsync() => CreateDatabaseAsync();
+
     protected override async Task<string?> CreateDatabaseAsync()
     {
         _server = ServerConnectionString();
