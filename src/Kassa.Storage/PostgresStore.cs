@@ -27,6 +27,17 @@ public sealed class PostgresStore : IKassaStore
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (!connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
             builder.MaxPoolSize = 100;
+        // The same few statements run constantly: preparing them once per connection saves the
+        // server a parse and plan on every request.
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+        // Kassa keeps no session state on pooled connections (advisory locks are released explicitly),
+        // so the DISCARD ALL that would reset it, and drop the prepared statements, is not needed.
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("ResetOnClose", StringComparison.OrdinalIgnoreCase))
+            builder.NoResetOnClose = true;
         _description = $"postgres ({builder.Host}:{builder.Port}/{builder.Database})";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         _time = time;
