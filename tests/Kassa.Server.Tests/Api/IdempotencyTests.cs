@@ -86,6 +86,57 @@ public abstract class IdempotencyTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_key_held_by_a_running_request_is_409_until_its_lease_ends()
+    {
+        var key = Key();
+        var id = Wire.NewId();
+        var body = System.Text.Json.JsonSerializer.Serialize(new { id });
+        // Plant the claim a request on another node would hold while still running.
+        var fingerprint = Kassa.Engine.Idempotency.ClaimIdempotencyKey.Fingerprint("POST", "/v1/customers", System.Text.Encoding.UTF8.GetBytes(body));
+        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        var claim = await host.Store.WriteAsync(s => Kassa.Engine.Idempotency.ClaimIdempotencyKey.Execute(s, tenant, key, fingerprint, "req_elsewhere", host.Clock.GetUtcNow()));
+        Assert.Equal(Kassa.Engine.Idempotency.ClaimOutcome.Claimed, claim.Outcome);
+
+        (await host.Client().Send(HttpMethod.Post, "/v1/customers", rawBody: body, idempotencyKey: key))
+            .AssertError(HttpStatusCode.Conflict, "conflict", "idempotency_key_in_use");
+        (await host.Client().Send(HttpMethod.Post, "/v1/customers", rawBody: "{\"id\":\"other\"}", idempotencyKey: key))
+            .AssertError(HttpStatusCode.UnprocessableEntity, "idempotency_error", "idempotency_key_reused");
+
+        // The holder died: after its 60 s lease a retry takes the key over and runs.
+        host.Clock.Advance(TimeSpan.FromSeconds(61));
+        var retry = await host.Client().Send(HttpMethod.Post, "/v1/customers", rawBody: body, idempotencyKey: key);
+        Assert.Equal(HttpStatusCode.Created, retry.Status);
+        Assert.False(retry.Response.Headers.Contains("Idempotent-Replayed"));
+
+        // The old holder finishing late cannot store its response (nor, in its transaction, its effect).
+        var late = await host.Store.WriteAsync(s => s.Idempotency.CompleteAsync(tenant, key, claim.ClaimToken!, 201, [], host.Clock.GetUtcNow().AddHours(24)));
+        Assert.False(late);
+        var replay = await host.Client().Send(HttpMethod.Post, "/v1/customers", rawBody: body, idempotencyKey: key);
+        Assert.Equal("true", replay.Response.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(id, (string?)replay.Body!["id"]);
+    }
+
+    [Fact]
+    public async Task Two_nodes_on_one_database_racing_one_key_have_one_effect()
+    {
+        var other = await host.AnotherNodeClientAsync();
+        var key = Key();
+        var id = Wire.NewId();
+        var tasks = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? host.Client() : other).Post("/v1/customers", new { id, name = "Race" }, key));
+        var results = await Task.WhenAll(tasks);
+        Assert.All(results, r => Assert.True(r.Status is HttpStatusCode.Created or HttpStatusCode.Conflict, r.Status.ToString()));
+        Assert.Equal(1, results.Count(r => r.Status == HttpStatusCode.Created && !r.Response.Headers.Contains("Idempotent-Replayed")));
+        Assert.Equal(1, await AuditCount(id));
+
+        // Without a key, get-or-create from both nodes still creates the customer once.
+        var id2 = Wire.NewId();
+        var puts = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? host.Client() : other).Put($"/v1/customers/{id2}", new { name = "Race" })));
+        Assert.Equal(1, puts.Count(r => r.Status == HttpStatusCode.Created));
+        Assert.Equal(19, puts.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.Equal(1, await AuditCount(id2));
+    }
+
+    [Fact]
     public async Task A_key_of_256_characters_is_refused_and_255_accepted()
     {
         (await host.Client().Post("/v1/customers", new { id = Wire.NewId() }, new string('k', 256)))

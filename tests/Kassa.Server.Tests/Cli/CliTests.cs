@@ -146,7 +146,14 @@ public sealed class CliTests : IDisposable
             Assert.Equal(400, nul);
 
             var big = new string('a', (1 << 20) + 10);
-            var tooBig = await http.PostAsync(server.Url + "/v1/customers", new StringContent("{\"name\":\"" + big + "\"}", Encoding.UTF8, "application/json"));
+            // Expect: 100-continue lets the server refuse by Content-Length before the upload; without
+            // it the refusal can race the client's write and surface as a broken pipe instead.
+            using var oversized = new HttpRequestMessage(HttpMethod.Post, server.Url + "/v1/customers")
+            {
+                Content = new StringContent("{\"name\":\"" + big + "\"}", Encoding.UTF8, "application/json"),
+            };
+            oversized.Headers.ExpectContinue = true;
+            var tooBig = await http.SendAsync(oversized);
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
             Assert.Equal("payload_too_large", (string?)JsonNode.Parse(await tooBig.Content.ReadAsStringAsync())!["error"]!["code"]);
 
@@ -154,6 +161,15 @@ public sealed class CliTests : IDisposable
             await Task.Delay(200);
             Assert.Contains("PUT /v1/customers/{id} -> 201", server.Output);
             Assert.DoesNotContain(KassaHost.BootstrapKey, server.Output);
+
+            // Nor does the database hold it: only its SHA-256.
+            if (engine == "sqlite")
+            {
+                var bytes = Directory.GetFiles(_dir).SelectMany(File.ReadAllBytes).ToArray();
+                Assert.True(bytes.Length > 0);
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(KassaHost.BootstrapKey)));
+                Assert.NotEqual(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Kassa.Core.Keys.ApiKeyFormat.Hash(KassaHost.BootstrapKey))));
+            }
         }
         finally
         {

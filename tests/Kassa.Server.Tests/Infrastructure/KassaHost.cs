@@ -20,7 +20,9 @@ public abstract class KassaHost : IAsyncLifetime
 {
     public const string BootstrapKey = "sk_test_kassatestsuitebootstrapkey0001";
     private WebApplication? _app;
+    private readonly List<(WebApplication App, IKassaStore Store)> _extraNodes = [];
     private string? _unavailable;
+    private KassaOptions? _options;
 
     public ShiftableClock Clock { get; } = new();
     public IKassaStore Store { get; private set; } = null!;
@@ -45,6 +47,7 @@ public abstract class KassaHost : IAsyncLifetime
         }
         var options = new KassaOptions { Db = db, Time = Clock, RunWorkers = false, Urls = "http://127.0.0.1:0" };
         Configure(options);
+        _options = options;
         Store = KassaApp.OpenStore(options);
         await Store.MigrateAsync();
         Account = (await Bootstrap.EnsureFirstAccountAsync(Store, Clock, BootstrapKey, CancellationToken.None))!;
@@ -73,6 +76,26 @@ public abstract class KassaHost : IAsyncLifetime
         return client;
     }
 
+    /// <summary>
+    /// Another server node on the same database, with its own store (connection pool, SQLite write
+    /// gate), key cache and rate limits: what two processes share is only the database.
+    /// </summary>
+    public async Task<HttpClient> AnotherNodeClientAsync(string key = BootstrapKey)
+    {
+        RequireEngine();
+        var store = KassaApp.OpenStore(_options!);
+        var app = KassaApp.Build(_options!, store, b =>
+        {
+            b.WebHost.UseTestServer();
+            b.Logging.ClearProviders();
+        });
+        await app.StartAsync();
+        lock (_extraNodes) _extraNodes.Add((app, store));
+        var client = app.GetTestClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
     /// <summary>A second (third, …) account, for isolation tests.</summary>
     public async Task<CreateAccount.Created> NewAccountAsync(string name = "Other account")
     {
@@ -83,6 +106,11 @@ public abstract class KassaHost : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var (app, store) in _extraNodes)
+        {
+            await app.DisposeAsync();
+            await store.DisposeAsync();
+        }
         if (_app is not null) await _app.DisposeAsync();
         if (Store is not null) await Store.DisposeAsync();
         await DropDatabaseAsync();
