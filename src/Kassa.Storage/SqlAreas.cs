@@ -81,6 +81,10 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
         (await Query($"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
             new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
 
+    public async Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) =>
+        (await Query($"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id{s.Dialect.ForUpdate}",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
     public async Task<bool> TryInsertAsync(CustomerRecord c) =>
         await s.Connection.ExecuteAsync($"""
             INSERT INTO customers ({Columns})

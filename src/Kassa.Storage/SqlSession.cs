@@ -4,7 +4,11 @@ using Kassa.Engine.Storage;
 namespace Kassa.Storage;
 
 /// <summary>What differs between the engines in otherwise shared SQL.</summary>
-internal sealed record SqlDialect(string Engine, bool IsPostgres);
+internal sealed record SqlDialect(string Engine, bool IsPostgres)
+{
+    /// <summary>Row locking for read-modify-write; SQLite needs none (one writer holds the database).</summary>
+    public string ForUpdate => IsPostgres ? " FOR UPDATE" : "";
+}
 
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
 internal sealed class SqlSession : IStoreSession

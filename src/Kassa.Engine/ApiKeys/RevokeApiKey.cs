@@ -16,6 +16,7 @@ public static class RevokeApiKey
         var key = await session.ApiKeys.GetAsync(op.Tenant, id);
         if (key is null) return KassaError.NotFound("api_key", id);
         if (key.RevokedAt is not null) return KassaError.InvalidState($"API key '{id}' is already revoked");
+        // The conditional update decides a race between two revocations: only one changes the row.
         if (!await session.ApiKeys.RevokeAsync(op.Tenant, id, op.Now)) return KassaError.InvalidState($"API key '{id}' is already revoked");
         await RecordAudit.Execute(session, op, "api_key.revoked", "api_key", id, ["revoked_at"]);
         return key with { RevokedAt = op.Now };

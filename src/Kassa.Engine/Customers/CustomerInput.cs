@@ -1,5 +1,8 @@
 using Kassa.Core.Errors;
 using Kassa.Core.Validation;
+using Kassa.Engine.Audit;
+using Kassa.Engine.Common;
+using Kassa.Engine.Json;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Customers;
@@ -10,9 +13,39 @@ public sealed record AddressInput(string? Line1, string? City, string? State, st
     public Address ToAddress() => new(Line1, City, State, PostalCode, Country?.ToUpperInvariant());
 }
 
-/// <summary>Validation shared by create, get-or-create and update: one place for the field rules.</summary>
+/// <summary>
+/// The body of <c>PUT</c> and <c>PATCH /v1/customers/{id}</c>: fields present are set, <c>null</c>
+/// clears one, absent fields are left alone.
+/// </summary>
+public sealed record CustomerPatch(Optional<string> Email, Optional<string> Name, Optional<AddressInput> Address, Optional<Dictionary<string, string>> Metadata)
+{
+    public void Check(List<FieldError> errors) => CustomerInput.Check(Email.Value, Name.Value, Address.Value, Metadata.Value, errors);
+}
+
+/// <summary>Validation and updates shared by create, get-or-create and update: one place for the field rules.</summary>
 internal static class CustomerInput
 {
+    /// <summary>
+    /// Applies a patch to a live customer; writes and audits only when something changed, so an
+    /// unchanged get-or-create on every login costs a read and nothing else.
+    /// </summary>
+    public static async Task<CustomerRecord> ApplyAsync(IStoreSession session, OperationContext op, CustomerRecord existing, CustomerPatch patch)
+    {
+        var updated = existing with
+        {
+            Email = patch.Email.Or(existing.Email),
+            Name = patch.Name.Or(existing.Name),
+            Address = patch.Address.IsSet ? patch.Address.Value?.ToAddress() : existing.Address,
+            Metadata = patch.Metadata.IsSet ? patch.Metadata.Value ?? new Dictionary<string, string>() : existing.Metadata,
+        };
+        var changed = Changes(existing, updated);
+        if (changed.Count == 0) return existing;
+        updated = updated with { UpdatedAt = op.Now };
+        await session.Customers.UpdateAsync(updated);
+        await RecordAudit.Execute(session, op, "customer.updated", "customer", existing.Id, changed);
+        return updated;
+    }
+
     public static void Check(string? email, string? name, AddressInput? address, IReadOnlyDictionary<string, string>? metadata, List<FieldError> errors)
     {
         if (Rules.Email(email) is { } e) errors.Add(new FieldError("email", e));

@@ -14,7 +14,7 @@ public static class DeleteCustomer
 {
     public static async Task<Result<CustomerRecord>> Execute(IStoreSession session, OperationContext op, string id)
     {
-        var existing = await session.Customers.GetAsync(op.Tenant, id);
+        var existing = await session.Customers.GetForUpdateAsync(op.Tenant, id);
         if (existing is null || existing.DeletedAt is not null) return KassaError.NotFound("customer", id);
         var archived = existing with { DeletedAt = op.Now, UpdatedAt = op.Now };
         await session.Customers.UpdateAsync(archived);

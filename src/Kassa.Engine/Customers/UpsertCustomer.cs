@@ -2,7 +2,6 @@ using Kassa.Core.Errors;
 using Kassa.Core.Validation;
 using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
-using Kassa.Engine.Json;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Customers;
@@ -14,50 +13,36 @@ namespace Kassa.Engine.Customers;
 /// </summary>
 public static class UpsertCustomer
 {
-    public sealed record Request(Optional<string> Email, Optional<string> Name, Optional<AddressInput> Address, Optional<Dictionary<string, string>> Metadata);
-
     public sealed record Outcome(CustomerRecord Customer, bool Created);
 
-    public static KassaError? Validate(string id, Request request)
+    public static KassaError? Validate(string id, CustomerPatch patch)
     {
         var errors = new List<FieldError>();
         if (Rules.CustomerId(id) is { } idProblem) errors.Add(new FieldError("id", idProblem));
-        CustomerInput.Check(request.Email.Value, request.Name.Value, request.Address.Value, request.Metadata.Value, errors);
+        patch.Check(errors);
         return errors.Count > 0 ? KassaError.Validation(errors) : null;
     }
 
-    public static async Task<Result<Outcome>> Execute(IStoreSession session, OperationContext op, string id, Request request)
+    public static async Task<Result<Outcome>> Execute(IStoreSession session, OperationContext op, string id, CustomerPatch patch)
     {
-        if (Validate(id, request) is { } invalid) return invalid;
+        if (Validate(id, patch) is { } invalid) return invalid;
         // Two tries: a concurrent PUT may create the customer between our read and our insert;
         // the insert then reports the conflict and the second pass updates what the other created.
         for (var attempt = 0; attempt < 2; attempt++)
         {
-            var existing = await session.Customers.GetAsync(op.Tenant, id);
+            var existing = await session.Customers.GetForUpdateAsync(op.Tenant, id);
             if (existing is { DeletedAt: not null })
                 return KassaError.InvalidState($"Customer '{id}' was deleted; ids of deleted customers are not reused");
             if (existing is null)
             {
                 var created = new CustomerRecord(
-                    op.Tenant.AccountId, op.Tenant.Livemode, id, request.Email.Value, request.Name.Value, request.Address.Value?.ToAddress(),
-                    request.Metadata.Value ?? new Dictionary<string, string>(), null, null, op.Now, op.Now, null);
+                    op.Tenant.AccountId, op.Tenant.Livemode, id, patch.Email.Value, patch.Name.Value, patch.Address.Value?.ToAddress(),
+                    patch.Metadata.Value ?? new Dictionary<string, string>(), null, null, op.Now, op.Now, null);
                 if (!await session.Customers.TryInsertAsync(created)) continue;
                 await RecordAudit.Execute(session, op, "customer.created", "customer", id, ["email", "name", "address", "metadata"]);
                 return new Outcome(created, true);
             }
-            var updated = existing with
-            {
-                Email = request.Email.Or(existing.Email),
-                Name = request.Name.Or(existing.Name),
-                Address = request.Address.IsSet ? request.Address.Value?.ToAddress() : existing.Address,
-                Metadata = request.Metadata.IsSet ? request.Metadata.Value ?? new Dictionary<string, string>() : existing.Metadata,
-            };
-            var changed = CustomerInput.Changes(existing, updated);
-            if (changed.Count == 0) return new Outcome(existing, false);
-            updated = updated with { UpdatedAt = op.Now };
-            await session.Customers.UpdateAsync(updated);
-            await RecordAudit.Execute(session, op, "customer.updated", "customer", id, changed);
-            return new Outcome(updated, false);
+            return new Outcome(await CustomerInput.ApplyAsync(session, op, existing, patch), false);
         }
         return KassaError.InvalidState($"Customer '{id}' is being changed concurrently; retry the request");
     }

@@ -54,6 +54,11 @@ public interface ICustomerStore
 {
     /// <summary>Returns the customer including an archived one (callers decide what archived means).</summary>
     Task<CustomerRecord?> GetAsync(Tenant tenant, string id);
+    /// <summary>
+    /// Reads a customer to change it: on PostgreSQL the row stays locked until the transaction ends,
+    /// so two concurrent updates of different fields cannot undo each other (no lost update).
+    /// </summary>
+    Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id);
     /// <summary>Inserts unless the id exists (archived or not); false when it did.</summary>
     Task<bool> TryInsertAsync(CustomerRecord customer);
     Task UpdateAsync(CustomerRecord customer);

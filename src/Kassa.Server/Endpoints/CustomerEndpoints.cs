@@ -22,10 +22,10 @@ public static class CustomerEndpoints
             .MutationErrors();
 
         v1.MapPut("/customers/{id}", (HttpContext http, Api api, string id) =>
-                api.Mutate<UpsertCustomer.Request, UpsertCustomer.Outcome>(http, (s, op, body) => UpsertCustomer.Execute(s, op, id, body),
+                api.Mutate<CustomerPatch, UpsertCustomer.Outcome>(http, (s, op, body) => UpsertCustomer.Execute(s, op, id, body),
                     o => new Reply(o.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK, CustomerResource.From(o.Customer))))
             .Doc("upsertCustomer", "Get or create a customer (201 when created, 200 otherwise)", Tag)
-            .Body<UpsertCustomer.Request>()
+            .Body<CustomerPatch>()
             .Produces<CustomerResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .Produces<CustomerResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType)
             .MutationErrors();
@@ -37,10 +37,10 @@ public static class CustomerEndpoints
             .Errors(404);
 
         v1.MapPatch("/customers/{id}", (HttpContext http, Api api, string id) =>
-                api.Mutate<UpdateCustomer.Request, Kassa.Engine.Storage.CustomerRecord>(http, (s, op, body) => UpdateCustomer.Execute(s, op, id, body),
+                api.Mutate<CustomerPatch, Kassa.Engine.Storage.CustomerRecord>(http, (s, op, body) => UpdateCustomer.Execute(s, op, id, body),
                     c => new Reply(StatusCodes.Status200OK, CustomerResource.From(c))))
             .Doc("updateCustomer", "Update a customer's name, email, address or metadata (null clears a field)", Tag)
-            .Body<UpdateCustomer.Request>()
+            .Body<CustomerPatch>()
             .Produces<CustomerResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .MutationErrors(404);
 

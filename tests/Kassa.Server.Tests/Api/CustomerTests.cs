@@ -117,6 +117,24 @@ public abstract class CustomerTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Concurrent_patches_of_different_fields_from_two_nodes_lose_no_update()
+    {
+        var other = await host.AnotherNodeClientAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var id = Wire.NewId();
+            await host.Client().Post("/v1/customers", new { id });
+            var patches = Enumerable.Range(0, 16).Select(i => i % 2 == 0
+                ? host.Client().Patch($"/v1/customers/{id}", new { name = $"name-{i}" })
+                : other.Patch($"/v1/customers/{id}", new { email = $"e{i}@example.com" }));
+            Assert.All(await Task.WhenAll(patches), r => Assert.Equal(HttpStatusCode.OK, r.Status));
+            var final = (await host.Client().Get($"/v1/customers/{id}")).Body!;
+            Assert.StartsWith("name-", (string?)final["name"]);
+            Assert.EndsWith("@example.com", (string?)final["email"]);
+        }
+    }
+
+    [Fact]
     public async Task Get_includes_empty_subscriptions_balances_and_flags()
     {
         var id = Wire.NewId();
