@@ -10,8 +10,18 @@ internal sealed record SqlDialect(string Engine, bool IsPostgres)
     public string ForUpdate => IsPostgres ? " FOR UPDATE" : "";
 }
 
+/// <summary>
+/// The connection and transaction behind a session, for tests and tools that must reach the database
+/// directly (e.g. to plant rows a later capability will own). Application code uses the ports.
+/// </summary>
+public interface ISqlAccess
+{
+    DbConnection Connection { get; }
+    DbTransaction? Transaction { get; }
+}
+
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
-internal sealed class SqlSession : IStoreSession
+internal sealed class SqlSession : IStoreSession, ISqlAccess
 {
     public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect)
     {
@@ -23,6 +33,9 @@ internal sealed class SqlSession : IStoreSession
         Customers = new SqlCustomers(this);
         Audit = new SqlAudit(this);
         Idempotency = new SqlIdempotency(this);
+        Events = new SqlEvents(this);
+        Webhooks = new SqlWebhooks(this);
+        Catalog = new SqlCatalog(this);
     }
 
     public DbConnection Connection { get; }
@@ -34,4 +47,7 @@ internal sealed class SqlSession : IStoreSession
     public ICustomerStore Customers { get; }
     public IAuditStore Audit { get; }
     public IIdempotencyStore Idempotency { get; }
+    public IEventStore Events { get; }
+    public IWebhookStore Webhooks { get; }
+    public ICatalogStore Catalog { get; }
 }

@@ -1,7 +1,6 @@
 using Kassa.Core.Errors;
 using Kassa.Core.Ids;
 using Kassa.Core.Validation;
-using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
@@ -28,7 +27,7 @@ public static class CreateCustomer
             request.Address?.ToAddress(), request.Metadata ?? new Dictionary<string, string>(), null, null, op.Now, op.Now, null);
         if (!await session.Customers.TryInsertAsync(customer))
             return new KassaError(ErrorCodes.AlreadyExists, $"A customer with id '{customer.Id}' already exists", "id");
-        await RecordAudit.Execute(session, op, "customer.created", "customer", customer.Id, ["email", "name", "address", "metadata"]);
+        await CustomerInput.CreatedAsync(session, op, customer);
         return customer;
     }
 }

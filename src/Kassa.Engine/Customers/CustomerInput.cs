@@ -2,7 +2,9 @@ using Kassa.Core.Errors;
 using Kassa.Core.Validation;
 using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
+using Kassa.Engine.Events;
 using Kassa.Engine.Json;
+using Kassa.Engine.Resources;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Customers;
@@ -43,6 +45,18 @@ internal static class CustomerInput
         updated = updated with { UpdatedAt = op.Now };
         await session.Customers.UpdateAsync(updated);
         await RecordAudit.Execute(session, op, "customer.updated", "customer", existing.Id, changed);
+        var previous = new Dictionary<string, object?>();
+        foreach (var field in changed)
+        {
+            previous[field] = field switch
+            {
+                "email" => existing.Email,
+                "name" => existing.Name,
+                "address" => AddressResource.From(existing.Address),
+                _ => existing.Metadata,
+            };
+        }
+        await EmitEvent.Execute(session, op, EventTypes.CustomerUpdated, "customer", existing.Id, CustomerResource.From(updated), previous);
         return updated;
     }
 
@@ -65,6 +79,13 @@ internal static class CustomerInput
         {
             if (Rules.Text(value, Rules.AddressFieldLengthMax) is { } complaint) errors.Add(new FieldError(field, complaint));
         }
+    }
+
+    /// <summary>Records a new customer: its audit entry and its <c>customer.created</c> event.</summary>
+    public static async Task CreatedAsync(IStoreSession session, OperationContext op, CustomerRecord customer)
+    {
+        await RecordAudit.Execute(session, op, "customer.created", "customer", customer.Id, ["email", "name", "address", "metadata"]);
+        await EmitEvent.Execute(session, op, EventTypes.CustomerCreated, "customer", customer.Id, CustomerResource.From(customer));
     }
 
     /// <summary>The names of the fields that differ between two versions, for the audit log.</summary>

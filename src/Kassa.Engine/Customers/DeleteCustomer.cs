@@ -1,6 +1,8 @@
 using Kassa.Core.Errors;
 using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
+using Kassa.Engine.Events;
+using Kassa.Engine.Resources;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Customers;
@@ -19,6 +21,7 @@ public static class DeleteCustomer
         var archived = existing with { DeletedAt = op.Now, UpdatedAt = op.Now };
         await session.Customers.UpdateAsync(archived);
         await RecordAudit.Execute(session, op, "customer.deleted", "customer", id, ["deleted"]);
+        await EmitEvent.Execute(session, op, EventTypes.CustomerDeleted, "customer", id, CustomerResource.From(archived));
         return archived;
     }
 }

@@ -1,6 +1,5 @@
 using Kassa.Core.Errors;
 using Kassa.Core.Validation;
-using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
@@ -39,7 +38,7 @@ public static class UpsertCustomer
                     op.Tenant.AccountId, op.Tenant.Livemode, id, patch.Email.Value, patch.Name.Value, patch.Address.Value?.ToAddress(),
                     patch.Metadata.Value ?? new Dictionary<string, string>(), null, null, op.Now, op.Now, null);
                 if (!await session.Customers.TryInsertAsync(created)) continue;
-                await RecordAudit.Execute(session, op, "customer.created", "customer", id, ["email", "name", "address", "metadata"]);
+                await CustomerInput.CreatedAsync(session, op, created);
                 return new Outcome(created, true);
             }
             return new Outcome(await CustomerInput.ApplyAsync(session, op, existing, patch), false);

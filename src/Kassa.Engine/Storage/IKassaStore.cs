@@ -30,6 +30,9 @@ public interface IStoreSession
     ICustomerStore Customers { get; }
     IAuditStore Audit { get; }
     IIdempotencyStore Idempotency { get; }
+    IEventStore Events { get; }
+    IWebhookStore Webhooks { get; }
+    ICatalogStore Catalog { get; }
 }
 
 public interface IAccountStore
@@ -85,4 +88,62 @@ public interface IIdempotencyStore
     Task ReleaseAsync(Tenant tenant, string key, string claimToken);
     /// <summary>Deletes up to <paramref name="batchSizeMax"/> expired rows; returns how many.</summary>
     Task<int> PurgeExpiredAsync(DateTimeOffset now, int batchSizeMax);
+}
+
+public interface IEventStore
+{
+    Task AppendAsync(EventRecord e);
+    Task<EventRecord?> GetAsync(Tenant tenant, string id);
+    Task<IReadOnlyList<EventRecord>> ListAsync(Tenant tenant, EventFilter filter, Cursor? after, int limit);
+    /// <summary>
+    /// Takes the dispatcher's turn: false when another node is dispatching right now (PostgreSQL
+    /// advisory lock held to the end of the transaction; SQLite's single writer needs none).
+    /// </summary>
+    Task<bool> TryLockDispatchAsync();
+    /// <summary>The oldest events not yet fanned out to webhook endpoints, in commit order.</summary>
+    Task<IReadOnlyList<EventRecord>> UndispatchedAsync(int limit);
+    Task MarkDispatchedAsync(IReadOnlyList<long> seqs);
+}
+
+public interface IWebhookStore
+{
+    Task InsertEndpointAsync(WebhookEndpointRecord endpoint);
+    /// <summary>A live (not deleted) endpoint; locked for update on PostgreSQL.</summary>
+    Task<WebhookEndpointRecord?> GetEndpointAsync(Tenant tenant, string id, bool forUpdate = false);
+    Task UpdateEndpointAsync(WebhookEndpointRecord endpoint);
+    Task<IReadOnlyList<WebhookEndpointRecord>> ListEndpointsAsync(Tenant tenant, Cursor? after, int limit);
+    /// <summary>Every live, enabled endpoint of a tenant (bounded by <paramref name="limit"/>).</summary>
+    Task<IReadOnlyList<WebhookEndpointRecord>> EnabledEndpointsAsync(Tenant tenant, int limit);
+    Task EnqueueAsync(Tenant tenant, string endpointId, EventRecord e, DateTimeOffset now);
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> due deliveries with a lease: never a row another worker
+    /// holds, never a later event of an object while an earlier one for the same endpoint is pending.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, string leaseToken);
+    /// <summary>Records the outcome of an attempt on the queue row, only while the lease is still ours.</summary>
+    Task<bool> CompleteAttemptAsync(long queueId, string lease, string state, int attempts, DateTimeOffset nextAttemptAt);
+    Task AppendAttemptAsync(WebhookAttemptRecord attempt);
+    Task<IReadOnlyList<WebhookAttemptRecord>> ListAttemptsAsync(Tenant tenant, string endpointId, Cursor? after, int limit);
+}
+
+public interface ICatalogStore
+{
+    Task<bool> TryInsertFeatureAsync(FeatureRecord feature);
+    Task<FeatureRecord?> GetFeatureAsync(Tenant tenant, string id, bool forUpdate = false);
+    Task<IReadOnlyList<FeatureRecord>> GetFeaturesAsync(Tenant tenant, IReadOnlyCollection<string> ids);
+    Task UpdateFeatureAsync(FeatureRecord feature);
+    Task<IReadOnlyList<FeatureRecord>> ListFeaturesAsync(Tenant tenant, Cursor? after, int limit);
+
+    Task<bool> TryInsertProductAsync(ProductRecord product);
+    Task<ProductRecord?> GetProductAsync(Tenant tenant, string id, bool forUpdate = false);
+    Task UpdateProductAsync(ProductRecord product);
+    Task<IReadOnlyList<ProductRecord>> ListProductsAsync(Tenant tenant, bool includeArchived, Cursor? after, int limit);
+    Task InsertVersionAsync(ProductVersionRecord version);
+    /// <summary>Replaces a version nobody subscribes to (versions with subscribers are immutable).</summary>
+    Task ReplaceVersionAsync(ProductVersionRecord version);
+    Task<ProductVersionRecord?> GetVersionAsync(Tenant tenant, string productId, int version);
+    Task<IReadOnlyList<ProductVersionRecord>> ListVersionsAsync(Tenant tenant, string productId, int limit);
+    Task<bool> HasSubscriptionsAsync(Tenant tenant, string productId, int version);
+    /// <summary>A customer's subscriptions that are not over (for pricing-table scenarios), bounded.</summary>
+    Task<IReadOnlyList<SubscriptionSummary>> LiveSubscriptionsAsync(Tenant tenant, string customerId, int limit);
 }

@@ -38,7 +38,12 @@ public static class KassaApp
         builder.Services.AddSingleton(new RateLimits(options.RateLimitPerSecond));
         builder.Services.AddSingleton<Api>();
         builder.Services.AddOpenApi("v1", o => OpenApiDocument.Configure(o));
-        if (options.RunWorkers) builder.Services.AddHostedService<IdempotencyPurger>();
+        builder.Services.AddSingleton<WebhookSignal>();
+        if (options.RunWorkers)
+        {
+            builder.Services.AddHostedService<IdempotencyPurger>();
+            builder.Services.AddHostedService<WebhookWorker>();
+        }
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -58,6 +63,8 @@ public static class KassaApp
         CustomerEndpoints.Map(v1);
         ApiKeyEndpoints.Map(v1);
         AuditEndpoints.Map(v1);
+        CatalogEndpoints.Map(v1);
+        EventEndpoints.Map(v1);
         return app;
     }
 

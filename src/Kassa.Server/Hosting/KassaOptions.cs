@@ -23,6 +23,12 @@ public sealed class KassaOptions
     /// <summary>Whether to run background workers (tests that drive time by hand turn them off).</summary>
     public bool RunWorkers { get; set; } = true;
 
+    /// <summary>How often the webhook worker looks for due deliveries when nothing woke it.</summary>
+    public TimeSpan WebhookPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a node holds a claimed delivery; after that another node may send it.</summary>
+    public TimeSpan WebhookLease { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary><c>json</c> for one JSON object per log line (<c>KASSA_LOG_FORMAT</c>), else one plain line.</summary>
     public string LogFormat { get; set; } = "text";
 

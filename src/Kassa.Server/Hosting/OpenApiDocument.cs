@@ -15,6 +15,10 @@ public static class OpenApiDocument
         ["Customers"] = "Your customers, keyed by your own ids.",
         ["API keys"] = "Secret and publishable keys of the caller's account and mode.",
         ["Audit"] = "Every mutation: who, what, when, with which request.",
+        ["Features"] = "What customers can be entitled to: flags, metered allowances, credit systems.",
+        ["Products"] = "Plans and add-ons: prices and the features they grant, versioned.",
+        ["Events"] = "Every state change, written in the same transaction as the change.",
+        ["Webhook endpoints"] = "Where events are delivered, signed the Standard Webhooks way.",
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",
     };
 

@@ -17,7 +17,7 @@ public readonly record struct Reply(int Status, object Body);
 /// the response under the claimed key → answer. Business errors roll the transaction back; their
 /// response is then stored on its own, so a retry gets the same answer. A 5xx is never stored.
 /// </summary>
-public sealed class Api(IKassaStore store, TimeProvider time)
+public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Workers.WebhookSignal signal)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -146,6 +146,8 @@ public sealed class Api(IKassaStore store, TimeProvider time)
             await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, outcome.Body, op.Now + ClaimIdempotencyKey.Retention),
                 ct: CancellationToken.None);
         }
+        // A committed change may have written events: wake this node's webhook worker.
+        if (outcome.Ok) signal.Poke();
         await ApiResponses.WriteBytes(http, outcome.Status, outcome.Body);
     }
 }

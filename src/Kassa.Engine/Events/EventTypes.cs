@@ -1,0 +1,37 @@
+namespace Kassa.Engine.Events;
+
+/// <summary>
+/// Every event type Kassa emits (spec §10 plus the catalog and webhook events named here).
+/// Webhook endpoints may subscribe only to these or to <c>*</c>, so a typo never silently
+/// subscribes to nothing.
+/// </summary>
+public static class EventTypes
+{
+    public const string CustomerCreated = "customer.created";
+    public const string CustomerUpdated = "customer.updated";
+    public const string CustomerDeleted = "customer.deleted";
+    public const string FeatureCreated = "feature.created";
+    public const string FeatureUpdated = "feature.updated";
+    public const string FeatureArchived = "feature.archived";
+    public const string ProductCreated = "product.created";
+    public const string ProductUpdated = "product.updated";
+    public const string ProductVersionCreated = "product.version_created";
+    public const string ProductArchived = "product.archived";
+    public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        CustomerCreated, CustomerUpdated, CustomerDeleted,
+        FeatureCreated, FeatureUpdated, FeatureArchived,
+        ProductCreated, ProductUpdated, ProductVersionCreated, ProductArchived,
+        WebhookEndpointDisabled,
+        // Announced by the spec and emitted by later capabilities; endpoints may subscribe already.
+        "subscription.created", "subscription.activated", "subscription.updated", "subscription.renewed", "subscription.past_due",
+        "subscription.paused", "subscription.resumed", "subscription.canceled", "subscription.scheduled",
+        "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.voided",
+        "payment.succeeded", "payment.failed", "payment.refunded", "checkout.completed",
+        "payment_method.attached", "payment_method.detached",
+        "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
+        "balance.low", "entitlement.exhausted", "lock.expired",
+    };
+}
