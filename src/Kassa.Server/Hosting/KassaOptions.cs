@@ -45,6 +45,12 @@ public sealed class KassaOptions
                 throw new ArgumentException("KASSA_RATE_LIMIT must be a whole number of requests per second (0 turns limiting off)");
             o.RateLimitPerSecond = perSecond;
         }
+        if (Environment.GetEnvironmentVariable("KASSA_WEBHOOK_LEASE_SECONDS") is { Length: > 0 } lease)
+        {
+            if (!int.TryParse(lease, out var seconds) || seconds < 1 || seconds > 3600)
+                throw new ArgumentException("KASSA_WEBHOOK_LEASE_SECONDS must be a whole number of seconds from 1 to 3600");
+            o.WebhookLease = TimeSpan.FromSeconds(seconds);
+        }
         return o;
     }
 }

@@ -14,8 +14,10 @@ namespace Kassa.Server.Workers;
 public sealed class WebhookWorker(IKassaStore store, TimeProvider time, KassaOptions options, WebhookSignal signal, ILogger<WebhookWorker> logger)
     : BackgroundService
 {
-    public const int ClaimBatchMax = 64;
     public const int ConcurrentSendsMax = 16;
+    // Claim no more than can be sent at once: a claimed row waiting for a free sender would burn its
+    // lease and could be sent again by another node.
+    public const int ClaimBatchMax = ConcurrentSendsMax;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
