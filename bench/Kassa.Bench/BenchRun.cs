@@ -1,13 +1,14 @@
 namespace Kassa.Bench;
 
 /// <summary>
-/// The <c>run</c> command, in order: reachability check, scenario setup, baseline, then each target,
-/// all in one process so every figure in a run shares the same machine state.
+/// The <c>run</c> command, in order: reachability check, scenario setup, baseline, each target, then the
+/// scenario's comparisons, all in one process so every figure in a run shares the same machine state.
 /// </summary>
 internal static class BenchRun
 {
     public const int ExitOk = 0;
     public const int ExitUnreachable = 1;
+    public const int ExitSetupFailed = 3;
     public const int ExitInterrupted = 130;
 
     public static async Task<int> RunAsync(BenchOptions options)
@@ -57,7 +58,15 @@ internal static class BenchRun
 
         if (scenario.Setup is not null)
         {
-            await scenario.Setup(new ReportingSetupDriver(runner, report), cancel);
+            try
+            {
+                await scenario.Setup(new ReportingSetupDriver(runner, report), cancel);
+            }
+            catch (SetupFailedException e)
+            {
+                Console.Error.WriteLine($"kassa-bench: {e.Message}");
+                return ExitSetupFailed;
+            }
         }
 
         // The baseline runs right before the targets, after setup, so it sees the same warmed-up server.
@@ -72,6 +81,16 @@ internal static class BenchRun
 
         order.AddRange(scenario.Targets.Where(t => t.Name != baselineTarget?.Name));
 
+        // A misnamed comparison is a bug in the scenario; finding it now beats finding it after every phase ran.
+        foreach (var comparison in scenario.Comparisons ?? [])
+        {
+            if (!order.Any(t => t.Name == comparison.Target) || !order.Any(t => t.Name == comparison.Versus))
+            {
+                throw new InvalidOperationException(
+                    $"scenario {scenario.Name} compares {comparison.Target} with {comparison.Versus}, which it does not both measure");
+            }
+        }
+
         PhaseResult? baseline = null;
         for (var phase = 0; phase < order.Count; phase++)
         {
@@ -82,6 +101,12 @@ internal static class BenchRun
             }
 
             report.Add(result, baseline);
+        }
+
+        // Comparisons come last: a target's twin is usually measured after it.
+        foreach (var comparison in scenario.Comparisons ?? [])
+        {
+            report.AddComparison(comparison);
         }
 
         report.PrintSummary();

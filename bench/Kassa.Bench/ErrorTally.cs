@@ -1,7 +1,8 @@
 namespace Kassa.Bench;
 
 /// <summary>
-/// Counts failed requests by kind: an unexpected HTTP status, or the type of exception thrown. Owned by
+/// Counts failed requests by kind: an unexpected HTTP status, the type of exception thrown, or a named
+/// kind such as a refusal found in the body (<see cref="BodyRule"/>). Owned by
 /// one worker (no locks); merged after the phase. A status is an array increment, so a server answering
 /// only 429s does not make the generator allocate.
 /// </summary>
@@ -32,6 +33,16 @@ internal sealed class ErrorTally
         Total++;
     }
 
+    /// <summary>
+    /// A failure that is neither a status nor an exception, e.g. an expected status whose body says the
+    /// operation was refused. Counted with the exception kinds (same bound, listed by name).
+    /// </summary>
+    public void CountKind(string kind)
+    {
+        Merge(kind, 1);
+        Total++;
+    }
+
     public void Add(ErrorTally other)
     {
         for (var i = 0; i < StatusSlots; i++)
@@ -47,7 +58,7 @@ internal sealed class ErrorTally
         Total += other.Total;
     }
 
-    /// <summary>Kinds with their counts, most frequent first: "429" for a status, a type name for an exception.</summary>
+    /// <summary>Kinds with their counts, most frequent first: "429" for a status, a type name for an exception, else the kind's name.</summary>
     public IReadOnlyList<ErrorCount> Breakdown()
     {
         var list = new List<ErrorCount>();

@@ -104,7 +104,7 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
                             BenchHttp.Prepare(request, auth);
                             try
                             {
-                                var status = await ExchangeAsync(request, buffer, cancel);
+                                var (status, _) = await ExchangeAsync(request, buffer, marker: null, cancel);
                                 if (!batch.Expected.Contains(status))
                                 {
                                     tally.CountStatus(status);
@@ -146,6 +146,7 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
         var stats = new WorkerStats();
         var buffer = new byte[BufferBytes];
         var auth = target.Authenticated ? authorization : null;
+        var marker = target.Reject?.Marker;
 
         // The clock is checked as well as the token: a timer may fire a little late, the window may not.
         while (!stop.IsCancellationRequested)
@@ -160,10 +161,11 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
             }
 
             var status = 0;
+            var refused = false;
             Exception? failure = null;
             try
             {
-                status = await ExchangeAsync(request, buffer, hard);
+                (status, refused) = await ExchangeAsync(request, buffer, marker, hard);
             }
             catch (OperationCanceledException) when (hard.IsCancellationRequested)
             {
@@ -196,6 +198,11 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
                     {
                         stats.Errors.CountStatus(status);
                     }
+                    else if (refused)
+                    {
+                        // An unexpected status already counts once; the body only matters when HTTP said yes.
+                        stats.Errors.CountKind(target.Reject!.Kind);
+                    }
                 }
             }
 
@@ -215,23 +222,43 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
         return stats;
     }
 
-    /// <summary>Sends, then reads the body to its end into <paramref name="buffer"/> (and drops it); returns the status.</summary>
-    private async Task<int> ExchangeAsync(HttpRequestMessage request, byte[] buffer, CancellationToken cancel)
+    /// <summary>
+    /// Sends, then reads the body to its end into <paramref name="buffer"/> (and drops it); returns the
+    /// status and whether the body contained <paramref name="marker"/> (always false without one).
+    /// </summary>
+    private async Task<(int Status, bool Found)> ExchangeAsync(
+        HttpRequestMessage request, byte[] buffer, byte[]? marker, CancellationToken cancel)
     {
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
         await using var body = await response.Content.ReadAsStreamAsync(cancel);
         long total = 0;
+        var found = false;
+
+        // Bytes at the start of the buffer carried over from the previous read: the last Length - 1 bytes,
+        // so a marker split across two reads is still found while the buffer stays one fixed array
+        // (the marker is at most BodyRule.MaxMarkerBytes, far below BufferBytes).
+        var kept = 0;
         int read;
-        while ((read = await body.ReadAsync(buffer, cancel)) > 0)
+        while ((read = await body.ReadAsync(buffer.AsMemory(kept), cancel)) > 0)
         {
             total += read;
             if (total > MaxBodyBytes)
             {
                 throw new InvalidDataException($"response body larger than {MaxBodyBytes} bytes");
             }
+
+            if (marker is not null && !found)
+            {
+                var filled = kept + read;
+                found = buffer.AsSpan(0, filled).IndexOf(marker) >= 0;
+                kept = found ? 0 : Math.Min(marker.Length - 1, filled);
+
+                // Overlapping copy to the front; Span.CopyTo handles the overlap.
+                buffer.AsSpan(filled - kept, kept).CopyTo(buffer);
+            }
         }
 
-        return (int)response.StatusCode;
+        return ((int)response.StatusCode, found);
     }
 
     /// <summary>The measured window of a phase, in <see cref="Stopwatch"/> timestamps.</summary>

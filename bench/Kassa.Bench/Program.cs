@@ -28,7 +28,8 @@ internal static class Program
           --json       also write the figures as a JSON array to FILE
           --customers  customers the setup creates, 1..1000000 (default 10000)
         scenarios  lists the scenario names
-        exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line
+        exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line,
+                    3 a setup step the targets depend on failed, 130 interrupted
         """;
 
     public static async Task<int> Main(string[] args)

@@ -6,12 +6,16 @@ namespace Kassa.Bench;
 
 /// <summary>
 /// Prints the figures: one <c>[bench]</c> line per target as soon as it is measured (one line per figure
-/// so notes can quote it verbatim), an errors line when there were errors, a summary table at the end,
-/// and optionally the same figures as a JSON array. All numbers use the invariant culture.
+/// so notes can quote it verbatim), an errors line when there were errors, one <c>vs=</c> line per
+/// comparison once every target is measured, a summary table at the end, and optionally the same figures
+/// as a JSON array. All numbers use the invariant culture.
 /// </summary>
 internal sealed class Report(BenchOptions options, TextWriter output)
 {
     private readonly List<Row> rows = [];
+
+    // Target name → the twin it was compared with, for the JSON rows.
+    private readonly Dictionary<string, PhaseResult> versus = new(StringComparer.Ordinal);
 
     /// <summary>Prints and keeps one measured target. <paramref name="baseline"/> is null without a baseline.</summary>
     public void Add(PhaseResult result, PhaseResult? baseline)
@@ -24,6 +28,20 @@ internal sealed class Report(BenchOptions options, TextWriter output)
             output.WriteLine($"[bench] errors {result.Target}: {Breakdown(result.Errors)}");
         }
 
+        output.Flush();
+    }
+
+    /// <summary>
+    /// Prints one measured target next to its twin, both already added: throughput ratio (speedup) and
+    /// both p99s. The errors of both are repeated because a speedup over failures means nothing.
+    /// </summary>
+    public void AddComparison(Comparison comparison)
+    {
+        var target = Find(comparison.Target);
+        var twin = Find(comparison.Versus);
+        versus[target.Target] = twin;
+        output.WriteLine(Invariant(
+            $"[bench] scenario={options.Scenario} target={target.Target} vs={twin.Target} rps={target.Rps:0.0} vs_rps={twin.Rps:0.0} speedup={Speedup(target, twin)} p99_ms={Ms(target.Latency.P99)} vs_p99_ms={Ms(twin.Latency.P99)} errors={target.Errors.Total} vs_errors={twin.Errors.Total}"));
         output.Flush();
     }
 
@@ -149,6 +167,24 @@ internal sealed class Report(BenchOptions options, TextWriter output)
                 json.WriteNull("ratio");
             }
 
+            // Only rows that were compared get these fields, so other scenarios' files keep their shape.
+            if (versus.TryGetValue(r.Target, out var twin))
+            {
+                json.WriteString("vs", twin.Target);
+                json.WriteNumber("vs_rps", Math.Round(twin.Rps, 1));
+                if (SpeedupValue(r, twin) is { } speedup)
+                {
+                    json.WriteNumber("speedup", Math.Round(speedup, 2));
+                }
+                else
+                {
+                    json.WriteNull("speedup");
+                }
+
+                json.WriteNumber("vs_p99_ms", MsValue(twin.Latency.P99));
+                json.WriteNumber("vs_errors", twin.Errors.Total);
+            }
+
             json.WriteEndObject();
         }
 
@@ -164,6 +200,17 @@ internal sealed class Report(BenchOptions options, TextWriter output)
             ? line + Invariant($" baseline={baseline.Target} baseline_rps={baseline.Rps:0.0} ratio={row.Ratio ?? 0:0.000}")
             : line + " baseline=none baseline_rps=n/a ratio=n/a";
     }
+
+    private PhaseResult Find(string target) =>
+        rows.Select(r => r.Result).FirstOrDefault(r => r.Target == target)
+        ?? throw new InvalidOperationException($"comparison names {target}, which was not measured");
+
+    /// <summary>How many times the twin's throughput the target reached; null if the twin did nothing.</summary>
+    private static decimal? SpeedupValue(PhaseResult target, PhaseResult twin) =>
+        twin.Rps > 0 ? target.Rps / twin.Rps : null;
+
+    private static string Speedup(PhaseResult target, PhaseResult twin) =>
+        SpeedupValue(target, twin) is { } speedup ? Invariant($"{speedup:0.00}") : "n/a";
 
     /// <summary>"429x12, 500x1, HttpRequestException(ConnectionError) x3": statuses glued, exception names spaced.</summary>
     private static string Breakdown(ErrorTally errors) => string.Join(

@@ -36,10 +36,48 @@ internal sealed class StatusSet
 }
 
 /// <summary>
+/// A byte string that must not occur in the body of an answer with an expected status: a 200 that says
+/// "no" (<c>"allowed":false</c>) is a failure of the operation even though HTTP succeeded. A plain byte
+/// search, not a JSON parse, so it costs next to nothing per response.
+/// </summary>
+internal sealed class BodyRule
+{
+    // The runner keeps the last Length - 1 bytes of each read to find a marker split across reads; a
+    // short marker keeps that carry-over far below the read buffer.
+    public const int MaxMarkerBytes = 256;
+
+    public BodyRule(string marker)
+    {
+        var bytes = Encoding.UTF8.GetBytes(marker);
+        if (bytes.Length is 0 or > MaxMarkerBytes)
+        {
+            throw new ArgumentException($"a body marker is 1..{MaxMarkerBytes} UTF-8 bytes", nameof(marker));
+        }
+
+        Marker = bytes;
+        Kind = "body " + marker;
+    }
+
+    /// <summary>The bytes searched for; never modified.</summary>
+    public byte[] Marker { get; }
+
+    /// <summary>The error kind counted when it is found, e.g. <c>body "allowed":false</c>.</summary>
+    public string Kind { get; }
+}
+
+/// <summary>
 /// One measured endpoint: each target gets its own warm-up and timed phase, and its own report line.
 /// Authenticated targets get the bearer key added by the runner, so factories never see the key.
+/// With a <paramref name="Reject"/> rule, an expected status whose body holds the marker is an error.
 /// </summary>
-internal sealed record Target(string Name, bool Authenticated, RequestFactory Build, StatusSet Expected);
+internal sealed record Target(string Name, bool Authenticated, RequestFactory Build, StatusSet Expected, BodyRule? Reject = null);
+
+/// <summary>
+/// Two targets of the same scenario to set side by side once both are measured: <paramref name="Target"/>
+/// and the implementation it is meant to beat (<paramref name="Versus"/>), e.g. the group-committed check
+/// and its one-transaction-per-request twin. Reported as <c>speedup = Target rps / Versus rps</c>.
+/// </summary>
+internal sealed record Comparison(string Target, string Versus);
 
 /// <summary>
 /// Requests a scenario's setup sends exactly once each (request <c>i</c> for i in [0, Count)), spread
@@ -56,11 +94,21 @@ internal interface ISetupDriver
     Task<BatchResult> RunBatchAsync(Batch batch, CancellationToken cancel);
 }
 
-/// <summary>A scenario: an optional setup, then its targets measured one after another.</summary>
+/// <summary>
+/// A scenario: an optional setup, then its targets measured one after another, then the comparisons
+/// between pairs of its targets (none by default).
+/// </summary>
 internal sealed record Scenario(
     string Name,
     Func<ISetupDriver, CancellationToken, Task>? Setup,
-    IReadOnlyList<Target> Targets);
+    IReadOnlyList<Target> Targets,
+    IReadOnlyList<Comparison>? Comparisons = null);
+
+/// <summary>
+/// Thrown by a setup when a step every target depends on failed (e.g. the product the customers get
+/// their balance from): measuring would only time error answers, so the run stops instead.
+/// </summary>
+internal sealed class SetupFailedException(string message) : Exception(message);
 
 /// <summary>The parameters scenario factories may read.</summary>
 internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers);
@@ -88,7 +136,17 @@ internal static class Scenarios
     [
         new("healthz", "GET /healthz without auth: the ceiling every other target is compared with", false, Healthz),
         new("customers", "setup creates --customers customers; targets put_customer (update, 200) and get_customer (200)", true, Customers),
+        new(
+            "entitlements",
+            "setup creates a metered feature, an auto-enabled product and --customers customers; targets check/track, uniform and hot, each against its one-transaction /v1/bench_baseline twin",
+            true,
+            Entitlements),
     ];
+
+    /// <summary>The customer every hot target hits: all its requests contend for one balance row.</summary>
+    public const string HotCustomer = "bench_ent_0";
+
+    private const string EntitlementFeature = "api_calls";
 
     public static ScenarioInfo? Find(string name) => All.FirstOrDefault(s => s.Name == name);
 
@@ -145,6 +203,122 @@ internal static class Scenarios
         return new Scenario("customers", Setup, [put, get]);
     }
 
+    /// <summary>
+    /// Balance checks and usage tracking, the hot path of metering. Each operation is measured on a random
+    /// customer (uniform: rows spread out, throughput bound by the engine's commit path) and on one customer
+    /// (hot: every request contends for the same balance row), and each of those against its twin under
+    /// <c>/v1/bench_baseline/</c>, which does the same work in one database transaction per request (the
+    /// server maps those routes only with <c>KASSA_BENCH_ROUTES=1</c>). The twins run in the same process,
+    /// right after, so their ratio (the speedup) compares the two implementations on the same machine state.
+    /// </summary>
+    private static Scenario Entitlements(ScenarioSettings settings)
+    {
+        var endpoint = settings.Endpoint;
+        var count = settings.Customers;
+
+        async Task Setup(ISetupDriver driver, CancellationToken cancel)
+        {
+            // The feature and product are prerequisites: without them every check fails, so a failure stops
+            // the run. 409 means an earlier run against the same database created them already, which is fine
+            // as long as it was created with these settings (same ids, same script).
+            await Prerequisite(
+                driver,
+                new Batch(
+                    "create_feature",
+                    1,
+                    Authenticated: true,
+                    _ => Json(
+                        HttpMethod.Post,
+                        endpoint.For("/v1/features"),
+                        $$"""{"id":"{{EntitlementFeature}}","name":"API calls","type":"metered"}"""),
+                    new StatusSet(201, 409)),
+                cancel);
+
+            // auto_enable: every customer created afterwards gets the balance, so the customers come after it.
+            // A billion included with overage allowed: no target can run out, so "allowed":false is a bug.
+            await Prerequisite(
+                driver,
+                new Batch(
+                    "create_product",
+                    1,
+                    Authenticated: true,
+                    _ => Json(
+                        HttpMethod.Post,
+                        endpoint.For("/v1/products"),
+                        $$"""{"id":"bench_free","name":"Bench","auto_enable":true,"features":[{"feature_id":"{{EntitlementFeature}}","included":1000000000,"reset":"month","overage":"allowed"}]}"""),
+                    new StatusSet(201, 409)),
+                cancel);
+
+            await driver.RunBatchAsync(
+                new Batch(
+                    "create_customers",
+                    count,
+                    Authenticated: true,
+                    i => Json(
+                        HttpMethod.Put,
+                        endpoint.For(string.Create(CultureInfo.InvariantCulture, $"/v1/customers/{EntitlementCustomer(i)}")),
+                        string.Create(CultureInfo.InvariantCulture, $$"""{"name":"Bench entitlements {{i}}"}""")),
+                    // 201 for a new customer, 200 if an earlier run against the same database made it already.
+                    new StatusSet(200, 201)),
+                cancel);
+        }
+
+        // A check that answers 200 with "allowed":false did not do what was asked (nothing was deducted).
+        var denied = new BodyRule("\"allowed\":false");
+        var targets = new List<Target>();
+        var comparisons = new List<Comparison>();
+        foreach (var (operation, rule) in new[] { ("check", denied), ("track", (BodyRule?)null) })
+        {
+            foreach (var hot in new[] { false, true })
+            {
+                var name = operation + (hot ? "_hot" : "_uniform");
+                targets.Add(EntitlementTarget(endpoint, name, "/v1/" + operation, operation, hot, count, rule));
+                targets.Add(EntitlementTarget(endpoint, name + "_baseline", "/v1/bench_baseline/" + operation, operation, hot, count, rule));
+                comparisons.Add(new Comparison(name, name + "_baseline"));
+            }
+        }
+
+        return new Scenario("entitlements", Setup, targets, comparisons);
+    }
+
+    private static async Task Prerequisite(ISetupDriver driver, Batch batch, CancellationToken cancel)
+    {
+        var result = await driver.RunBatchAsync(batch, cancel);
+        if (result.Errors.Total > 0)
+        {
+            throw new SetupFailedException(
+                $"setup step {batch.Name} failed ({result.Errors.Total} of {batch.Count} requests answered outside {string.Join("/", batch.Expected.Statuses)}); see the errors line above");
+        }
+    }
+
+    /// <summary>
+    /// A check (required 1, with the event: it deducts) or a track of 1, on a random customer or on
+    /// <see cref="HotCustomer"/>. The hot body never changes, so it is encoded once and shared.
+    /// </summary>
+    private static Target EntitlementTarget(
+        Endpoint endpoint, string name, string path, string operation, bool hot, int customers, BodyRule? reject)
+    {
+        var uri = endpoint.For(path);
+        Func<string, string> body = operation == "check"
+            ? customer => $$"""{"customer_id":"{{customer}}","feature_id":"{{EntitlementFeature}}","required_balance":1,"send_event":true}"""
+            : customer => $$"""{"customer_id":"{{customer}}","feature_id":"{{EntitlementFeature}}","value":1}""";
+        RequestFactory build;
+        if (hot)
+        {
+            // ByteArrayContent only reads its array, so one array can back every request of every worker.
+            var bytes = Encoding.UTF8.GetBytes(body(HotCustomer));
+            build = (_, _) => Json(HttpMethod.Post, uri, bytes);
+        }
+        else
+        {
+            build = (_, random) => Json(HttpMethod.Post, uri, body(EntitlementCustomer(random.Next(customers))));
+        }
+
+        return new Target(name, Authenticated: true, build, new StatusSet(200), reject);
+    }
+
+    private static string EntitlementCustomer(int i) => string.Create(CultureInfo.InvariantCulture, $"bench_ent_{i}");
+
     private static string CustomerPath(int i) => string.Create(CultureInfo.InvariantCulture, $"/v1/customers/bench_cus_{i}");
 
     private static Target PlainGet(Endpoint endpoint, string name, string path)
@@ -154,9 +328,12 @@ internal static class Scenarios
         return new Target(name, Authenticated: false, (_, _) => new HttpRequestMessage(HttpMethod.Get, uri), new StatusSet(200));
     }
 
-    private static HttpRequestMessage Json(HttpMethod method, Uri uri, string body)
+    private static HttpRequestMessage Json(HttpMethod method, Uri uri, string body) =>
+        Json(method, uri, Encoding.UTF8.GetBytes(body));
+
+    private static HttpRequestMessage Json(HttpMethod method, Uri uri, byte[] body)
     {
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        var content = new ByteArrayContent(body);
 
         // Exactly "application/json" (StringContent would append "; charset=utf-8"); unvalidated add skips a parse.
         content.Headers.TryAddWithoutValidation("Content-Type", "application/json");

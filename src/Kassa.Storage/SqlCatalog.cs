@@ -93,6 +93,13 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
         QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId ORDER BY version DESC LIMIT @limit",
             new { tenant.AccountId, tenant.Livemode, productId, limit });
 
+    public Task<IReadOnlyList<ProductRecord>> AutoEnableProductsAsync(Tenant tenant, int limit) =>
+        QueryProducts($"""
+            SELECT {ProductColumns} FROM products
+            WHERE account_id = @AccountId AND livemode = @Livemode AND auto_enable = @yes AND archived_at IS NULL
+            ORDER BY created_at, id LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, yes = true, limit });
+
     public async Task<bool> HasSubscriptionsAsync(Tenant tenant, string productId, int version) =>
         await s.Connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM (SELECT 1 FROM subscriptions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId AND product_version = @version LIMIT 1) x",

@@ -36,6 +36,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Events = new SqlEvents(this);
         Webhooks = new SqlWebhooks(this);
         Catalog = new SqlCatalog(this);
+        Balances = new SqlBalances(this);
+        Subscriptions = new SqlSubscriptions(this);
     }
 
     public DbConnection Connection { get; }
@@ -50,4 +52,6 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IEventStore Events { get; }
     public IWebhookStore Webhooks { get; }
     public ICatalogStore Catalog { get; }
+    public IBalanceStore Balances { get; }
+    public ISubscriptionStore Subscriptions { get; }
 }

@@ -14,4 +14,9 @@ public static class IdPrefixes
     public const string Subscription = "sub";
     public const string WebhookEndpoint = "we";
     public const string WebhookDelivery = "wd";
+    public const string Bucket = "bkt";
+    public const string Grant = "grant";
+    public const string Lock = "lock";
+    public const string MeterEvent = "mev";
+    public const string CreditTransaction = "ctx";
 }

@@ -82,8 +82,17 @@ internal static class CustomerInput
     }
 
     /// <summary>Records a new customer: its audit entry and its <c>customer.created</c> event.</summary>
+    public const int AutoEnableProductsMax = 20;
+
     public static async Task CreatedAsync(IStoreSession session, OperationContext op, CustomerRecord customer)
     {
+        // Spec §2: a new customer is attached to every product with auto_enable (the free plan).
+        foreach (var product in await session.Catalog.AutoEnableProductsAsync(op.Tenant, AutoEnableProductsMax))
+        {
+            var version = await session.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version);
+            if (version is not null && Subscriptions.AttachProduct.IsFree(version))
+                await Subscriptions.AttachProduct.Execute(session, op, customer.Id, product, version, 1);
+        }
         await RecordAudit.Execute(session, op, "customer.created", "customer", customer.Id, ["email", "name", "address", "metadata"]);
         await EmitEvent.Execute(session, op, EventTypes.CustomerCreated, "customer", customer.Id, CustomerResource.From(customer));
     }

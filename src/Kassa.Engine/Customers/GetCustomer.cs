@@ -8,10 +8,15 @@ namespace Kassa.Engine.Customers;
 /// <summary><c>GET /v1/customers/{id}</c>: the customer with subscriptions, balances and flags.</summary>
 public static class GetCustomer
 {
-    public static async Task<Result<CustomerDetailResource>> Execute(IStoreSession session, Tenant tenant, string id)
+    public static async Task<Result<CustomerDetailResource>> Execute(IStoreSession session, Tenant tenant, string id, DateTimeOffset now)
     {
         var customer = await session.Customers.GetAsync(tenant, id);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", id);
-        return CustomerDetailResource.From(customer);
+        var snapshot = await Balances.ReadBalances.Execute(session, tenant, id, "", now);
+        return CustomerDetailResource.From(customer) with
+        {
+            Balances = snapshot.Balances.ToDictionary(kv => kv.Key, kv => (object)kv.Value),
+            Flags = snapshot.Flags,
+        };
     }
 }

@@ -18,6 +18,11 @@ public static class EventTypes
     public const string ProductVersionCreated = "product.version_created";
     public const string ProductArchived = "product.archived";
     public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
+    public const string EntitlementExhausted = "entitlement.exhausted";
+    public const string LockExpired = "lock.expired";
+    public const string CreditGrantCreated = "credit_grant.created";
+    public const string CreditGrantVoided = "credit_grant.voided";
+    public const string CreditGrantExpired = "credit_grant.expired";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -33,6 +33,8 @@ public interface IStoreSession
     IEventStore Events { get; }
     IWebhookStore Webhooks { get; }
     ICatalogStore Catalog { get; }
+    IBalanceStore Balances { get; }
+    ISubscriptionStore Subscriptions { get; }
 }
 
 public interface IAccountStore
@@ -144,6 +146,45 @@ public interface ICatalogStore
     Task<ProductVersionRecord?> GetVersionAsync(Tenant tenant, string productId, int version);
     Task<IReadOnlyList<ProductVersionRecord>> ListVersionsAsync(Tenant tenant, string productId, int limit);
     Task<bool> HasSubscriptionsAsync(Tenant tenant, string productId, int version);
+    /// <summary>Active products with <c>auto_enable</c>: attached to every new customer (bounded).</summary>
+    Task<IReadOnlyList<ProductRecord>> AutoEnableProductsAsync(Tenant tenant, int limit);
     /// <summary>A customer's subscriptions that are not over (for pricing-table scenarios), bounded.</summary>
     Task<IReadOnlyList<SubscriptionSummary>> LiveSubscriptionsAsync(Tenant tenant, string customerId, int limit);
+}
+
+/// <summary>
+/// Balances, buckets, locks, usage and the credit transaction log. Loads are per tenant and per set of
+/// customers so one batch of the balance engine reads everything it needs in a few queries.
+/// </summary>
+public interface IBalanceStore
+{
+    /// <summary>The balance headers of these customers; on PostgreSQL locked in key order until the transaction ends.</summary>
+    Task<IReadOnlyList<BalanceHeader>> LoadHeadersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, bool forUpdate);
+    /// <summary>Buckets that still matter at <paramref name="now"/>: not voided and usable, holding something, or with an expiry not yet recorded.</summary>
+    Task<IReadOnlyList<StoredBucket>> LoadBucketsAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, DateTimeOffset now);
+    Task<IReadOnlyList<LockRecord>> LoadHeldLocksAsync(Tenant tenant, IReadOnlyCollection<string> customerIds);
+    Task<IReadOnlyList<LockRecord>> LoadLocksAsync(Tenant tenant, IReadOnlyCollection<string> lockIds);
+    Task<IReadOnlyList<UsageRecord>> LoadUsageByKeysAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> keys);
+    /// <summary>Which of these customers exist and are not deleted.</summary>
+    Task<IReadOnlySet<string>> ExistingCustomersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds);
+
+    Task SaveHeadersAsync(IReadOnlyList<BalanceHeader> headers);
+    Task SaveBucketsAsync(IReadOnlyList<StoredBucket> buckets);
+    Task InsertLocksAsync(IReadOnlyList<LockRecord> locks);
+    Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks);
+    Task InsertUsageAsync(IReadOnlyList<UsageRecord> usage);
+    Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions);
+
+    Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id);
+    Task<IReadOnlyList<StoredBucket>> ListGrantsAsync(Tenant tenant, string? customerId, Cursor? after, int limit);
+    Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit);
+    /// <summary>Held locks past their expiry, oldest first (the lock-expiry worker's input).</summary>
+    Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit);
+    /// <summary>Credit-system features of a tenant (their schemas route checks of other features).</summary>
+    Task<IReadOnlyList<FeatureRecord>> CreditSystemsAsync(Tenant tenant);
+}
+
+public interface ISubscriptionStore
+{
+    Task InsertAsync(SubscriptionSummary subscription, Tenant tenant, string customerId, long quantity, DateTimeOffset now);
 }

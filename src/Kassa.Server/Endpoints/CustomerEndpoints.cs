@@ -30,8 +30,8 @@ public static class CustomerEndpoints
             .Produces<CustomerResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType)
             .MutationErrors();
 
-        v1.MapGet("/customers/{id}", (HttpContext http, Api api, string id) =>
-                api.Read(http, (s, tenant) => GetCustomer.Execute(s, tenant, id)))
+        v1.MapGet("/customers/{id}", (HttpContext http, Api api, TimeProvider time, string id) =>
+                api.Read(http, (s, tenant) => GetCustomer.Execute(s, tenant, id, time.GetUtcNow())))
             .Doc("getCustomer", "Retrieve a customer with subscriptions, balances and flags", Tag)
             .Produces<CustomerDetailResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .Errors(404);

@@ -39,10 +39,14 @@ public static class KassaApp
         builder.Services.AddSingleton<Api>();
         builder.Services.AddOpenApi("v1", o => OpenApiDocument.Configure(o));
         builder.Services.AddSingleton<WebhookSignal>();
+        builder.Services.AddSingleton<Kassa.Engine.Balances.BalanceEngine>();
+        // The engine's loop always runs: without it no balance could change.
+        builder.Services.AddHostedService<BalanceEngineService>();
         if (options.RunWorkers)
         {
             builder.Services.AddHostedService<IdempotencyPurger>();
             builder.Services.AddHostedService<WebhookWorker>();
+            builder.Services.AddHostedService<LockExpiryWorker>();
         }
         configure?.Invoke(builder);
 
@@ -65,6 +69,8 @@ public static class KassaApp
         AuditEndpoints.Map(v1);
         CatalogEndpoints.Map(v1);
         EventEndpoints.Map(v1);
+        EntitlementEndpoints.Map(v1);
+        if (options.BenchRoutes) EntitlementEndpoints.MapBaseline(app);
         return app;
     }
 

@@ -23,6 +23,9 @@ public sealed class KassaOptions
     /// <summary>Whether to run background workers (tests that drive time by hand turn them off).</summary>
     public bool RunWorkers { get; set; } = true;
 
+    /// <summary>Maps the one-transaction-per-request baseline routes for benchmarks (<c>KASSA_BENCH_ROUTES=1</c>).</summary>
+    public bool BenchRoutes { get; set; }
+
     /// <summary>How often the webhook worker looks for due deliveries when nothing woke it.</summary>
     public TimeSpan WebhookPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -45,6 +48,7 @@ public sealed class KassaOptions
                 throw new ArgumentException("KASSA_RATE_LIMIT must be a whole number of requests per second (0 turns limiting off)");
             o.RateLimitPerSecond = perSecond;
         }
+        o.BenchRoutes = Environment.GetEnvironmentVariable("KASSA_BENCH_ROUTES") == "1";
         if (Environment.GetEnvironmentVariable("KASSA_WEBHOOK_LEASE_SECONDS") is { Length: > 0 } lease)
         {
             if (!int.TryParse(lease, out var seconds) || seconds < 1 || seconds > 3600)

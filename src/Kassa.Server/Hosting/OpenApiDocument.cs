@@ -19,6 +19,9 @@ public static class OpenApiDocument
         ["Products"] = "Plans and add-ons: prices and the features they grant, versioned.",
         ["Events"] = "Every state change, written in the same transaction as the change.",
         ["Webhook endpoints"] = "Where events are delivered, signed the Standard Webhooks way.",
+        ["Entitlements"] = "check, track and locks: the hot path, decided by group commit.",
+        ["Credit grants"] = "Buckets of credits or units on a customer's balance, and every movement.",
+        ["Subscriptions"] = "Attaching products to customers.",
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",
     };
 

@@ -17,7 +17,7 @@ public readonly record struct Reply(int Status, object Body);
 /// the response under the claimed key → answer. Business errors roll the transaction back; their
 /// response is then stored on its own, so a retry gets the same answer. A 5xx is never stored.
 /// </summary>
-public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Workers.WebhookSignal signal)
+public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Workers.WebhookSignal signal, Kassa.Engine.Balances.BalanceEngine engine)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -52,6 +52,47 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         var result = await store.ReadAsync(s => work(s, tenant), http.RequestAborted);
         if (result.IsOk) await ApiResponses.WriteJson(http, status, result.Value);
         else await ApiResponses.WriteError(http, result.Error!);
+    }
+
+    /// <summary>Reads and parses a JSON body for routes that do not run in a write transaction; null when an error was already answered.</summary>
+    public async Task<TBody?> ReadBody<TBody>(HttpContext http) where TBody : class
+    {
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
+        {
+            await ApiResponses.WriteError(http, read.Error!);
+            return null;
+        }
+        var parsed = JsonBody.Parse<TBody>(read.Value);
+        if (parsed.IsOk) return parsed.Value;
+        await ApiResponses.WriteError(http, parsed.Error!);
+        return null;
+    }
+
+    /// <summary>
+    /// Hands an operation to the balance engine and answers once its batch committed. A full queue is
+    /// back-pressure: 429 with Retry-After, so clients slow down instead of the server queueing without bound.
+    /// </summary>
+    public async Task Engine<T>(HttpContext http, Kassa.Engine.Balances.BalanceOp<T> op, Func<T, object> reply, bool alone = false)
+    {
+        if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
+        else if (!engine.TryEnqueue(op))
+        {
+            http.Response.Headers.RetryAfter = "1";
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.RateLimited, "The balance engine is at capacity; retry after the time in Retry-After"));
+            return;
+        }
+        // Not cancelled with the request: once queued, the operation is decided and committed either way.
+        var result = await op.Completion;
+        if (result.IsOk)
+        {
+            signal.Poke();
+            await ApiResponses.WriteJson(http, 200, reply(result.Value));
+        }
+        else
+        {
+            await ApiResponses.WriteError(http, result.Error!);
+        }
     }
 
     private sealed record EmptyBody;

@@ -1,0 +1,208 @@
+# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh); sourced, not run. For each
+# storage engine it starts a fresh server on a fresh database, runs one kassa-bench scenario against it
+# and stops the server.
+#
+# The sourcing script sets, then calls `bench_main "$@"` (the engines):
+#   bench_script      its name, prefixed to every message ("platform.sh")
+#   bench_scenario    the kassa-bench scenario to run ("customers")
+#   bench_result      figures go to bench/results/<bench_result>-<engine>.json ("platform")
+#   bench_server_env  extra VAR=value settings for the server, an array (may be empty)
+# Environment: DURATION (10s), WARMUP (2s), WORKERS (64), CUSTOMERS (10000), KASSA_TEST_PG,
+# KASSA_SERVER_BIN: see the scripts' headers.
+# The caller must run under `set -euo pipefail` and from the repository root.
+# shellcheck shell=bash disable=SC2154  # the bench_* settings come from the sourcing script
+
+key=sk_test_benchbenchbenchbenchbench0001
+port=18080
+url=http://127.0.0.1:$port
+server_pid=""
+pg_dir=""
+pg_db=""
+pg_conn=""
+tmpdir=""
+
+log() { echo "$bench_script: $*" >&2; }
+
+# Stops the server started by start_server: SIGTERM, up to 15 s for a graceful shutdown, then SIGKILL.
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 150); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$server_pid" 2>/dev/null; then
+      log "server $server_pid ignored SIGTERM for 15 s; killing it"
+      kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+psql_admin() {
+  PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres "$@"
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_server
+  if [ -n "$pg_db" ]; then
+    # Only matters for a long-lived KASSA_TEST_PG server; a throwaway cluster goes away below anyway.
+    psql_admin -c "drop database if exists $pg_db with (force)" >/dev/null 2>&1 || true
+  fi
+  if [ -n "$pg_dir" ]; then
+    scripts/pg-down.sh "$pg_dir" || true
+  fi
+  if [ "$status" -eq 0 ]; then
+    rm -rf "$tmpdir"
+  else
+    log "failed (exit $status); server logs kept in $tmpdir"
+  fi
+  exit "$status"
+}
+
+# Prints the value of the first of the given keys (lower case) present in a connection string.
+conn_value() {
+  local conn=$1 part k want
+  shift
+  local -a parts
+  IFS=';' read -r -a parts <<<"$conn"
+  for want in "$@"; do
+    for part in "${parts[@]}"; do
+      k=$(printf '%s' "${part%%=*}" | tr '[:upper:]' '[:lower:]' | tr -d ' ')
+      if [ "$k" = "$want" ]; then
+        printf '%s\n' "${part#*=}"
+        return 0
+      fi
+    done
+  done
+}
+
+http_status() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true
+}
+
+# Starts the server on $url against the given --db value, logging to $tmpdir/server-<engine>.log, and
+# waits (at most 60 s) until /readyz answers 200.
+start_server() {
+  local engine=$1 db=$2
+  local server_log=$tmpdir/server-$engine.log
+  if [ "$(http_status "$url/healthz")" != "000" ]; then
+    log "something already answers on $url; stop it first (it would be measured instead)"
+    exit 1
+  fi
+  # `env` execs the server, so $! is the server's own pid. The ${…+…} form keeps an empty array legal
+  # under `set -u` on every bash.
+  env KASSA_BOOTSTRAP_KEY=$key Logging__LogLevel__Default=Warning ${bench_server_env[@]+"${bench_server_env[@]}"} \
+    "$server_bin" serve --urls "$url" --db "$db" >"$server_log" 2>&1 &
+  server_pid=$!
+  local deadline=$((SECONDS + 60))
+  until [ "$(http_status "$url/readyz")" = "200" ]; do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      log "server ($engine) exited before it was ready; last lines of its log:"
+      tail -n 40 "$server_log" >&2 || true
+      server_pid=""
+      exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "server ($engine) not ready within 60 s; last lines of its log:"
+      tail -n 40 "$server_log" >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+run_bench() {
+  local engine=$1
+  local out=bench/results/$bench_result-$engine.json
+  log "$engine: running kassa-bench (workers=$WORKERS duration=$DURATION warmup=$WARMUP customers=$CUSTOMERS)"
+  "$bench_bin" run --url "$url" --key "$key" --scenario "$bench_scenario" --workers "$WORKERS" \
+    --duration "$DURATION" --warmup "$WARMUP" --customers "$CUSTOMERS" --json "$out" \
+    | tee "$tmpdir/bench-$engine.out"
+}
+
+# Creates a fresh database for the server: on $KASSA_TEST_PG, or on a throwaway cluster started here
+# when it is unset. Sets pg_conn (server, no database) and pg_db.
+prepare_postgres() {
+  if [ -z "${KASSA_TEST_PG:-}" ]; then
+    log "KASSA_TEST_PG unset: starting a throwaway PostgreSQL cluster"
+    pg_dir=$tmpdir/pg
+    # Captured first so a failing pg-up.sh stops the script (an eval of a failed $(…) would not).
+    pg_env=$(scripts/pg-up.sh "$pg_dir" 55439)
+    eval "$pg_env"
+  fi
+  pg_conn=${KASSA_TEST_PG%;}
+  pg_host=$(conn_value "$pg_conn" host server)
+  pg_port=$(conn_value "$pg_conn" port)
+  pg_user=$(conn_value "$pg_conn" username "user id" userid user)
+  pg_pass=$(conn_value "$pg_conn" password)
+  pg_host=${pg_host:-127.0.0.1}
+  pg_port=${pg_port:-5432}
+  pg_user=${pg_user:-postgres}
+  pg_db=kassa_bench_$(date +%s)_$RANDOM
+  psql_admin -c "create database $pg_db"
+}
+
+bench_main() {
+  DURATION=${DURATION:-10s}
+  WARMUP=${WARMUP:-2s}
+  WORKERS=${WORKERS:-64}
+  CUSTOMERS=${CUSTOMERS:-10000}
+  engines=("$@")
+  [ ${#engines[@]} -gt 0 ] || engines=(sqlite postgres)
+  for engine in "${engines[@]}"; do
+    case $engine in
+      sqlite | postgres) ;;
+      *) echo "$bench_script: unknown engine '$engine' (sqlite, postgres)" >&2; exit 2 ;;
+    esac
+  done
+
+  tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/kassa-bench.XXXXXX")
+  # pg-up.sh runs PostgreSQL as the 'postgres' user when we are root: it must be able to enter this dir.
+  chmod 755 "$tmpdir"
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  # --- build (its chatter goes to stderr: stdout is for figures) -----------------------------------
+  if [ -n "${KASSA_SERVER_BIN:-}" ]; then
+    server_bin=$KASSA_SERVER_BIN
+  else
+    log "building the server (Release)"
+    dotnet build src/Kassa.Server -c Release -o bench/.out/server -nologo -v q >&2
+    server_bin=bench/.out/server/kassa
+  fi
+  log "building kassa-bench (Release)"
+  dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
+  bench_bin=bench/.out/bench/kassa-bench
+  [ -x "$server_bin" ] || { log "no server binary at $server_bin"; exit 1; }
+  [ -x "$bench_bin" ] || { log "no kassa-bench binary at $bench_bin"; exit 1; }
+  mkdir -p bench/results
+
+  # --- engines -------------------------------------------------------------------------------------
+  for engine in "${engines[@]}"; do
+    case $engine in
+      sqlite)
+        start_server sqlite "Data Source=$tmpdir/kassa.db"
+        run_bench sqlite
+        stop_server
+        ;;
+      postgres)
+        prepare_postgres
+        start_server postgres "$pg_conn;Database=$pg_db"
+        run_bench postgres
+        stop_server
+        ;;
+    esac
+  done
+
+  echo
+  for engine in "${engines[@]}"; do
+    echo "== $engine"
+    grep '^\[bench\]' "$tmpdir/bench-$engine.out" || true
+  done
+}

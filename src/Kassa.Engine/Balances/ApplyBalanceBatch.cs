@@ -1,0 +1,270 @@
+using System.Text.Json;
+using Kassa.Core.Balances;
+using Kassa.Core.Errors;
+using Kassa.Core.Ids;
+using Kassa.Engine.Common;
+using Kassa.Engine.Events;
+using Kassa.Engine.Json;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Balances;
+
+/// <summary>
+/// Decides a batch of balance operations in one transaction (design §4): load the balances of every
+/// customer involved in a few queries (locked in key order on PostgreSQL), decide each operation in
+/// arrival order in memory, then write every change at once. The caller commits and only then
+/// completes the operations. Re-runnable: a transaction retried after a deadlock decides again
+/// from what it reads.
+/// </summary>
+public static class ApplyBalanceBatch
+{
+    public static readonly TimeSpan LockTtlDefault = TimeSpan.FromMinutes(10);
+
+    private sealed class Writes
+    {
+        public List<UsageRecord> Usage { get; } = [];
+        public List<CreditTransactionRecord> Transactions { get; } = [];
+        public List<LockRecord> NewLocks { get; } = [];
+        public List<(Tenant Tenant, string Type, string ObjectType, string ObjectId, object Resource, string RequestId, DateTimeOffset Now)> Events { get; } = [];
+    }
+
+    public static async Task Execute(IStoreSession s, IReadOnlyList<BalanceOp> ops)
+    {
+        var writes = new Writes();
+        var books = new List<BalanceBook>();
+        foreach (var group in ops.GroupBy(o => o.Tenant))
+        {
+            var tenantOps = group.ToList();
+            var now = tenantOps.Max(o => o.Now);
+            var customers = tenantOps.Select(o => o.CustomerId).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
+            var lockIds = tenantOps.Select(o => o switch { FinalizeLockOp f => f.LockId, ExpireLockOp e => e.LockId, _ => null }).OfType<string>().Distinct().ToList();
+            var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now);
+            books.Add(book);
+            var featureIds = tenantOps.Select(o => o switch { CheckOp c => c.FeatureId, TrackOp t => t.FeatureId, _ => null }).OfType<string>().Distinct().ToList();
+            var features = (await s.Catalog.GetFeaturesAsync(group.Key, featureIds)).ToDictionary(f => f.Id, StringComparer.Ordinal);
+            var creditSystems = featureIds.Count > 0 ? await s.Balances.CreditSystemsAsync(group.Key) : [];
+            var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
+            var seen = (await s.Balances.LoadUsageByKeysAsync(group.Key, customers, keys))
+                .Where(u => u.Response is not null).ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
+
+            var decider = new Decider(book, features, creditSystems, seen, writes);
+            foreach (var op in tenantOps) decider.Apply(op);
+        }
+        await Persist(s, books, writes);
+    }
+
+    /// <summary>
+    /// Decides a check that changes nothing (no send_event, no lock) from a read session, with the same
+    /// rules as a batch: nothing is written, and no queue or lock is involved.
+    /// </summary>
+    public static async Task<CheckResponse> CheckReadOnly(IStoreSession s, CheckOp op)
+    {
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [op.CustomerId], [], forUpdate: false, op.Now);
+        var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, [op.FeatureId])).ToDictionary(f => f.Id, StringComparer.Ordinal);
+        var creditSystems = features.Count > 0 ? await s.Balances.CreditSystemsAsync(op.Tenant) : [];
+        new Decider(book, features, creditSystems, new Dictionary<(string, string), string>(), new Writes()).Apply(op);
+        return op.Decision!.Value.Value;
+    }
+
+    private static async Task Persist(IStoreSession s, List<BalanceBook> books, Writes writes)
+    {
+        var headers = new List<BalanceHeader>();
+        var buckets = new List<StoredBucket>();
+        var updatedLocks = new List<LockRecord>();
+        foreach (var book in books)
+        {
+            foreach (var live in book.All.Where(l => l.Touched))
+            {
+                live.Header.Overage = live.Balance.Overage;
+                live.Header.Version++;
+                headers.Add(live.Header);
+                buckets.AddRange(live.Buckets.Values.Where(b => b.IsNew || b.Changed));
+            }
+            updatedLocks.AddRange(book.ChangedLocks.Select(id => book.Locks[id]));
+        }
+        if (headers.Count > 0) await s.Balances.SaveHeadersAsync(headers);
+        if (buckets.Count > 0) await s.Balances.SaveBucketsAsync(buckets);
+        if (writes.NewLocks.Count > 0) await s.Balances.InsertLocksAsync(writes.NewLocks);
+        if (updatedLocks.Count > 0) await s.Balances.UpdateLocksAsync(updatedLocks);
+        if (writes.Usage.Count > 0) await s.Balances.InsertUsageAsync(writes.Usage);
+        if (writes.Transactions.Count > 0) await s.Balances.InsertTransactionsAsync(writes.Transactions);
+        foreach (var e in writes.Events)
+            await EmitEvent.Execute(s, new OperationContext(e.Tenant, Actor.System, e.RequestId, e.Now), e.Type, e.ObjectType, e.ObjectId, e.Resource);
+    }
+
+    /// <summary>Decides operations one at a time against the book, in arrival order.</summary>
+    private sealed class Decider(
+        BalanceBook book, Dictionary<string, FeatureRecord> features, IReadOnlyList<FeatureRecord> creditSystems,
+        Dictionary<(string, string), string> seen, Writes writes)
+    {
+        public void Apply(BalanceOp op)
+        {
+            switch (op)
+            {
+                case CheckOp c: c.Decision = Check(c); break;
+                case TrackOp t: t.Decision = Track(t); break;
+                case FinalizeLockOp f: f.Decision = Finalize(f); break;
+                case ExpireLockOp e: e.Decision = Expire(e); break;
+            }
+        }
+
+        /// <summary>The balance a feature draws on: its own, or a credit system's whose schema names it (with the cost per unit).</summary>
+        private (LiveBalance Live, decimal Cost)? Resolve(string customerId, string featureId, string entityId, DateTimeOffset now)
+        {
+            if (book.Get(customerId, featureId, entityId, now, OnLockExpired) is { } own) return (own, 1m);
+            foreach (var cs in creditSystems)
+            {
+                var entry = cs.CreditSchema?.FirstOrDefault(e => e.FeatureId == featureId);
+                if (entry?.CreditCost is not { } cost) continue;
+                if (book.Get(customerId, cs.Id, entityId, now, OnLockExpired) is { } credits) return (credits, cost);
+            }
+            return null;
+        }
+
+        private void OnLockExpired(LiveBalance live, LockRecord l) =>
+            writes.Events.Add((book.Tenant, EventTypes.LockExpired, "lock", l.Id, new LockView(l.Id, l.Status, Micro.ToDecimal(l.Held), 0), "req_system", l.FinalizedAt ?? l.ExpiresAt));
+
+        private static long Scale(long amount, decimal cost) =>
+            cost == 1m ? amount : checked((long)decimal.Round(amount * cost, 0, MidpointRounding.AwayFromZero));
+
+        private Result<CheckResponse> Check(CheckOp op)
+        {
+            var deny = (string code, BalanceView? balance) => new CheckResponse(false, op.CustomerId, op.FeatureId, code, balance, null);
+            if (!book.Customers.Contains(op.CustomerId)) return deny(CheckCodes.CustomerNotFound, null);
+            if (!features.ContainsKey(op.FeatureId)) return deny(CheckCodes.FeatureNotFound, null);
+            if (op.IdempotencyKey is { } key && seen.TryGetValue((op.CustomerId, key), out var stored))
+                return JsonSerializer.Deserialize<CheckResponse>(stored, KassaJson.Options)!;
+            if (Resolve(op.CustomerId, op.FeatureId, op.EntityId, op.Now) is not { } resolved) return deny(CheckCodes.NoAccess, null);
+            var (live, cost) = resolved;
+            if (live.Header.OveragePolicy == "boolean") return new CheckResponse(true, op.CustomerId, op.FeatureId, null, null, null);
+
+            var amount = Scale(op.Required, cost);
+            var before = live.Remaining(op.Now);
+            var blocked = live.Header.OveragePolicy == "blocked" && !live.Header.Unlimited;
+            CheckResponse response;
+            if (op.LockExpiresAt is { } expiresAt)
+            {
+                var parts = live.Header.Unlimited ? [new Part(null, amount)] : live.Balance.TryHold(amount, op.Now, allowOverage: !blocked);
+                if (parts is null) return deny(CheckCodes.InsufficientBalance, live.View(op.Now));
+                var l = new LockRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.Lock, op.Now), live.Header.CustomerId,
+                    live.Header.FeatureId, live.Header.EntityId, "held", amount, null, parts, expiresAt, op.Now, null);
+                book.TrackHeld(l);
+                writes.NewLocks.Add(l);
+                Log(live, op.Now, "lock", l.Id);
+                response = new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), l.Id);
+            }
+            else if (op.SendEvent)
+            {
+                if (blocked && before < amount) return deny(CheckCodes.InsufficientBalance, live.View(op.Now));
+                Consume(live, amount, op.Now);
+                var usageId = Ids.New(IdPrefixes.MeterEvent, op.Now);
+                Log(live, op.Now, "usage", usageId);
+                response = new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), null);
+                writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Required,
+                    op.IdempotencyKey, op.IdempotencyKey is null ? null : JsonSerializer.Serialize(response, KassaJson.Options), op.Now, op.Now));
+                if (op.IdempotencyKey is { } k) seen[(op.CustomerId, k)] = JsonSerializer.Serialize(response, KassaJson.Options);
+            }
+            else
+            {
+                var allowed = live.Header.Unlimited || !blocked || before >= amount;
+                return new CheckResponse(allowed, op.CustomerId, op.FeatureId, allowed ? null : CheckCodes.InsufficientBalance, live.View(op.Now), null);
+            }
+            Exhausted(live, before, op.Now, op.RequestId);
+            return response;
+        }
+
+        private Result<TrackResponse> Track(TrackOp op)
+        {
+            if (!book.Customers.Contains(op.CustomerId)) return KassaError.NotFound("customer", op.CustomerId) with { Param = "customer_id" };
+            if (!features.ContainsKey(op.FeatureId)) return KassaError.NotFound("feature", op.FeatureId) with { Param = "feature_id" };
+            if (op.IdempotencyKey is { } key && seen.TryGetValue((op.CustomerId, key), out var stored))
+                return JsonSerializer.Deserialize<TrackResponse>(stored, KassaJson.Options)!;
+            var usageId = Ids.New(IdPrefixes.MeterEvent, op.Now);
+            BalanceView? view = null;
+            if (Resolve(op.CustomerId, op.FeatureId, op.EntityId, op.Now) is { } resolved && resolved.Live.Header.OveragePolicy != "boolean")
+            {
+                var (live, cost) = resolved;
+                var before = live.Remaining(op.Now);
+                var amount = Scale(Math.Abs(op.Value), cost);
+                if (op.Value > 0) Consume(live, amount, op.Now);
+                else if (op.Value < 0) live.Balance.Correct(amount, op.Now);
+                live.Touched = true;
+                Log(live, op.Now, "usage", usageId);
+                view = live.View(op.Now);
+                Exhausted(live, before, op.Now, op.RequestId);
+            }
+            var response = new TrackResponse(usageId, op.CustomerId, op.FeatureId, Micro.ToDecimal(op.Value), view);
+            var json = op.IdempotencyKey is null ? null : JsonSerializer.Serialize(response, KassaJson.Options);
+            writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Value,
+                op.IdempotencyKey, json, op.OccurredAt, op.Now));
+            if (op.IdempotencyKey is { } k) seen[(op.CustomerId, k)] = json!;
+            return response;
+        }
+
+        private Result<FinalizeResponse> Finalize(FinalizeLockOp op)
+        {
+            if (!book.Locks.TryGetValue(op.LockId, out var l)) return KassaError.NotFound("lock", op.LockId);
+            // Bringing the balance up to date first releases the lock if it expired.
+            var live = book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired);
+            l = book.Locks[op.LockId];
+            if (l.Status != "held") return KassaError.InvalidState($"Lock '{op.LockId}' is already {l.Status}");
+            if (live is null) return KassaError.InvalidState($"Lock '{op.LockId}' belongs to a balance that no longer exists");
+            var before = live.Remaining(op.Now);
+            LockRecord done;
+            if (op.Confirm)
+            {
+                var consume = op.OverrideValue ?? l.Held;
+                if (live.Header.Unlimited) live.Balance.Confirm([], consume, op.Now);
+                else live.Balance.Confirm(l.Parts, consume, op.Now);
+                done = l with { Status = "confirmed", Consumed = consume, FinalizedAt = op.Now };
+                writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.MeterEvent, op.Now), l.CustomerId, l.FeatureId,
+                    l.EntityId, consume, null, null, op.Now, op.Now));
+            }
+            else
+            {
+                if (!live.Header.Unlimited) live.Balance.Release(l.Parts);
+                done = l with { Status = "released", Consumed = 0, FinalizedAt = op.Now };
+            }
+            book.SetLock(done);
+            live.Touched = true;
+            Log(live, op.Now, "lock", l.Id);
+            Exhausted(live, before, op.Now, op.RequestId);
+            return new FinalizeResponse(new LockView(done.Id, done.Status, Micro.ToDecimal(done.Held), Micro.ToDecimal(done.Consumed ?? 0)), live.View(op.Now));
+        }
+
+        private Result<bool> Expire(ExpireLockOp op)
+        {
+            if (!book.Locks.TryGetValue(op.LockId, out var l)) return false;
+            book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired);
+            return book.Locks[op.LockId].Status == "expired";
+        }
+
+        private static void Consume(LiveBalance live, long amount, DateTimeOffset now)
+        {
+            // An unlimited balance has no allowance bucket, so its usage lands in the overage column,
+            // which LiveBalance.View reports as used (nothing past zero is billed for unlimited).
+            live.Balance.Consume(amount, now);
+            live.Touched = true;
+        }
+
+        /// <summary>Turns the balance's movements since the last call into credit transactions with the balance after them.</summary>
+        private void Log(LiveBalance live, DateTimeOffset now, string sourceType, string sourceId)
+        {
+            live.Touched = true;
+            var after = live.Header.Unlimited ? 0 : live.Balance.Remaining(now);
+            foreach (var m in live.Balance.Movements)
+            {
+                writes.Transactions.Add(new CreditTransactionRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.CreditTransaction, now),
+                    live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, m.Type.ToString().ToLowerInvariant(), m.Amount, m.BucketId,
+                    after, sourceType, sourceId, now));
+            }
+            live.Balance.ClearMovements();
+        }
+
+        private void Exhausted(LiveBalance live, long before, DateTimeOffset now, string requestId)
+        {
+            if (live.Header.Unlimited || before <= 0 || live.Remaining(now) > 0) return;
+            writes.Events.Add((book.Tenant, EventTypes.EntitlementExhausted, "customer", live.Header.CustomerId, live.View(now), requestId, now));
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using Kassa.Core.Balances;
+using Kassa.Core.Ids;
+using Kassa.Core.Periods;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Balances;
+
+/// <summary>One customer's balance of one feature (and entity), live in memory for a batch or a read.</summary>
+public sealed class LiveBalance(BalanceHeader header, FeatureBalance balance, Dictionary<string, StoredBucket> buckets)
+{
+    public BalanceHeader Header { get; } = header;
+    public FeatureBalance Balance { get; } = balance;
+    public Dictionary<string, StoredBucket> Buckets { get; } = buckets;
+    public bool Touched { get; set; }
+
+    public void Add(StoredBucket bucket)
+    {
+        Buckets[bucket.Bucket.Id] = bucket;
+        Balance.Add(bucket.Bucket);
+    }
+
+    public long Remaining(DateTimeOffset now) => Header.Unlimited ? long.MaxValue : Balance.Remaining(now);
+
+    public BalanceView View(DateTimeOffset now) => Header.Unlimited
+        // An unlimited balance keeps its usage in the overage column: nothing past zero is ever billed.
+        ? new BalanceView(Header.FeatureId, 0, Micro.ToDecimal(Balance.Overage), 0, 0, 0, true, Header.NextResetAt, Header.OveragePolicy)
+        : new BalanceView(Header.FeatureId, Micro.ToDecimal(Balance.Granted(now)), Micro.ToDecimal(Balance.Used(now)),
+            Micro.ToDecimal(Balance.Remaining(now)), Micro.ToDecimal(Balance.Held(now)), Micro.ToDecimal(Balance.Overage), false,
+            Header.NextResetAt, Header.OveragePolicy);
+}
+
+/// <summary>
+/// The balances of a set of customers of one tenant, loaded in a few queries, brought up to date
+/// lazily (expired locks released, periods reset with rollover, expired buckets recorded) and
+/// changed in memory. Pure apart from the loads: writes are the caller's.
+/// </summary>
+public sealed class BalanceBook
+{
+    private readonly Dictionary<(string Customer, string Feature, string Entity), LiveBalance> _balances = new();
+    private readonly Dictionary<(string Customer, string Feature, string Entity), List<LockRecord>> _heldLocks = new();
+    public Tenant Tenant { get; }
+    public IReadOnlySet<string> Customers { get; private set; } = new HashSet<string>();
+    public Dictionary<string, LockRecord> Locks { get; } = new(StringComparer.Ordinal);
+    public List<LockRecord> ExpiredLocks { get; } = [];
+    /// <summary>Ids of loaded locks whose status changed here (finalized or expired): written back after the batch.</summary>
+    public HashSet<string> ChangedLocks { get; } = new(StringComparer.Ordinal);
+
+    public void SetLock(LockRecord l)
+    {
+        Locks[l.Id] = l;
+        ChangedLocks.Add(l.Id);
+    }
+
+    private BalanceBook(Tenant tenant) => Tenant = tenant;
+
+    public static async Task<BalanceBook> LoadAsync(IStoreSession s, Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> lockIds, bool forUpdate, DateTimeOffset now)
+    {
+        var book = new BalanceBook(tenant);
+        var customers = new HashSet<string>(customerIds, StringComparer.Ordinal);
+        if (lockIds.Count > 0)
+        {
+            foreach (var l in await s.Balances.LoadLocksAsync(tenant, lockIds))
+            {
+                book.Locks[l.Id] = l;
+                customers.Add(l.CustomerId);
+            }
+        }
+        if (customers.Count == 0) return book;
+        book.Customers = await s.Balances.ExistingCustomersAsync(tenant, customers);
+        var headers = await s.Balances.LoadHeadersAsync(tenant, customers, forUpdate);
+        var buckets = (await s.Balances.LoadBucketsAsync(tenant, customers, now)).ToLookup(b => (b.CustomerId, b.FeatureId, b.EntityId));
+        foreach (var h in headers)
+        {
+            var key = (h.CustomerId, h.FeatureId, h.EntityId);
+            var stored = buckets[key].ToDictionary(b => b.Bucket.Id, StringComparer.Ordinal);
+            book._balances[key] = new LiveBalance(h, new FeatureBalance(stored.Values.Select(b => b.Bucket), h.Overage), stored);
+        }
+        foreach (var l in await s.Balances.LoadHeldLocksAsync(tenant, customers))
+        {
+            book.Locks.TryAdd(l.Id, l);
+            var key = (l.CustomerId, l.FeatureId, l.EntityId);
+            if (!book._heldLocks.TryGetValue(key, out var list)) book._heldLocks[key] = list = [];
+            list.Add(book.Locks[l.Id]);
+        }
+        return book;
+    }
+
+    public IEnumerable<LiveBalance> All => _balances.Values;
+
+    public IEnumerable<LiveBalance> OfCustomer(string customerId) => _balances.Where(kv => kv.Key.Customer == customerId).Select(kv => kv.Value);
+
+    /// <summary>The balance, brought up to date at <paramref name="now"/>; null when the customer has no such balance.</summary>
+    public LiveBalance? Get(string customerId, string featureId, string entityId, DateTimeOffset now, Action<LiveBalance, LockRecord>? onLockExpired = null)
+    {
+        if (!_balances.TryGetValue((customerId, featureId, entityId), out var live)) return null;
+        Maintain(live, now, onLockExpired);
+        return live;
+    }
+
+    public void Add(LiveBalance live) => _balances[(live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId)] = live;
+
+    /// <summary>Releases expired locks, resets a period that has ended (with rollover), records expired buckets.</summary>
+    private void Maintain(LiveBalance live, DateTimeOffset now, Action<LiveBalance, LockRecord>? onLockExpired)
+    {
+        var h = live.Header;
+        if (_heldLocks.TryGetValue((h.CustomerId, h.FeatureId, h.EntityId), out var held))
+        {
+            for (var i = held.Count - 1; i >= 0; i--)
+            {
+                var l = Locks[held[i].Id];
+                if (l.Status != "held" || l.ExpiresAt > now) continue;
+                live.Balance.Release(l.Parts);
+                var expired = l with { Status = "expired", Consumed = 0, FinalizedAt = now };
+                SetLock(expired);
+                ExpiredLocks.Add(expired);
+                held.RemoveAt(i);
+                live.Touched = true;
+                onLockExpired?.Invoke(live, expired);
+            }
+        }
+        if (h.NextResetAt is { } due && due <= now && Periods.TryParse(h.Reset, out var interval))
+        {
+            var (start, end) = Periods.Containing(h.Anchor, interval, 1, now);
+            live.Balance.ExpireDue(now);
+            if (h.Rollover)
+            {
+                var ended = live.Buckets.Values.Where(b => b.Bucket.Kind == BucketKind.Allowance && b.Bucket.ExpiresAt == start).Sum(b => b.Bucket.Remaining);
+                var roll = h.RolloverMax is { } max ? Math.Min(ended, max) : ended;
+                if (roll > 0) live.Add(NewBucket(h, BucketKind.Rollover, roll, start, end, now));
+            }
+            live.Balance.ResetOverage();
+            if (h.Allowance > 0) live.Add(NewBucket(h, BucketKind.Allowance, h.Allowance, start, end, now));
+            h.PeriodStart = start;
+            h.NextResetAt = end;
+            live.Touched = true;
+        }
+        if (live.Balance.ExpireDue(now).Count > 0) live.Touched = true;
+    }
+
+    public static StoredBucket NewBucket(BalanceHeader h, BucketKind kind, long granted, DateTimeOffset start, DateTimeOffset? end, DateTimeOffset now) =>
+        new()
+        {
+            AccountId = h.AccountId, Livemode = h.Livemode, CustomerId = h.CustomerId, FeatureId = h.FeatureId, EntityId = h.EntityId,
+            Bucket = new Bucket(Ids.New(IdPrefixes.Bucket, now), kind, 0, GrantCategory.Promotional, granted, 0, 0, start, end, now),
+            IsNew = true,
+        };
+
+    public void TrackHeld(LockRecord l)
+    {
+        Locks[l.Id] = l;
+        var key = (l.CustomerId, l.FeatureId, l.EntityId);
+        if (!_heldLocks.TryGetValue(key, out var list)) _heldLocks[key] = list = [];
+        list.Add(l);
+    }
+}

@@ -1,0 +1,68 @@
+using Kassa.Core.Errors;
+using Kassa.Engine.Common;
+
+namespace Kassa.Engine.Balances;
+
+/// <summary>
+/// One operation for the balance engine. It is validated before it is queued; the engine decides it
+/// inside a batch and completes it only after that batch committed.
+/// </summary>
+public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset now)
+{
+    public Tenant Tenant { get; } = tenant;
+    public string RequestId { get; } = requestId;
+    public DateTimeOffset Now { get; } = now;
+    /// <summary>The customers whose balances this operation needs loaded (and locked).</summary>
+    public abstract string? CustomerId { get; }
+    public abstract void Fail(Exception e);
+}
+
+public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffset now) : BalanceOp(tenant, requestId, now)
+{
+    private readonly TaskCompletionSource<Result<T>> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public Task<Result<T>> Completion => _done.Task;
+    /// <summary>Decided in the batch; handed to the caller after the commit.</summary>
+    public Result<T>? Decision { get; set; }
+    public void Complete() => _done.TrySetResult(Decision ?? throw new InvalidOperationException("operation left undecided"));
+    public override void Fail(Exception e) => _done.TrySetException(e);
+}
+
+public sealed class CheckOp(Tenant tenant, string requestId, DateTimeOffset now, string customerId, string featureId, string entityId,
+    long required, bool sendEvent, DateTimeOffset? lockExpiresAt, string? idempotencyKey) : BalanceOp<CheckResponse>(tenant, requestId, now)
+{
+    public override string CustomerId { get; } = customerId;
+    public string FeatureId { get; } = featureId;
+    public string EntityId { get; } = entityId;
+    public long Required { get; } = required;
+    public bool SendEvent { get; } = sendEvent;
+    public DateTimeOffset? LockExpiresAt { get; } = lockExpiresAt;
+    public string? IdempotencyKey { get; } = idempotencyKey;
+}
+
+public sealed class TrackOp(Tenant tenant, string requestId, DateTimeOffset now, string customerId, string featureId, string entityId,
+    long value, string? idempotencyKey, DateTimeOffset occurredAt) : BalanceOp<TrackResponse>(tenant, requestId, now)
+{
+    public override string CustomerId { get; } = customerId;
+    public string FeatureId { get; } = featureId;
+    public string EntityId { get; } = entityId;
+    public long Value { get; } = value;
+    public string? IdempotencyKey { get; } = idempotencyKey;
+    public DateTimeOffset OccurredAt { get; } = occurredAt;
+}
+
+public sealed class FinalizeLockOp(Tenant tenant, string requestId, DateTimeOffset now, string lockId, bool confirm, long? overrideValue)
+    : BalanceOp<FinalizeResponse>(tenant, requestId, now)
+{
+    /// <summary>Known only once the lock is loaded; the batch loads locks first.</summary>
+    public override string? CustomerId => null;
+    public string LockId { get; } = lockId;
+    public bool Confirm { get; } = confirm;
+    public long? OverrideValue { get; } = overrideValue;
+}
+
+/// <summary>Releases a held lock past its expiry (queued by the lock-expiry worker).</summary>
+public sealed class ExpireLockOp(Tenant tenant, string requestId, DateTimeOffset now, string lockId) : BalanceOp<bool>(tenant, requestId, now)
+{
+    public override string? CustomerId => null;
+    public string LockId { get; } = lockId;
+}

@@ -1,0 +1,24 @@
+using Kassa.Core.Ids;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Balances;
+
+/// <summary>Writes one changed balance outside the engine (grants, voids): header, buckets and its movements.</summary>
+internal static class BalanceWrites
+{
+    public static async Task SaveAsync(IStoreSession s, LiveBalance live, DateTimeOffset now, string sourceType, string sourceId)
+    {
+        var after = live.Header.Unlimited ? 0 : live.Balance.Remaining(now);
+        var transactions = live.Balance.Movements.Select(m => new CreditTransactionRecord(live.Header.AccountId, live.Header.Livemode,
+            Ids.New(IdPrefixes.CreditTransaction, now), live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, m.Type.ToString().ToLowerInvariant(),
+            m.Amount, m.BucketId, after, sourceType, sourceId, now)).ToList();
+        live.Balance.ClearMovements();
+        live.Header.Overage = live.Balance.Overage;
+        live.Header.Version++;
+        await s.Balances.SaveHeadersAsync([live.Header]);
+        var changed = live.Buckets.Values.Where(b => b.IsNew || b.Changed).ToList();
+        if (changed.Count > 0) await s.Balances.SaveBucketsAsync(changed);
+        if (transactions.Count > 0) await s.Balances.InsertTransactionsAsync(transactions);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Kassa.Core.Balances;
+using Kassa.Core.Errors;
+using Kassa.Core.Ids;
+using Kassa.Core.Validation;
+using Kassa.Engine.Audit;
+using Kassa.Engine.Common;
+using Kassa.Engine.Events;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Balances;
+
+/// <summary>
+/// <c>POST /v1/credit_grants</c>: a bucket added to a customer's balance of a metered or credit_system
+/// feature. Grants burn after the plan allowance (priority 10 unless given), earliest expiry first,
+/// promotional before paid. A customer without that balance gets one (overage blocked, no reset).
+/// </summary>
+public static class CreateCreditGrant
+{
+    public const int PriorityMax = 1_000;
+
+    public sealed record Request(
+        string? CustomerId, string? FeatureId, decimal? Amount, string? Category, int? Priority, DateTimeOffset? EffectiveAt, DateTimeOffset? ExpiresAt,
+        string? Name, Dictionary<string, string>? Metadata);
+
+    public static async Task<Result<CreditGrantResource>> Execute(IStoreSession s, OperationContext op, Request r)
+    {
+        if (r.CustomerId is null) return KassaError.Missing("customer_id");
+        if (r.FeatureId is null) return KassaError.Missing("feature_id");
+        if (r.Amount is null) return KassaError.Missing("amount");
+        if (r.Category is null) return KassaError.Missing("category");
+        var errors = new List<FieldError>();
+        long amount = 0;
+        if (r.Amount <= 0 || !Micro.TryFromDecimal(r.Amount.Value, out amount)) errors.Add(new FieldError("amount", "must be greater than zero with at most 6 fractional digits"));
+        if (r.Category is not ("paid" or "promotional")) errors.Add(new FieldError("category", "must be paid or promotional"));
+        if (r.Priority is < 0 or > PriorityMax) errors.Add(new FieldError("priority", $"must be from 0 to {PriorityMax}"));
+        var effective = r.EffectiveAt ?? op.Now;
+        if (r.ExpiresAt is { } exp && exp <= effective) errors.Add(new FieldError("expires_at", "must be after effective_at (or now)"));
+        if (Rules.Text(r.Name, Rules.NameLengthMax) is { } n) errors.Add(new FieldError("name", n));
+        Rules.Metadata(r.Metadata, errors);
+        if (errors.Count > 0) return KassaError.Validation(errors);
+
+        var customer = await s.Customers.GetForUpdateAsync(op.Tenant, r.CustomerId);
+        if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", r.CustomerId) with { Param = "customer_id" };
+        var feature = await s.Catalog.GetFeatureAsync(op.Tenant, r.FeatureId);
+        if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
+        if (feature.Type == "boolean") return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
+
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
+        var live = book.Get(customer.Id, feature.Id, "", op.Now);
+        if (live is null)
+        {
+            var header = new BalanceHeader
+            {
+                AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customer.Id, FeatureId = feature.Id, EntityId = "",
+                OveragePolicy = "blocked", Reset = "never", Anchor = op.Now, PeriodStart = op.Now, UpdatedAt = op.Now, IsNew = true,
+            };
+            live = new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal));
+            book.Add(live);
+        }
+        var bucket = new StoredBucket
+        {
+            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customer.Id, FeatureId = feature.Id, EntityId = "",
+            Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, r.Priority ?? 10,
+                r.Category == "paid" ? GrantCategory.Paid : GrantCategory.Promotional, amount, 0, 0, effective, r.ExpiresAt, op.Now),
+            Name = r.Name, Metadata = r.Metadata is null ? null : JsonSerializer.Serialize(r.Metadata), IsNew = true,
+        };
+        live.Add(bucket);
+        live.Header.UpdatedAt = op.Now;
+        await BalanceWrites.SaveAsync(s, live, op.Now, "credit_grant", bucket.Bucket.Id);
+        var resource = CreditGrantResource.From(bucket);
+        await RecordAudit.Execute(s, op, "credit_grant.created", "credit_grant", bucket.Bucket.Id, ["amount", "category", "expires_at"]);
+        await EmitEvent.Execute(s, op, EventTypes.CreditGrantCreated, "credit_grant", bucket.Bucket.Id, resource);
+        return resource;
+    }
+}

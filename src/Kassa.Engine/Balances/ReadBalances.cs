@@ -1,0 +1,37 @@
+using Kassa.Core.Errors;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Balances;
+
+/// <summary>
+/// <c>GET /v1/customers/{id}/balances</c> and the balances and flags of <c>GET /v1/customers/{id}</c>:
+/// every balance as of now (expired locks released, ended periods reset) computed in memory from a
+/// read session; nothing is written.
+/// </summary>
+public static class ReadBalances
+{
+    public sealed record Snapshot(IReadOnlyDictionary<string, BalanceView> Balances, IReadOnlyDictionary<string, bool> Flags);
+
+    public static async Task<Snapshot> Execute(IStoreSession s, Tenant tenant, string customerId, string entityId, DateTimeOffset now)
+    {
+        var book = await BalanceBook.LoadAsync(s, tenant, [customerId], [], forUpdate: false, now);
+        var balances = new SortedDictionary<string, BalanceView>(StringComparer.Ordinal);
+        var flags = new SortedDictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var live in book.OfCustomer(customerId).Where(l => l.Header.EntityId == entityId).ToList())
+        {
+            var current = book.Get(customerId, live.Header.FeatureId, entityId, now)!;
+            if (current.Header.OveragePolicy == "boolean") flags[current.Header.FeatureId] = true;
+            else balances[current.Header.FeatureId] = current.View(now);
+        }
+        return new Snapshot(balances, flags);
+    }
+
+    public static async Task<Result<Resources.ListResource<BalanceView>>> List(IStoreSession s, Tenant tenant, string customerId, string? entityId, DateTimeOffset now)
+    {
+        var customer = await s.Customers.GetAsync(tenant, customerId);
+        if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", customerId);
+        var snapshot = await Execute(s, tenant, customerId, entityId ?? "", now);
+        return new Resources.ListResource<BalanceView>(snapshot.Balances.Values.ToList(), false, null);
+    }
+}

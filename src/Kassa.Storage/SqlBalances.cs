@@ -1,0 +1,246 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Kassa.Core.Balances;
+using Kassa.Core.Paging;
+using Kassa.Engine.Common;
+using Kassa.Engine.Json;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Storage;
+
+internal sealed class SqlBalances(SqlSession s) : IBalanceStore
+{
+    private const string HeaderColumns =
+        "account_id, livemode, customer_id, feature_id, entity_id, overage, overage_policy, unlimited, allowance, reset, anchor, period_start, next_reset_at, rollover, rollover_max, subscription_id, version, updated_at";
+    private const string BucketColumns =
+        "account_id, livemode, customer_id, feature_id, entity_id, id, kind, priority, category, granted, used, held, effective_at, expires_at, created_at, voided, expiry_recorded, name, metadata";
+    private const string LockColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, status, held, consumed, parts, expires_at, created_at, finalized_at";
+    private const string TransactionColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, type, amount, bucket_id, balance_after, source_type, source_id, created_at";
+
+    private string In(string column, string parameter) => s.Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN @{parameter}";
+    // A typed array: Dapper expands it for SQLite's IN (…) and Npgsql sends it as an array for = ANY(…).
+    private static string[] List(IReadOnlyCollection<string> values) => values.ToArray();
+
+    public async Task<IReadOnlyList<BalanceHeader>> LoadHeadersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, bool forUpdate)
+    {
+        // Locked in primary-key order so two batches touching the same customers cannot deadlock.
+        var sql = $"""
+            SELECT {HeaderColumns} FROM feature_balances
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")}
+            ORDER BY customer_id, feature_id, entity_id{(forUpdate ? s.Dialect.ForUpdate : "")}
+            """;
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) }, s.Transaction);
+        var list = new List<BalanceHeader>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new BalanceHeader
+            {
+                AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
+                Overage = r.GetInt64(5), OveragePolicy = r.GetString(6), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
+                Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
+                Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
+                Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)),
+            });
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<StoredBucket>> LoadBucketsAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, DateTimeOffset now) =>
+        await QueryBuckets($"""
+            SELECT {BucketColumns} FROM balance_buckets
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND voided = @no
+              AND (expires_at IS NULL OR expires_at > @now OR expiry_recorded = @no OR held > 0)
+            """, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), no = false, now = Micros.From(now) });
+
+    public Task<IReadOnlyList<LockRecord>> LoadHeldLocksAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
+        QueryLocks($"SELECT {LockColumns} FROM locks WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND status = 'held'",
+            new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) });
+
+    public Task<IReadOnlyList<LockRecord>> LoadLocksAsync(Tenant tenant, IReadOnlyCollection<string> lockIds) =>
+        QueryLocks($"SELECT {LockColumns} FROM locks WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids")}",
+            new { tenant.AccountId, tenant.Livemode, ids = List(lockIds) });
+
+    public async Task<IReadOnlyList<UsageRecord>> LoadUsageByKeysAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> keys)
+    {
+        if (keys.Count == 0 || customerIds.Count == 0) return [];
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT account_id, livemode, id, customer_id, feature_id, entity_id, value, idempotency_key, response, occurred_at, created_at FROM usage_records
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND {In("idempotency_key", "keys")}
+            """, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), keys = List(keys) }, s.Transaction);
+        var list = new List<UsageRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new UsageRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt64(6),
+                r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8), Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10))));
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlySet<string>> ExistingCustomersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
+        (await s.Connection.QueryAsync<string>(
+            $"SELECT id FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids")} AND deleted_at IS NULL",
+            new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) }, s.Transaction)).ToHashSet(StringComparer.Ordinal);
+
+    public async Task SaveHeadersAsync(IReadOnlyList<BalanceHeader> headers)
+    {
+        var fresh = headers.Where(h => h.IsNew).ToList();
+        if (fresh.Count > 0)
+        {
+            await MultiRow.InsertAsync(s.Connection, s.Transaction, "feature_balances", HeaderColumns.Split(", "), fresh, h => HeaderValues(h));
+            foreach (var h in fresh) h.IsNew = false;
+        }
+        foreach (var h in headers.Where(h => !fresh.Contains(h)))
+        {
+            await s.Connection.ExecuteAsync("""
+                UPDATE feature_balances SET overage = @Overage, overage_policy = @OveragePolicy, unlimited = @Unlimited, allowance = @Allowance, reset = @Reset,
+                    anchor = @anchor, period_start = @periodStart, next_reset_at = @nextReset, rollover = @Rollover, rollover_max = @RolloverMax,
+                    subscription_id = @SubscriptionId, version = @Version, updated_at = @updated
+                WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId
+                """, new
+            {
+                h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset, anchor = Micros.From(h.Anchor), periodStart = Micros.From(h.PeriodStart),
+                nextReset = h.NextResetAt is { } n ? Micros.From(n) : (long?)null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version,
+                updated = Micros.From(h.UpdatedAt), h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId,
+            }, s.Transaction);
+        }
+    }
+
+    private static object?[] HeaderValues(BalanceHeader h) =>
+    [
+        h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId, h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset,
+        Micros.From(h.Anchor), Micros.From(h.PeriodStart), h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId,
+        h.Version, Micros.From(h.UpdatedAt),
+    ];
+
+    public async Task SaveBucketsAsync(IReadOnlyList<StoredBucket> buckets)
+    {
+        var fresh = buckets.Where(b => b.IsNew).ToList();
+        if (fresh.Count > 0)
+        {
+            await MultiRow.InsertAsync(s.Connection, s.Transaction, "balance_buckets", BucketColumns.Split(", "), fresh, b =>
+            [
+                b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id, b.Bucket.Kind.ToString().ToLowerInvariant(), b.Bucket.Priority,
+                b.Bucket.Category.ToString().ToLowerInvariant(), b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, Micros.From(b.Bucket.EffectiveAt),
+                b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null, Micros.From(b.Bucket.CreatedAt), b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Name, b.Metadata,
+            ]);
+        }
+        foreach (var b in buckets)
+        {
+            if (!b.IsNew)
+            {
+                await s.Connection.ExecuteAsync("""
+                    UPDATE balance_buckets SET granted = @granted, used = @used, held = @held, voided = @voided, expiry_recorded = @expiryRecorded, expires_at = @expires
+                    WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId AND id = @id
+                    """, new
+                {
+                    granted = b.Bucket.Granted, used = b.Bucket.Used, held = b.Bucket.Held, voided = b.Bucket.Voided, expiryRecorded = b.Bucket.ExpiryRecorded,
+                    expires = b.Bucket.ExpiresAt is { } e ? Micros.From(e) : (long?)null, b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, id = b.Bucket.Id,
+                }, s.Transaction);
+            }
+            b.IsNew = false;
+            b.Loaded = (b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt);
+        }
+    }
+
+    public Task InsertLocksAsync(IReadOnlyList<LockRecord> locks) =>
+        MultiRow.InsertAsync(s.Connection, s.Transaction, "locks", LockColumns.Split(", "), locks, l =>
+        [
+            l.AccountId, l.Livemode, l.Id, l.CustomerId, l.FeatureId, l.EntityId, l.Status, l.Held, l.Consumed, JsonSerializer.Serialize(l.Parts, KassaJson.Options),
+            Micros.From(l.ExpiresAt), Micros.From(l.CreatedAt), l.FinalizedAt is { } f ? Micros.From(f) : null,
+        ]);
+
+    public async Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks)
+    {
+        foreach (var l in locks)
+        {
+            await s.Connection.ExecuteAsync(
+                "UPDATE locks SET status = @Status, consumed = @Consumed, finalized_at = @finalized WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id",
+                new { l.Status, l.Consumed, finalized = l.FinalizedAt is { } f ? Micros.From(f) : (long?)null, l.AccountId, l.Livemode, l.Id }, s.Transaction);
+        }
+    }
+
+    public Task InsertUsageAsync(IReadOnlyList<UsageRecord> usage) =>
+        MultiRow.InsertAsync(s.Connection, s.Transaction, "usage_records",
+            ["account_id", "livemode", "id", "customer_id", "feature_id", "entity_id", "value", "idempotency_key", "response", "occurred_at", "created_at"], usage, u =>
+            [u.AccountId, u.Livemode, u.Id, u.CustomerId, u.FeatureId, u.EntityId, u.Value, u.IdempotencyKey, u.Response, Micros.From(u.OccurredAt), Micros.From(u.CreatedAt)]);
+
+    public Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions) =>
+        MultiRow.InsertAsync(s.Connection, s.Transaction, "credit_transactions", TransactionColumns.Split(", "), transactions, t =>
+            [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, t.Type, t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);
+
+    public async Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id) =>
+        (await QueryBuckets($"SELECT {BucketColumns} FROM balance_buckets WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
+    public Task<IReadOnlyList<StoredBucket>> ListGrantsAsync(Tenant tenant, string? customerId, Cursor? after, int limit) =>
+        QueryBuckets($"""
+            SELECT {BucketColumns} FROM balance_buckets
+            WHERE account_id = @AccountId AND livemode = @Livemode AND kind = 'grant' AND (@customerId IS NULL OR customer_id = @customerId)
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, customerId, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    public async Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT {TransactionColumns} FROM credit_transactions
+            WHERE account_id = @AccountId AND livemode = @Livemode AND (@customerId IS NULL OR customer_id = @customerId)
+              AND (@featureId IS NULL OR feature_id = @featureId)
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, customerId, featureId, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit },
+            s.Transaction);
+        var list = new List<CreditTransactionRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new CreditTransactionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
+                r.GetInt64(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetInt64(9), r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11),
+                Micros.To(r.GetInt64(12))));
+        }
+        return list;
+    }
+
+    public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
+        QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now ORDER BY expires_at LIMIT @limit", new { now = Micros.From(now), limit });
+
+    public async Task<IReadOnlyList<FeatureRecord>> CreditSystemsAsync(Tenant tenant)
+    {
+        var ids = (await s.Connection.QueryAsync<string>(
+            "SELECT id FROM features WHERE account_id = @AccountId AND livemode = @Livemode AND type = 'credit_system' ORDER BY created_at, id LIMIT 100",
+            new { tenant.AccountId, tenant.Livemode }, s.Transaction)).ToList();
+        return ids.Count == 0 ? [] : await s.Catalog.GetFeaturesAsync(tenant, ids);
+    }
+
+    private async Task<IReadOnlyList<StoredBucket>> QueryBuckets(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<StoredBucket>();
+        while (await r.ReadAsync())
+        {
+            var bucket = new Bucket(r.GetString(5), Enum.Parse<BucketKind>(r.GetString(6), ignoreCase: true), r.GetInt32(7),
+                Enum.Parse<GrantCategory>(r.GetString(8), ignoreCase: true), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), Micros.To(r.GetInt64(12)),
+                r.IsDBNull(13) ? null : Micros.To(r.GetInt64(13)), Micros.To(r.GetInt64(14)), r.GetBoolean(15)) { ExpiryRecorded = r.GetBoolean(16) };
+            list.Add(new StoredBucket
+            {
+                AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
+                Bucket = bucket, Name = r.IsDBNull(17) ? null : r.GetString(17), Metadata = r.IsDBNull(18) ? null : r.GetString(18),
+                Loaded = (bucket.Granted, bucket.Used, bucket.Held, bucket.Voided, bucket.ExpiryRecorded, bucket.ExpiresAt),
+            });
+        }
+        return list;
+    }
+
+    private async Task<IReadOnlyList<LockRecord>> QueryLocks(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<LockRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new LockRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetInt64(7),
+                r.IsDBNull(8) ? null : r.GetInt64(8), JsonSerializer.Deserialize<List<Part>>(r.GetString(9), KassaJson.Options) ?? [],
+                Micros.To(r.GetInt64(10)), Micros.To(r.GetInt64(11)), r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12))));
+        }
+        return list;
+    }
+}

@@ -1,0 +1,302 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Kassa.Server.Tests.Infrastructure;
+
+namespace Kassa.Server.Tests.Api;
+
+/// <summary>Spec §5: check, track, locks, grants, resets. Exact balances on both engines.</summary>
+public abstract class EntitlementTests(KassaHost host)
+{
+    private static string Slug(string p) => $"{p}_{Guid.NewGuid():N}"[..(p.Length + 11)];
+
+    /// <summary>A fresh catalog and customer: api (100/month, given overage), sso, credits (50, never), gpt (5 credits each).</summary>
+    private async Task<(string Customer, string Api, string Sso, string Credits, string Gpt)> Setup(string overage = "blocked", object? rollover = null, decimal included = 100)
+    {
+        var (api, sso, credits, gpt) = (Slug("api"), Slug("sso"), Slug("cred"), Slug("gpt"));
+        await host.Client().Post("/v1/features", new { id = api, name = "API", type = "metered" });
+        await host.Client().Post("/v1/features", new { id = sso, name = "SSO", type = "boolean" });
+        await host.Client().Post("/v1/features", new { id = gpt, name = "GPT", type = "metered" });
+        await host.Client().Post("/v1/features", new { id = credits, name = "Credits", type = "credit_system", credit_schema = new[] { new { feature_id = gpt, credit_cost = 5 } } });
+        var product = Slug("free");
+        var created = await host.Client().Post("/v1/products", new
+        {
+            id = product, name = "Free",
+            features = new object[]
+            {
+                new { feature_id = api, included, reset = "month", overage, rollover },
+                new { feature_id = sso },
+                new { feature_id = credits, included = 50, reset = "never" },
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var customer = Wire.NewId();
+        await host.Client().Put($"/v1/customers/{customer}", new { name = "E" });
+        var sub = await host.Client().Post("/v1/subscribe", new { customer_id = customer, product_id = product });
+        Assert.True(sub.Status == HttpStatusCode.OK, sub.Body?.ToJsonString());
+        Assert.Equal("active", (string?)sub.Body!["status"]);
+        return (customer, api, sso, credits, gpt);
+    }
+
+    private Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> Check(string customer, string feature, decimal required = 1, bool send = false, object? lockOptions = null, string? key = null) =>
+        host.Client().Post("/v1/check", new { customer_id = customer, feature_id = feature, required_balance = required, send_event = send, @lock = lockOptions, idempotency_key = key });
+
+    private static void AssertBalance(JsonNode? balance, decimal granted, decimal used, decimal remaining, decimal held = 0, decimal overage = 0)
+    {
+        Assert.NotNull(balance);
+        Assert.Equal((granted, used, remaining, held, overage),
+            ((decimal)balance!["granted"]!, (decimal)balance["used"]!, (decimal)balance["remaining"]!, (decimal)balance["held"]!, (decimal)balance["overage"]!));
+    }
+
+    [Fact]
+    public async Task Check_answers_for_metered_boolean_and_unknown_things_without_errors()
+    {
+        var (c, api, sso, _, _) = await Setup();
+        var ok = await Check(c, api);
+        Assert.Equal(HttpStatusCode.OK, ok.Status);
+        Assert.True((bool)ok.Body!["allowed"]!);
+        Assert.Null(ok.Body!["code"]);
+        AssertBalance(ok.Body!["balance"], 100, 0, 100);
+        Assert.Equal("month", (string?)ok.Body!["balance"]!["next_reset_at"] is null ? null : "month");
+        Assert.True((bool)(await Check(c, sso)).Body!["allowed"]!);
+        Assert.False((bool)(await Check(c, api, 101)).Body!["allowed"]!);
+        Assert.Equal("insufficient_balance", (string?)(await Check(c, api, 101)).Body!["code"]);
+        Assert.Equal("customer_not_found", (string?)(await Check("nobody_" + Guid.NewGuid().ToString("N")[..8], api)).Body!["code"]);
+        Assert.Equal("feature_not_found", (string?)(await Check(c, "no_such_feature")).Body!["code"]);
+        var other = Slug("oth");
+        await host.Client().Post("/v1/features", new { id = other, name = "Other", type = "metered" });
+        var none = await Check(c, other);
+        Assert.False((bool)none.Body!["allowed"]!);
+        Assert.Equal("no_access", (string?)none.Body!["code"]);
+        (await host.Client().Post("/v1/check", new { feature_id = api })).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "parameter_missing", "customer_id");
+        (await host.Client().Post("/v1/check", new { customer_id = c, feature_id = api, required_balance = 0.0000001m }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "required_balance");
+        var customer = await host.Client().Get($"/v1/customers/{c}");
+        AssertBalance(customer.Body!["balances"]![api], 100, 0, 100);
+        Assert.True((bool)customer.Body!["flags"]![sso]!);
+    }
+
+    [Fact]
+    public async Task Send_event_deducts_atomically_and_blocked_balances_stop_at_zero()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var first = await Check(c, api, 30, send: true);
+        Assert.True((bool)first.Body!["allowed"]!);
+        AssertBalance(first.Body!["balance"], 100, 30, 70);
+        AssertBalance((await Check(c, api, 70, send: true)).Body!["balance"], 100, 100, 0);
+        var denied = await Check(c, api, 1, send: true);
+        Assert.False((bool)denied.Body!["allowed"]!);
+        Assert.Equal("insufficient_balance", (string?)denied.Body!["code"]);
+        AssertBalance(denied.Body!["balance"], 100, 100, 0);
+        var events = (await host.Client().Get($"/v1/events?object_id={c}&type=entitlement.exhausted")).Body!["data"]!.AsArray();
+        Assert.Single(events);
+    }
+
+    [Fact]
+    public async Task Billed_overage_is_allowed_past_zero_and_counted()
+    {
+        var (c, api, _, _, _) = await Setup(overage: "billed");
+        var r = await Check(c, api, 130, send: true);
+        Assert.True((bool)r.Body!["allowed"]!);
+        AssertBalance(r.Body!["balance"], 100, 100, 0, overage: 30);
+    }
+
+    [Fact]
+    public async Task Track_never_refuses_goes_into_overage_and_corrections_undo_overage_first()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var t = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 120 });
+        Assert.Equal(HttpStatusCode.OK, t.Status);
+        Assert.Matches("^mev_[0-9A-Z]{26}$", (string)t.Body!["id"]!);
+        Assert.Equal(120m, (decimal)t.Body!["value"]!);
+        AssertBalance(t.Body!["balance"], 100, 100, 0, overage: 20);
+        var fix = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = -25 });
+        AssertBalance(fix.Body!["balance"], 100, 95, 5);
+        var tooMuch = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = -500 });
+        AssertBalance(tooMuch.Body!["balance"], 100, 0, 100);
+        var fraction = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 0.25m });
+        AssertBalance(fraction.Body!["balance"], 100, 0.25m, 99.75m);
+        (await host.Client().Post("/v1/track", new { customer_id = "ghost_x", feature_id = api })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "customer_id");
+        (await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, timestamp = DateTimeOffset.UtcNow.AddDays(-40) }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "timestamp");
+    }
+
+    [Fact]
+    public async Task Track_and_send_event_with_one_idempotency_key_take_effect_once()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var key = "usage-" + Guid.NewGuid().ToString("N");
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 7, idempotency_key = key })));
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.Single(results.Select(r => (string)r.Body!["id"]!).Distinct());
+        AssertBalance((await Check(c, api)).Body!["balance"], 100, 7, 93);
+        // The header works the same way.
+        var headerKey = "hdr-" + Guid.NewGuid().ToString("N");
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 3 }, headerKey);
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 3 }, headerKey);
+        var checkKey = "chk-" + Guid.NewGuid().ToString("N");
+        var a = await Check(c, api, 5, send: true, key: checkKey);
+        var b = await Check(c, api, 5, send: true, key: checkKey);
+        Assert.Equal(a.Body!.ToJsonString(), b.Body!.ToJsonString());
+        AssertBalance((await Check(c, api)).Body!["balance"], 100, 15, 85);
+    }
+
+    [Fact]
+    public async Task Locks_hold_then_confirm_or_release_exactly_and_finalizing_twice_is_409()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var held = await Check(c, api, 10, lockOptions: new { enabled = true });
+        Assert.True((bool)held.Body!["allowed"]!);
+        var lockId = (string)held.Body!["lock_id"]!;
+        Assert.Matches("^lock_[0-9A-Z]{26}$", lockId);
+        AssertBalance(held.Body!["balance"], 100, 0, 90, held: 10);
+
+        var confirmed = await host.Client().Post($"/v1/locks/{lockId}/finalize", new { action = "confirm", override_value = 4 });
+        Assert.Equal(HttpStatusCode.OK, confirmed.Status);
+        Assert.Equal("confirmed", (string?)confirmed.Body!["lock"]!["status"]);
+        Assert.Equal(10m, (decimal)confirmed.Body!["lock"]!["held"]!);
+        Assert.Equal(4m, (decimal)confirmed.Body!["lock"]!["consumed"]!);
+        AssertBalance(confirmed.Body!["balance"], 100, 4, 96);
+        (await host.Client().Post($"/v1/locks/{lockId}/finalize", new { action = "confirm" })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+
+        var second = (string)(await Check(c, api, 20, lockOptions: new { enabled = true })).Body!["lock_id"]!;
+        var released = await host.Client().Post($"/v1/locks/{second}/finalize", new { action = "release" });
+        Assert.Equal("released", (string?)released.Body!["lock"]!["status"]);
+        AssertBalance(released.Body!["balance"], 100, 4, 96);
+
+        var third = (string)(await Check(c, api, 5, lockOptions: new { enabled = true })).Body!["lock_id"]!;
+        var over = await host.Client().Post($"/v1/locks/{third}/finalize", new { action = "confirm", override_value = 8 });
+        AssertBalance(over.Body!["balance"], 100, 12, 88);
+        (await host.Client().Post("/v1/locks/lock_nope/finalize", new { action = "release" })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+        (await host.Client().Post($"/v1/locks/{third}/finalize", new { action = "cancel" })).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "action");
+    }
+
+    [Fact]
+    public async Task An_expired_lock_releases_itself()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var expiresAt = host.Clock.GetUtcNow().AddMinutes(2);
+        var held = await Check(c, api, 40, lockOptions: new { enabled = true, expires_at = expiresAt });
+        var lockId = (string)held.Body!["lock_id"]!;
+        AssertBalance((await Check(c, api)).Body!["balance"], 100, 0, 60, held: 40);
+        host.Clock.Advance(TimeSpan.FromMinutes(3));
+        AssertBalance((await Check(c, api)).Body!["balance"], 100, 0, 100);
+        (await host.Client().Post($"/v1/locks/{lockId}/finalize", new { action = "confirm" })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        AssertBalance((await Check(c, api)).Body!["balance"], 100, 0, 100);
+        (await Check(c, api, 1, lockOptions: new { enabled = true, expires_at = host.Clock.GetUtcNow().AddHours(25) }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "lock.expires_at");
+    }
+
+    [Fact]
+    public async Task A_credit_system_draws_cost_times_value()
+    {
+        var (c, _, _, credits, gpt) = await Setup();
+        var r = await Check(c, gpt, 2, send: true);
+        Assert.True((bool)r.Body!["allowed"]!);
+        Assert.Equal(credits, (string?)r.Body!["balance"]!["feature_id"]);
+        AssertBalance(r.Body!["balance"], 50, 10, 40);
+        var denied = await Check(c, gpt, 9, send: true);
+        Assert.False((bool)denied.Body!["allowed"]!);
+        var t = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = gpt, value = 3 });
+        AssertBalance(t.Body!["balance"], 50, 25, 25);
+    }
+
+    [Fact]
+    public async Task Grants_burn_after_the_allowance_and_are_voided_listed_and_summarised()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var expires = host.Clock.GetUtcNow().AddDays(10);
+        var paid = await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = api, amount = 50, category = "paid" });
+        Assert.Equal(HttpStatusCode.Created, paid.Status);
+        Assert.Matches("^grant_[0-9A-Z]{26}$", (string)paid.Body!["id"]!);
+        var promo = await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = api, amount = 20, category = "promotional", expires_at = expires });
+        AssertBalance((await Check(c, api)).Body!["balance"], 170, 0, 170);
+        // 100 from the allowance, then the promotional grant (expires first), then 5 of the paid one.
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 125 });
+        var grants = (await host.Client().Get($"/v1/credit_grants?customer_id={c}")).Body!["data"]!.AsArray().ToDictionary(g => (string)g!["id"]!);
+        Assert.Equal(20m, (decimal)grants[(string)promo.Body!["id"]!]!["used"]!);
+        Assert.Equal(5m, (decimal)grants[(string)paid.Body!["id"]!]!["used"]!);
+
+        var voided = await host.Client().Post($"/v1/credit_grants/{(string)paid.Body!["id"]!}/void");
+        Assert.True((bool)voided.Body!["voided"]!);
+        Assert.Equal(5m, (decimal)voided.Body!["amount"]!);
+        // A balance is its live buckets: the voided grant (5 used of it) leaves the totals; the log keeps it.
+        AssertBalance((await Check(c, api)).Body!["balance"], 120, 120, 0);
+        (await host.Client().Post($"/v1/credit_grants/{(string)paid.Body!["id"]!}/void")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+
+        var summary = await host.Client().Get($"/v1/credit_grants/summary?customer_id={c}");
+        var entry = summary.Body!["data"]!.AsArray().Single()!;
+        Assert.Equal(20m, (decimal)entry["granted"]!);
+        Assert.Equal(0m, (decimal)entry["remaining"]!);
+
+        var log = (await host.Client().Get($"/v1/credit_transactions?customer_id={c}&feature_id={api}&limit=100")).Body!["data"]!.AsArray();
+        Assert.Contains(log, t => (string?)t!["type"] == "void" && (decimal)t["amount"]! == 45m && (decimal)t["balance_after"]! == 0m);
+        Assert.Contains(log, t => (string?)t!["type"] == "consume" && (decimal)t["amount"]! == 100m);
+        Assert.Contains(log, t => (string?)t!["type"] == "grant" && (decimal)t["amount"]! == 50m && (string?)t["source"]!["type"] == "credit_grant");
+        (await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = api, amount = -5, category = "paid" }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "amount");
+    }
+
+    [Fact]
+    public async Task A_new_period_resets_usage_and_rolls_over_up_to_the_cap()
+    {
+        var (c, api, _, _, _) = await Setup(rollover: new { max = 30 });
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 60 });
+        host.Clock.Advance(TimeSpan.FromDays(32));
+        AssertBalance((await Check(c, api)).Body!["balance"], 130, 0, 130);
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 10 });
+        // Rollover burns before the new allowance? Both priority 0; the rollover expires with the period too, so the older one first.
+        AssertBalance((await Check(c, api)).Body!["balance"], 130, 10, 120);
+    }
+
+    [Fact]
+    public async Task Sixty_four_clients_racing_on_one_balance_never_overspend()
+    {
+        var (c, api, _, _, _) = await Setup(included: 1000);
+        var other = await host.AnotherNodeClientAsync();
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(async worker =>
+        {
+            var client = worker % 2 == 0 ? host.Client() : other;
+            var allowed = 0;
+            for (var i = 0; i < 18; i++)
+            {
+                var r = await client.Post("/v1/check", new { customer_id = c, feature_id = api, required_balance = 1, send_event = true });
+                Assert.Equal(HttpStatusCode.OK, r.Status);
+                if ((bool)r.Body!["allowed"]!) allowed++;
+            }
+            return allowed;
+        }));
+        Assert.Equal(1000, results.Sum());
+        AssertBalance((await Check(c, api)).Body!["balance"], 1000, 1000, 0);
+    }
+
+    [Fact]
+    public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
+    {
+        var (c, _, _, _, _) = await Setup();
+        var paid = Slug("paid");
+        await host.Client().Post("/v1/products", new { id = paid, name = "Paid", prices = new[] { new { type = "recurring", amount = 100, currency = "usd", interval = "month" } } });
+        (await host.Client().Post("/v1/subscribe", new { customer_id = c, product_id = paid })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        var free = Slug("free2");
+        await host.Client().Post("/v1/products", new { id = free, name = "Free 2" });
+        await host.Client().Post($"/v1/products/{free}/archive");
+        (await host.Client().Post("/v1/subscribe", new { customer_id = c, product_id = free })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await host.Client().Post("/v1/subscribe", new { customer_id = c, product_id = "nope" })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "product_id");
+    }
+
+    [Fact]
+    public async Task Auto_enable_products_are_attached_to_new_customers()
+    {
+        var other = await host.NewAccountAsync("Auto");
+        var client = host.Client(other.TestSecretKey);
+        await client.Post("/v1/features", new { id = "messages", name = "Messages", type = "metered" });
+        await client.Post("/v1/products", new { id = "free", name = "Free", auto_enable = true, features = new[] { new { feature_id = "messages", included = 25, reset = "month" } } });
+        await client.Put("/v1/customers/new_user", new { name = "New" });
+        var r = await client.Post("/v1/check", new { customer_id = "new_user", feature_id = "messages" });
+        Assert.True((bool)r.Body!["allowed"]!);
+        AssertBalance(r.Body!["balance"], 25, 0, 25);
+    }
+}
+
+public sealed class EntitlementTestsSqlite(SqliteHost host) : EntitlementTests(host), IClassFixture<SqliteHost>;
+
+public sealed class EntitlementTestsPostgres(PostgresHost host) : EntitlementTests(host), IClassFixture<PostgresHost>;
