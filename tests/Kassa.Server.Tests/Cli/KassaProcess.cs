@@ -104,8 +104,13 @@ public sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException("kassa serve did not become ready in 60 s");
     }
 
+    private bool _disposed;
+
+    /// <summary>Kills the process with SIGKILL (no graceful shutdown). Safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
         _process.Dispose();
