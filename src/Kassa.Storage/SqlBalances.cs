@@ -85,26 +85,24 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public async Task SaveHeadersAsync(IReadOnlyList<BalanceHeader> headers)
     {
         var fresh = headers.Where(h => h.IsNew).ToList();
-        if (fresh.Count > 0)
-        {
-            await MultiRow.InsertAsync(s.Connection, s.Transaction, "feature_balances", HeaderColumns.Split(", "), fresh, h => HeaderValues(h));
-            foreach (var h in fresh) h.IsNew = false;
-        }
-        foreach (var h in headers.Where(h => !fresh.Contains(h)))
-        {
-            await s.Connection.ExecuteAsync("""
-                UPDATE feature_balances SET overage = @Overage, overage_policy = @OveragePolicy, unlimited = @Unlimited, allowance = @Allowance, reset = @Reset,
-                    anchor = @anchor, period_start = @periodStart, next_reset_at = @nextReset, rollover = @Rollover, rollover_max = @RolloverMax,
-                    subscription_id = @SubscriptionId, version = @Version, updated_at = @updated
-                WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId
-                """, new
-            {
-                h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset, anchor = Micros.From(h.Anchor), periodStart = Micros.From(h.PeriodStart),
-                nextReset = h.NextResetAt is { } n ? Micros.From(n) : (long?)null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version,
-                updated = Micros.From(h.UpdatedAt), h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId,
-            }, s.Transaction);
-        }
+        var existing = headers.Where(h => !h.IsNew).ToList();
+        // A header two writers create at once (e.g. concurrent first grants) is created once; the later
+        // writer's row lock on the customer makes it see the first one next time.
+        await RowWriter.ExecuteAsync(s, $"INSERT INTO feature_balances ({HeaderColumns}) VALUES ({Params(HeaderColumns)}) ON CONFLICT DO NOTHING", fresh, HeaderValues);
+        foreach (var h in fresh) h.IsNew = false;
+        await RowWriter.ExecuteAsync(s, """
+            UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
+                anchor = @anchor, period_start = @period_start, next_reset_at = @next_reset, rollover = @rollover, rollover_max = @rollover_max,
+                subscription_id = @subscription_id, version = @version, updated_at = @updated_at
+            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
+            """, existing, h => [
+                h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
+                h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt),
+                h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
     }
+
+    /// <summary>"a, b, c" → "@a, @b, @c": the parameters of an INSERT in column order.</summary>
+    private static string Params(string columns) => string.Join(", ", columns.Split(", ").Select(c => "@" + c));
 
     private static object?[] HeaderValues(BalanceHeader h) =>
     [
@@ -116,57 +114,45 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public async Task SaveBucketsAsync(IReadOnlyList<StoredBucket> buckets)
     {
         var fresh = buckets.Where(b => b.IsNew).ToList();
-        if (fresh.Count > 0)
-        {
-            await MultiRow.InsertAsync(s.Connection, s.Transaction, "balance_buckets", BucketColumns.Split(", "), fresh, b =>
+        await RowWriter.ExecuteAsync(s, $"INSERT INTO balance_buckets ({BucketColumns}) VALUES ({Params(BucketColumns)})", fresh, b =>
             [
                 b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id, b.Bucket.Kind.ToString().ToLowerInvariant(), b.Bucket.Priority,
                 b.Bucket.Category.ToString().ToLowerInvariant(), b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, Micros.From(b.Bucket.EffectiveAt),
                 b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null, Micros.From(b.Bucket.CreatedAt), b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Name, b.Metadata,
             ]);
-        }
+        await RowWriter.ExecuteAsync(s, """
+            UPDATE balance_buckets SET granted = @granted, used = @used, held = @held, voided = @voided, expiry_recorded = @expiry_recorded, expires_at = @expires_at
+            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id AND id = @id
+            """, buckets.Where(b => !b.IsNew).ToList(), b => [
+                b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null,
+                b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id]);
         foreach (var b in buckets)
         {
-            if (!b.IsNew)
-            {
-                await s.Connection.ExecuteAsync("""
-                    UPDATE balance_buckets SET granted = @granted, used = @used, held = @held, voided = @voided, expiry_recorded = @expiryRecorded, expires_at = @expires
-                    WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId AND id = @id
-                    """, new
-                {
-                    granted = b.Bucket.Granted, used = b.Bucket.Used, held = b.Bucket.Held, voided = b.Bucket.Voided, expiryRecorded = b.Bucket.ExpiryRecorded,
-                    expires = b.Bucket.ExpiresAt is { } e ? Micros.From(e) : (long?)null, b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, id = b.Bucket.Id,
-                }, s.Transaction);
-            }
             b.IsNew = false;
             b.Loaded = (b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt);
         }
     }
 
     public Task InsertLocksAsync(IReadOnlyList<LockRecord> locks) =>
-        MultiRow.InsertAsync(s.Connection, s.Transaction, "locks", LockColumns.Split(", "), locks, l =>
+        RowWriter.ExecuteAsync(s, $"INSERT INTO locks ({LockColumns}) VALUES ({Params(LockColumns)})", locks, l =>
         [
             l.AccountId, l.Livemode, l.Id, l.CustomerId, l.FeatureId, l.EntityId, l.Status, l.Held, l.Consumed, JsonSerializer.Serialize(l.Parts, KassaJson.Options),
             Micros.From(l.ExpiresAt), Micros.From(l.CreatedAt), l.FinalizedAt is { } f ? Micros.From(f) : null,
         ]);
 
-    public async Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks)
-    {
-        foreach (var l in locks)
-        {
-            await s.Connection.ExecuteAsync(
-                "UPDATE locks SET status = @Status, consumed = @Consumed, finalized_at = @finalized WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id",
-                new { l.Status, l.Consumed, finalized = l.FinalizedAt is { } f ? Micros.From(f) : (long?)null, l.AccountId, l.Livemode, l.Id }, s.Transaction);
-        }
-    }
+    public Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks) =>
+        RowWriter.ExecuteAsync(s,
+            "UPDATE locks SET status = @status, consumed = @consumed, finalized_at = @finalized_at WHERE account_id = @account_id AND livemode = @livemode AND id = @id",
+            locks, l => [l.Status, l.Consumed, l.FinalizedAt is { } f ? Micros.From(f) : null, l.AccountId, l.Livemode, l.Id]);
+
+    private const string UsageColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, value, idempotency_key, response, occurred_at, created_at";
 
     public Task InsertUsageAsync(IReadOnlyList<UsageRecord> usage) =>
-        MultiRow.InsertAsync(s.Connection, s.Transaction, "usage_records",
-            ["account_id", "livemode", "id", "customer_id", "feature_id", "entity_id", "value", "idempotency_key", "response", "occurred_at", "created_at"], usage, u =>
+        RowWriter.ExecuteAsync(s, $"INSERT INTO usage_records ({UsageColumns}) VALUES ({Params(UsageColumns)})", usage, u =>
             [u.AccountId, u.Livemode, u.Id, u.CustomerId, u.FeatureId, u.EntityId, u.Value, u.IdempotencyKey, u.Response, Micros.From(u.OccurredAt), Micros.From(u.CreatedAt)]);
 
     public Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions) =>
-        MultiRow.InsertAsync(s.Connection, s.Transaction, "credit_transactions", TransactionColumns.Split(", "), transactions, t =>
+        RowWriter.ExecuteAsync(s, $"INSERT INTO credit_transactions ({TransactionColumns}) VALUES ({Params(TransactionColumns)})", transactions, t =>
             [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, t.Type, t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);
 
     public async Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id) =>
@@ -204,13 +190,12 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
         QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now ORDER BY expires_at LIMIT @limit", new { now = Micros.From(now), limit });
 
-    public async Task<IReadOnlyList<FeatureRecord>> CreditSystemsAsync(Tenant tenant)
-    {
-        var ids = (await s.Connection.QueryAsync<string>(
-            "SELECT id FROM features WHERE account_id = @AccountId AND livemode = @Livemode AND type = 'credit_system' ORDER BY created_at, id LIMIT 100",
-            new { tenant.AccountId, tenant.Livemode }, s.Transaction)).ToList();
-        return ids.Count == 0 ? [] : await s.Catalog.GetFeaturesAsync(tenant, ids);
-    }
+    public Task<IReadOnlyList<FeatureRecord>> FeaturesWithCreditSystemsAsync(Tenant tenant, IReadOnlyCollection<string> featureIds) =>
+        ((SqlCatalog)s.Catalog).QueryFeaturesAsync($"""
+            SELECT {SqlCatalog.FeatureColumns} FROM features
+            WHERE account_id = @AccountId AND livemode = @Livemode AND ({In("id", "ids")} OR type = 'credit_system')
+            ORDER BY created_at, id LIMIT 200
+            """, new { tenant.AccountId, tenant.Livemode, ids = List(featureIds) });
 
     private async Task<IReadOnlyList<StoredBucket>> QueryBuckets(string sql, object args)
     {

@@ -11,7 +11,7 @@ namespace Kassa.Storage;
 /// <summary>Features, products and product versions. Prices and product features are stored as JSON in the API's own shape.</summary>
 internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
 {
-    private const string FeatureColumns = "account_id, livemode, id, name, type, unit, credit_schema, archived_at, created_at, updated_at";
+    internal const string FeatureColumns = "account_id, livemode, id, name, type, unit, credit_schema, archived_at, created_at, updated_at";
     private const string ProductColumns = "account_id, livemode, id, name, grp, is_add_on, auto_enable, free_trial, version, metadata, archived_at, created_at, updated_at";
     private const string VersionColumns = "account_id, livemode, product_id, version, prices, features, created_at";
 
@@ -139,6 +139,8 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
         prices = JsonSerializer.Serialize(v.Prices, KassaJson.Options), features = JsonSerializer.Serialize(v.Features, KassaJson.Options),
         created = Micros.From(v.CreatedAt),
     };
+
+    internal Task<IReadOnlyList<FeatureRecord>> QueryFeaturesAsync(string sql, object args) => QueryFeatures(sql, args);
 
     private async Task<IReadOnlyList<FeatureRecord>> QueryFeatures(string sql, object args)
     {

@@ -32,7 +32,9 @@ public static class ApplyBalanceBatch
     {
         var writes = new Writes();
         var books = new List<BalanceBook>();
-        foreach (var group in ops.GroupBy(o => o.Tenant))
+        // Tenants in a fixed order, customers sorted within each: every batch on every node takes its
+        // row locks in one global order, so concurrent batches wait for each other but never deadlock.
+        foreach (var group in ops.GroupBy(o => o.Tenant).OrderBy(g => g.Key.AccountId, StringComparer.Ordinal).ThenBy(g => g.Key.Livemode))
         {
             var tenantOps = group.ToList();
             var now = tenantOps.Max(o => o.Now);
@@ -41,8 +43,9 @@ public static class ApplyBalanceBatch
             var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now);
             books.Add(book);
             var featureIds = tenantOps.Select(o => o switch { CheckOp c => c.FeatureId, TrackOp t => t.FeatureId, _ => null }).OfType<string>().Distinct().ToList();
-            var features = (await s.Catalog.GetFeaturesAsync(group.Key, featureIds)).ToDictionary(f => f.Id, StringComparer.Ordinal);
-            var creditSystems = featureIds.Count > 0 ? await s.Balances.CreditSystemsAsync(group.Key) : [];
+            var loaded = featureIds.Count > 0 ? await s.Balances.FeaturesWithCreditSystemsAsync(group.Key, featureIds) : [];
+            var features = loaded.Where(f => featureIds.Contains(f.Id)).ToDictionary(f => f.Id, StringComparer.Ordinal);
+            var creditSystems = loaded.Where(f => f.Type == "credit_system").ToList();
             var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
             var seen = (await s.Balances.LoadUsageByKeysAsync(group.Key, customers, keys))
                 .Where(u => u.Response is not null).ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
@@ -60,8 +63,9 @@ public static class ApplyBalanceBatch
     public static async Task<CheckResponse> CheckReadOnly(IStoreSession s, CheckOp op)
     {
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [op.CustomerId], [], forUpdate: false, op.Now);
-        var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, [op.FeatureId])).ToDictionary(f => f.Id, StringComparer.Ordinal);
-        var creditSystems = features.Count > 0 ? await s.Balances.CreditSystemsAsync(op.Tenant) : [];
+        var loaded = await s.Balances.FeaturesWithCreditSystemsAsync(op.Tenant, [op.FeatureId]);
+        var features = loaded.Where(f => f.Id == op.FeatureId).ToDictionary(f => f.Id, StringComparer.Ordinal);
+        var creditSystems = loaded.Where(f => f.Type == "credit_system").ToList();
         new Decider(book, features, creditSystems, new Dictionary<(string, string), string>(), new Writes()).Apply(op);
         return op.Decision!.Value.Value;
     }

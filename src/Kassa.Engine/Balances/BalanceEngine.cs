@@ -16,20 +16,45 @@ public sealed class BalanceEngine(IKassaStore store)
     public const int QueueCapacity = 10_000;
     public const int BatchSizeMax = 1_000;
 
-    private readonly Channel<BalanceOp> _queue = Channel.CreateBounded<BalanceOp>(new BoundedChannelOptions(QueueCapacity)
-    {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.Wait,
-    });
+    /// <summary>
+    /// Writer loops, each with its own queue: a customer's operations always go to the same loop
+    /// (sharded by customer), so a hot customer's operations batch together while other customers
+    /// commit in parallel. SQLite has one writer, so one loop. On PostgreSQL the loops overlap their
+    /// round trips and commits; batches lock rows in one global order, so loops (here and on other
+    /// nodes) that meet on a customer wait for each other and never deadlock.
+    /// </summary>
+    public int Writers { get; } = store.Engine == "postgres" ? 4 : 1;
+
+    private readonly Channel<BalanceOp>[] _queues = Enumerable.Range(0, store.Engine == "postgres" ? 4 : 1)
+        .Select(_ => Channel.CreateBounded<BalanceOp>(new BoundedChannelOptions(QueueCapacity / (store.Engine == "postgres" ? 4 : 1))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        })).ToArray();
 
     /// <summary>Batches committed and operations decided since start, for /metrics and benchmarks.</summary>
     public long Batches => Interlocked.Read(ref _batches);
     public long Operations => Interlocked.Read(ref _operations);
+    /// <summary>Time spent inside batch transactions (decide + write + commit), in stopwatch ticks.</summary>
+    public long BatchTicks => Interlocked.Read(ref _batchTicks);
+    public int QueueLength => _queues.Sum(q => q.Reader.Count);
     private long _batches;
     private long _operations;
+    private long _batchTicks;
 
     /// <summary>False when the queue is full: back-pressure, answered with 429.</summary>
-    public bool TryEnqueue(BalanceOp op) => _queue.Writer.TryWrite(op);
+    public bool TryEnqueue(BalanceOp op) => _queues[Shard(op)].Writer.TryWrite(op);
+
+    private int Shard(BalanceOp op)
+    {
+        if (_queues.Length == 1) return 0;
+        var key = op.CustomerId ?? op switch { FinalizeLockOp f => f.LockId, ExpireLockOp e => e.LockId, _ => "" };
+        // A stable hash (string.GetHashCode is randomised per process; any stable spread will do).
+        uint h = 2166136261;
+        foreach (var c in op.Tenant.AccountId) h = (h ^ c) * 16777619;
+        foreach (var c in key) h = (h ^ c) * 16777619;
+        return (int)(h % (uint)_queues.Length);
+    }
 
     /// <summary>
     /// Runs one operation in a transaction of its own, bypassing the queue: the one-transaction-per-request
@@ -45,14 +70,16 @@ public sealed class BalanceEngine(IKassaStore store)
         Complete(op);
     }
 
-    public async Task RunAsync(CancellationToken ct)
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(_queues.Select(q => RunLoopAsync(q, ct)));
+
+    private async Task RunLoopAsync(Channel<BalanceOp> queue, CancellationToken ct)
     {
         var batch = new List<BalanceOp>(BatchSizeMax);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(ct))
+            while (await queue.Reader.WaitToReadAsync(ct))
             {
-                while (batch.Count < BatchSizeMax && _queue.Reader.TryRead(out var op)) batch.Add(op);
+                while (batch.Count < BatchSizeMax && queue.Reader.TryRead(out var op)) batch.Add(op);
                 await CommitAsync(batch);
                 batch.Clear();
             }
@@ -62,11 +89,12 @@ public sealed class BalanceEngine(IKassaStore store)
         }
         // Whatever is still queued at shutdown was never acknowledged: fail it so callers answer 503 and clients retry.
         foreach (var op in batch) op.Fail(new OperationCanceledException("the server is stopping"));
-        while (_queue.Reader.TryRead(out var left)) left.Fail(new OperationCanceledException("the server is stopping"));
+        while (queue.Reader.TryRead(out var left)) left.Fail(new OperationCanceledException("the server is stopping"));
     }
 
     private async Task CommitAsync(List<BalanceOp> batch)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await store.WriteAsync(async s =>
@@ -76,6 +104,7 @@ public sealed class BalanceEngine(IKassaStore store)
             }, ct: CancellationToken.None);
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _operations, batch.Count);
+            Interlocked.Add(ref _batchTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             foreach (var op in batch) Complete(op);
         }
         catch (Exception) when (batch.Count > 1)

@@ -180,8 +180,11 @@ public interface IBalanceStore
     Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit);
     /// <summary>Held locks past their expiry, oldest first (the lock-expiry worker's input).</summary>
     Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit);
-    /// <summary>Credit-system features of a tenant (their schemas route checks of other features).</summary>
-    Task<IReadOnlyList<FeatureRecord>> CreditSystemsAsync(Tenant tenant);
+    /// <summary>
+    /// In one query: the named features and every credit-system feature of the tenant (whose schemas
+    /// route checks of other features), at most 100 of those.
+    /// </summary>
+    Task<IReadOnlyList<FeatureRecord>> FeaturesWithCreditSystemsAsync(Tenant tenant, IReadOnlyCollection<string> featureIds);
 }
 
 public interface ISubscriptionStore

@@ -14,6 +14,16 @@ public static class OpsEndpoints
     private static readonly HealthResource Healthy = new("ok");
     private static readonly TimeSpan ReadinessTimeout = TimeSpan.FromSeconds(2);
 
+    private static string EngineMetrics(Kassa.Engine.Balances.BalanceEngine e) =>
+        "# HELP kassa_balance_batches_total Balance engine batches committed.\n# TYPE kassa_balance_batches_total counter\n" +
+        $"kassa_balance_batches_total {e.Batches}\n" +
+        "# HELP kassa_balance_operations_total Balance operations decided in committed batches.\n# TYPE kassa_balance_operations_total counter\n" +
+        $"kassa_balance_operations_total {e.Operations}\n" +
+        "# HELP kassa_balance_batch_seconds_total Time spent in batch transactions.\n# TYPE kassa_balance_batch_seconds_total counter\n" +
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"kassa_balance_batch_seconds_total {(decimal)e.BatchTicks / System.Diagnostics.Stopwatch.Frequency:0.######}\n") +
+        "# HELP kassa_balance_queue_length Operations waiting for the balance engine.\n# TYPE kassa_balance_queue_length gauge\n" +
+        $"kassa_balance_queue_length {e.QueueLength}\n";
+
     public static void Map(WebApplication app)
     {
         app.MapGet("/healthz", () => Results.Json(Healthy, KassaJson.Options, ApiResponses.JsonContentType))
@@ -38,7 +48,8 @@ public static class OpsEndpoints
             .Produces<ReadinessResource>(200, ApiResponses.JsonContentType)
             .Produces<ReadinessResource>(503, ApiResponses.JsonContentType);
 
-        app.MapGet("/metrics", (Metrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"))
+        app.MapGet("/metrics", (Metrics metrics, Kassa.Engine.Balances.BalanceEngine engine) =>
+                Results.Text(metrics.Render() + EngineMetrics(engine), "text/plain; version=0.0.4; charset=utf-8"))
             .Doc("metrics", "Prometheus metrics: request counts and latency histograms by route", "Operations")
             .Produces<string>(200, "text/plain");
     }

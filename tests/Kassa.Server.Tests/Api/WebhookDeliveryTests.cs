@@ -94,7 +94,6 @@ public abstract class WebhookDeliveryTests(KassaHost host)
         var (endpointId, _) = await Endpoint(receiver, "customer.created");
         await host.Client().Put($"/v1/customers/{Wire.NewId()}", new { name = "Gone" });
         await WebhookHostSettings.WaitUntil(host, () => receiver.Requests.Count == 1, Patience);
-        await WebhookHostSettings.WaitUntil(host, () => true, TimeSpan.FromSeconds(1));
         JsonNode? endpoint = null;
         await WebhookHostSettings.WaitUntil(host, () =>
         {
@@ -183,7 +182,10 @@ public abstract class WebhookDeliveryTests(KassaHost host)
         receiver.Respond = _ => new WebhookReceiver.Answer(500);
         var (endpointId, _) = await Endpoint(receiver, "customer.created");
         await host.Client().Put($"/v1/customers/{Wire.NewId()}", new { name = "Down" });
-        await WebhookHostSettings.WaitUntil(host, () => receiver.Requests.Count >= 1, Patience);
+        // Wait until the worker has recorded the failure (the receiver sees the request before that):
+        // the failure streak must start before the clock jumps.
+        await WebhookHostSettings.WaitUntil(host, () =>
+            host.Client().Get($"/v1/webhook_endpoints/{endpointId}/deliveries").Result.Body!["data"]!.AsArray().Count >= 1, Patience);
         host.Clock.Advance(TimeSpan.FromDays(3) + TimeSpan.FromMinutes(1));
         await host.Client().Put($"/v1/customers/{Wire.NewId()}", new { name = "Still down" });
         JsonNode? endpoint = null;
