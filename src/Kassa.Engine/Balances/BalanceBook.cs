@@ -54,7 +54,9 @@ public sealed class BalanceBook
 
     private BalanceBook(Tenant tenant) => Tenant = tenant;
 
-    public static async Task<BalanceBook> LoadAsync(IStoreSession s, Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> lockIds, bool forUpdate, DateTimeOffset now)
+    /// <param name="customersKnownToExist">The caller already loaded these customers (skips one query on the read path).</param>
+    public static async Task<BalanceBook> LoadAsync(IStoreSession s, Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> lockIds, bool forUpdate, DateTimeOffset now,
+        bool customersKnownToExist = false)
     {
         var book = new BalanceBook(tenant);
         var customers = new HashSet<string>(customerIds, StringComparer.Ordinal);
@@ -67,8 +69,10 @@ public sealed class BalanceBook
             }
         }
         if (customers.Count == 0) return book;
-        book.Customers = await s.Balances.ExistingCustomersAsync(tenant, customers);
+        book.Customers = customersKnownToExist ? customers : await s.Balances.ExistingCustomersAsync(tenant, customers);
         var headers = await s.Balances.LoadHeadersAsync(tenant, customers, forUpdate);
+        // No balance rows: no buckets or locks can matter (locks and buckets hang off a balance).
+        if (headers.Count == 0 && lockIds.Count == 0) return book;
         var buckets = (await s.Balances.LoadBucketsAsync(tenant, customers, now)).ToLookup(b => (b.CustomerId, b.FeatureId, b.EntityId));
         foreach (var h in headers)
         {

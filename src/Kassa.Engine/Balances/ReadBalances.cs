@@ -13,9 +13,10 @@ public static class ReadBalances
 {
     public sealed record Snapshot(IReadOnlyDictionary<string, BalanceView> Balances, IReadOnlyDictionary<string, bool> Flags);
 
+    /// <summary>The balances of a customer the caller has already found (it exists and is not deleted).</summary>
     public static async Task<Snapshot> Execute(IStoreSession s, Tenant tenant, string customerId, string entityId, DateTimeOffset now)
     {
-        var book = await BalanceBook.LoadAsync(s, tenant, [customerId], [], forUpdate: false, now);
+        var book = await BalanceBook.LoadAsync(s, tenant, [customerId], [], forUpdate: false, now, customersKnownToExist: true);
         var balances = new SortedDictionary<string, BalanceView>(StringComparer.Ordinal);
         var flags = new SortedDictionary<string, bool>(StringComparer.Ordinal);
         foreach (var live in book.OfCustomer(customerId).Where(l => l.Header.EntityId == entityId).ToList())
