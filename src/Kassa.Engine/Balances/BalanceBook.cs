@@ -42,7 +42,6 @@ public sealed class BalanceBook
     public Tenant Tenant { get; }
     public IReadOnlySet<string> Customers { get; private set; } = new HashSet<string>();
     public Dictionary<string, LockRecord> Locks { get; } = new(StringComparer.Ordinal);
-    public List<LockRecord> ExpiredLocks { get; } = [];
     /// <summary>Ids of loaded locks whose status changed here (finalized or expired): written back after the batch.</summary>
     public HashSet<string> ChangedLocks { get; } = new(StringComparer.Ordinal);
 
@@ -117,7 +116,6 @@ public sealed class BalanceBook
                 live.Balance.Release(l.Parts);
                 var expired = l with { Status = "expired", Consumed = 0, FinalizedAt = now };
                 SetLock(expired);
-                ExpiredLocks.Add(expired);
                 held.RemoveAt(i);
                 live.Touched = true;
                 onLockExpired?.Invoke(live, expired);

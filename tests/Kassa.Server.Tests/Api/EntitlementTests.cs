@@ -56,7 +56,10 @@ public abstract class EntitlementTests(KassaHost host)
         Assert.True((bool)ok.Body!["allowed"]!);
         Assert.Null(ok.Body!["code"]);
         AssertBalance(ok.Body!["balance"], 100, 0, 100);
-        Assert.Equal("month", (string?)ok.Body!["balance"]!["next_reset_at"] is null ? null : "month");
+        // The allowance resets one anniversary month after the subscription began (now).
+        var nextReset = DateTimeOffset.Parse((string)ok.Body!["balance"]!["next_reset_at"]!);
+        Assert.InRange(nextReset - host.Clock.GetUtcNow(), TimeSpan.FromDays(27), TimeSpan.FromDays(31) + TimeSpan.FromMinutes(1));
+        Assert.Equal("blocked", (string?)ok.Body!["balance"]!["overage_policy"]);
         Assert.True((bool)(await Check(c, sso)).Body!["allowed"]!);
         Assert.False((bool)(await Check(c, api, 101)).Body!["allowed"]!);
         Assert.Equal("insufficient_balance", (string?)(await Check(c, api, 101)).Body!["code"]);

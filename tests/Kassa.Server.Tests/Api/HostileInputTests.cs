@@ -11,13 +11,20 @@ namespace Kassa.Server.Tests.Api;
 /// </summary>
 public abstract class HostileInputTests(KassaHost host)
 {
-    public const int RequestsMin = 2_000;
+    public const int RequestsMin = 3_000;
 
     private static readonly string[] Routes =
     [
         "POST /v1/customers", "PUT /v1/customers/{id}", "PATCH /v1/customers/{id}", "DELETE /v1/customers/{id}",
         "GET /v1/customers/{id}", "POST /v1/api_keys", "POST /v1/api_keys/{id}/revoke", "GET /v1/customers?{q}",
         "GET /v1/audit_events?{q}", "GET /v1/api_keys?{q}",
+        "POST /v1/features", "PATCH /v1/features/{id}", "POST /v1/features/{id}/archive", "GET /v1/features/{id}",
+        "POST /v1/products", "POST /v1/products/{id}", "POST /v1/products/{id}/archive", "GET /v1/products/{id}/versions",
+        "GET /v1/pricing_table?{q}", "GET /v1/pricing_table?customer_id={id}", "GET /v1/events?{q}", "GET /v1/events/{id}",
+        "POST /v1/events/{id}/resend", "POST /v1/webhook_endpoints", "PATCH /v1/webhook_endpoints/{id}",
+        "GET /v1/webhook_endpoints/{id}/deliveries?{q}", "POST /v1/check", "POST /v1/track", "POST /v1/locks/{id}/finalize",
+        "POST /v1/credit_grants", "POST /v1/credit_grants/{id}/void", "GET /v1/credit_grants/summary?customer_id={id}",
+        "GET /v1/credit_transactions?{q}", "GET /v1/customers/{id}/balances", "POST /v1/subscribe",
     ];
 
     private static readonly string[] Bodies =
@@ -34,6 +41,26 @@ public abstract class HostileInputTests(KassaHost host)
         "{\"type\":\"secret\",\"name\":\"x\",\"extra\":true}", "{\"name\":\"🚀💸\",\"email\":\"ü@ë.com\"}",
         "{\"name\":\"\u202Eevil\"}", "{\"id\":\"../../etc/passwd\"}", "{\"id\":\"' OR 1=1 --\"}", "{\"id\":\"a\\nb\"}",
         "{\"email\":\"@\"}", "{\"email\":\"a@@b\"}", "{\"name\":\"x\",\"name\":\"y\"}",
+        // Catalog, entitlements and webhooks.
+        "{\"id\":\"f\",\"name\":\"F\",\"type\":\"credit_system\",\"credit_schema\":[{\"feature_id\":null,\"credit_cost\":-1}]}",
+        "{\"id\":\"p\",\"name\":\"P\",\"prices\":[{\"type\":\"usage\",\"model\":\"graduated\",\"tiers\":[{\"up_to\":1e30}]}]}",
+        "{\"id\":\"p\",\"name\":\"P\",\"prices\":[{\"type\":\"usage\",\"unit_amount_decimal\":\"1e5\"}]}",
+        "{\"id\":\"p\",\"name\":\"P\",\"prices\":[{\"type\":\"usage\",\"model\":\"package\",\"package_size\":0.0000001,\"amount\":9223372036854775807}]}",
+        "{\"id\":\"p\",\"name\":\"P\",\"features\":[{\"feature_id\":\"x\",\"included\":\"lots\"}]}",
+        "{\"id\":\"p\",\"name\":\"P\",\"features\":[{\"feature_id\":\"x\",\"included\":79228162514264337593543950335}]}",
+        "{\"prices\":null,\"features\":[null]}", "{\"free_trial\":{\"days\":2147483647}}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"required_balance\":-1}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"required_balance\":99999999999999999999}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"value\":-9000000000000.000001}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"lock\":{\"enabled\":true,\"expires_at\":\"not a time\"}}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"send_event\":\"yes\"}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"timestamp\":\"9999-12-31T23:59:59Z\"}",
+        "{\"action\":\"confirm\",\"override_value\":-1}", "{\"action\":\"release\",\"override_value\":1}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"amount\":1,\"category\":\"paid\",\"priority\":-5}",
+        "{\"customer_id\":\"c\",\"feature_id\":\"f\",\"amount\":1,\"category\":\"paid\",\"expires_at\":\"2000-01-01T00:00:00Z\"}",
+        "{\"customer_id\":\"c\",\"product_id\":\"p\",\"quantity\":0}",
+        "{\"url\":\"http://[::1]:99999/x\",\"events\":[\"*\"]}", "{\"url\":\"javascript:alert(1)\",\"events\":[\"*\"]}",
+        "{\"url\":\"http://127.0.0.1/x\",\"events\":[null]}", "{\"disabled\":null}", "{\"endpoint_id\":null}",
     ];
 
     private static readonly string[] Ids =
@@ -81,7 +108,7 @@ public abstract class HostileInputTests(KassaHost host)
     }
 
     [Fact]
-    public async Task Two_thousand_malformed_requests_produce_no_5xx()
+    public async Task Three_thousand_malformed_requests_produce_no_5xx()
     {
         var random = new Random(20261122);
         var failures = new List<string>();
