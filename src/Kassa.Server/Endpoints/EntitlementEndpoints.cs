@@ -44,6 +44,11 @@ public static class EntitlementEndpoints
             .Doc("listBalances", "A customer's balances", tag)
             .Produces<ListResource<BalanceView>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);
 
+        v1.MapPost("/customers/{id}/balances/adjust", (HttpContext http, Api api, string id) =>
+                api.Mutate<AdjustBalance.Request, BalanceView>(http, (s, op, b) => AdjustBalance.Execute(s, op, id, b), v => new Reply(200, v)))
+            .Doc("adjustBalance", "Set a balance's usage or granted total directly (admin), logged as adjust", tag)
+            .Body<AdjustBalance.Request>().Produces<BalanceView>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+
         const string grants = "Credit grants";
         v1.MapPost("/credit_grants", (HttpContext http, Api api) =>
                 api.Mutate<CreateCreditGrant.Request, CreditGrantResource>(http, CreateCreditGrant.Execute, g => new Reply(StatusCodes.Status201Created, g)))

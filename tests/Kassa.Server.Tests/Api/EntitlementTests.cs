@@ -273,6 +273,36 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task An_admin_adjustment_sets_used_and_granted_and_is_logged_as_adjust()
+    {
+        var (c, api, sso, _, _) = await Setup();
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 10 });
+        var used = await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = api, used = 30, reason = "support: import fix" });
+        Assert.Equal(HttpStatusCode.OK, used.Status);
+        AssertBalance(used.Body, 100, 30, 70);
+        var raised = await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = api, granted = 150, reason = "goodwill" });
+        AssertBalance(raised.Body, 150, 30, 120);
+        var lowered = await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = api, granted = 40, reason = "clawback" });
+        AssertBalance(lowered.Body, 40, 30, 10);
+        AssertBalance((await Check(c, api)).Body!["balance"], 40, 30, 10);
+        (await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = api, granted = 20, reason = "too far" }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "granted");
+        (await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = api, used = 1 }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "parameter_missing", "reason");
+        (await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = sso, used = 1, reason = "flag" }))
+            .AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "feature_id");
+
+        var log = (await host.Client().Get($"/v1/credit_transactions?customer_id={c}&feature_id={api}&limit=100")).Body!["data"]!.AsArray();
+        var adjusts = log.Where(t => (string?)t!["type"] == "adjust").ToList();
+        // used 10 → 30 (20); granted +50 (a new bucket); granted −110 taken per bucket, latest-burning first: 50 then 60.
+        Assert.Equal([20m, 50m, 50m, 60m], adjusts.Select(t => (decimal)t!["amount"]!).Order().ToArray());
+        Assert.All(adjusts, t => Assert.Equal("adjustment", (string?)t!["source"]!["type"]));
+        Assert.Equal(10m, (decimal)adjusts.First()!["balance_after"]!);
+        var audit = (await host.Client().Get($"/v1/audit_events?object_id={c}")).Body!["data"]!.AsArray();
+        Assert.Contains(audit, e => (string?)e!["action"] == "balance.adjusted" && e["changed_fields"]!.AsArray().Any(f => (string?)f == "reason: clawback"));
+    }
+
+    [Fact]
     public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
     {
         var (c, _, _, _, _) = await Setup();
