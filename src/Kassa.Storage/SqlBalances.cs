@@ -151,6 +151,17 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         RowWriter.ExecuteAsync(s, $"INSERT INTO usage_records ({UsageColumns}) VALUES ({Params(UsageColumns)})", usage, u =>
             [u.AccountId, u.Livemode, u.Id, u.CustomerId, u.FeatureId, u.EntityId, u.Value, u.IdempotencyKey, u.Response, Micros.From(u.OccurredAt), Micros.From(u.CreatedAt)]);
 
+    public Task ReleaseIdempotencyKeysAsync(IReadOnlyList<UsageRecord> records) =>
+        RowWriter.ExecuteAsync(s, "UPDATE usage_records SET idempotency_key = NULL, response = NULL WHERE account_id = @account_id AND livemode = @livemode AND id = @id",
+            records, r => [r.AccountId, r.Livemode, r.Id]);
+
+    public Task<int> ReleaseIdempotencyKeysOlderThanAsync(DateTimeOffset cutoff, int batchSizeMax) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE usage_records SET idempotency_key = NULL, response = NULL
+            WHERE (account_id, livemode, id) IN (
+              SELECT account_id, livemode, id FROM usage_records WHERE idempotency_key IS NOT NULL AND created_at <= @cutoff LIMIT @batchSizeMax)
+            """, new { cutoff = Micros.From(cutoff), batchSizeMax }, s.Transaction);
+
     public Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions) =>
         RowWriter.ExecuteAsync(s, $"INSERT INTO credit_transactions ({TransactionColumns}) VALUES ({Params(TransactionColumns)})", transactions, t =>
             [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, t.Type, t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);

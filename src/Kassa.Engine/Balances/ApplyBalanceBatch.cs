@@ -20,11 +20,16 @@ public static class ApplyBalanceBatch
 {
     public static readonly TimeSpan LockTtlDefault = TimeSpan.FromMinutes(10);
 
+    /// <summary>How long a track or check idempotency_key is remembered per customer (spec §5.2).</summary>
+    public static readonly TimeSpan IdempotencyRetention = TimeSpan.FromDays(30);
+
     private sealed class Writes
     {
         public List<UsageRecord> Usage { get; } = [];
         public List<CreditTransactionRecord> Transactions { get; } = [];
         public List<LockRecord> NewLocks { get; } = [];
+        /// <summary>Usage records whose key is past retention and is being used again: their key is released first.</summary>
+        public List<UsageRecord> ExpiredKeys { get; } = [];
         public List<(Tenant Tenant, string Type, string ObjectType, string ObjectId, object Resource, string RequestId, DateTimeOffset Now)> Events { get; } = [];
     }
 
@@ -47,8 +52,11 @@ public static class ApplyBalanceBatch
             var features = loaded.Where(f => featureIds.Contains(f.Id)).ToDictionary(f => f.Id, StringComparer.Ordinal);
             var creditSystems = loaded.Where(f => f.Type == "credit_system").ToList();
             var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
-            var seen = (await s.Balances.LoadUsageByKeysAsync(group.Key, customers, keys))
-                .Where(u => u.Response is not null).ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
+            var stored = await s.Balances.LoadUsageByKeysAsync(group.Key, customers, keys);
+            var cutoff = now - IdempotencyRetention;
+            writes.ExpiredKeys.AddRange(stored.Where(u => u.CreatedAt <= cutoff));
+            var seen = stored.Where(u => u.Response is not null && u.CreatedAt > cutoff)
+                .ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
 
             var decider = new Decider(book, features, creditSystems, seen, writes);
             foreach (var op in tenantOps) decider.Apply(op);
@@ -90,6 +98,7 @@ public static class ApplyBalanceBatch
         if (buckets.Count > 0) await s.Balances.SaveBucketsAsync(buckets);
         if (writes.NewLocks.Count > 0) await s.Balances.InsertLocksAsync(writes.NewLocks);
         if (updatedLocks.Count > 0) await s.Balances.UpdateLocksAsync(updatedLocks);
+        if (writes.ExpiredKeys.Count > 0) await s.Balances.ReleaseIdempotencyKeysAsync(writes.ExpiredKeys);
         if (writes.Usage.Count > 0) await s.Balances.InsertUsageAsync(writes.Usage);
         if (writes.Transactions.Count > 0) await s.Balances.InsertTransactionsAsync(writes.Transactions);
         foreach (var e in writes.Events)

@@ -173,6 +173,10 @@ public interface IBalanceStore
     Task InsertLocksAsync(IReadOnlyList<LockRecord> locks);
     Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks);
     Task InsertUsageAsync(IReadOnlyList<UsageRecord> usage);
+    /// <summary>Forgets the idempotency key (and stored answer) of these usage records; the usage itself stays.</summary>
+    Task ReleaseIdempotencyKeysAsync(IReadOnlyList<UsageRecord> records);
+    /// <summary>Forgets keys older than <paramref name="cutoff"/>, at most <paramref name="batchSizeMax"/>; returns how many.</summary>
+    Task<int> ReleaseIdempotencyKeysOlderThanAsync(DateTimeOffset cutoff, int batchSizeMax);
     Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions);
 
     Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id);

@@ -4,7 +4,8 @@ namespace Kassa.Server.Workers;
 
 /// <summary>
 /// Deletes expired idempotency records in bounded batches, so the table holds about one day of
-/// keys. Safe on several nodes: each batch is a plain conditional delete.
+/// keys, and forgets track/check keys older than 30 days. Safe on several nodes: each batch is a
+/// plain conditional statement.
 /// </summary>
 public sealed class IdempotencyPurger(IKassaStore store, TimeProvider time, ILogger<IdempotencyPurger> logger) : BackgroundService
 {
@@ -23,6 +24,13 @@ public sealed class IdempotencyPurger(IKassaStore store, TimeProvider time, ILog
                 {
                     var deleted = await store.WriteAsync(s => s.Idempotency.PurgeExpiredAsync(time.GetUtcNow(), BatchSizeMax), ct: stoppingToken);
                     if (deleted < BatchSizeMax) break;
+                }
+                // Track and check keys are remembered for 30 days per customer; the usage itself stays.
+                var cutoff = time.GetUtcNow() - Kassa.Engine.Balances.ApplyBalanceBatch.IdempotencyRetention;
+                for (var batch = 0; batch < BatchesPerRunMax; batch++)
+                {
+                    var released = await store.WriteAsync(s => s.Balances.ReleaseIdempotencyKeysOlderThanAsync(cutoff, BatchSizeMax), ct: stoppingToken);
+                    if (released < BatchSizeMax) break;
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)

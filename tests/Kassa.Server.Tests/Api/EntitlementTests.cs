@@ -144,6 +144,23 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_track_key_is_remembered_for_30_days_and_then_counts_again()
+    {
+        var (c, api, _, _, _) = await Setup(overage: "billed");
+        var key = "monthly-" + Guid.NewGuid().ToString("N");
+        var first = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 4, idempotency_key = key });
+        host.Clock.Advance(TimeSpan.FromDays(29));
+        var replay = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 4, idempotency_key = key });
+        Assert.Equal((string)first.Body!["id"]!, (string)replay.Body!["id"]!);
+        host.Clock.Advance(TimeSpan.FromDays(2));
+        var again = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 4, idempotency_key = key });
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.NotEqual((string)first.Body!["id"]!, (string)again.Body!["id"]!);
+        // A new period began on day 30: the first 4 belong to the old period, the new 4 to this one.
+        AssertBalance(again.Body!["balance"], 100, 4, 96);
+    }
+
+    [Fact]
     public async Task Locks_hold_then_confirm_or_release_exactly_and_finalizing_twice_is_409()
     {
         var (c, api, _, _, _) = await Setup();
