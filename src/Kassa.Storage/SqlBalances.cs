@@ -198,6 +198,20 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         return list;
     }
 
+    public async Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT account_id, livemode, customer_id FROM (
+              SELECT account_id, livemode, customer_id FROM feature_balances WHERE next_reset_at <= @now
+              UNION
+              SELECT account_id, livemode, customer_id FROM balance_buckets WHERE expires_at <= @now AND expiry_recorded = @no AND voided = @no
+            ) due LIMIT @limit
+            """, new { now = Micros.From(now), no = false, limit }, s.Transaction);
+        var list = new List<(Tenant, string)>();
+        while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
+        return list;
+    }
+
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
         QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now ORDER BY expires_at LIMIT @limit", new { now = Micros.From(now), limit });
 

@@ -45,6 +45,7 @@ public static class ApplyBalanceBatch
             var now = tenantOps.Max(o => o.Now);
             var customers = tenantOps.Select(o => o.CustomerId).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
             var lockIds = tenantOps.Select(o => o switch { FinalizeLockOp f => f.LockId, ExpireLockOp e => e.LockId, _ => null }).OfType<string>().Distinct().ToList();
+            // Maintenance only: no features to load, no idempotency keys.
             var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now);
             books.Add(book);
             var featureIds = tenantOps.Select(o => o switch { CheckOp c => c.FeatureId, TrackOp t => t.FeatureId, _ => null }).OfType<string>().Distinct().ToList();
@@ -61,7 +62,7 @@ public static class ApplyBalanceBatch
             var decider = new Decider(book, features, creditSystems, seen, writes);
             foreach (var op in tenantOps) decider.Apply(op);
         }
-        await Persist(s, books, writes);
+        await Persist(s, books, writes, ops.Max(o => o.Now));
     }
 
     /// <summary>
@@ -78,7 +79,7 @@ public static class ApplyBalanceBatch
         return op.Decision!.Value.Value;
     }
 
-    private static async Task Persist(IStoreSession s, List<BalanceBook> books, Writes writes)
+    private static async Task Persist(IStoreSession s, List<BalanceBook> books, Writes writes, DateTimeOffset now)
     {
         var headers = new List<BalanceHeader>();
         var buckets = new List<StoredBucket>();
@@ -87,6 +88,18 @@ public static class ApplyBalanceBatch
         {
             foreach (var live in book.All.Where(l => l.Touched))
             {
+                // Movements no operation logged (a reset or expiry found by a denied check, say) still reach the log.
+                if (live.Balance.Movements.Count > 0)
+                {
+                    var after = live.Header.Unlimited ? 0 : live.Balance.Remaining(now);
+                    foreach (var m in live.Balance.Movements)
+                    {
+                        writes.Transactions.Add(new CreditTransactionRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.CreditTransaction, now),
+                            live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, m.Type.ToString().ToLowerInvariant(), m.Amount, m.BucketId, after,
+                            "maintenance", null, now));
+                    }
+                    live.Balance.ClearMovements();
+                }
                 live.Header.Overage = live.Balance.Overage;
                 live.Header.Version++;
                 headers.Add(live.Header);
@@ -118,20 +131,39 @@ public static class ApplyBalanceBatch
                 case TrackOp t: t.Decision = Track(t); break;
                 case FinalizeLockOp f: f.Decision = Finalize(f); break;
                 case ExpireLockOp e: e.Decision = Expire(e); break;
+                case MaintainOp m: m.Decision = Maintain(m); break;
             }
         }
 
         /// <summary>The balance a feature draws on: its own, or a credit system's whose schema names it (with the cost per unit).</summary>
         private (LiveBalance Live, decimal Cost)? Resolve(string customerId, string featureId, string entityId, DateTimeOffset now)
         {
-            if (book.Get(customerId, featureId, entityId, now, OnLockExpired) is { } own) return (own, 1m);
+            if (book.Get(customerId, featureId, entityId, now, OnLockExpired, OnGrantExpired) is { } own) return (own, 1m);
             foreach (var cs in creditSystems)
             {
                 var entry = cs.CreditSchema?.FirstOrDefault(e => e.FeatureId == featureId);
                 if (entry?.CreditCost is not { } cost) continue;
-                if (book.Get(customerId, cs.Id, entityId, now, OnLockExpired) is { } credits) return (credits, cost);
+                if (book.Get(customerId, cs.Id, entityId, now, OnLockExpired, OnGrantExpired) is { } credits) return (credits, cost);
             }
             return null;
+        }
+
+        private void OnGrantExpired(LiveBalance live, StoredBucket grant) =>
+            writes.Events.Add((book.Tenant, EventTypes.CreditGrantExpired, "credit_grant", grant.Bucket.Id, CreditGrantResource.From(grant), "req_system",
+                grant.Bucket.ExpiresAt ?? DateTimeOffset.UnixEpoch));
+
+        /// <summary>Brings every balance of the customer up to date and logs what that changed.</summary>
+        private Result<bool> Maintain(MaintainOp op)
+        {
+            var changed = false;
+            foreach (var live in book.OfCustomer(op.CustomerId).ToList())
+            {
+                var current = book.Get(live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, op.Now, OnLockExpired, OnGrantExpired)!;
+                if (current.Balance.Movements.Count == 0) continue;
+                Log(current, op.Now, "maintenance", op.RequestId);
+                changed = true;
+            }
+            return changed;
         }
 
         private void OnLockExpired(LiveBalance live, LockRecord l) =>
@@ -218,7 +250,7 @@ public static class ApplyBalanceBatch
         {
             if (!book.Locks.TryGetValue(op.LockId, out var l)) return KassaError.NotFound("lock", op.LockId);
             // Bringing the balance up to date first releases the lock if it expired.
-            var live = book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired);
+            var live = book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired, OnGrantExpired);
             l = book.Locks[op.LockId];
             if (l.Status != "held") return KassaError.InvalidState($"Lock '{op.LockId}' is already {l.Status}");
             if (live is null) return KassaError.InvalidState($"Lock '{op.LockId}' belongs to a balance that no longer exists");
@@ -248,7 +280,7 @@ public static class ApplyBalanceBatch
         private Result<bool> Expire(ExpireLockOp op)
         {
             if (!book.Locks.TryGetValue(op.LockId, out var l)) return false;
-            book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired);
+            book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired, OnGrantExpired);
             return book.Locks[op.LockId].Status == "expired";
         }
 

@@ -94,17 +94,18 @@ public sealed class BalanceBook
     public IEnumerable<LiveBalance> OfCustomer(string customerId) => _balances.Where(kv => kv.Key.Customer == customerId).Select(kv => kv.Value);
 
     /// <summary>The balance, brought up to date at <paramref name="now"/>; null when the customer has no such balance.</summary>
-    public LiveBalance? Get(string customerId, string featureId, string entityId, DateTimeOffset now, Action<LiveBalance, LockRecord>? onLockExpired = null)
+    public LiveBalance? Get(string customerId, string featureId, string entityId, DateTimeOffset now, Action<LiveBalance, LockRecord>? onLockExpired = null,
+        Action<LiveBalance, StoredBucket>? onGrantExpired = null)
     {
         if (!_balances.TryGetValue((customerId, featureId, entityId), out var live)) return null;
-        Maintain(live, now, onLockExpired);
+        Maintain(live, now, onLockExpired, onGrantExpired);
         return live;
     }
 
     public void Add(LiveBalance live) => _balances[(live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId)] = live;
 
     /// <summary>Releases expired locks, resets a period that has ended (with rollover), records expired buckets.</summary>
-    private void Maintain(LiveBalance live, DateTimeOffset now, Action<LiveBalance, LockRecord>? onLockExpired)
+    private void Maintain(LiveBalance live, DateTimeOffset now, Action<LiveBalance, LockRecord>? onLockExpired, Action<LiveBalance, StoredBucket>? onGrantExpired)
     {
         var h = live.Header;
         if (_heldLocks.TryGetValue((h.CustomerId, h.FeatureId, h.EntityId), out var held))
@@ -124,7 +125,7 @@ public sealed class BalanceBook
         if (h.NextResetAt is { } due && due <= now && Periods.TryParse(h.Reset, out var interval))
         {
             var (start, end) = Periods.Containing(h.Anchor, interval, 1, now);
-            live.Balance.ExpireDue(now);
+            Expired(live, live.Balance.ExpireDue(now), onGrantExpired);
             if (h.Rollover)
             {
                 var ended = live.Buckets.Values.Where(b => b.Bucket.Kind == BucketKind.Allowance && b.Bucket.ExpiresAt == start).Sum(b => b.Bucket.Remaining);
@@ -137,7 +138,18 @@ public sealed class BalanceBook
             h.NextResetAt = end;
             live.Touched = true;
         }
-        if (live.Balance.ExpireDue(now).Count > 0) live.Touched = true;
+        var expiredParts = live.Balance.ExpireDue(now);
+        if (expiredParts.Count > 0) live.Touched = true;
+        Expired(live, expiredParts, onGrantExpired);
+    }
+
+    private static void Expired(LiveBalance live, IReadOnlyList<Part> parts, Action<LiveBalance, StoredBucket>? onGrantExpired)
+    {
+        if (onGrantExpired is null) return;
+        foreach (var part in parts)
+        {
+            if (part.BucketId is { } id && live.Buckets.TryGetValue(id, out var b) && b.Bucket.Kind == BucketKind.Grant) onGrantExpired(live, b);
+        }
     }
 
     public static StoredBucket NewBucket(BalanceHeader h, BucketKind kind, long granted, DateTimeOffset start, DateTimeOffset? end, DateTimeOffset now) =>

@@ -141,6 +141,7 @@ public sealed class BalanceEngine(IKassaStore store)
             case TrackOp t: t.Complete(); break;
             case FinalizeLockOp f: f.Complete(); break;
             case ExpireLockOp e: e.Complete(); break;
+            case MaintainOp m: m.Complete(); break;
         }
     }
 }

@@ -60,6 +60,16 @@ public sealed class FinalizeLockOp(Tenant tenant, string requestId, DateTimeOffs
     public long? OverrideValue { get; } = overrideValue;
 }
 
+/// <summary>
+/// Brings one customer's balances up to date without waiting for a request: ended periods reset
+/// (with rollover), expired buckets recorded (grants emit credit_grant.expired), expired locks released.
+/// Queued by the maintenance worker.
+/// </summary>
+public sealed class MaintainOp(Tenant tenant, string requestId, DateTimeOffset now, string customerId) : BalanceOp<bool>(tenant, requestId, now)
+{
+    public override string CustomerId { get; } = customerId;
+}
+
 /// <summary>Releases a held lock past its expiry (queued by the lock-expiry worker).</summary>
 public sealed class ExpireLockOp(Tenant tenant, string requestId, DateTimeOffset now, string lockId) : BalanceOp<bool>(tenant, requestId, now)
 {

@@ -182,6 +182,8 @@ public interface IBalanceStore
     Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id);
     Task<IReadOnlyList<StoredBucket>> ListGrantsAsync(Tenant tenant, string? customerId, Cursor? after, int limit);
     Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit);
+    /// <summary>Customers with a period that has ended or a bucket that has expired but is not recorded yet (bounded).</summary>
+    Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit);
     /// <summary>Held locks past their expiry, oldest first (the lock-expiry worker's input).</summary>
     Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit);
     /// <summary>

@@ -9,8 +9,8 @@ public sealed class BalanceEngineService(BalanceEngine engine) : BackgroundServi
 }
 
 /// <summary>
-/// Releases held locks past their expiry even when nobody touches the balance (reads and writes
-/// also release them lazily). Each expiry goes through the engine, so it serialises with every other
+/// Releases held locks past their expiry and applies ended periods and expired buckets even when
+/// nobody touches the balance (reads and writes also do it lazily). Each expiry goes through the engine, so it serialises with every other
 /// change of that balance; several nodes may queue the same lock, and the second finds it expired.
 /// </summary>
 public sealed class LockExpiryWorker(Kassa.Engine.Storage.IKassaStore store, BalanceEngine engine, TimeProvider time, ILogger<LockExpiryWorker> logger)
@@ -28,12 +28,22 @@ public sealed class LockExpiryWorker(Kassa.Engine.Storage.IKassaStore store, Bal
             {
                 var now = time.GetUtcNow();
                 var due = await store.ReadAsync(s => s.Balances.ExpiredLocksAsync(now, BatchSizeMax), stoppingToken);
-                var ops = due.Select(l => new ExpireLockOp(new Kassa.Engine.Common.Tenant(l.AccountId, l.Livemode), "req_lock_expiry", now, l.Id)).ToList();
+                var ops = due.Select(l => (BalanceOp)new ExpireLockOp(new Kassa.Engine.Common.Tenant(l.AccountId, l.Livemode), "req_lock_expiry", now, l.Id)).ToList();
+                // Scheduled resets and expiries: balances nobody touches still roll over, expire and emit their events on time.
+                var maintain = await store.ReadAsync(s => s.Balances.DueForMaintenanceAsync(now, BatchSizeMax), stoppingToken);
+                ops.AddRange(maintain.Select(m => new MaintainOp(m.Tenant, "req_maintenance", now, m.CustomerId)));
                 foreach (var op in ops)
                 {
                     if (!engine.TryEnqueue(op)) break;
                 }
-                foreach (var op in ops) await op.Completion;
+                foreach (var op in ops)
+                {
+                    switch (op)
+                    {
+                        case ExpireLockOp e: await e.Completion; break;
+                        case MaintainOp m: await m.Completion; break;
+                    }
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

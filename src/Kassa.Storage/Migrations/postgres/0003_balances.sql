@@ -49,6 +49,7 @@ CREATE TABLE balance_buckets (
   PRIMARY KEY (account_id, livemode, customer_id, feature_id, entity_id, id)
 );
 CREATE UNIQUE INDEX balance_buckets_by_id ON balance_buckets (account_id, livemode, id);
+CREATE INDEX balance_buckets_expiring ON balance_buckets (expires_at) WHERE NOT expiry_recorded AND NOT voided;
 CREATE INDEX balance_buckets_grants ON balance_buckets (account_id, livemode, customer_id, created_at, id) WHERE kind = 'grant';
 
 CREATE TABLE locks (
