@@ -38,6 +38,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Catalog = new SqlCatalog(this);
         Balances = new SqlBalances(this);
         Subscriptions = new SqlSubscriptions(this);
+        Entities = new SqlEntities(this);
     }
 
     public DbConnection Connection { get; }
@@ -54,4 +55,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ICatalogStore Catalog { get; }
     public IBalanceStore Balances { get; }
     public ISubscriptionStore Subscriptions { get; }
+    public IEntityStore Entities { get; }
 }

@@ -136,7 +136,12 @@ public static class ApplyBalanceBatch
         }
 
         /// <summary>The balance a feature draws on: its own, or a credit system's whose schema names it (with the cost per unit).</summary>
-        private (LiveBalance Live, decimal Cost)? Resolve(string customerId, string featureId, string entityId, DateTimeOffset now)
+        private (LiveBalance Live, decimal Cost)? Resolve(string customerId, string featureId, string entityId, DateTimeOffset now) =>
+            ResolveAt(customerId, featureId, entityId, now)
+            // A feature that is not per entity is the customer's, whichever entity asks.
+            ?? (entityId.Length > 0 ? ResolveAt(customerId, featureId, "", now) : null);
+
+        private (LiveBalance Live, decimal Cost)? ResolveAt(string customerId, string featureId, string entityId, DateTimeOffset now)
         {
             if (book.Get(customerId, featureId, entityId, now, OnLockExpired, OnGrantExpired) is { } own) return (own, 1m);
             foreach (var cs in creditSystems)

@@ -35,6 +35,7 @@ public interface IStoreSession
     ICatalogStore Catalog { get; }
     IBalanceStore Balances { get; }
     ISubscriptionStore Subscriptions { get; }
+    IEntityStore Entities { get; }
 }
 
 public interface IAccountStore
@@ -196,4 +197,16 @@ public interface IBalanceStore
 public interface ISubscriptionStore
 {
     Task InsertAsync(SubscriptionSummary subscription, Tenant tenant, string customerId, long quantity, DateTimeOffset now);
+}
+
+public sealed record EntityRecord(string AccountId, bool Livemode, string CustomerId, string Id, string FeatureId, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? DeletedAt);
+
+public interface IEntityStore
+{
+    Task<EntityRecord?> GetAsync(Tenant tenant, string customerId, string id);
+    Task InsertAsync(EntityRecord entity);
+    /// <summary>Re-creates a deleted entity under the same id (its per-entity balances are kept).</summary>
+    Task UpdateAsync(EntityRecord entity);
+    /// <summary>A customer's live entities, optionally of one feature, oldest first (bounded).</summary>
+    Task<IReadOnlyList<EntityRecord>> ListAsync(Tenant tenant, string customerId, string? featureId, int limit);
 }

@@ -11,68 +11,117 @@ namespace Kassa.Engine.Subscriptions;
 /// <summary>
 /// Grants a customer what a product version's features promise: a balance per metered feature
 /// (allowance × quantity per reset period, anchored now), an unlimited or boolean entitlement
-/// otherwise. Shared by <c>POST /v1/subscribe</c> (free products) and by attaching
-/// <c>auto_enable</c> products to new customers. Runs inside the caller's transaction; locks the
-/// customer's balance rows so it serialises with the balance engine.
+/// otherwise. A <c>per_entity</c> feature is granted to each live entity of its entity feature
+/// instead (and to entities created later, see <see cref="GrantEntity"/>). Shared by
+/// <c>POST /v1/subscribe</c> (free products) and by attaching <c>auto_enable</c> products to new
+/// customers. Runs inside the caller's transaction and locks the customer's balance rows, so it
+/// serialises with the balance engine.
 /// </summary>
 public static class AttachProduct
 {
+    public const int EntitiesMax = 10_000;
+
     public static async Task<Result<string>> Execute(IStoreSession s, OperationContext op, string customerId, ProductRecord product, ProductVersionRecord version, long quantity)
     {
         var subscriptionId = op.NewId(IdPrefixes.Subscription);
         await s.Subscriptions.InsertAsync(new SubscriptionSummary(subscriptionId, product.Id, version.Version, "active", null), op.Tenant, customerId, quantity, op.Now);
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [customerId], [], forUpdate: true, op.Now);
         var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, version.Features.Select(f => f.FeatureId!).ToList())).ToDictionary(f => f.Id);
-        var headers = new List<BalanceHeader>();
-        var buckets = new List<StoredBucket>();
+        var writes = new Grants();
         foreach (var pf in version.Features)
         {
             if (!features.TryGetValue(pf.FeatureId!, out var feature)) continue;
-            var existing = book.Get(customerId, feature.Id, "", op.Now);
-            if (feature.Type == "boolean")
+            if (pf.PerEntity is { } entityFeature)
             {
-                if (existing is null) headers.Add(NewHeader(op, customerId, feature.Id, "boolean", "never", subscriptionId));
+                foreach (var entity in await s.Entities.ListAsync(op.Tenant, customerId, entityFeature, EntitiesMax))
+                    Grant(op, book, customerId, entity.Id, pf, feature, quantity: 1, subscriptionId, writes);
                 continue;
             }
-            var unlimited = pf.Included is { Unlimited: true };
-            var allowance = unlimited ? 0 : Micro.TryFromDecimal((pf.Included?.Amount ?? 0) * quantity, out var m) ? m : 0;
-            var reset = pf.Reset ?? "month";
-            var header = existing?.Header ?? NewHeader(op, customerId, feature.Id, pf.Overage ?? "blocked", reset, subscriptionId);
-            if (existing is not null)
-            {
-                // A second product granting the same feature (an add-on) adds its allowance; the first product's period and policy stay.
-                header.Allowance += allowance;
-                header.Unlimited |= unlimited;
-                header.UpdatedAt = op.Now;
-            }
-            else
-            {
-                header.Unlimited = unlimited;
-                header.Allowance = allowance;
-                header.Rollover = pf.Rollover is not null;
-                header.RolloverMax = pf.Rollover?.Max is { } max && Micro.TryFromDecimal(max * quantity, out var mm) ? mm : null;
-                headers.Add(header);
-            }
-            if (allowance > 0)
-            {
-                var (start, end) = Periods.TryParse(header.Reset, out var interval)
-                    ? Periods.Containing(header.Anchor, interval, 1, op.Now)
-                    : (op.Now, (DateTimeOffset?)null);
-                buckets.Add(BalanceBook.NewBucket(header, BucketKind.Allowance, allowance, start, end, op.Now));
-            }
-            if (existing is not null) headers.Add(header);
+            Grant(op, book, customerId, "", pf, feature, quantity, subscriptionId, writes);
         }
-        if (headers.Count > 0) await s.Balances.SaveHeadersAsync(headers);
-        if (buckets.Count > 0) await s.Balances.SaveBucketsAsync(buckets);
+        await writes.SaveAsync(s);
         return subscriptionId;
     }
 
-    private static BalanceHeader NewHeader(OperationContext op, string customerId, string featureId, string policy, string reset, string subscriptionId)
+    /// <summary>
+    /// Gives a new entity the per-entity balances of every product the customer is subscribed to
+    /// whose features name the entity's feature in <c>per_entity</c>.
+    /// </summary>
+    public static async Task GrantEntity(IStoreSession s, OperationContext op, BalanceBook book, string customerId, string entityId, string entityFeatureId)
+    {
+        var writes = new Grants();
+        foreach (var sub in await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customerId, Catalog.GetPricingTable.SubscriptionsMax))
+        {
+            var version = await s.Catalog.GetVersionAsync(op.Tenant, sub.ProductId, sub.ProductVersion);
+            var perEntity = version?.Features.Where(f => f.PerEntity == entityFeatureId).ToList() ?? [];
+            if (perEntity.Count == 0) continue;
+            var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, perEntity.Select(f => f.FeatureId!).ToList())).ToDictionary(f => f.Id);
+            foreach (var pf in perEntity)
+            {
+                if (features.TryGetValue(pf.FeatureId!, out var feature)) Grant(op, book, customerId, entityId, pf, feature, 1, sub.Id, writes);
+            }
+        }
+        await writes.SaveAsync(s);
+    }
+
+    private sealed class Grants
+    {
+        public List<BalanceHeader> Headers { get; } = [];
+        public List<StoredBucket> Buckets { get; } = [];
+
+        public async Task SaveAsync(IStoreSession s)
+        {
+            if (Headers.Count > 0) await s.Balances.SaveHeadersAsync(Headers);
+            if (Buckets.Count > 0) await s.Balances.SaveBucketsAsync(Buckets);
+        }
+    }
+
+    private static void Grant(OperationContext op, BalanceBook book, string customerId, string entityId, ProductFeature pf, FeatureRecord feature, long quantity,
+        string subscriptionId, Grants writes)
+    {
+        var existing = book.Get(customerId, feature.Id, entityId, op.Now);
+        if (feature.Type == "boolean")
+        {
+            if (existing is null) writes.Headers.Add(NewHeader(op, customerId, entityId, feature.Id, "boolean", "never", subscriptionId));
+            return;
+        }
+        var unlimited = pf.Included is { Unlimited: true };
+        var allowance = unlimited ? 0 : Micro.TryFromDecimal((pf.Included?.Amount ?? 0) * quantity, out var m) ? m : 0;
+        var header = existing?.Header ?? NewHeader(op, customerId, entityId, feature.Id, pf.Overage ?? "blocked", pf.Reset ?? "month", subscriptionId);
+        if (existing is not null)
+        {
+            // A second product granting the same feature (an add-on) adds its allowance; the first product's period and policy stay.
+            header.Allowance += allowance;
+            header.Unlimited |= unlimited;
+            header.UpdatedAt = op.Now;
+            // Bringing the balance up to date may have started a new period: keep what that created.
+            writes.Buckets.AddRange(existing.Buckets.Values.Where(b => b.IsNew || b.Changed));
+            header.Overage = existing.Balance.Overage;
+        }
+        else
+        {
+            header.Unlimited = unlimited;
+            header.Allowance = allowance;
+            header.Rollover = pf.Rollover is not null;
+            header.RolloverMax = pf.Rollover?.Max is { } max && Micro.TryFromDecimal(max * quantity, out var mm) ? mm : null;
+            book.Add(new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal)));
+        }
+        writes.Headers.Add(header);
+        if (allowance > 0)
+        {
+            var (start, end) = Periods.TryParse(header.Reset, out var interval)
+                ? Periods.Containing(header.Anchor, interval, 1, op.Now)
+                : (op.Now, (DateTimeOffset?)null);
+            writes.Buckets.Add(BalanceBook.NewBucket(header, BucketKind.Allowance, allowance, start, end, op.Now));
+        }
+    }
+
+    private static BalanceHeader NewHeader(OperationContext op, string customerId, string entityId, string featureId, string policy, string reset, string subscriptionId)
     {
         var next = Periods.TryParse(reset, out var interval) ? Periods.Boundary(op.Now, interval, 1, 1) : (DateTimeOffset?)null;
         return new BalanceHeader
         {
-            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = "",
+            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = entityId,
             OveragePolicy = policy, Reset = reset, Anchor = op.Now, PeriodStart = op.Now, NextResetAt = next, SubscriptionId = subscriptionId,
             UpdatedAt = op.Now, IsNew = true,
         };

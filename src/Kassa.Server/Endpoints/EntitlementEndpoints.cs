@@ -49,6 +49,21 @@ public static class EntitlementEndpoints
             .Doc("adjustBalance", "Set a balance's usage or granted total directly (admin), logged as adjust", tag)
             .Body<AdjustBalance.Request>().Produces<BalanceView>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
 
+        const string entities = "Entities";
+        v1.MapPost("/customers/{id}/entities", (HttpContext http, Api api, string id) =>
+                api.Mutate<Kassa.Engine.Entities.CreateEntity.Request, Kassa.Engine.Storage.EntityRecord>(http, (s, op, b) => Kassa.Engine.Entities.CreateEntity.Execute(s, op, id, b),
+                    e => new Reply(StatusCodes.Status201Created, Kassa.Engine.Entities.EntityResource.From(e))))
+            .Doc("createEntity", "Create an entity (a seat): uses one unit of its feature; 409 limit_reached when none is left", entities)
+            .Body<Kassa.Engine.Entities.CreateEntity.Request>().Produces<Kassa.Engine.Entities.EntityResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType)
+            .MutationErrors(404);
+        v1.MapDelete("/customers/{id}/entities/{entity_id}", (HttpContext http, Api api, string id, string entity_id) =>
+                api.Mutate(http, (s, op) => Kassa.Engine.Entities.DeleteEntity.Execute(s, op, id, entity_id), e => new Reply(200, new DeletedResource(e.Id, "entity", true))))
+            .Doc("deleteEntity", "Delete an entity and free the unit it used", entities)
+            .Produces<DeletedResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+        v1.MapGet("/customers/{id}/entities", (HttpContext http, Api api, string id) => api.Read(http, (s, t) => Kassa.Engine.Entities.ListEntities.Execute(s, t, id)))
+            .Doc("listEntities", "A customer's entities", entities)
+            .Produces<ListResource<Kassa.Engine.Entities.EntityResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);
+
         const string grants = "Credit grants";
         v1.MapPost("/credit_grants", (HttpContext http, Api api) =>
                 api.Mutate<CreateCreditGrant.Request, CreditGrantResource>(http, CreateCreditGrant.Execute, g => new Reply(StatusCodes.Status201Created, g)))

@@ -20,6 +20,7 @@ public static class OpenApiDocument
         ["Events"] = "Every state change, written in the same transaction as the change.",
         ["Webhook endpoints"] = "Where events are delivered, signed the Standard Webhooks way.",
         ["Entitlements"] = "check, track and locks: the hot path, decided by group commit.",
+        ["Entities"] = "Seats and other entities: each uses one unit of a feature and carries per-entity balances.",
         ["Credit grants"] = "Buckets of credits or units on a customer's balance, and every movement.",
         ["Subscriptions"] = "Attaching products to customers.",
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",

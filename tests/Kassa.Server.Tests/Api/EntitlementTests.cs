@@ -320,6 +320,54 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Entities_use_seats_carry_per_entity_allowances_and_free_their_seat_when_deleted()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var (seats, messages, api, product, c) = ($"seats_{suffix}", $"msg_{suffix}", $"api_{suffix}", $"team_{suffix}", Wire.NewId());
+        foreach (var f in new[] { seats, messages, api }) await host.Client().Post("/v1/features", new { id = f, name = f, type = "metered" });
+        var created = await host.Client().Post("/v1/products", new
+        {
+            id = product, name = "Team",
+            features = new object[]
+            {
+                new { feature_id = seats, included = 2, reset = "never", overage = "blocked" },
+                new { feature_id = messages, included = 10, reset = "month", per_entity = seats },
+                new { feature_id = api, included = 100, reset = "month" },
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        await host.Client().Put($"/v1/customers/{c}", new { name = "Team" });
+        await host.Client().Post("/v1/subscribe", new { customer_id = c, product_id = product });
+        // Per-entity allowances live on entities, not on the customer.
+        Assert.Equal("no_access", (string?)(await Check(c, messages)).Body!["code"]);
+
+        var alice = await host.Client().Post($"/v1/customers/{c}/entities", new { id = "alice", feature_id = seats, name = "Alice" });
+        Assert.Equal(HttpStatusCode.Created, alice.Status);
+        Assert.Equal("entity", (string?)alice.Body!["object"]);
+        await host.Client().Post($"/v1/customers/{c}/entities", new { id = "bob", feature_id = seats });
+        (await host.Client().Post($"/v1/customers/{c}/entities", new { id = "carol", feature_id = seats }))
+            .AssertError(HttpStatusCode.Conflict, "conflict", "limit_reached", "feature_id");
+        (await host.Client().Post($"/v1/customers/{c}/entities", new { id = "alice", feature_id = seats }))
+            .AssertError(HttpStatusCode.Conflict, "conflict", "already_exists", "id");
+        AssertBalance((await Check(c, seats)).Body!["balance"], 2, 2, 0);
+
+        var used = await host.Client().Post("/v1/check", new { customer_id = c, feature_id = messages, entity_id = "alice", required_balance = 3, send_event = true });
+        Assert.True((bool)used.Body!["allowed"]!);
+        AssertBalance(used.Body!["balance"], 10, 3, 7);
+        AssertBalance((await host.Client().Post("/v1/check", new { customer_id = c, feature_id = messages, entity_id = "bob" })).Body!["balance"], 10, 0, 10);
+        // A feature that is not per entity is the customer's, whichever entity asks.
+        AssertBalance((await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, entity_id = "bob", value = 5 })).Body!["balance"], 100, 5, 95);
+        var aliceBalances = (await host.Client().Get($"/v1/customers/{c}/balances?entity_id=alice")).Body!["data"]!.AsArray();
+        Assert.Equal(messages, (string?)aliceBalances.Single()!["feature_id"]);
+
+        Assert.Equal(["alice", "bob"], (await host.Client().Get($"/v1/customers/{c}/entities")).Body!["data"]!.AsArray().Select(e => (string)e!["id"]!).ToArray());
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Delete($"/v1/customers/{c}/entities/alice")).Status);
+        AssertBalance((await Check(c, seats)).Body!["balance"], 2, 1, 1);
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post($"/v1/customers/{c}/entities", new { id = "carol", feature_id = seats })).Status);
+        (await host.Client().Delete($"/v1/customers/{c}/entities/nobody")).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+    }
+
+    [Fact]
     public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
     {
         var (c, _, _, _, _) = await Setup();
