@@ -39,6 +39,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Balances = new SqlBalances(this);
         Subscriptions = new SqlSubscriptions(this);
         Entities = new SqlEntities(this);
+        TopUps = new SqlTopUps(this);
     }
 
     public DbConnection Connection { get; }
@@ -56,4 +57,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IBalanceStore Balances { get; }
     public ISubscriptionStore Subscriptions { get; }
     public IEntityStore Entities { get; }
+    public ITopUpStore TopUps { get; }
 }

@@ -36,6 +36,7 @@ public interface IStoreSession
     IBalanceStore Balances { get; }
     ISubscriptionStore Subscriptions { get; }
     IEntityStore Entities { get; }
+    ITopUpStore TopUps { get; }
 }
 
 public interface IAccountStore
@@ -209,4 +210,10 @@ public interface IEntityStore
     Task UpdateAsync(EntityRecord entity);
     /// <summary>A customer's live entities, optionally of one feature, oldest first (bounded).</summary>
     Task<IReadOnlyList<EntityRecord>> ListAsync(Tenant tenant, string customerId, string? featureId, int limit);
+}
+
+public interface ITopUpStore
+{
+    Task<TopUps.AutoTopUpRecord?> GetAsync(Tenant tenant, string customerId, string featureId);
+    Task UpsertAsync(TopUps.AutoTopUpRecord record);
 }

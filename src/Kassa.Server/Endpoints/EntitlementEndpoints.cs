@@ -64,6 +64,13 @@ public static class EntitlementEndpoints
             .Doc("listEntities", "A customer's entities", entities)
             .Produces<ListResource<Kassa.Engine.Entities.EntityResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);
 
+        v1.MapPost("/customers/{id}/auto_top_up", (HttpContext http, Api api, string id) =>
+                api.Mutate<Kassa.Engine.TopUps.SetAutoTopUp.Request, Kassa.Engine.TopUps.AutoTopUpRecord>(http, (s, op, b) => Kassa.Engine.TopUps.SetAutoTopUp.Execute(s, op, id, b),
+                    t => new Reply(200, Kassa.Engine.TopUps.AutoTopUpResource.From(t))))
+            .Doc("setAutoTopUp", "Store auto top-up settings for a customer's feature (the purchase arrives with payments)", tag)
+            .Body<Kassa.Engine.TopUps.SetAutoTopUp.Request>().Produces<Kassa.Engine.TopUps.AutoTopUpResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
+            .MutationErrors(404);
+
         const string grants = "Credit grants";
         v1.MapPost("/credit_grants", (HttpContext http, Api api) =>
                 api.Mutate<CreateCreditGrant.Request, CreditGrantResource>(http, CreateCreditGrant.Execute, g => new Reply(StatusCodes.Status201Created, g)))

@@ -368,6 +368,37 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Auto_top_up_settings_are_validated_stored_and_replaced()
+    {
+        var (c, _, sso, credits, _) = await Setup();
+        var pack = Slug("pack");
+        await host.Client().Post("/v1/products", new
+        {
+            id = pack, name = "Credit pack",
+            prices = new[] { new { type = "one_time", amount = 1000, currency = "usd" } },
+            features = new[] { new { feature_id = credits, included = 500 } },
+        });
+        var set = await host.Client().Post($"/v1/customers/{c}/auto_top_up", new { feature_id = credits, threshold = 20, quantity = 2, product_id = pack });
+        Assert.Equal(HttpStatusCode.OK, set.Status);
+        Assert.Equal("auto_top_up", (string?)set.Body!["object"]);
+        Assert.Equal((20m, 2L, pack, true), ((decimal)set.Body!["threshold"]!, (long)set.Body!["quantity"]!, (string?)set.Body!["product_id"], (bool)set.Body!["enabled"]!));
+        var replaced = await host.Client().Post($"/v1/customers/{c}/auto_top_up", new { feature_id = credits, threshold = 5.5m, quantity = 1, product_id = pack, enabled = false });
+        Assert.Equal((5.5m, 1L, false), ((decimal)replaced.Body!["threshold"]!, (long)replaced.Body!["quantity"]!, (bool)replaced.Body!["enabled"]!));
+        Assert.Equal((string?)set.Body!["created_at"], (string?)replaced.Body!["created_at"]);
+
+        var noOneTime = Slug("sub");
+        await host.Client().Post("/v1/products", new { id = noOneTime, name = "Monthly", prices = new[] { new { type = "recurring", amount = 100, currency = "usd", interval = "month" } } });
+        (await host.Client().Post($"/v1/customers/{c}/auto_top_up", new { feature_id = credits, threshold = 1, quantity = 1, product_id = noOneTime }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "product_id");
+        (await host.Client().Post($"/v1/customers/{c}/auto_top_up", new { feature_id = sso, threshold = 1, quantity = 1, product_id = pack }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "feature_id");
+        (await host.Client().Post($"/v1/customers/{c}/auto_top_up", new { feature_id = credits, threshold = -1, quantity = 0, product_id = pack }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "threshold");
+        (await host.Client().Post($"/v1/customers/{c}/auto_top_up", new { feature_id = credits, threshold = 1, quantity = 1, product_id = "nope" }))
+            .AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "product_id");
+    }
+
+    [Fact]
     public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
     {
         var (c, _, _, _, _) = await Setup();
