@@ -11,13 +11,13 @@ namespace Kassa.Storage;
 /// <summary>Features, products and product versions. Prices and product features are stored as JSON in the API's own shape.</summary>
 internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
 {
-    internal const string FeatureColumns = "account_id, livemode, id, name, type, unit, credit_schema, archived_at, created_at, updated_at";
+    internal const string FeatureColumns = "account_id, livemode, id, name, type, unit, credit_schema, archived_at, created_at, updated_at, low_balance_threshold";
     private const string ProductColumns = "account_id, livemode, id, name, grp, is_add_on, auto_enable, free_trial, version, metadata, archived_at, created_at, updated_at";
     private const string VersionColumns = "account_id, livemode, product_id, version, prices, features, created_at";
 
     public async Task<bool> TryInsertFeatureAsync(FeatureRecord f) =>
         await s.Connection.ExecuteAsync($"""
-            INSERT INTO features ({FeatureColumns}) VALUES (@AccountId, @Livemode, @Id, @Name, @Type, @Unit, @schema, @archived, @created, @updated)
+            INSERT INTO features ({FeatureColumns}) VALUES (@AccountId, @Livemode, @Id, @Name, @Type, @Unit, @schema, @archived, @created, @updated, @LowBalanceThreshold)
             ON CONFLICT (account_id, livemode, id) DO NOTHING
             """, FeatureArgs(f), s.Transaction) == 1;
 
@@ -37,7 +37,7 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
 
     public Task UpdateFeatureAsync(FeatureRecord f) =>
         s.Connection.ExecuteAsync("""
-            UPDATE features SET name = @Name, unit = @Unit, credit_schema = @schema, archived_at = @archived, updated_at = @updated
+            UPDATE features SET name = @Name, unit = @Unit, credit_schema = @schema, archived_at = @archived, updated_at = @updated, low_balance_threshold = @LowBalanceThreshold
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
             """, FeatureArgs(f), s.Transaction);
 
@@ -120,7 +120,7 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
 
     private static object FeatureArgs(FeatureRecord f) => new
     {
-        f.AccountId, f.Livemode, f.Id, f.Name, f.Type, f.Unit,
+        f.AccountId, f.Livemode, f.Id, f.Name, f.Type, f.Unit, f.LowBalanceThreshold,
         schema = f.CreditSchema is null ? null : JsonSerializer.Serialize(f.CreditSchema, KassaJson.Options),
         archived = f.ArchivedAt is { } a ? Micros.From(a) : (long?)null, created = Micros.From(f.CreatedAt), updated = Micros.From(f.UpdatedAt),
     };
@@ -150,7 +150,7 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
         {
             list.Add(new FeatureRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), Str(r, 5),
                 r.IsDBNull(6) ? null : JsonSerializer.Deserialize<List<CreditSchemaEntry>>(r.GetString(6), KassaJson.Options),
-                Time(r, 7), Micros.To(r.GetInt64(8)), Micros.To(r.GetInt64(9))));
+                Time(r, 7), Micros.To(r.GetInt64(8)), Micros.To(r.GetInt64(9)), r.IsDBNull(10) ? null : r.GetInt64(10)));
         }
         return list;
     }

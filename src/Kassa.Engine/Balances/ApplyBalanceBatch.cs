@@ -311,10 +311,19 @@ public static class ApplyBalanceBatch
             live.Balance.ClearMovements();
         }
 
+        /// <summary>
+        /// Events for a balance an operation lowered: <c>balance.low</c> when remaining crossed below the
+        /// feature's threshold, <c>entitlement.exhausted</c> when it reached zero. Once per crossing.
+        /// </summary>
         private void Exhausted(LiveBalance live, long before, DateTimeOffset now, string requestId)
         {
-            if (live.Header.Unlimited || before <= 0 || live.Remaining(now) > 0) return;
-            writes.Events.Add((book.Tenant, EventTypes.EntitlementExhausted, "customer", live.Header.CustomerId, live.View(now), requestId, now));
+            if (live.Header.Unlimited) return;
+            var after = live.Remaining(now);
+            var feature = features.GetValueOrDefault(live.Header.FeatureId) ?? creditSystems.FirstOrDefault(f => f.Id == live.Header.FeatureId);
+            if (feature?.LowBalanceThreshold is { } threshold && before >= threshold && after < threshold)
+                writes.Events.Add((book.Tenant, EventTypes.BalanceLow, "customer", live.Header.CustomerId, live.View(now), requestId, now));
+            if (before > 0 && after <= 0)
+                writes.Events.Add((book.Tenant, EventTypes.EntitlementExhausted, "customer", live.Header.CustomerId, live.View(now), requestId, now));
         }
     }
 }

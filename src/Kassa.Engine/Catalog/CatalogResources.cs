@@ -5,13 +5,14 @@ namespace Kassa.Engine.Catalog;
 
 /// <summary>The feature object of spec §3.1.</summary>
 public sealed record FeatureResource(
-    string Id, string Name, string Type, string? Unit, IReadOnlyList<CreditSchemaEntry>? CreditSchema, bool Archived, bool Livemode,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    string Id, string Name, string Type, string? Unit, IReadOnlyList<CreditSchemaEntry>? CreditSchema, decimal? LowBalanceThreshold, bool Archived,
+    bool Livemode, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {
     [JsonPropertyOrder(-1)] public string Object => "feature";
 
     public static FeatureResource From(FeatureRecord f) =>
-        new(f.Id, f.Name, f.Type, f.Unit, f.CreditSchema, f.ArchivedAt is not null, f.Livemode, f.CreatedAt, f.UpdatedAt);
+        new(f.Id, f.Name, f.Type, f.Unit, f.CreditSchema, f.LowBalanceThreshold is { } t ? Kassa.Core.Balances.Micro.ToDecimal(t) : null,
+            f.ArchivedAt is not null, f.Livemode, f.CreatedAt, f.UpdatedAt);
 }
 
 /// <summary>The product object of spec §3.2, with the prices and features of its current (or a given) version.</summary>

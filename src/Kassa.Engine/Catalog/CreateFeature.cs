@@ -12,7 +12,17 @@ public static class CreateFeature
 {
     public const int UnitLengthMax = 64;
 
-    public sealed record Request(string? Id, string? Name, string? Type, string? Unit, List<CreditSchemaEntry>? CreditSchema);
+    public sealed record Request(string? Id, string? Name, string? Type, string? Unit, List<CreditSchemaEntry>? CreditSchema, decimal? LowBalanceThreshold);
+
+    /// <summary>A threshold is a non-negative quantity on a feature that has a balance.</summary>
+    public static long? Threshold(decimal? value, string? type, List<FieldError> errors)
+    {
+        if (value is not { } v) return null;
+        if (type == "boolean") errors.Add(new FieldError("low_balance_threshold", "a boolean feature has no balance"));
+        else if (v < 0 || !Kassa.Core.Balances.Micro.TryFromDecimal(v, out var micro)) errors.Add(new FieldError("low_balance_threshold", "must be zero or more with at most 6 fractional digits"));
+        else return micro;
+        return null;
+    }
 
     public static async Task<Result<FeatureRecord>> Execute(IStoreSession session, OperationContext op, Request request)
     {
@@ -23,6 +33,7 @@ public static class CreateFeature
         CatalogRules.Name(request.Name, "name", errors);
         if (!CatalogRules.FeatureTypes.Contains(request.Type)) errors.Add(new FieldError("type", "must be boolean, metered or credit_system"));
         if (Rules.Text(request.Unit, UnitLengthMax) is { } unit) errors.Add(new FieldError("unit", unit));
+        var threshold = Threshold(request.LowBalanceThreshold, request.Type, errors);
         if (request.Type == "credit_system")
         {
             var ids = (request.CreditSchema ?? []).Select(e => e.FeatureId).OfType<string>().ToList();
@@ -36,7 +47,7 @@ public static class CreateFeature
         if (errors.Count > 0) return KassaError.Validation(errors);
 
         var feature = new FeatureRecord(op.Tenant.AccountId, op.Tenant.Livemode, request.Id, request.Name!, request.Type, request.Unit,
-            request.Type == "credit_system" ? request.CreditSchema : null, null, op.Now, op.Now);
+            request.Type == "credit_system" ? request.CreditSchema : null, null, op.Now, op.Now, threshold);
         if (!await session.Catalog.TryInsertFeatureAsync(feature))
             return new KassaError(ErrorCodes.AlreadyExists, $"A feature with id '{request.Id}' already exists", "id");
         await RecordAudit.Execute(session, op, "feature.created", "feature", feature.Id, ["name", "type", "unit", "credit_schema"]);

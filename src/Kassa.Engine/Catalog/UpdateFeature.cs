@@ -14,7 +14,7 @@ namespace Kassa.Engine.Catalog;
 /// </summary>
 public static class UpdateFeature
 {
-    public sealed record Request(Optional<string> Name, Optional<string> Unit);
+    public sealed record Request(Optional<string> Name, Optional<string> Unit, Optional<decimal?> LowBalanceThreshold);
 
     public static async Task<Result<FeatureRecord>> Execute(IStoreSession session, OperationContext op, string id, Request request)
     {
@@ -24,10 +24,19 @@ public static class UpdateFeature
         if (errors.Count > 0) return KassaError.Validation(errors);
         var existing = await session.Catalog.GetFeatureAsync(op.Tenant, id, forUpdate: true);
         if (existing is null) return KassaError.NotFound("feature", id);
-        var updated = existing with { Name = request.Name.Value ?? existing.Name, Unit = request.Unit.Or(existing.Unit) };
+        var threshold = CreateFeature.Threshold(request.LowBalanceThreshold.Value, existing.Type, errors);
+        if (errors.Count > 0) return KassaError.Validation(errors);
+        var updated = existing with
+        {
+            Name = request.Name.Value ?? existing.Name,
+            Unit = request.Unit.Or(existing.Unit),
+            LowBalanceThreshold = request.LowBalanceThreshold.IsSet ? threshold : existing.LowBalanceThreshold,
+        };
         var previous = new Dictionary<string, object?>();
         if (updated.Name != existing.Name) previous["name"] = existing.Name;
         if (updated.Unit != existing.Unit) previous["unit"] = existing.Unit;
+        if (updated.LowBalanceThreshold != existing.LowBalanceThreshold)
+            previous["low_balance_threshold"] = existing.LowBalanceThreshold is { } t ? Kassa.Core.Balances.Micro.ToDecimal(t) : null;
         if (previous.Count == 0) return existing;
         updated = updated with { UpdatedAt = op.Now };
         await session.Catalog.UpdateFeatureAsync(updated);

@@ -19,6 +19,7 @@ public static class EventTypes
     public const string ProductArchived = "product.archived";
     public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
     public const string EntitlementExhausted = "entitlement.exhausted";
+    public const string BalanceLow = "balance.low";
     public const string LockExpired = "lock.expired";
     public const string CreditGrantCreated = "credit_grant.created";
     public const string CreditGrantVoided = "credit_grant.voided";

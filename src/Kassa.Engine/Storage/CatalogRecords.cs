@@ -8,7 +8,7 @@ public sealed record CreditSchemaEntry(string? FeatureId, decimal? CreditCost);
 
 public sealed record FeatureRecord(
     string AccountId, bool Livemode, string Id, string Name, string Type, string? Unit, IReadOnlyList<CreditSchemaEntry>? CreditSchema,
-    DateTimeOffset? ArchivedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    DateTimeOffset? ArchivedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long? LowBalanceThreshold = null);
 
 public sealed record FreeTrial(int Days, bool CardRequired = true);
 

@@ -399,6 +399,23 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Crossing_the_features_low_balance_threshold_emits_balance_low_once()
+    {
+        var (c, api, _, _, _) = await Setup();
+        var patched = await host.Client().Patch($"/v1/features/{api}", new { low_balance_threshold = 20 });
+        Assert.Equal(20m, (decimal)patched.Body!["low_balance_threshold"]!);
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 70 });
+        Assert.Empty((await host.Client().Get($"/v1/events?type=balance.low&object_id={c}")).Body!["data"]!.AsArray());
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 15 });
+        await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 5 });
+        var low = (await host.Client().Get($"/v1/events?type=balance.low&object_id={c}")).Body!["data"]!.AsArray();
+        var single = Assert.Single(low);
+        Assert.Equal(15m, (decimal)single!["data"]!["object"]!["remaining"]!);
+        (await host.Client().Patch($"/v1/features/{api}", new { low_balance_threshold = -1 }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "low_balance_threshold");
+    }
+
+    [Fact]
     public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
     {
         var (c, _, _, _, _) = await Setup();
