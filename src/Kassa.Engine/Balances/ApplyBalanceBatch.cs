@@ -89,17 +89,7 @@ public static class ApplyBalanceBatch
             foreach (var live in book.All.Where(l => l.Touched))
             {
                 // Movements no operation logged (a reset or expiry found by a denied check, say) still reach the log.
-                if (live.Balance.Movements.Count > 0)
-                {
-                    var after = live.Header.Unlimited ? 0 : live.Balance.Remaining(now);
-                    foreach (var m in live.Balance.Movements)
-                    {
-                        writes.Transactions.Add(new CreditTransactionRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.CreditTransaction, now),
-                            live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, m.Type.ToString().ToLowerInvariant(), m.Amount, m.BucketId, after,
-                            "maintenance", null, now));
-                    }
-                    live.Balance.ClearMovements();
-                }
+                writes.Transactions.AddRange(BalanceWrites.Drain(live, now, "maintenance", null));
                 live.Header.Overage = live.Balance.Overage;
                 live.Header.Version++;
                 headers.Add(live.Header);
@@ -301,14 +291,7 @@ public static class ApplyBalanceBatch
         private void Log(LiveBalance live, DateTimeOffset now, string sourceType, string sourceId)
         {
             live.Touched = true;
-            var after = live.Header.Unlimited ? 0 : live.Balance.Remaining(now);
-            foreach (var m in live.Balance.Movements)
-            {
-                writes.Transactions.Add(new CreditTransactionRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.CreditTransaction, now),
-                    live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, m.Type.ToString().ToLowerInvariant(), m.Amount, m.BucketId,
-                    after, sourceType, sourceId, now));
-            }
-            live.Balance.ClearMovements();
+            writes.Transactions.AddRange(BalanceWrites.Drain(live, now, sourceType, sourceId));
         }
 
         /// <summary>

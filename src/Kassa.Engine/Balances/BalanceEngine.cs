@@ -23,10 +23,12 @@ public sealed class BalanceEngine(IKassaStore store)
     /// round trips and commits; batches lock rows in one global order, so loops (here and on other
     /// nodes) that meet on a customer wait for each other and never deadlock.
     /// </summary>
-    public int Writers { get; } = store.Engine == "postgres" ? 4 : 1;
+    public int Writers => _queues.Length;
 
-    private readonly Channel<BalanceOp>[] _queues = Enumerable.Range(0, store.Engine == "postgres" ? 4 : 1)
-        .Select(_ => Channel.CreateBounded<BalanceOp>(new BoundedChannelOptions(QueueCapacity / (store.Engine == "postgres" ? 4 : 1))
+    private readonly Channel<BalanceOp>[] _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
+
+    private static Channel<BalanceOp>[] NewQueues(int writers) => Enumerable.Range(0, writers)
+        .Select(_ => Channel.CreateBounded<BalanceOp>(new BoundedChannelOptions(QueueCapacity / writers)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,

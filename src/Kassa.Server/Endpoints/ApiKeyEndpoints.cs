@@ -19,7 +19,7 @@ public static class ApiKeyEndpoints
             .MutationErrors();
 
         v1.MapGet("/api_keys", (HttpContext http, Api api, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, ListApiKeys.Execute))
+                EndpointConventions.ListPage(http, api, limit, starting_after, ListApiKeys.Execute))
             .Doc("listApiKeys", "List API keys (masked)", Tag)
             .Produces<ListResource<ApiKeyResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .Errors(400);

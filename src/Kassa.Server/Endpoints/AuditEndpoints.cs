@@ -16,7 +16,7 @@ public static class AuditEndpoints
                 if (ParseTime("from", from) is { IsOk: false } badFrom) return ApiResponses.WriteError(http, badFrom.Error!);
                 if (ParseTime("to", to) is { IsOk: false } badTo) return ApiResponses.WriteError(http, badTo.Error!);
                 var filter = new AuditFilter(object_id, actor, ParseTime("from", from).Value, ParseTime("to", to).Value);
-                return CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, tenant, page) => ListAuditEvents.Execute(s, tenant, filter, page));
+                return EndpointConventions.ListPage(http, api, limit, starting_after, (s, tenant, page) => ListAuditEvents.Execute(s, tenant, filter, page));
             })
             .Doc("listAuditEvents", "List audit events, newest first (from inclusive, to exclusive)", "Audit")
             .Produces<ListResource<AuditEventResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType)

@@ -18,7 +18,7 @@ public static class CatalogEndpoints
             .Body<CreateFeature.Request>().Produces<FeatureResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType).MutationErrors();
 
         v1.MapGet("/features", (HttpContext http, Api api, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, ListFeatures.Execute))
+                EndpointConventions.ListPage(http, api, limit, starting_after, ListFeatures.Execute))
             .Doc("listFeatures", "List features, newest first", features)
             .Produces<ListResource<FeatureResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
 
@@ -46,7 +46,7 @@ public static class CatalogEndpoints
             {
                 if (include_archived is not (null or "true" or "false"))
                     return ApiResponses.WriteError(http, Kassa.Core.Errors.KassaError.Validation("include_archived", "must be true or false"));
-                return CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, t, page) => ListProducts.Execute(s, t, include_archived == "true", page));
+                return EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListProducts.Execute(s, t, include_archived == "true", page));
             })
             .Doc("listProducts", "List products with their current version, newest first", products)
             .Produces<ListResource<ProductResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);

@@ -52,24 +52,9 @@ public static class CustomerEndpoints
             .MutationErrors(404);
 
         v1.MapGet("/customers", (HttpContext http, Api api, string? email, string? limit, string? starting_after) =>
-                ListPage(http, api, limit, starting_after, (s, tenant, page) => ListCustomers.Execute(s, tenant, email, page)))
+                EndpointConventions.ListPage(http, api, limit, starting_after, (s, tenant, page) => ListCustomers.Execute(s, tenant, email, page)))
             .Doc("listCustomers", "List customers, newest first", Tag)
             .Produces<ListResource<CustomerResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .Errors(400);
-    }
-
-    /// <summary>Validates the page parameters, runs a list use case and answers the list envelope.</summary>
-    public static Task ListPage<T>(HttpContext http, Api api, string? limit, string? startingAfter,
-        Func<Kassa.Engine.Storage.IStoreSession, Tenant, PageRequest, Task<Kassa.Core.Errors.Result<Kassa.Core.Paging.Page<T>>>> list)
-    {
-        var page = PageRequest.Parse(limit, startingAfter);
-        if (!page.IsOk) return ApiResponses.WriteError(http, page.Error!);
-        return api.Read(http, async (s, tenant) =>
-        {
-            var result = await list(s, tenant, page.Value);
-            return result.IsOk
-                ? Kassa.Core.Errors.Result<ListResource<T>>.Ok(new ListResource<T>(result.Value.Data, result.Value.HasMore, result.Value.NextCursor))
-                : Kassa.Core.Errors.Result<ListResource<T>>.Fail(result.Error!);
-        });
     }
 }

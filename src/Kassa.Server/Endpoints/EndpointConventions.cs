@@ -1,3 +1,5 @@
+using Kassa.Engine.Common;
+using Kassa.Engine.Resources;
 using Kassa.Server.Http;
 
 namespace Kassa.Server.Endpoints;
@@ -28,4 +30,19 @@ public static class EndpointConventions
     /// <summary>Mutations also answer the idempotency conflicts of spec §1.3.</summary>
     public static RouteHandlerBuilder MutationErrors(this RouteHandlerBuilder builder, params int[] statuses) =>
         builder.Errors([.. statuses, 400, 409, 413, 422]);
+
+    /// <summary>Validates the page parameters, runs a list use case and answers the list envelope.</summary>
+    public static Task ListPage<T>(HttpContext http, Api api, string? limit, string? startingAfter,
+        Func<Kassa.Engine.Storage.IStoreSession, Tenant, PageRequest, Task<Kassa.Core.Errors.Result<Kassa.Core.Paging.Page<T>>>> list)
+    {
+        var page = PageRequest.Parse(limit, startingAfter);
+        if (!page.IsOk) return ApiResponses.WriteError(http, page.Error!);
+        return api.Read(http, async (s, tenant) =>
+        {
+            var result = await list(s, tenant, page.Value);
+            return result.IsOk
+                ? Kassa.Core.Errors.Result<ListResource<T>>.Ok(new ListResource<T>(result.Value.Data, result.Value.HasMore, result.Value.NextCursor))
+                : Kassa.Core.Errors.Result<ListResource<T>>.Fail(result.Error!);
+        });
+    }
 }

@@ -81,7 +81,7 @@ public static class EntitlementEndpoints
             .Doc("voidCreditGrant", "Remove what is left of a grant", grants)
             .Produces<CreditGrantResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
         v1.MapGet("/credit_grants", (HttpContext http, Api api, string? customer_id, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, t, page) => ListCreditGrants.Execute(s, t, customer_id, page)))
+                EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListCreditGrants.Execute(s, t, customer_id, page)))
             .Doc("listCreditGrants", "List credit grants, newest first", grants)
             .Produces<ListResource<CreditGrantResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
         v1.MapGet("/credit_grants/summary", (HttpContext http, Api api, TimeProvider time, string? customer_id) =>
@@ -89,7 +89,7 @@ public static class EntitlementEndpoints
             .Doc("summarizeCreditGrants", "Per-feature totals of a customer's live grants", grants)
             .Produces<SummarizeCreditGrants.Summary>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
         v1.MapGet("/credit_transactions", (HttpContext http, Api api, string? customer_id, string? feature_id, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, t, page) => ListCreditTransactions.Execute(s, t, customer_id, feature_id, page)))
+                EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListCreditTransactions.Execute(s, t, customer_id, feature_id, page)))
             .Doc("listCreditTransactions", "Every balance movement, newest first", grants)
             .Produces<ListResource<CreditTransactionResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
 

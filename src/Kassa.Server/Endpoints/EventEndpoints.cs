@@ -19,7 +19,7 @@ public static class EventEndpoints
     {
         const string events = "Events";
         v1.MapGet("/events", (HttpContext http, Api api, string? type, string? object_id, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, t, page) => ListEvents.Execute(s, t, new EventFilter(type, object_id), page)))
+                EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListEvents.Execute(s, t, new EventFilter(type, object_id), page)))
             .Doc("listEvents", "List events, newest first", events)
             .Produces<ListResource<EventResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
 
@@ -41,7 +41,7 @@ public static class EventEndpoints
             .Body<CreateWebhookEndpoint.Request>().Produces<WebhookEndpointResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType).MutationErrors();
 
         v1.MapGet("/webhook_endpoints", (HttpContext http, Api api, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, ListWebhookEndpoints.Execute))
+                EndpointConventions.ListPage(http, api, limit, starting_after, ListWebhookEndpoints.Execute))
             .Doc("listWebhookEndpoints", "List webhook endpoints", hooks)
             .Produces<ListResource<WebhookEndpointResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
 
@@ -66,7 +66,7 @@ public static class EventEndpoints
             .Produces<WebhookEndpointResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
 
         v1.MapGet("/webhook_endpoints/{id}/deliveries", (HttpContext http, Api api, string id, string? limit, string? starting_after) =>
-                CustomerEndpoints.ListPage(http, api, limit, starting_after, (s, t, page) => ListWebhookDeliveries.Execute(s, t, id, page)))
+                EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListWebhookDeliveries.Execute(s, t, id, page)))
             .Doc("listWebhookDeliveries", "List delivery attempts to an endpoint, newest first", hooks)
             .Produces<ListResource<WebhookDeliveryResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
     }
