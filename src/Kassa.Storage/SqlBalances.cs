@@ -12,7 +12,7 @@ namespace Kassa.Storage;
 internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 {
     private const string HeaderColumns =
-        "account_id, livemode, customer_id, feature_id, entity_id, overage, overage_policy, unlimited, allowance, reset, anchor, period_start, next_reset_at, rollover, rollover_max, subscription_id, version, updated_at";
+        "account_id, livemode, customer_id, feature_id, entity_id, overage, overage_policy, unlimited, allowance, reset, anchor, period_start, next_reset_at, rollover, rollover_max, subscription_id, version, updated_at, overage_price";
     private const string BucketColumns =
         "account_id, livemode, customer_id, feature_id, entity_id, id, kind, priority, category, granted, used, held, effective_at, expires_at, created_at, voided, expiry_recorded, name, metadata";
     private const string LockColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, status, held, consumed, parts, expires_at, created_at, finalized_at";
@@ -40,7 +40,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
                 Overage = r.GetInt64(5), OveragePolicy = r.GetString(6), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
                 Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
                 Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
-                Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)),
+                Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
             });
         }
         return list;
@@ -93,11 +93,11 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         await RowWriter.ExecuteAsync(s, """
             UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
                 anchor = @anchor, period_start = @period_start, next_reset_at = @next_reset, rollover = @rollover, rollover_max = @rollover_max,
-                subscription_id = @subscription_id, version = @version, updated_at = @updated_at
+                subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
             WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
             """, existing, h => [
                 h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
-                h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt),
+                h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
                 h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
     }
 
@@ -108,7 +108,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     [
         h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId, h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset,
         Micros.From(h.Anchor), Micros.From(h.PeriodStart), h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId,
-        h.Version, Micros.From(h.UpdatedAt),
+        h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
     ];
 
     public async Task SaveBucketsAsync(IReadOnlyList<StoredBucket> buckets)

@@ -40,6 +40,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Subscriptions = new SqlSubscriptions(this);
         Entities = new SqlEntities(this);
         TopUps = new SqlTopUps(this);
+        SpendCaps = new SqlSpendCaps(this);
     }
 
     public DbConnection Connection { get; }
@@ -58,4 +59,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ISubscriptionStore Subscriptions { get; }
     public IEntityStore Entities { get; }
     public ITopUpStore TopUps { get; }
+    public ISpendCapStore SpendCaps { get; }
 }

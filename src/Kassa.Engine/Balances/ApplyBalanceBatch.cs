@@ -2,6 +2,8 @@ using System.Text.Json;
 using Kassa.Core.Balances;
 using Kassa.Core.Errors;
 using Kassa.Core.Ids;
+using Kassa.Core.Pricing;
+using Kassa.Engine.Catalog;
 using Kassa.Engine.Common;
 using Kassa.Engine.Events;
 using Kassa.Engine.Json;
@@ -181,6 +183,8 @@ public static class ApplyBalanceBatch
             var amount = Scale(op.Required, cost);
             var before = live.Remaining(op.Now);
             var blocked = live.Header.OveragePolicy == "blocked" && !live.Header.Unlimited;
+            if (blocked && before < amount && op.LockExpiresAt is null) return deny(CheckCodes.InsufficientBalance, live.View(op.Now));
+            if (CapReached(live, amount, op.Now)) return deny(CheckCodes.SpendCapReached, live.View(op.Now));
             CheckResponse response;
             if (op.LockExpiresAt is { } expiresAt)
             {
@@ -195,7 +199,6 @@ public static class ApplyBalanceBatch
             }
             else if (op.SendEvent)
             {
-                if (blocked && before < amount) return deny(CheckCodes.InsufficientBalance, live.View(op.Now));
                 Consume(live, amount, op.Now);
                 var usageId = Ids.New(IdPrefixes.MeterEvent, op.Now);
                 Log(live, op.Now, "usage", usageId);
@@ -206,11 +209,23 @@ public static class ApplyBalanceBatch
             }
             else
             {
-                var allowed = live.Header.Unlimited || !blocked || before >= amount;
-                return new CheckResponse(allowed, op.CustomerId, op.FeatureId, allowed ? null : CheckCodes.InsufficientBalance, live.View(op.Now), null);
+                return new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), null);
             }
             Exhausted(live, before, op.Now, op.RequestId);
             return response;
+        }
+
+        /// <summary>
+        /// True when the customer's spend cap on this balance's feature would be passed by taking
+        /// <paramref name="amount"/>: only billed overage with a price counts (spec §5.5).
+        /// </summary>
+        private bool CapReached(LiveBalance live, long amount, DateTimeOffset now)
+        {
+            var h = live.Header;
+            if (h.Unlimited || h.OveragePolicy != "billed" || h.OveragePrice is null) return false;
+            if (book.SpendCap(h.CustomerId, h.FeatureId) is not { } cap) return false;
+            var price = live.OveragePriceModel ??= CatalogRules.ToUsagePrice(JsonSerializer.Deserialize<Price>(h.OveragePrice, KassaJson.Options)!)!;
+            return SpendCap.WouldPass(price, book.PeriodOverage(h.CustomerId, h.FeatureId), live.Remaining(now), amount, cap);
         }
 
         private Result<TrackResponse> Track(TrackOp op)

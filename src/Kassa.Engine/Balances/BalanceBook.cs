@@ -13,6 +13,8 @@ public sealed class LiveBalance(BalanceHeader header, FeatureBalance balance, Di
     public FeatureBalance Balance { get; } = balance;
     public Dictionary<string, StoredBucket> Buckets { get; } = buckets;
     public bool Touched { get; set; }
+    /// <summary>The header's overage price, parsed once per batch when a spend cap needs it.</summary>
+    public Kassa.Core.Pricing.UsagePrice? OveragePriceModel { get; set; }
 
     public void Add(StoredBucket bucket)
     {
@@ -39,6 +41,7 @@ public sealed class BalanceBook
 {
     private readonly Dictionary<(string Customer, string Feature, string Entity), LiveBalance> _balances = new();
     private readonly Dictionary<(string Customer, string Feature, string Entity), List<LockRecord>> _heldLocks = new();
+    private readonly Dictionary<(string Customer, string Feature), long> _spendCaps = new();
     public Tenant Tenant { get; }
     public IReadOnlySet<string> Customers { get; private set; } = new HashSet<string>();
     public Dictionary<string, LockRecord> Locks { get; } = new(StringComparer.Ordinal);
@@ -79,6 +82,12 @@ public sealed class BalanceBook
             var stored = buckets[key].ToDictionary(b => b.Bucket.Id, StringComparer.Ordinal);
             book._balances[key] = new LiveBalance(h, new FeatureBalance(stored.Values.Select(b => b.Bucket), h.Overage), stored);
         }
+        // Spend caps matter only where overage is billed and priced: most batches skip the query.
+        var priced = headers.Where(h => h.OveragePrice is not null && h.OveragePolicy == "billed").Select(h => h.CustomerId).Distinct().ToList();
+        if (priced.Count > 0)
+        {
+            foreach (var cap in await s.SpendCaps.ForCustomersAsync(tenant, priced)) book._spendCaps[(cap.CustomerId, cap.FeatureId)] = cap.MaxOverageAmount;
+        }
         foreach (var l in await s.Balances.LoadHeldLocksAsync(tenant, customers))
         {
             book.Locks.TryAdd(l.Id, l);
@@ -90,6 +99,33 @@ public sealed class BalanceBook
     }
 
     public IEnumerable<LiveBalance> All => _balances.Values;
+
+    /// <summary>The customer's spend cap on the feature in minor units; loaded only for customers with a priced, billed overage.</summary>
+    public long? SpendCap(string customerId, string featureId) => _spendCaps.TryGetValue((customerId, featureId), out var cap) ? cap : null;
+
+    /// <summary>
+    /// Overage of the period across every balance of the customer's feature (each entity's included),
+    /// counting what live locks hold past zero: that is overage the moment they are confirmed.
+    /// </summary>
+    public long PeriodOverage(string customerId, string featureId)
+    {
+        long total = 0;
+        foreach (var ((customer, feature, _), live) in _balances)
+        {
+            if (customer != customerId || feature != featureId) continue;
+            total = checked(total + live.Balance.Overage);
+        }
+        foreach (var ((customer, feature, _), held) in _heldLocks)
+        {
+            if (customer != customerId || feature != featureId) continue;
+            foreach (var l in held)
+            {
+                if (Locks[l.Id].Status != "held") continue;
+                foreach (var part in l.Parts) if (part.BucketId is null) total = checked(total + part.Amount);
+            }
+        }
+        return total;
+    }
 
     public IEnumerable<LiveBalance> OfCustomer(string customerId) => _balances.Where(kv => kv.Key.Customer == customerId).Select(kv => kv.Value);
 

@@ -90,7 +90,7 @@ internal static class CustomerInput
         foreach (var product in await session.Catalog.AutoEnableProductsAsync(op.Tenant, AutoEnableProductsMax))
         {
             var version = await session.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version);
-            if (version is not null && Subscriptions.AttachProduct.IsFree(version))
+            if (version is not null && Subscriptions.AttachProduct.ChargesNothingUpFront(version))
                 await Subscriptions.AttachProduct.Execute(session, op, customer.Id, product, version, 1);
         }
         await RecordAudit.Execute(session, op, "customer.created", "customer", customer.Id, ["email", "name", "address", "metadata"]);

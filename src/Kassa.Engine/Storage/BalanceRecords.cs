@@ -26,6 +26,11 @@ public sealed class BalanceHeader
     public bool Rollover { get; set; }
     public long? RolloverMax { get; set; }
     public string? SubscriptionId { get; set; }
+    /// <summary>
+    /// JSON of the catalog usage price that bills this balance's overage (policy <c>billed</c>), copied
+    /// from the subscribed product version; what a spend cap is priced with. Null when nothing prices it.
+    /// </summary>
+    public string? OveragePrice { get; set; }
     public long Version { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public bool IsNew { get; set; }

@@ -37,6 +37,7 @@ public interface IStoreSession
     ISubscriptionStore Subscriptions { get; }
     IEntityStore Entities { get; }
     ITopUpStore TopUps { get; }
+    ISpendCapStore SpendCaps { get; }
 }
 
 public interface IAccountStore
@@ -216,4 +217,13 @@ public interface ITopUpStore
 {
     Task<TopUps.AutoTopUpRecord?> GetAsync(Tenant tenant, string customerId, string featureId);
     Task UpsertAsync(TopUps.AutoTopUpRecord record);
+}
+
+public interface ISpendCapStore
+{
+    Task<SpendCaps.SpendCapRecord?> GetAsync(Tenant tenant, string customerId, string featureId);
+    Task UpsertAsync(SpendCaps.SpendCapRecord record);
+    Task DeleteAsync(Tenant tenant, string customerId, string featureId);
+    /// <summary>The caps of these customers (the balance engine reads them only for balances whose overage is priced).</summary>
+    Task<IReadOnlyList<SpendCaps.SpendCapRecord>> ForCustomersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds);
 }

@@ -3,7 +3,9 @@ using Kassa.Core.Errors;
 using Kassa.Core.Ids;
 using Kassa.Core.Periods;
 using Kassa.Engine.Balances;
+using System.Text.Json;
 using Kassa.Engine.Common;
+using Kassa.Engine.Json;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Subscriptions;
@@ -34,10 +36,10 @@ public static class AttachProduct
             if (pf.PerEntity is { } entityFeature)
             {
                 foreach (var entity in await s.Entities.ListAsync(op.Tenant, customerId, entityFeature, EntitiesMax))
-                    Grant(op, book, customerId, entity.Id, pf, feature, quantity: 1, subscriptionId, writes);
+                    Grant(op, book, customerId, entity.Id, pf, feature, quantity: 1, subscriptionId, OveragePrice(version, pf), writes);
                 continue;
             }
-            Grant(op, book, customerId, "", pf, feature, quantity, subscriptionId, writes);
+            Grant(op, book, customerId, "", pf, feature, quantity, subscriptionId, OveragePrice(version, pf), writes);
         }
         await writes.SaveAsync(s);
         return subscriptionId;
@@ -58,7 +60,7 @@ public static class AttachProduct
             var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, perEntity.Select(f => f.FeatureId!).ToList())).ToDictionary(f => f.Id);
             foreach (var pf in perEntity)
             {
-                if (features.TryGetValue(pf.FeatureId!, out var feature)) Grant(op, book, customerId, entityId, pf, feature, 1, sub.Id, writes);
+                if (features.TryGetValue(pf.FeatureId!, out var feature)) Grant(op, book, customerId, entityId, pf, feature, 1, sub.Id, OveragePrice(version!, pf), writes);
             }
         }
         await writes.SaveAsync(s);
@@ -77,7 +79,7 @@ public static class AttachProduct
     }
 
     private static void Grant(OperationContext op, BalanceBook book, string customerId, string entityId, ProductFeature pf, FeatureRecord feature, long quantity,
-        string subscriptionId, Grants writes)
+        string subscriptionId, string? overagePrice, Grants writes)
     {
         var existing = book.Get(customerId, feature.Id, entityId, op.Now);
         if (feature.Type == "boolean")
@@ -97,6 +99,7 @@ public static class AttachProduct
             // Bringing the balance up to date may have started a new period: keep what that created.
             writes.Buckets.AddRange(existing.Buckets.Values.Where(b => b.IsNew || b.Changed));
             header.Overage = existing.Balance.Overage;
+            header.OveragePrice ??= header.OveragePolicy == "billed" ? overagePrice : null;
         }
         else
         {
@@ -104,6 +107,7 @@ public static class AttachProduct
             header.Allowance = allowance;
             header.Rollover = pf.Rollover is not null;
             header.RolloverMax = pf.Rollover?.Max is { } max && Micro.TryFromDecimal(max * quantity, out var mm) ? mm : null;
+            header.OveragePrice = header.OveragePolicy == "billed" ? overagePrice : null;
             book.Add(new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal)));
         }
         writes.Headers.Add(header);
@@ -127,6 +131,20 @@ public static class AttachProduct
         };
     }
 
-    /// <summary>A product is free when every price it has is zero and it has no usage prices.</summary>
-    public static bool IsFree(ProductVersionRecord version) => version.Prices.All(p => p.Type != "usage" && (p.Amount ?? 0) == 0);
+    /// <summary>
+    /// The usage price that bills a feature's overage, as JSON kept on the balance: versions with
+    /// subscribers never change, so the copy stays true for the subscription's life.
+    /// </summary>
+    private static string? OveragePrice(ProductVersionRecord version, ProductFeature pf) =>
+        version.Prices.FirstOrDefault(p => p.Type == "usage" && p.FeatureId == pf.FeatureId) is { } price
+            ? JsonSerializer.Serialize(price, KassaJson.Options)
+            : null;
+
+    /// <summary>
+    /// Whether attaching the product charges nothing up front: no recurring or one-time amount and no
+    /// prepaid usage. Usage billed in arrears is charged on the period's invoice, not at attach, so a
+    /// pay-as-you-go product attaches like a free one (as metered-only subscriptions do elsewhere).
+    /// </summary>
+    public static bool ChargesNothingUpFront(ProductVersionRecord version) =>
+        version.Prices.All(p => p.Type == "usage" ? p.Billing == "in_arrears" : (p.Amount ?? 0) == 0);
 }

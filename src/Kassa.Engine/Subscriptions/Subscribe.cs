@@ -7,8 +7,9 @@ using Kassa.Engine.Storage;
 namespace Kassa.Engine.Subscriptions;
 
 /// <summary>
-/// <c>POST /v1/subscribe</c> for free products: the subscription is active at once and its balances
-/// are granted in the same transaction. Paid products need checkout and payments, which arrive with
+/// <c>POST /v1/subscribe</c> for products that charge nothing up front (free, or only usage billed in
+/// arrears): the subscription is active at once and its balances are granted in the same
+/// transaction. Products with a fixed or prepaid price need checkout and payments, which arrive with
 /// their own capability; until then they are refused with <c>invalid_state</c>.
 /// </summary>
 public static class Subscribe
@@ -36,8 +37,8 @@ public static class Subscribe
         if (product is null) return KassaError.NotFound("product", request.ProductId) with { Param = "product_id" };
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{product.Id}' is archived and cannot be attached");
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version))!;
-        if (!AttachProduct.IsFree(version))
-            return KassaError.InvalidState($"Product '{product.Id}' has a price; paid subscriptions need checkout and payments, which this server does not offer yet");
+        if (!AttachProduct.ChargesNothingUpFront(version))
+            return KassaError.InvalidState($"Product '{product.Id}' has a price charged up front; paid subscriptions need checkout and payments, which this server does not offer yet");
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
         if (live.Any(x => x.ProductId == product.Id)) return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}'");
         if (!product.IsAddOn && product.Group is not null)

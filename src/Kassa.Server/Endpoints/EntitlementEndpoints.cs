@@ -71,6 +71,19 @@ public static class EntitlementEndpoints
             .Body<Kassa.Engine.TopUps.SetAutoTopUp.Request>().Produces<Kassa.Engine.TopUps.AutoTopUpResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .MutationErrors(404);
 
+        v1.MapPut("/customers/{id}/spend_caps/{feature_id}", (HttpContext http, Api api, string id, string feature_id) =>
+                api.Mutate<Kassa.Engine.SpendCaps.SetSpendCap.Request, Kassa.Engine.SpendCaps.SpendCapRecord>(http,
+                    (s, op, b) => Kassa.Engine.SpendCaps.SetSpendCap.Execute(s, op, id, feature_id, b),
+                    c => new Reply(200, Kassa.Engine.SpendCaps.SpendCapResource.From(c))))
+            .Doc("setSpendCap", "Cap what a customer's billed overage of a feature may cost per period (check then denies with spend_cap_reached)", tag)
+            .Body<Kassa.Engine.SpendCaps.SetSpendCap.Request>().Produces<Kassa.Engine.SpendCaps.SpendCapResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
+            .MutationErrors(404);
+        v1.MapDelete("/customers/{id}/spend_caps/{feature_id}", (HttpContext http, Api api, string id, string feature_id) =>
+                api.Mutate(http, (s, op) => Kassa.Engine.SpendCaps.DeleteSpendCap.Execute(s, op, id, feature_id),
+                    c => new Reply(200, new DeletedResource(c.FeatureId, "spend_cap", true))))
+            .Doc("deleteSpendCap", "Remove a customer's spend cap on a feature", tag)
+            .Produces<DeletedResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+
         const string grants = "Credit grants";
         v1.MapPost("/credit_grants", (HttpContext http, Api api) =>
                 api.Mutate<CreateCreditGrant.Request, CreditGrantResource>(http, CreateCreditGrant.Execute, g => new Reply(StatusCodes.Status201Created, g)))

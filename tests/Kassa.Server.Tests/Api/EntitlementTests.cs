@@ -415,6 +415,108 @@ public abstract class EntitlementTests(KassaHost host)
             .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "low_balance_threshold");
     }
 
+    /// <summary>A pay-as-you-go product: 100 included per month, overage billed at 2 cents a unit (in arrears, so it attaches without payment).</summary>
+    private async Task<(string Customer, string Api)> SetupPayAsYouGo()
+    {
+        var api = Slug("api");
+        await host.Client().Post("/v1/features", new { id = api, name = "API", type = "metered" });
+        var product = Slug("payg");
+        var created = await host.Client().Post("/v1/products", new
+        {
+            id = product, name = "Pay as you go",
+            prices = new[] { new { type = "usage", feature_id = api, currency = "usd", billing = "in_arrears", model = "per_unit", unit_amount_decimal = "2" } },
+            features = new[] { new { feature_id = api, included = 100, reset = "month", overage = "billed" } },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var customer = Wire.NewId();
+        await host.Client().Put($"/v1/customers/{customer}", new { name = "P" });
+        var sub = await host.Client().Post("/v1/subscribe", new { customer_id = customer, product_id = product });
+        Assert.True(sub.Status == HttpStatusCode.OK, sub.Body?.ToJsonString());
+        Assert.Equal("active", (string?)sub.Body!["status"]);
+        return (customer, api);
+    }
+
+    [Fact]
+    public async Task A_spend_cap_denies_checks_once_priced_overage_would_pass_it()
+    {
+        var (c, api) = await SetupPayAsYouGo();
+        var put = await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { max_overage_amount = 100 });
+        Assert.Equal(HttpStatusCode.OK, put.Status);
+        Assert.Equal(("spend_cap", c, api, 100L), ((string?)put.Body!["object"], (string?)put.Body!["customer_id"], (string?)put.Body!["feature_id"], (long)put.Body!["max_overage_amount"]!));
+
+        AssertBalance((await Check(c, api, 100, send: true)).Body!["balance"], 100, 100, 0);
+        // 50 units past zero at 2 cents = 100 cents: reaching the cap exactly is allowed.
+        var atCap = await Check(c, api, 50, send: true);
+        Assert.True((bool)atCap.Body!["allowed"]!);
+        AssertBalance(atCap.Body!["balance"], 100, 100, 0, overage: 50);
+        foreach (var denied in new[] { await Check(c, api, 1), await Check(c, api, 1, send: true), await Check(c, api, 1, lockOptions: new { enabled = true }) })
+        {
+            Assert.False((bool)denied.Body!["allowed"]!);
+            Assert.Equal("spend_cap_reached", (string?)denied.Body!["code"]);
+            Assert.Null(denied.Body!["lock_id"]);
+            AssertBalance(denied.Body!["balance"], 100, 100, 0, overage: 50);
+        }
+        // Track records usage that already happened, cap or not.
+        var tracked = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 10 });
+        AssertBalance(tracked.Body!["balance"], 100, 100, 0, overage: 60);
+
+        // Raising the cap lets exactly the priced amount through: 75 units = 150 cents.
+        await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { max_overage_amount = 150 });
+        Assert.True((bool)(await Check(c, api, 15, send: true)).Body!["allowed"]!);
+        Assert.Equal("spend_cap_reached", (string?)(await Check(c, api, 1)).Body!["code"]);
+
+        var deleted = await host.Client().Delete($"/v1/customers/{c}/spend_caps/{api}");
+        Assert.Equal(HttpStatusCode.OK, deleted.Status);
+        Assert.True((bool)deleted.Body!["deleted"]!);
+        var free = await Check(c, api, 25, send: true);
+        Assert.True((bool)free.Body!["allowed"]!);
+        AssertBalance(free.Body!["balance"], 100, 100, 0, overage: 100);
+        (await host.Client().Delete($"/v1/customers/{c}/spend_caps/{api}")).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+    }
+
+    [Fact]
+    public async Task Locks_held_past_zero_count_toward_the_spend_cap_and_a_zero_cap_allows_only_the_allowance()
+    {
+        var (c, api) = await SetupPayAsYouGo();
+        await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { max_overage_amount = 20 });
+        var first = await Check(c, api, 105, lockOptions: new { enabled = true });
+        Assert.True((bool)first.Body!["allowed"]!);
+        // 5 units held past zero (10 cents) + 5 more = 20 cents: at the cap, allowed; one more is not.
+        Assert.True((bool)(await Check(c, api, 5, lockOptions: new { enabled = true })).Body!["allowed"]!);
+        Assert.Equal("spend_cap_reached", (string?)(await Check(c, api, 1, send: true)).Body!["code"]);
+        // Releasing the first lock frees its 100 units and its 5 of overage.
+        var released = await host.Client().Post($"/v1/locks/{(string)first.Body!["lock_id"]!}/finalize", new { action = "release" });
+        Assert.Equal(HttpStatusCode.OK, released.Status);
+        Assert.True((bool)(await Check(c, api, 100, send: true)).Body!["allowed"]!);
+
+        var (c2, api2) = await SetupPayAsYouGo();
+        await host.Client().Put($"/v1/customers/{c2}/spend_caps/{api2}", new { max_overage_amount = 0 });
+        Assert.True((bool)(await Check(c2, api2, 100, send: true)).Body!["allowed"]!);
+        // A sliver of overage that prices to 0 cents (0.2 units × 2 = 0.4 → 0) does not pass a zero cap; 0.25 units (0.5 → 1 cent) does.
+        Assert.True((bool)(await Check(c2, api2, 0.2m)).Body!["allowed"]!);
+        Assert.Equal("spend_cap_reached", (string?)(await Check(c2, api2, 0.25m)).Body!["code"]);
+    }
+
+    [Fact]
+    public async Task Spend_caps_are_validated()
+    {
+        var (c, api) = await SetupPayAsYouGo();
+        (await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { max_overage_amount = -1 }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "max_overage_amount");
+        (await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "parameter_missing", "max_overage_amount");
+        (await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { max_overage_amount = 1.5m }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed");
+        (await host.Client().Put($"/v1/customers/nobody_{Guid.NewGuid():N}/spend_caps/{api}", new { max_overage_amount = 5 }))
+            .AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+        (await host.Client().Put($"/v1/customers/{c}/spend_caps/no_such_feature", new { max_overage_amount = 5 }))
+            .AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+        var flag = Slug("flag");
+        await host.Client().Post("/v1/features", new { id = flag, name = "Flag", type = "boolean" });
+        (await host.Client().Put($"/v1/customers/{c}/spend_caps/{flag}", new { max_overage_amount = 5 }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "feature_id");
+    }
+
     [Fact]
     public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
     {
