@@ -43,6 +43,7 @@ public static class ApplyBalanceBatch
         // row locks in one global order, so concurrent batches wait for each other but never deadlock.
         foreach (var group in ops.GroupBy(o => o.Tenant).OrderBy(g => g.Key.AccountId, StringComparer.Ordinal).ThenBy(g => g.Key.Livemode))
         {
+            var loadStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var tenantOps = group.ToList();
             var now = tenantOps.Max(o => o.Now);
             var customers = tenantOps.Select(o => o.CustomerId).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
@@ -61,10 +62,15 @@ public static class ApplyBalanceBatch
             var seen = stored.Where(u => u.Response is not null && u.CreatedAt > cutoff)
                 .ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
 
+            BatchPhases.AddLoad(loadStarted);
+            var decideStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var decider = new Decider(book, features, creditSystems, seen, writes);
             foreach (var op in tenantOps) decider.Apply(op);
+            BatchPhases.AddDecide(decideStarted);
         }
+        var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await Persist(s, books, writes, ops.Max(o => o.Now));
+        BatchPhases.AddPersist(persistStarted);
     }
 
     /// <summary>

@@ -21,8 +21,15 @@ public static class OpsEndpoints
         $"kassa_balance_operations_total {e.Operations}\n" +
         "# HELP kassa_balance_batch_seconds_total Time spent in batch transactions.\n# TYPE kassa_balance_batch_seconds_total counter\n" +
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"kassa_balance_batch_seconds_total {(decimal)e.BatchTicks / System.Diagnostics.Stopwatch.Frequency:0.######}\n") +
+        "# HELP kassa_balance_batch_phase_seconds_total Time spent in each phase of batch transactions (the rest is begin and commit).\n# TYPE kassa_balance_batch_phase_seconds_total counter\n" +
+        Phase("load", Kassa.Engine.Balances.BatchPhases.LoadTicks) + Phase("decide", Kassa.Engine.Balances.BatchPhases.DecideTicks) +
+        Phase("persist", Kassa.Engine.Balances.BatchPhases.PersistTicks) +
         "# HELP kassa_balance_queue_length Operations waiting for the balance engine.\n# TYPE kassa_balance_queue_length gauge\n" +
         $"kassa_balance_queue_length {e.QueueLength}\n";
+
+    private static string Phase(string name, long ticks) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"kassa_balance_batch_phase_seconds_total{{phase=\"{name}\"}} {(decimal)ticks / System.Diagnostics.Stopwatch.Frequency:0.######}\n");
 
     public static void Map(WebApplication app)
     {
