@@ -41,6 +41,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Entities = new SqlEntities(this);
         TopUps = new SqlTopUps(this);
         SpendCaps = new SqlSpendCaps(this);
+        Metering = new SqlMetering(this);
     }
 
     public DbConnection Connection { get; }
@@ -60,4 +61,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IEntityStore Entities { get; }
     public ITopUpStore TopUps { get; }
     public ISpendCapStore SpendCaps { get; }
+    public IMeteringStore Metering { get; }
 }

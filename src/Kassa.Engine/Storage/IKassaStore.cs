@@ -38,6 +38,7 @@ public interface IStoreSession
     IEntityStore Entities { get; }
     ITopUpStore TopUps { get; }
     ISpendCapStore SpendCaps { get; }
+    IMeteringStore Metering { get; }
 }
 
 public interface IAccountStore

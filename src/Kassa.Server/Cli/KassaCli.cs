@@ -91,6 +91,34 @@ public static class KassaCli
         }));
         root.Subcommands.Add(new Command("keys", "Manage API keys") { keysCreate });
 
+        var meterOption = new Option<string>("--meter") { Description = "Meter id; every account and mode with a meter of that id is rebuilt", Required = true };
+        var rebuild = new Command("rebuild", "Recompute a meter's hourly rollups from its raw events (event inserts wait meanwhile)") { meterOption, dbOption };
+        rebuild.SetAction((parse, ct) => Guard(async () =>
+        {
+            var options = Options(parse, dbOption, null);
+            await using var store = KassaApp.OpenStore(options);
+            await store.MigrateAsync(ct);
+            var meterId = parse.GetValue(meterOption)!;
+            var meters = await store.ReadAsync(s => s.Metering.FindMetersAsync(meterId), ct);
+            if (meters.Count == 0) return Fail($"no meter '{meterId}' in any account");
+            foreach (var meter in meters)
+            {
+                var mode = meter.Livemode ? "live" : "test";
+                var started = System.Diagnostics.Stopwatch.StartNew();
+                var lastReport = TimeSpan.Zero;
+                // Progress on stderr (stdout carries the result line): at most one line a second.
+                var outcome = await store.WriteAsync(s => Kassa.Engine.Metering.RebuildMeterRollups.Execute(s, meter, seen =>
+                {
+                    if (started.Elapsed - lastReport < TimeSpan.FromSeconds(1)) return;
+                    lastReport = started.Elapsed;
+                    Console.Error.WriteLine($"kassa: {meter.AccountId} {mode} {meterId}: {seen:N0} events read");
+                }), ct: ct);
+                Console.WriteLine($"rebuilt meter {meterId} of {meter.AccountId} ({mode}): {outcome.Events:N0} events read, {outcome.Cells:N0} hourly cells, {started.Elapsed.TotalSeconds:0.0} s");
+            }
+            return 0;
+        }));
+        root.Subcommands.Add(new Command("meters", "Manage meters") { rebuild });
+
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -26,9 +26,8 @@ public static class AuditEndpoints
     public static Result<DateTimeOffset?> ParseTime(string param, string? value)
     {
         if (value is null) return (DateTimeOffset?)null;
-        if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
-            && value.Contains('T', StringComparison.Ordinal))
-            return (DateTimeOffset?)t.ToUniversalTime();
+        // Strict RFC 3339: an offset is required, so a time never silently means the server's zone.
+        if (Kassa.Core.Metering.Rfc3339.TryParse(value, out var t)) return (DateTimeOffset?)t;
         return KassaError.Validation(param, "must be an RFC 3339 timestamp such as 2026-11-21T10:00:00Z");
     }
 }

@@ -70,7 +70,12 @@ public static class KassaApp
         CatalogEndpoints.Map(v1);
         EventEndpoints.Map(v1);
         EntitlementEndpoints.Map(v1);
-        if (options.BenchRoutes) EntitlementEndpoints.MapBaseline(app);
+        MeteringEndpoints.Map(v1);
+        if (options.BenchRoutes)
+        {
+            EntitlementEndpoints.MapBaseline(app);
+            MeteringEndpoints.MapBaseline(app);
+        }
         return app;
     }
 

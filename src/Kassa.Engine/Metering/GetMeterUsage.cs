@@ -1,0 +1,89 @@
+using System.Text.Json.Serialization;
+using Kassa.Core.Errors;
+using Kassa.Core.Metering;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Metering;
+
+/// <summary>
+/// <c>GET /v1/meters/{id}/usage</c>: the meter's value per window, answered from the hourly rollups
+/// (never from raw events), so its cost follows the hours and groups asked for, not the event count.
+/// <c>from</c> and <c>to</c> must fall on whole hours (the rollups' grain); without <c>window</c> the
+/// whole range is one window. Windows are calendar windows in UTC, clipped to the range; only windows
+/// with events appear.
+/// </summary>
+public static class GetMeterUsage
+{
+    /// <summary>Rollup rows one query may read: a customer-month of hourly cells is 744 per group.</summary>
+    public const int RowsMax = 200_000;
+
+    public sealed record Query(string? CustomerId, DateTimeOffset From, DateTimeOffset To, UsageWindow? Window, IReadOnlyList<string> GroupBy);
+
+    public sealed record UsageValue(DateTimeOffset WindowStart, DateTimeOffset WindowEnd, decimal Value, IReadOnlyDictionary<string, string?> Group);
+
+    public sealed record UsageResource(string MeterId, string Aggregation, string? CustomerId, DateTimeOffset From, DateTimeOffset To, string? Window,
+        IReadOnlyList<UsageValue> Data)
+    {
+        [JsonPropertyOrder(-1)] public string Object => "meter_usage";
+    }
+
+    /// <summary>Checks what does not need the meter: the range, its grain and its size.</summary>
+    public static Result<Query> Validate(string? customerId, DateTimeOffset? from, DateTimeOffset? to, UsageWindow? window, IReadOnlyList<string> groupBy)
+    {
+        if (from is not { } f) return KassaError.Missing("from");
+        if (to is not { } t) return KassaError.Missing("to");
+        if (UsageWindows.HourFloor(f) != f) return KassaError.Validation("from", "must be on a whole hour (usage is kept per hour)");
+        if (UsageWindows.HourFloor(t) != t) return KassaError.Validation("to", "must be on a whole hour (usage is kept per hour)");
+        if (UsageWindows.ValidateRange(f, t, window ?? UsageWindow.Month) is { } range) return KassaError.Validation("to", range);
+        return new Query(customerId, f, t, window, groupBy);
+    }
+
+    public static async Task<Result<UsageResource>> Execute(IStoreSession s, Tenant tenant, string meterId, Query q)
+    {
+        var meter = await s.Metering.GetMeterAsync(tenant, meterId);
+        if (meter is null) return KassaError.NotFound("meter", meterId);
+        foreach (var path in q.GroupBy)
+        {
+            if (!meter.GroupBy.Contains(path, StringComparer.Ordinal))
+                return KassaError.Validation("group_by", $"'{path}' is not one of the meter's group_by dimensions ({string.Join(", ", meter.GroupBy)})");
+        }
+        var windowOf = (DateTimeOffset hour) => q.Window is { } w
+            ? (Max(UsageWindows.Floor(hour, w), q.From), Min(UsageWindows.Next(UsageWindows.Floor(hour, w), w), q.To))
+            : (q.From, q.To);
+        var data = new List<UsageValue>();
+        if (meter.Aggregation == Aggregation.UniqueCount)
+        {
+            var values = await s.Metering.LoadUniqueValuesAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, RowsMax + 1);
+            if (values.Count > RowsMax) return TooMany();
+            foreach (var g in values.GroupBy(v => (Window: windowOf(v.Hour), Group: MeterMatch.ProjectGroupKey(v.GroupKey, q.GroupBy)))
+                         .OrderBy(g => g.Key.Window.Item1).ThenBy(g => g.Key.Group, StringComparer.Ordinal))
+            {
+                var distinct = g.Select(v => v.Value).Distinct(StringComparer.Ordinal).Count();
+                data.Add(new UsageValue(g.Key.Window.Item1, g.Key.Window.Item2, distinct, MeterMatch.ParseGroupKey(g.Key.Group)));
+            }
+        }
+        else
+        {
+            var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, RowsMax + 1);
+            if (rows.Count > RowsMax) return TooMany();
+            var windows = new Dictionary<((DateTimeOffset, DateTimeOffset) Window, string Group), RollupCell>();
+            foreach (var row in rows)
+            {
+                var key = (windowOf(row.Hour), MeterMatch.ProjectGroupKey(row.GroupKey, q.GroupBy));
+                if (!windows.TryGetValue(key, out var cell)) windows[key] = cell = new RollupCell();
+                cell.Merge(row.Cell);
+            }
+            foreach (var ((window, group), cell) in windows.OrderBy(w => w.Key.Window.Item1).ThenBy(w => w.Key.Group, StringComparer.Ordinal))
+                data.Add(new UsageValue(window.Item1, window.Item2, cell.Value(meter.Aggregation), MeterMatch.ParseGroupKey(group)));
+        }
+        return new UsageResource(meter.Id, Aggregations.ToWire(meter.Aggregation), q.CustomerId, q.From, q.To,
+            q.Window is { } win ? UsageWindows.ToWire(win) : null, data);
+    }
+
+    private static KassaError TooMany() =>
+        KassaError.Validation("to", $"the range holds more than {RowsMax:#,0} hourly rollup rows; narrow it or pass customer_id");
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+}

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using Kassa.Core.Errors;
+using Kassa.Core.Metering;
+using Kassa.Engine.Common;
+using Kassa.Engine.Metering;
+using Kassa.Engine.Resources;
+using Kassa.Engine.Storage;
+using Kassa.Server.Http;
+
+namespace Kassa.Server.Endpoints;
+
+/// <summary>Spec §6: meters, event ingestion, usage from rollups, raw events.</summary>
+public static class MeteringEndpoints
+{
+    /// <summary>Documents one event's shape; the server reads events as raw JSON so each can be refused on its own.</summary>
+    public sealed record MeterEventInputDoc(string Id, string EventName, string CustomerId, DateTimeOffset? Timestamp, Dictionary<string, JsonElement>? Properties);
+
+    public sealed record BatchRequest(List<JsonElement>? Events);
+
+    public static void Map(RouteGroupBuilder v1)
+    {
+        const string tag = "Metering";
+        v1.MapPost("/meters", (HttpContext http, Api api) =>
+                api.Mutate<CreateMeter.Request, MeterRecord>(http, CreateMeter.Execute, m => new Reply(StatusCodes.Status201Created, MeterResource.From(m))))
+            .Doc("createMeter", "Define how events aggregate (optionally tracked against a feature)", tag)
+            .Body<CreateMeter.Request>().Produces<MeterResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType).MutationErrors(404, 409);
+        v1.MapGet("/meters", (HttpContext http, Api api, string? limit, string? starting_after) =>
+                EndpointConventions.ListPage(http, api, limit, starting_after, ListMeters.Execute))
+            .Doc("listMeters", "List meters, newest first", tag)
+            .Produces<ListResource<MeterResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
+        v1.MapGet("/meters/{id}", (HttpContext http, Api api, string id) => api.Read(http, (s, t) => GetMeter.Execute(s, t, id)))
+            .Doc("getMeter", "A meter", tag)
+            .Produces<MeterResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);
+        v1.MapGet("/meters/{id}/usage", Usage)
+            .Doc("getMeterUsage", "A meter's value per hour, day or month window, from hourly rollups (from/to on whole hours, tz=UTC)", tag)
+            .Produces<GetMeterUsage.UsageResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
+
+        v1.MapPost("/meter_events", IngestOne)
+            .Doc("ingestMeterEvent", "Record one usage event (deduplicated by id); 202 once stored", tag)
+            .Body<MeterEventInputDoc>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400);
+        v1.MapPost("/meter_events/batch", IngestBatch)
+            .Doc("ingestMeterEvents", "Record up to 1,000 usage events; invalid ones are listed in rejected, the rest stored; 202 once stored", tag)
+            .Body<BatchRequest>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400, 413);
+        v1.MapGet("/meter_events", (HttpContext http, Api api, string? customer_id, string? event_name, string? from, string? to, string? limit,
+                string? starting_after) =>
+            {
+                if (AuditEndpoints.ParseTime("from", from) is { IsOk: false } badFrom) return ApiResponses.WriteError(http, badFrom.Error!);
+                if (AuditEndpoints.ParseTime("to", to) is { IsOk: false } badTo) return ApiResponses.WriteError(http, badTo.Error!);
+                var (f, t) = (AuditEndpoints.ParseTime("from", from).Value, AuditEndpoints.ParseTime("to", to).Value);
+                return EndpointConventions.ListPage(http, api, limit, starting_after,
+                    (s, tenant, page) => ListMeterEvents.Execute(s, tenant, customer_id, event_name, f, t, page));
+            })
+            .Doc("listMeterEvents", "Raw events, newest first by timestamp (from inclusive, to exclusive)", tag)
+            .Produces<ListResource<MeterEventResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
+    }
+
+    /// <summary>
+    /// Bench-only twin of the batch route that stores each event in a transaction of its own (one insert
+    /// per event, same validation and rollups): the baseline the ingest benchmark measures against.
+    /// Mapped only when KASSA_BENCH_ROUTES=1.
+    /// </summary>
+    public static void MapBaseline(WebApplication app)
+    {
+        app.MapGroup("/v1/bench_baseline").ExcludeFromDescription().MapPost("/meter_events/batch",
+            async (HttpContext http, Api api, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal) =>
+            {
+                var body = await api.ReadBody<BatchRequest>(http);
+                if (body?.Events is not { Count: <= MeterEventInput.BatchMax } events)
+                {
+                    if (body is not null) await ApiResponses.WriteError(http, KassaError.Validation("events", $"1 to {MeterEventInput.BatchMax} events"));
+                    return;
+                }
+                var all = IngestMeterEvents.Prepare(events, time.GetUtcNow());
+                var principal = http.Principal();
+                var op = new OperationContext(principal.Tenant, principal.Actor, http.RequestId(), time.GetUtcNow());
+                long accepted = 0, duplicates = all.RepeatedInBatch;
+                foreach (var one in all.Events)
+                {
+                    var r = await store.WriteAsync(s => IngestMeterEvents.Execute(s, op, new IngestMeterEvents.Prepared([one], [], 0)), ct: CancellationToken.None);
+                    accepted += r.Accepted;
+                    duplicates += r.Duplicates;
+                }
+                signal.Poke();
+                await ApiResponses.WriteJson(http, StatusCodes.Status202Accepted, new IngestMeterEvents.Response(accepted, duplicates, all.Rejected));
+            });
+    }
+
+    private static async Task IngestOne(HttpContext http, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
+    {
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
+        {
+            await ApiResponses.WriteError(http, read.Error!);
+            return;
+        }
+        JsonElement element;
+        try
+        {
+            using var doc = JsonDocument.Parse(read.Value);
+            element = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.MalformedJson, $"The body is not valid JSON: {e.Message}"));
+            return;
+        }
+        var prepared = IngestMeterEvents.Prepare([element], time.GetUtcNow());
+        // One event: a refusal is the request's error, not an entry in a batch report.
+        if (prepared.Rejected is [var only]) await ApiResponses.WriteError(http, new KassaError(ErrorCode(only.Code), only.Message));
+        else await Store(http, store, time, signal, prepared);
+    }
+
+    private static async Task IngestBatch(HttpContext http, Api api, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
+    {
+        var body = await api.ReadBody<BatchRequest>(http);
+        if (body is null) return;
+        if (body.Events is null)
+        {
+            await ApiResponses.WriteError(http, KassaError.Missing("events"));
+            return;
+        }
+        if (body.Events.Count > MeterEventInput.BatchMax)
+        {
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.PayloadTooLarge,
+                $"A batch holds at most {MeterEventInput.BatchMax} events; this one has {body.Events.Count}", "events"));
+            return;
+        }
+        await Store(http, store, time, signal, IngestMeterEvents.Prepare(body.Events, time.GetUtcNow()));
+    }
+
+    private static async Task Store(HttpContext http, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)
+    {
+        var principal = http.Principal();
+        var op = new OperationContext(principal.Tenant, principal.Actor, http.RequestId(), time.GetUtcNow());
+        // Not cancelled with the request: once the transaction starts it commits or rolls back whole.
+        var response = await store.WriteAsync(s => IngestMeterEvents.Execute(s, op, prepared), ct: CancellationToken.None);
+        signal.Poke();
+        await ApiResponses.WriteJson(http, StatusCodes.Status202Accepted, response);
+    }
+
+    private static string ErrorCode(string rejectionCode) => rejectionCode switch
+    {
+        MeterEventCodes.ParameterMissing => ErrorCodes.ParameterMissing,
+        MeterEventCodes.UnknownField => ErrorCodes.UnknownField,
+        // timestamp_out_of_range is a batch entry's code; as a request error it is a validation failure.
+        _ => ErrorCodes.ValidationFailed,
+    };
+
+    private static Task Usage(HttpContext http, Api api, string id, string? customer_id, string? from, string? to, string? window, string? group_by, string? tz)
+    {
+        if (tz is not null && tz != "UTC") return ApiResponses.WriteError(http, KassaError.Validation("tz", "only UTC is supported: usage is kept per UTC hour"));
+        if (AuditEndpoints.ParseTime("from", from) is { IsOk: false } badFrom) return ApiResponses.WriteError(http, badFrom.Error!);
+        if (AuditEndpoints.ParseTime("to", to) is { IsOk: false } badTo) return ApiResponses.WriteError(http, badTo.Error!);
+        UsageWindow? w = null;
+        if (window is not null)
+        {
+            if (!UsageWindows.TryParse(window, out var parsed)) return ApiResponses.WriteError(http, KassaError.Validation("window", "must be hour, day or month"));
+            w = parsed;
+        }
+        var groupBy = (group_by ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
+        var query = GetMeterUsage.Validate(customer_id, AuditEndpoints.ParseTime("from", from).Value, AuditEndpoints.ParseTime("to", to).Value, w, groupBy);
+        if (!query.IsOk) return ApiResponses.WriteError(http, query.Error!);
+        return api.Read(http, (s, t) => GetMeterUsage.Execute(s, t, id, query.Value));
+    }
+}

@@ -1,0 +1,348 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Kassa.Core.Metering;
+using Kassa.Core.Paging;
+using Kassa.Engine.Common;
+using Kassa.Engine.Json;
+using Kassa.Engine.Storage;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Kassa.Storage;
+
+internal sealed class SqlMetering(SqlSession s) : IMeteringStore
+{
+    private const string MeterColumns = "account_id, livemode, id, name, event_name, aggregation, value_property, group_by, filter, feature_id, created_at, updated_at";
+    private const string EventColumns = "id, event_name, customer_id, ts, properties, received_at";
+    private const string RollupKey = "account_id, livemode, meter_id, customer_id, hour, group_key";
+
+    /// <summary>SQLite binds at most 32,766 parameters a statement; a multi-row statement stays well below.</summary>
+    private const int SqliteParametersMax = 30_000;
+
+    // ---- meters -------------------------------------------------------------------------------
+
+    public async Task<MeterRecord?> GetMeterAsync(Tenant tenant, string id) =>
+        (await QueryMeters($"SELECT {MeterColumns} FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
+    public async Task<bool> InsertMeterAsync(MeterRecord m) =>
+        await s.Connection.ExecuteAsync($"""
+            INSERT INTO meters ({MeterColumns}) VALUES (@AccountId, @Livemode, @Id, @Name, @EventName, @aggregation, @ValueProperty, @groupBy, @FilterJson,
+                @FeatureId, @created, @updated)
+            ON CONFLICT DO NOTHING
+            """, new
+            {
+                m.AccountId, m.Livemode, m.Id, m.Name, m.EventName, aggregation = Aggregations.ToWire(m.Aggregation), m.ValueProperty,
+                groupBy = JsonSerializer.Serialize(m.GroupBy, KassaJson.Options), m.FilterJson, m.FeatureId,
+                created = Micros.From(m.CreatedAt), updated = Micros.From(m.UpdatedAt),
+            }, s.Transaction) == 1;
+
+    public Task<IReadOnlyList<MeterRecord>> ListMetersAsync(Tenant tenant, Cursor? after, int limit) =>
+        QueryMeters($"""
+            SELECT {MeterColumns} FROM meters WHERE account_id = @AccountId AND livemode = @Livemode
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    public Task<IReadOnlyList<MeterRecord>> MetersForEventNamesAsync(Tenant tenant, IReadOnlyCollection<string> eventNames, int limit) =>
+        QueryMeters($"""
+            SELECT {MeterColumns} FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND {In("event_name", "names")}
+            ORDER BY id LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, names = List(eventNames), limit });
+
+    public Task<IReadOnlyList<MeterRecord>> FindMetersAsync(string id) =>
+        QueryMeters($"SELECT {MeterColumns} FROM meters WHERE id = @id ORDER BY account_id, livemode", new { id });
+
+    private async Task<IReadOnlyList<MeterRecord>> QueryMeters(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<MeterRecord>();
+        while (await r.ReadAsync())
+        {
+            Aggregations.TryParse(r.GetString(5), out var aggregation);
+            list.Add(new MeterRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), aggregation,
+                r.IsDBNull(6) ? null : r.GetString(6), JsonSerializer.Deserialize<string[]>(r.GetString(7), KassaJson.Options) ?? [], r.GetString(8),
+                r.IsDBNull(9) ? null : r.GetString(9), Micros.To(r.GetInt64(10)), Micros.To(r.GetInt64(11))));
+        }
+        return list;
+    }
+
+    // ---- ingestion ----------------------------------------------------------------------------
+
+    public Task<IReadOnlySet<string>> InsertEventsAsync(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt) =>
+        events.Count == 0 ? Task.FromResult<IReadOnlySet<string>>(new HashSet<string>())
+        : s.Connection is NpgsqlConnection pg ? InsertEventsPostgres(pg, tenant, events, receivedAt)
+        : InsertEventsSqlite((SqliteConnection)s.Connection, tenant, events, receivedAt);
+
+    /// <summary>
+    /// PostgreSQL: binary COPY into a per-connection staging table, then one insert-select that lets the
+    /// primary key drop what is already stored. Rows go in id order, so two batches that share ids
+    /// take their key locks in the same order and wait for each other instead of deadlocking.
+    /// </summary>
+    private async Task<IReadOnlySet<string>> InsertEventsPostgres(NpgsqlConnection pg, Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
+    {
+        var tx = (NpgsqlTransaction?)s.Transaction;
+        await using (var create = new NpgsqlCommand("""
+            CREATE TEMP TABLE IF NOT EXISTS meter_events_staging
+              (id TEXT NOT NULL, event_name TEXT NOT NULL, customer_id TEXT NOT NULL, ts BIGINT NOT NULL, properties TEXT NOT NULL) ON COMMIT DELETE ROWS
+            """, pg, tx))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        await using (var copy = await pg.BeginBinaryImportAsync("COPY meter_events_staging (id, event_name, customer_id, ts, properties) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var e in events)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync(e.Id, NpgsqlDbType.Text);
+                await copy.WriteAsync(e.EventName, NpgsqlDbType.Text);
+                await copy.WriteAsync(e.CustomerId, NpgsqlDbType.Text);
+                await copy.WriteAsync(Micros.From(e.Timestamp), NpgsqlDbType.Bigint);
+                await copy.WriteAsync(e.PropertiesJson, NpgsqlDbType.Text);
+            }
+            await copy.CompleteAsync();
+        }
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at)
+            SELECT $1, $2, id, event_name, customer_id, ts, properties, $3 FROM meter_events_staging ORDER BY id
+            ON CONFLICT DO NOTHING RETURNING id
+            """, pg, tx);
+        insert.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
+        insert.Parameters.Add(new NpgsqlParameter { Value = tenant.Livemode });
+        insert.Parameters.Add(new NpgsqlParameter { Value = Micros.From(receivedAt) });
+        await using var r = await insert.ExecuteReaderAsync();
+        while (await r.ReadAsync()) inserted.Add(r.GetString(0));
+        return inserted;
+    }
+
+    /// <summary>SQLite: one multi-row insert per batch (chunked only past the parameter limit) that skips stored ids.</summary>
+    private async Task<IReadOnlySet<string>> InsertEventsSqlite(SqliteConnection sqlite, Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
+    {
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        const int columns = 5;
+        var received = Micros.From(receivedAt);
+        foreach (var chunk in events.Chunk(SqliteParametersMax / columns))
+        {
+            await using var command = sqlite.CreateCommand();
+            command.Transaction = (SqliteTransaction?)s.Transaction;
+            var sql = new StringBuilder("INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at) VALUES ");
+            command.Parameters.AddWithValue("@a", tenant.AccountId);
+            command.Parameters.AddWithValue("@l", tenant.Livemode);
+            command.Parameters.AddWithValue("@r", received);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var e = chunk[i];
+                if (i > 0) sql.Append(',');
+                sql.Append($"(@a,@l,@i{i},@n{i},@c{i},@t{i},@p{i},@r)");
+                command.Parameters.AddWithValue($"@i{i}", e.Id);
+                command.Parameters.AddWithValue($"@n{i}", e.EventName);
+                command.Parameters.AddWithValue($"@c{i}", e.CustomerId);
+                command.Parameters.AddWithValue($"@t{i}", Micros.From(e.Timestamp));
+                command.Parameters.AddWithValue($"@p{i}", e.PropertiesJson);
+            }
+            sql.Append(" ON CONFLICT DO NOTHING RETURNING id");
+            command.CommandText = sql.ToString();
+            await using var r = await command.ExecuteReaderAsync();
+            while (await r.ReadAsync()) inserted.Add(r.GetString(0));
+        }
+        return inserted;
+    }
+
+    public async Task UpsertRollupsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
+    {
+        if (rows.Count == 0) return;
+        var least = s.Dialect.IsPostgres ? "LEAST" : "min";
+        var greatest = s.Dialect.IsPostgres ? "GREATEST" : "max";
+        // Every expression reads the stored row as it was: latest compares against the old latest_at.
+        var onConflict = $"""
+            ON CONFLICT ({RollupKey}) DO UPDATE SET
+              count = meter_rollups.count + excluded.count,
+              sum = meter_rollups.sum + excluded.sum,
+              min = {least}(meter_rollups.min, excluded.min),
+              max = {greatest}(meter_rollups.max, excluded.max),
+              latest = CASE WHEN excluded.latest_at > meter_rollups.latest_at
+                              OR (excluded.latest_at = meter_rollups.latest_at AND excluded.latest > meter_rollups.latest)
+                            THEN excluded.latest ELSE meter_rollups.latest END,
+              latest_at = {greatest}(meter_rollups.latest_at, excluded.latest_at)
+            """;
+        const string insert = $"INSERT INTO meter_rollups ({RollupKey}, count, sum, min, max, latest, latest_at) ";
+        if (s.Connection is NpgsqlConnection pg)
+        {
+            // One statement whatever the row count: the cells travel as arrays.
+            await using var command = new NpgsqlCommand(insert + """
+                SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+                """ + "\n" + onConflict, pg, (NpgsqlTransaction?)s.Transaction);
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.Livemode });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.MeterId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.CustomerId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Micros.From(r.Hour)).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.GroupKey).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.Count).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.Sum).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.Min).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.Max).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.LatestValue).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Micros.From(r.Cell.LatestAt)).ToArray() });
+            await command.ExecuteNonQueryAsync();
+            return;
+        }
+        const int columns = 10;
+        foreach (var chunk in rows.Chunk(SqliteParametersMax / columns))
+        {
+            await using var command = ((SqliteConnection)s.Connection).CreateCommand();
+            command.Transaction = (SqliteTransaction?)s.Transaction;
+            var sql = new StringBuilder(insert).Append("VALUES ");
+            command.Parameters.AddWithValue("@a", tenant.AccountId);
+            command.Parameters.AddWithValue("@l", tenant.Livemode);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var row = chunk[i];
+                if (i > 0) sql.Append(',');
+                sql.Append($"(@a,@l,@m{i},@c{i},@h{i},@g{i},@n{i},@s{i},@x{i},@y{i},@v{i},@t{i})");
+                command.Parameters.AddWithValue($"@m{i}", row.MeterId);
+                command.Parameters.AddWithValue($"@c{i}", row.CustomerId);
+                command.Parameters.AddWithValue($"@h{i}", Micros.From(row.Hour));
+                command.Parameters.AddWithValue($"@g{i}", row.GroupKey);
+                command.Parameters.AddWithValue($"@n{i}", row.Cell.Count);
+                command.Parameters.AddWithValue($"@s{i}", row.Cell.Sum);
+                command.Parameters.AddWithValue($"@x{i}", row.Cell.Min);
+                command.Parameters.AddWithValue($"@y{i}", row.Cell.Max);
+                command.Parameters.AddWithValue($"@v{i}", row.Cell.LatestValue);
+                command.Parameters.AddWithValue($"@t{i}", Micros.From(row.Cell.LatestAt));
+            }
+            sql.Append('\n').Append(onConflict);
+            command.CommandText = sql.ToString();
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    public async Task InsertUniqueValuesAsync(Tenant tenant, IReadOnlyList<UniqueValueRow> rows)
+    {
+        if (rows.Count == 0) return;
+        const string insert = $"INSERT INTO meter_unique_values ({RollupKey}, value) ";
+        if (s.Connection is NpgsqlConnection pg)
+        {
+            await using var command = new NpgsqlCommand(insert + """
+                SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING
+                """, pg, (NpgsqlTransaction?)s.Transaction);
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.Livemode });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.MeterId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.CustomerId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Micros.From(r.Hour)).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.GroupKey).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Value).ToArray() });
+            await command.ExecuteNonQueryAsync();
+            return;
+        }
+        const int columns = 5;
+        foreach (var chunk in rows.Chunk(SqliteParametersMax / columns))
+        {
+            await using var command = ((SqliteConnection)s.Connection).CreateCommand();
+            command.Transaction = (SqliteTransaction?)s.Transaction;
+            var sql = new StringBuilder(insert).Append("VALUES ");
+            command.Parameters.AddWithValue("@a", tenant.AccountId);
+            command.Parameters.AddWithValue("@l", tenant.Livemode);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var row = chunk[i];
+                if (i > 0) sql.Append(',');
+                sql.Append($"(@a,@l,@m{i},@c{i},@h{i},@g{i},@v{i})");
+                command.Parameters.AddWithValue($"@m{i}", row.MeterId);
+                command.Parameters.AddWithValue($"@c{i}", row.CustomerId);
+                command.Parameters.AddWithValue($"@h{i}", Micros.From(row.Hour));
+                command.Parameters.AddWithValue($"@g{i}", row.GroupKey);
+                command.Parameters.AddWithValue($"@v{i}", row.Value);
+            }
+            sql.Append(" ON CONFLICT DO NOTHING");
+            command.CommandText = sql.ToString();
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    // ---- queries ------------------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<RollupRow>> LoadRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, int limit)
+    {
+        // Two texts rather than "(@c IS NULL OR customer_id = @c)": a generic plan for the latter cannot use the key's customer column.
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT meter_id, customer_id, hour, group_key, count, sum, min, max, latest, latest_at FROM meter_rollups
+            WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId{(customerId is null ? "" : " AND customer_id = @customerId")}
+              AND hour >= @from AND hour < @to
+            LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, meterId, customerId, from = Micros.From(from), to = Micros.From(to), limit }, s.Transaction);
+        var list = new List<RollupRow>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new RollupRow(r.GetString(0), r.GetString(1), Micros.To(r.GetInt64(2)), r.GetString(3),
+                RollupCell.FromStored(r.GetInt64(4), r.GetInt64(5), r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), Micros.To(r.GetInt64(9)))));
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<UniqueValueRow>> LoadUniqueValuesAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, int limit)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT meter_id, customer_id, hour, group_key, value FROM meter_unique_values
+            WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId{(customerId is null ? "" : " AND customer_id = @customerId")}
+              AND hour >= @from AND hour < @to
+            LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, meterId, customerId, from = Micros.From(from), to = Micros.From(to), limit }, s.Transaction);
+        var list = new List<UniqueValueRow>();
+        while (await r.ReadAsync()) list.Add(new UniqueValueRow(r.GetString(0), r.GetString(1), Micros.To(r.GetInt64(2)), r.GetString(3), r.GetString(4)));
+        return list;
+    }
+
+    public Task<IReadOnlyList<StoredMeterEvent>> ListEventsAsync(Tenant tenant, string? customerId, string? eventName, DateTimeOffset? from, DateTimeOffset? to,
+        Cursor? after, int limit)
+    {
+        var where = new StringBuilder("account_id = @AccountId AND livemode = @Livemode");
+        if (customerId is not null) where.Append(" AND customer_id = @customerId");
+        if (eventName is not null) where.Append(" AND event_name = @eventName");
+        if (from is not null) where.Append(" AND ts >= @from");
+        if (to is not null) where.Append(" AND ts < @to");
+        if (after is not null) where.Append(" AND (ts, id) < (@afterTs, @afterId)");
+        return QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {where} ORDER BY ts DESC, id DESC LIMIT @limit", new
+        {
+            tenant.AccountId, tenant.Livemode, customerId, eventName, from = from is { } f ? Micros.From(f) : 0, to = to is { } t ? Micros.From(t) : 0,
+            afterTs = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit,
+        });
+    }
+
+    public Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit) =>
+        QueryEvents($"""
+            SELECT {EventColumns} FROM meter_events
+            WHERE account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{(after is null ? "" : " AND (ts, id) > (@afterTs, @afterId)")}
+            ORDER BY ts, id LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, eventName, afterTs = after is { } a ? Micros.From(a.At) : 0, afterId = after?.Id ?? "", limit });
+
+    private async Task<IReadOnlyList<StoredMeterEvent>> QueryEvents(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<StoredMeterEvent>();
+        while (await r.ReadAsync())
+            list.Add(new StoredMeterEvent(r.GetString(0), r.GetString(1), r.GetString(2), Micros.To(r.GetInt64(3)), r.GetString(4), Micros.To(r.GetInt64(5))));
+        return list;
+    }
+
+    public Task LockEventsAsync() =>
+        s.Dialect.IsPostgres ? s.Connection.ExecuteAsync("LOCK TABLE meter_events IN SHARE ROW EXCLUSIVE MODE", transaction: s.Transaction) : Task.CompletedTask;
+
+    public async Task DeleteRollupsAsync(Tenant tenant, string meterId)
+    {
+        await s.Connection.ExecuteAsync("DELETE FROM meter_rollups WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId",
+            new { tenant.AccountId, tenant.Livemode, meterId }, s.Transaction);
+        await s.Connection.ExecuteAsync("DELETE FROM meter_unique_values WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId",
+            new { tenant.AccountId, tenant.Livemode, meterId }, s.Transaction);
+    }
+
+    private string In(string column, string parameter) =>
+        s.Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
+    private object List(IReadOnlyCollection<string> values) =>
+        s.Dialect.IsPostgres ? values.ToArray() : JsonSerializer.Serialize(values, KassaJson.Options);
+}
