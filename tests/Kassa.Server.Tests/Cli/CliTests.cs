@@ -60,6 +60,29 @@ public sealed class CliTests : IDisposable
         Assert.Equal("kassa: No such account: 'acct_nope'", missing.Stderr.Trim());
     }
 
+    [Fact]
+    public async Task Meters_rebuild_recomputes_a_meters_rollups_and_refuses_an_unknown_meter()
+    {
+        var env = new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey };
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
+        await using (var server = await ServerProcess.StartAsync(Db, env))
+        {
+            var meter = await http.PostAsync(server.Url + "/v1/meters",
+                new StringContent("{\"id\":\"calls\",\"name\":\"Calls\",\"event_name\":\"call\",\"aggregation\":\"sum\",\"value_property\":\"n\"}", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, meter.StatusCode);
+            var events = "{\"events\":[" + string.Join(",", Enumerable.Range(0, 30).Select(i => $"{{\"id\":\"e{i}\",\"event_name\":\"call\",\"customer_id\":\"c\",\"properties\":{{\"n\":{i}}}}}")) + "]}";
+            Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync(server.Url + "/v1/meter_events/batch", new StringContent(events, Encoding.UTF8, "application/json"))).StatusCode);
+        }
+        var r = await KassaProcess.RunAsync("meters", "rebuild", "--meter", "calls", "--db", Db);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Matches(@"^rebuilt meter calls of acct_[0-9A-Z]{26} \(test\): 30 events read, [12] hourly cells, [0-9.]+ s$", r.Stdout.Trim());
+
+        var missing = await KassaProcess.RunAsync("meters", "rebuild", "--meter", "nope", "--db", Db);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Equal("kassa: no meter 'nope' in any account", missing.Stderr.Trim());
+    }
+
     [Theory]
     [InlineData("serve", "--bogus")]
     [InlineData("keys", "create", "--account", "acct_x", "--type", "admin", "--mode", "test")]
