@@ -18,13 +18,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     private const string LockColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, status, held, consumed, parts, expires_at, created_at, finalized_at";
     private const string TransactionColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, type, amount, bucket_id, balance_after, source_type, source_id, created_at";
 
-    // One parameter whatever the list's length, so the statement text never changes and stays prepared:
-    // an array for PostgreSQL's = ANY(…), a JSON array that SQLite's json_each unpacks. (Dapper's own
-    // expansion of IN @list writes one placeholder per element: new text, and a new prepare, per length.)
-    private string In(string column, string parameter) =>
-        s.Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
-    private object List(IReadOnlyCollection<string> values) =>
-        s.Dialect.IsPostgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values, Kassa.Engine.Json.KassaJson.Options);
+    private string In(string column, string parameter) => s.In(column, parameter);
+    private object List(IReadOnlyCollection<string> values) => s.List(values);
 
     public async Task<IReadOnlyList<BalanceHeader>> LoadHeadersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, bool forUpdate)
     {

@@ -75,7 +75,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     public Task<IReadOnlySet<string>> InsertEventsAsync(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt) =>
         events.Count == 0 ? Task.FromResult<IReadOnlySet<string>>(new HashSet<string>())
         : s.Connection is NpgsqlConnection pg ? InsertEventsPostgres(pg, tenant, events, receivedAt)
-        : InsertEventsSqlite((SqliteConnection)s.Connection, tenant, events, receivedAt);
+        : InsertEventsSqlite(tenant, events, receivedAt);
 
     /// <summary>
     /// PostgreSQL: binary COPY into a per-connection staging table, then one insert-select that lets the
@@ -120,36 +120,51 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     /// <summary>SQLite: one multi-row insert per batch (chunked only past the parameter limit) that skips stored ids.</summary>
-    private async Task<IReadOnlySet<string>> InsertEventsSqlite(SqliteConnection sqlite, Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
+    private async Task<IReadOnlySet<string>> InsertEventsSqlite(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
-        const int columns = 5;
         var received = Micros.From(receivedAt);
-        foreach (var chunk in events.Chunk(SqliteParametersMax / columns))
+        await SqliteMultiRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at)", events, 6,
+            e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received], "ON CONFLICT DO NOTHING RETURNING id",
+            r => inserted.Add(r.GetString(0)));
+        return inserted;
+    }
+
+    /// <summary>
+    /// SQLite: one multi-row statement per chunk — <paramref name="insert"/> VALUES (row),(row)… <paramref name="suffix"/> —
+    /// with the tenant bound once as @a/@l and each row's values as positional parameters. Chunks stay under the
+    /// parameter limit; a reader callback gets RETURNING rows when asked for.
+    /// </summary>
+    private async Task SqliteMultiRow<T>(Tenant tenant, string insert, IReadOnlyList<T> rows, int columns, Func<T, object[]> values, string suffix,
+        Action<DbDataReader>? returned = null)
+    {
+        foreach (var chunk in rows.Chunk(SqliteParametersMax / columns))
         {
-            await using var command = sqlite.CreateCommand();
+            await using var command = ((SqliteConnection)s.Connection).CreateCommand();
             command.Transaction = (SqliteTransaction?)s.Transaction;
-            var sql = new StringBuilder("INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at) VALUES ");
+            var sql = new StringBuilder(insert).Append(" VALUES ");
             command.Parameters.AddWithValue("@a", tenant.AccountId);
             command.Parameters.AddWithValue("@l", tenant.Livemode);
-            command.Parameters.AddWithValue("@r", received);
+            var n = 0;
             for (var i = 0; i < chunk.Length; i++)
             {
-                var e = chunk[i];
-                if (i > 0) sql.Append(',');
-                sql.Append($"(@a,@l,@i{i},@n{i},@c{i},@t{i},@p{i},@r)");
-                command.Parameters.AddWithValue($"@i{i}", e.Id);
-                command.Parameters.AddWithValue($"@n{i}", e.EventName);
-                command.Parameters.AddWithValue($"@c{i}", e.CustomerId);
-                command.Parameters.AddWithValue($"@t{i}", Micros.From(e.Timestamp));
-                command.Parameters.AddWithValue($"@p{i}", e.PropertiesJson);
+                sql.Append(i > 0 ? ",(@a,@l" : "(@a,@l");
+                foreach (var v in values(chunk[i]))
+                {
+                    sql.Append(",@p").Append(n);
+                    command.Parameters.AddWithValue("@p" + n++, v);
+                }
+                sql.Append(')');
             }
-            sql.Append(" ON CONFLICT DO NOTHING RETURNING id");
-            command.CommandText = sql.ToString();
+            command.CommandText = sql.Append(' ').Append(suffix).ToString();
+            if (returned is null)
+            {
+                await command.ExecuteNonQueryAsync();
+                continue;
+            }
             await using var r = await command.ExecuteReaderAsync();
-            while (await r.ReadAsync()) inserted.Add(r.GetString(0));
+            while (await r.ReadAsync()) returned(r);
         }
-        return inserted;
     }
 
     public async Task UpsertRollupsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
@@ -169,11 +184,11 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                             THEN excluded.latest ELSE meter_rollups.latest END,
               latest_at = {greatest}(meter_rollups.latest_at, excluded.latest_at)
             """;
-        const string insert = $"INSERT INTO meter_rollups ({RollupKey}, count, sum, min, max, latest, latest_at) ";
+        const string insert = $"INSERT INTO meter_rollups ({RollupKey}, count, sum, min, max, latest, latest_at)";
         if (s.Connection is NpgsqlConnection pg)
         {
             // One statement whatever the row count: the cells travel as arrays.
-            await using var command = new NpgsqlCommand(insert + """
+            await using var command = new NpgsqlCommand(insert + "\n" + """
                 SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
                 """ + "\n" + onConflict, pg, (NpgsqlTransaction?)s.Transaction);
             command.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
@@ -191,43 +206,17 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             await command.ExecuteNonQueryAsync();
             return;
         }
-        const int columns = 10;
-        foreach (var chunk in rows.Chunk(SqliteParametersMax / columns))
-        {
-            await using var command = ((SqliteConnection)s.Connection).CreateCommand();
-            command.Transaction = (SqliteTransaction?)s.Transaction;
-            var sql = new StringBuilder(insert).Append("VALUES ");
-            command.Parameters.AddWithValue("@a", tenant.AccountId);
-            command.Parameters.AddWithValue("@l", tenant.Livemode);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var row = chunk[i];
-                if (i > 0) sql.Append(',');
-                sql.Append($"(@a,@l,@m{i},@c{i},@h{i},@g{i},@n{i},@s{i},@x{i},@y{i},@v{i},@t{i})");
-                command.Parameters.AddWithValue($"@m{i}", row.MeterId);
-                command.Parameters.AddWithValue($"@c{i}", row.CustomerId);
-                command.Parameters.AddWithValue($"@h{i}", Micros.From(row.Hour));
-                command.Parameters.AddWithValue($"@g{i}", row.GroupKey);
-                command.Parameters.AddWithValue($"@n{i}", row.Cell.Count);
-                command.Parameters.AddWithValue($"@s{i}", row.Cell.Sum);
-                command.Parameters.AddWithValue($"@x{i}", row.Cell.Min);
-                command.Parameters.AddWithValue($"@y{i}", row.Cell.Max);
-                command.Parameters.AddWithValue($"@v{i}", row.Cell.LatestValue);
-                command.Parameters.AddWithValue($"@t{i}", Micros.From(row.Cell.LatestAt));
-            }
-            sql.Append('\n').Append(onConflict);
-            command.CommandText = sql.ToString();
-            await command.ExecuteNonQueryAsync();
-        }
+        await SqliteMultiRow(tenant, insert, rows, 10, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
+            r.Cell.Max, r.Cell.LatestValue, Micros.From(r.Cell.LatestAt)], onConflict);
     }
 
     public async Task InsertUniqueValuesAsync(Tenant tenant, IReadOnlyList<UniqueValueRow> rows)
     {
         if (rows.Count == 0) return;
-        const string insert = $"INSERT INTO meter_unique_values ({RollupKey}, value) ";
+        const string insert = $"INSERT INTO meter_unique_values ({RollupKey}, value)";
         if (s.Connection is NpgsqlConnection pg)
         {
-            await using var command = new NpgsqlCommand(insert + """
+            await using var command = new NpgsqlCommand(insert + "\n" + """
                 SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING
                 """, pg, (NpgsqlTransaction?)s.Transaction);
             command.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
@@ -240,29 +229,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             await command.ExecuteNonQueryAsync();
             return;
         }
-        const int columns = 5;
-        foreach (var chunk in rows.Chunk(SqliteParametersMax / columns))
-        {
-            await using var command = ((SqliteConnection)s.Connection).CreateCommand();
-            command.Transaction = (SqliteTransaction?)s.Transaction;
-            var sql = new StringBuilder(insert).Append("VALUES ");
-            command.Parameters.AddWithValue("@a", tenant.AccountId);
-            command.Parameters.AddWithValue("@l", tenant.Livemode);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var row = chunk[i];
-                if (i > 0) sql.Append(',');
-                sql.Append($"(@a,@l,@m{i},@c{i},@h{i},@g{i},@v{i})");
-                command.Parameters.AddWithValue($"@m{i}", row.MeterId);
-                command.Parameters.AddWithValue($"@c{i}", row.CustomerId);
-                command.Parameters.AddWithValue($"@h{i}", Micros.From(row.Hour));
-                command.Parameters.AddWithValue($"@g{i}", row.GroupKey);
-                command.Parameters.AddWithValue($"@v{i}", row.Value);
-            }
-            sql.Append(" ON CONFLICT DO NOTHING");
-            command.CommandText = sql.ToString();
-            await command.ExecuteNonQueryAsync();
-        }
+        await SqliteMultiRow(tenant, insert, rows, 5, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Value], "ON CONFLICT DO NOTHING");
     }
 
     // ---- queries ------------------------------------------------------------------------------
@@ -341,8 +308,6 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             new { tenant.AccountId, tenant.Livemode, meterId }, s.Transaction);
     }
 
-    private string In(string column, string parameter) =>
-        s.Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
-    private object List(IReadOnlyCollection<string> values) =>
-        s.Dialect.IsPostgres ? values.ToArray() : JsonSerializer.Serialize(values, KassaJson.Options);
+    private string In(string column, string parameter) => s.In(column, parameter);
+    private object List(IReadOnlyCollection<string> values) => s.List(values);
 }

@@ -48,6 +48,16 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public DbTransaction? Transaction { get; }
     public SqlDialect Dialect { get; }
 
+    // One parameter whatever the list's length, so the statement text never changes and stays prepared:
+    // an array for PostgreSQL's = ANY(…), a JSON array that SQLite's json_each unpacks. (Dapper's own
+    // expansion of IN @list writes one placeholder per element: new text, and a new prepare, per length.)
+    public string In(string column, string parameter) =>
+        Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
+
+    /// <summary>The value for a parameter used with <see cref="In"/>.</summary>
+    public object List(IReadOnlyCollection<string> values) =>
+        Dialect.IsPostgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values, Kassa.Engine.Json.KassaJson.Options);
+
     public IAccountStore Accounts { get; }
     public IApiKeyStore ApiKeys { get; }
     public ICustomerStore Customers { get; }

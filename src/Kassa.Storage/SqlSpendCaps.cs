@@ -16,8 +16,8 @@ internal sealed class SqlSpendCaps(SqlSession s) : ISpendCapStore
     public Task<IReadOnlyList<SpendCapRecord>> ForCustomersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
         Query($"""
             SELECT {Columns} FROM spend_caps WHERE account_id = @AccountId AND livemode = @Livemode
-              AND {(s.Dialect.IsPostgres ? "customer_id = ANY(@ids)" : "customer_id IN @ids")}
-            """, new { tenant.AccountId, tenant.Livemode, ids = customerIds.ToArray() });
+              AND {s.In("customer_id", "ids")}
+            """, new { tenant.AccountId, tenant.Livemode, ids = s.List(customerIds) });
 
     public Task UpsertAsync(SpendCapRecord c) =>
         s.Connection.ExecuteAsync($"""
