@@ -19,9 +19,6 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     private const string EventColumns = "id, event_name, customer_id, ts, properties, received_at";
     private const string RollupKey = "account_id, livemode, meter_id, customer_id, hour, group_key";
 
-    /// <summary>SQLite binds at most 32,766 parameters a statement; a multi-row statement stays well below.</summary>
-    private const int SqliteParametersMax = 30_000;
-
     // ---- meters -------------------------------------------------------------------------------
 
     public async Task<MeterRecord?> GetMeterAsync(Tenant tenant, string id) =>
@@ -131,40 +128,50 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     /// <summary>
-    /// SQLite: one multi-row statement per chunk — <paramref name="insert"/> VALUES (row),(row)… <paramref name="suffix"/> —
-    /// with the tenant bound once as @a/@l and each row's values as positional parameters. Chunks stay under the
-    /// parameter limit; a reader callback gets RETURNING rows when asked for.
+    /// SQLite: one statement for all rows — <paramref name="insert"/> SELECT … FROM json_each(@rows) <paramref name="suffix"/> —
+    /// with the rows as one JSON array of arrays (strings and integers) and the tenant bound as @a/@l. One
+    /// parameter rather than one per value: Microsoft.Data.Sqlite binds named parameters in time quadratic
+    /// in their number (measured: 30,000 took 3.1 s), while SQLite unpacks a 1,000-row array in about a millisecond.
+    /// A reader callback gets RETURNING rows when asked for.
     /// </summary>
     private async Task SqliteMultiRow<T>(Tenant tenant, string insert, IReadOnlyList<T> rows, int columns, Func<T, object[]> values, string suffix,
         Action<DbDataReader>? returned = null)
     {
-        foreach (var chunk in rows.Chunk(SqliteParametersMax / columns))
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(rows.Count * 64);
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            await using var command = ((SqliteConnection)s.Connection).CreateCommand();
-            command.Transaction = (SqliteTransaction?)s.Transaction;
-            var sql = new StringBuilder(insert).Append(" VALUES ");
-            command.Parameters.AddWithValue("@a", tenant.AccountId);
-            command.Parameters.AddWithValue("@l", tenant.Livemode);
-            var n = 0;
-            for (var i = 0; i < chunk.Length; i++)
+            json.WriteStartArray();
+            foreach (var row in rows)
             {
-                sql.Append(i > 0 ? ",(@a,@l" : "(@a,@l");
-                foreach (var v in values(chunk[i]))
+                json.WriteStartArray();
+                foreach (var v in values(row))
                 {
-                    sql.Append(",@p").Append(n);
-                    command.Parameters.AddWithValue("@p" + n++, v);
+                    switch (v)
+                    {
+                        case string text: json.WriteStringValue(text); break;
+                        case long number: json.WriteNumberValue(number); break;
+                        default: throw new ArgumentException($"a multi-row value is a string or a long, not {v?.GetType().Name ?? "null"}");
+                    }
                 }
-                sql.Append(')');
+                json.WriteEndArray();
             }
-            command.CommandText = sql.Append(' ').Append(suffix).ToString();
-            if (returned is null)
-            {
-                await command.ExecuteNonQueryAsync();
-                continue;
-            }
-            await using var r = await command.ExecuteReaderAsync();
-            while (await r.ReadAsync()) returned(r);
+            json.WriteEndArray();
         }
+        var select = string.Join(", ", Enumerable.Range(0, columns).Select(i => $"json_extract(value, '$[{i}]')"));
+        await using var command = ((SqliteConnection)s.Connection).CreateCommand();
+        command.Transaction = (SqliteTransaction?)s.Transaction;
+        // "WHERE true": SQLite needs it to tell an upsert's ON CONFLICT from a join's ON after a SELECT.
+        command.CommandText = $"{insert} SELECT @a, @l, {select} FROM json_each(@rows) WHERE true {suffix}";
+        command.Parameters.AddWithValue("@a", tenant.AccountId);
+        command.Parameters.AddWithValue("@l", tenant.Livemode);
+        command.Parameters.AddWithValue("@rows", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        if (returned is null)
+        {
+            await command.ExecuteNonQueryAsync();
+            return;
+        }
+        await using var r = await command.ExecuteReaderAsync();
+        while (await r.ReadAsync()) returned(r);
     }
 
     public async Task UpsertRollupsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
