@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh); sourced, not run. For each
+# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh, bench/metering.sh); sourced, not run. For each
 # storage engine it starts a fresh server on a fresh database, runs one kassa-bench scenario against it
 # and stops the server.
 #
@@ -7,6 +7,10 @@
 #   bench_scenario    the kassa-bench scenario to run ("customers")
 #   bench_result      figures go to bench/results/<bench_result>-<engine>.json ("platform")
 #   bench_server_env  extra VAR=value settings for the server, an array (may be empty)
+# and may set:
+#   bench_args        extra kassa-bench run arguments, an array (e.g. --events 1000000)
+#   bench_goals       a function called as `bench_goals ENGINE OUTPUT_FILE` after that engine's [bench]
+#                     lines in the final summary, to print how the run compares with the targets
 # Environment: DURATION (10s), WARMUP (2s), WORKERS (64), CUSTOMERS (10000), KASSA_TEST_PG,
 # KASSA_SERVER_BIN: see the scripts' headers.
 # The caller must run under `set -euo pipefail` and from the repository root.
@@ -119,9 +123,11 @@ start_server() {
 run_bench() {
   local engine=$1
   local out=bench/results/$bench_result-$engine.json
-  log "$engine: running kassa-bench (workers=$WORKERS duration=$DURATION warmup=$WARMUP customers=$CUSTOMERS)"
+  log "$engine: running kassa-bench (scenario=$bench_scenario workers=$WORKERS duration=$DURATION warmup=$WARMUP customers=$CUSTOMERS${bench_args[*]+ ${bench_args[*]}})"
+  # The ${…+…} form keeps an unset or empty array legal under `set -u` on every bash.
   "$bench_bin" run --url "$url" --key "$key" --scenario "$bench_scenario" --workers "$WORKERS" \
     --duration "$DURATION" --warmup "$WARMUP" --customers "$CUSTOMERS" --json "$out" \
+    ${bench_args[@]+"${bench_args[@]}"} \
     | tee "$tmpdir/bench-$engine.out"
 }
 
@@ -204,5 +210,8 @@ bench_main() {
   for engine in "${engines[@]}"; do
     echo "== $engine"
     grep '^\[bench\]' "$tmpdir/bench-$engine.out" || true
+    if declare -F bench_goals >/dev/null; then
+      bench_goals "$engine" "$tmpdir/bench-$engine.out"
+    fi
   done
 }

@@ -13,7 +13,8 @@ internal sealed record BenchOptions(
     string Scenario,
     string? BaselinePath,
     string? JsonPath,
-    int Customers)
+    int Customers,
+    long Events)
 {
     // Past 1024 workers a 2-core load generator measures its own scheduler, not the server; each
     // worker also holds a ~30 KB histogram and a connection.
@@ -26,10 +27,15 @@ internal sealed record BenchOptions(
     // Setup rows are created one request each; a million already takes minutes on the test machine.
     public const int MaxSetupCount = 1_000_000;
 
+    // Events the metering scenarios load before their large-store queries. A hundred million is ten
+    // times the default and already hours of loading on the test machine; it also bounds a mistyped count.
+    public const long MaxEvents = 100_000_000;
+
     public const int DefaultWorkers = 64;
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultWarmup = TimeSpan.FromSeconds(2);
     public const string DefaultBaselinePath = "/healthz";
     public const int DefaultCustomers = 10_000;
+    public const long DefaultEvents = 10_000_000;
     public const string DefaultUrl = "http://127.0.0.1:8080";
 }

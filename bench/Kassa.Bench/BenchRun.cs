@@ -41,7 +41,7 @@ internal static class BenchRun
         var endpoint = new Endpoint(options.Url);
         var info = Scenarios.Find(options.Scenario)
             ?? throw new InvalidOperationException($"scenario {options.Scenario} passed parsing but is unknown");
-        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers));
+        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers, options.Workers, options.Events));
 
         using var client = BenchHttp.CreateClient(options.Workers);
         var unreachable = await BenchHttp.CheckHealthAsync(client, endpoint, cancel);
@@ -53,6 +53,7 @@ internal static class BenchRun
 
         var report = new Report(options, Console.Out);
         var runner = new LoadRunner(client, options);
+        var driver = new ReportingSetupDriver(runner, report);
         Console.Error.WriteLine(
             $"[run] scenario={scenario.Name} url={options.Url} workers={options.Workers} cores={Environment.ProcessorCount}");
 
@@ -60,7 +61,7 @@ internal static class BenchRun
         {
             try
             {
-                await scenario.Setup(new ReportingSetupDriver(runner, report), cancel);
+                await scenario.Setup(driver, cancel);
             }
             catch (SetupFailedException e)
             {
@@ -92,8 +93,25 @@ internal static class BenchRun
         }
 
         PhaseResult? baseline = null;
+        var measured = new HashSet<string>(StringComparer.Ordinal);
         for (var phase = 0; phase < order.Count; phase++)
         {
+            if (order[phase].Before is { } before)
+            {
+                try
+                {
+                    await before(driver, cancel);
+                }
+                catch (SetupFailedException e)
+                {
+                    // The phases before this one are real figures (and may have taken long): keep them.
+                    Console.Error.WriteLine($"kassa-bench: {e.Message}");
+                    Console.Error.WriteLine($"kassa-bench: {order[phase].Name} and the targets after it were not measured");
+                    Finish(options, report, scenario, measured);
+                    return ExitSetupFailed;
+                }
+            }
+
             var result = await runner.MeasureAsync(order[phase], phase, cancel);
             if (baselineTarget is not null && phase == 0)
             {
@@ -101,12 +119,23 @@ internal static class BenchRun
             }
 
             report.Add(result, baseline);
+            measured.Add(result.Target);
         }
 
+        Finish(options, report, scenario, measured);
+        return ExitOk;
+    }
+
+    /// <summary>The comparisons whose two targets were both measured, the summary, and the JSON file.</summary>
+    private static void Finish(BenchOptions options, Report report, Scenario scenario, HashSet<string> measured)
+    {
         // Comparisons come last: a target's twin is usually measured after it.
         foreach (var comparison in scenario.Comparisons ?? [])
         {
-            report.AddComparison(comparison);
+            if (measured.Contains(comparison.Target) && measured.Contains(comparison.Versus))
+            {
+                report.AddComparison(comparison);
+            }
         }
 
         report.PrintSummary();
@@ -115,8 +144,6 @@ internal static class BenchRun
             report.WriteJson(options.JsonPath);
             Console.Error.WriteLine($"[run] wrote {options.JsonPath}");
         }
-
-        return ExitOk;
     }
 
     /// <summary>Hands setup batches to the runner and their outcome to the report.</summary>

@@ -19,7 +19,16 @@ internal sealed class ErrorTally
     private readonly long[] statuses = new long[StatusSlots];
     private readonly Dictionary<string, long> exceptions = new(StringComparer.Ordinal);
 
+    // An example longer than this is cut: it is there to say what went wrong, not to hold a whole body.
+    public const int ExampleLengthMax = 300;
+
     public long Total { get; private set; }
+
+    /// <summary>
+    /// The first failure seen, spelled out on one line ("400 {"error":…}" or an exception's message), so
+    /// a report can say what the server answered, not only how often. Null until a caller records one.
+    /// </summary>
+    public string? Example { get; private set; }
 
     public void CountStatus(int status)
     {
@@ -29,8 +38,23 @@ internal sealed class ErrorTally
 
     public void CountException(Exception exception)
     {
-        Merge(Describe(exception), 1);
+        var kind = Describe(exception);
+        Merge(kind, 1);
         Total++;
+        Example ??= Shorten($"{kind}: {exception.Message}");
+    }
+
+    /// <summary>Keeps <paramref name="status"/> and the start of <paramref name="body"/> as the example, unless there is one.</summary>
+    public void NoteExample(int status, ReadOnlySpan<byte> body)
+    {
+        if (Example is not null)
+        {
+            return;
+        }
+
+        // Cut before decoding: a multi-byte character split at the cut decodes to U+FFFD, which is fine here.
+        var head = System.Text.Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExampleLengthMax + 1)]);
+        Example = Shorten(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{status} {head}"));
     }
 
     /// <summary>
@@ -56,6 +80,7 @@ internal sealed class ErrorTally
         }
 
         Total += other.Total;
+        Example ??= other.Example;
     }
 
     /// <summary>Kinds with their counts, most frequent first: "429" for a status, a type name for an exception, else the kind's name.</summary>
@@ -90,6 +115,12 @@ internal sealed class ErrorTally
             $"HttpRequestException({http.HttpRequestError})",
         _ => exception.GetType().Name,
     };
+
+    private static string Shorten(string text)
+    {
+        text = text.ReplaceLineEndings(" ");
+        return text.Length > ExampleLengthMax ? text[..ExampleLengthMax] + "…" : text;
+    }
 
     private void Merge(string kind, long count)
     {

@@ -13,7 +13,7 @@ internal static class Program
     private const string Usage = """
         usage:
           kassa-bench run --url URL --key KEY --scenario NAME [--workers N] [--duration D] [--warmup D]
-                          [--baseline PATH|none] [--json FILE] [--customers N]
+                          [--baseline PATH|none] [--json FILE] [--customers N] [--events N]
           kassa-bench scenarios
 
         run        drives N workers (one request in flight each) against a running server: setup, then the
@@ -26,10 +26,14 @@ internal static class Program
           --warmup     unrecorded time before each target, 0..10m (default 2s)
           --baseline   path measured first as the ceiling, or none (default /healthz)
           --json       also write the figures as a JSON array to FILE
-          --customers  customers the setup creates, 1..1000000 (default 10000)
+          --customers  customers the setup creates (metering: customer ids the events spread over),
+                       1..1000000 (default 10000)
+          --events     metering scenarios: events loaded before the large-store queries, 0..100000000;
+                       0 skips the large store (default 10000000)
         scenarios  lists the scenario names
         exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line,
-                    3 a setup step the targets depend on failed, 130 interrupted
+                    3 a setup step the targets depend on failed (the phases measured before it are
+                    still printed and written), 130 interrupted
         """;
 
     public static async Task<int> Main(string[] args)
@@ -52,7 +56,7 @@ internal static class Program
 
                 foreach (var s in Scenarios.All)
                 {
-                    Console.WriteLine($"{s.Name,-12} {s.Description}");
+                    Console.WriteLine($"{s.Name,-15} {s.Description}");
                 }
 
                 return 0;
@@ -75,7 +79,7 @@ internal static class Program
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers"];
+        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events"];
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -159,6 +163,14 @@ internal static class Program
             return $"--customers must be an integer in 1..{BenchOptions.MaxSetupCount}, got {customersText}";
         }
 
+        var events = BenchOptions.DefaultEvents;
+        if (values.TryGetValue("--events", out var eventsText)
+            && (!long.TryParse(eventsText, NumberStyles.None, CultureInfo.InvariantCulture, out events)
+                || events > BenchOptions.MaxEvents))
+        {
+            return $"--events must be an integer in 0..{BenchOptions.MaxEvents}, got {eventsText}";
+        }
+
         var duration = BenchOptions.DefaultDuration;
         if (values.TryGetValue("--duration", out var durationText)
             && (!TryParseDuration(durationText, out duration) || duration <= TimeSpan.Zero || duration > BenchOptions.MaxDuration))
@@ -189,7 +201,7 @@ internal static class Program
             return "--json needs a file name";
         }
 
-        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers);
+        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events);
         return null;
     }
 

@@ -23,9 +23,23 @@ internal sealed class Report(BenchOptions options, TextWriter output)
         var row = new Row(result, baseline);
         rows.Add(row);
         output.WriteLine(Line(row));
+        if (result.Items is { } items)
+        {
+            // Its own line, so the target line keeps one shape across scenarios. "<name>" counts what the
+            // server took (accepted + duplicates); rejected items are also counted as errors above.
+            var name = result.ItemName;
+            var share = items.Offered > 0 ? items.Duplicates / (decimal)items.Offered : 0;
+            output.WriteLine(Invariant(
+                $"[bench] {name} scenario={options.Scenario} target={result.Target} {name}={items.Offered} {name}_per_s={result.PerSecond(items.Offered):0.0} accepted={items.Accepted} accepted_per_s={result.PerSecond(items.Accepted):0.0} duplicates={items.Duplicates} duplicate_share={share:0.000} rejected={items.Rejected}"));
+        }
+
         if (result.Errors.Total > 0)
         {
             output.WriteLine($"[bench] errors {result.Target}: {Breakdown(result.Errors)}");
+            if (result.Errors.Example is { } example)
+            {
+                output.WriteLine($"[bench] first error {result.Target}: {example}");
+            }
         }
 
         output.Flush();
@@ -40,8 +54,24 @@ internal sealed class Report(BenchOptions options, TextWriter output)
         var target = Find(comparison.Target);
         var twin = Find(comparison.Versus);
         versus[target.Target] = twin;
-        output.WriteLine(Invariant(
+        var line = new StringBuilder(Invariant(
             $"[bench] scenario={options.Scenario} target={target.Target} vs={twin.Target} rps={target.Rps:0.0} vs_rps={twin.Rps:0.0} speedup={Speedup(target, twin)} p99_ms={Ms(target.Latency.P99)} vs_p99_ms={Ms(twin.Latency.P99)} errors={target.Errors.Total} vs_errors={twin.Errors.Total}"));
+        if (target.Items is { } items && twin.Items is { } twinItems)
+        {
+            // Requests can carry different numbers of items, so the item rates get a ratio of their own.
+            var rate = target.PerSecond(items.Accepted);
+            var twinRate = twin.PerSecond(twinItems.Accepted);
+            line.Append(Invariant(
+                $" accepted_per_s={rate:0.0} vs_accepted_per_s={twinRate:0.0} accepted_speedup={(twinRate > 0 ? Invariant($"{rate / twinRate:0.00}") : "n/a")}"));
+        }
+
+        foreach (var (key, value) in target.State ?? [])
+        {
+            var twinValue = twin.State?.FirstOrDefault(s => s.Key == key) is { Key: not null } found ? Invariant($"{found.Value}") : "n/a";
+            line.Append(Invariant($" {key}={value} vs_{key}={twinValue}"));
+        }
+
+        output.WriteLine(line.ToString());
         output.Flush();
     }
 
@@ -50,11 +80,22 @@ internal sealed class Report(BenchOptions options, TextWriter output)
     {
         var seconds = Seconds(batch.Elapsed);
         var rps = seconds > 0 ? batch.Count / seconds : 0;
-        output.WriteLine(Invariant(
-            $"[bench] setup scenario={options.Scenario} batch={batch.Name} count={batch.Count} elapsed={seconds:0.0}s rps={rps:0.0} errors={batch.Errors.Total}"));
+        var line = Invariant(
+            $"[bench] setup scenario={options.Scenario} batch={batch.Name} count={batch.Count} elapsed={seconds:0.0}s rps={rps:0.0} errors={batch.Errors.Total}");
+        if (batch.Items is { } items)
+        {
+            var perSecond = seconds > 0 ? items.Accepted / seconds : 0;
+            line += Invariant($" accepted={items.Accepted} accepted_per_s={perSecond:0.0} duplicates={items.Duplicates} rejected={items.Rejected}");
+        }
+
+        output.WriteLine(line);
         if (batch.Errors.Total > 0)
         {
             output.WriteLine($"[bench] errors {batch.Name}: {Breakdown(batch.Errors)}");
+            if (batch.Errors.Example is { } example)
+            {
+                output.WriteLine($"[bench] first error {batch.Name}: {example}");
+            }
         }
 
         output.Flush();
@@ -65,12 +106,19 @@ internal sealed class Report(BenchOptions options, TextWriter output)
         output.WriteLine();
         output.WriteLine(Invariant(
             $"summary: scenario={options.Scenario} url={options.Url} workers={options.Workers} duration={Seconds(options.Duration):0.0}s warmup={Seconds(options.Warmup):0.0}s cores={Environment.ProcessorCount}"));
-        var header = new[] { "target", "requests", "rps", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "max_ms", "errors", "ratio" };
+        // Item rates get a column only in scenarios that count items, so other tables keep their shape.
+        var withItems = rows.Any(r => r.Result.Items is not null);
+        string[] header = ["target", "requests", "rps", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "max_ms", "errors", "ratio"];
+        if (withItems)
+        {
+            header = [.. header, "accepted_per_s"];
+        }
+
         var table = new List<string[]> { header };
         foreach (var row in rows)
         {
             var r = row.Result;
-            table.Add(
+            string[] cells =
             [
                 r.Target,
                 Invariant($"{r.Requests}"),
@@ -82,7 +130,13 @@ internal sealed class Report(BenchOptions options, TextWriter output)
                 Ms(r.Latency.Max),
                 Invariant($"{r.Errors.Total}"),
                 row.Ratio is { } ratio ? Invariant($"{ratio:0.000}") : "n/a",
-            ]);
+            ];
+            if (withItems)
+            {
+                cells = [.. cells, r.Items is { } items ? Invariant($"{r.PerSecond(items.Accepted):0.0}") : "-"];
+            }
+
+            table.Add(cells);
         }
 
         var widths = new int[header.Length];
@@ -147,6 +201,28 @@ internal sealed class Report(BenchOptions options, TextWriter output)
             }
 
             json.WriteEndObject();
+
+            // Fields only some scenarios have are written only where they apply, so other files keep their shape.
+            if (r.Errors.Example is { } example)
+            {
+                json.WriteString("error_example", example);
+            }
+
+            if (r.Items is { } items)
+            {
+                json.WriteNumber(r.ItemName, items.Offered);
+                json.WriteNumber(r.ItemName + "_per_s", Math.Round(r.PerSecond(items.Offered), 1));
+                json.WriteNumber("accepted", items.Accepted);
+                json.WriteNumber("accepted_per_s", Math.Round(r.PerSecond(items.Accepted), 1));
+                json.WriteNumber("duplicates", items.Duplicates);
+                json.WriteNumber("rejected", items.Rejected);
+            }
+
+            foreach (var (key, value) in r.State ?? [])
+            {
+                json.WriteNumber(key, value);
+            }
+
             if (row.Baseline is { } baseline)
             {
                 json.WriteString("baseline", baseline.Target);
@@ -183,6 +259,15 @@ internal sealed class Report(BenchOptions options, TextWriter output)
 
                 json.WriteNumber("vs_p99_ms", MsValue(twin.Latency.P99));
                 json.WriteNumber("vs_errors", twin.Errors.Total);
+                if (r.Items is not null && twin.Items is { } twinItems)
+                {
+                    json.WriteNumber("vs_accepted_per_s", Math.Round(twin.PerSecond(twinItems.Accepted), 1));
+                }
+
+                foreach (var (key, value) in twin.State ?? [])
+                {
+                    json.WriteNumber("vs_" + key, value);
+                }
             }
 
             json.WriteEndObject();
@@ -196,9 +281,17 @@ internal sealed class Report(BenchOptions options, TextWriter output)
         var r = row.Result;
         var line = Invariant(
             $"[bench] scenario={options.Scenario} target={r.Target} workers={r.Workers} duration={Seconds(r.Duration):0.0}s requests={r.Requests} rps={r.Rps:0.0} p50_ms={Ms(r.Latency.P50)} p99_ms={Ms(r.Latency.P99)} max_ms={Ms(r.Latency.Max)} errors={r.Errors.Total}");
-        return row.Baseline is { } baseline
-            ? line + Invariant($" baseline={baseline.Target} baseline_rps={baseline.Rps:0.0} ratio={row.Ratio ?? 0:0.000}")
-            : line + " baseline=none baseline_rps=n/a ratio=n/a";
+        line += row.Baseline is { } baseline
+            ? Invariant($" baseline={baseline.Target} baseline_rps={baseline.Rps:0.0} ratio={row.Ratio ?? 0:0.000}")
+            : " baseline=none baseline_rps=n/a ratio=n/a";
+
+        // State last: the fields before it are the same for every scenario.
+        foreach (var (key, value) in r.State ?? [])
+        {
+            line += Invariant($" {key}={value}");
+        }
+
+        return line;
     }
 
     private PhaseResult Find(string target) =>

@@ -66,11 +66,63 @@ internal sealed class BodyRule
 }
 
 /// <summary>
+/// What an answer says about the items its request carried, e.g. the events of a meter event batch:
+/// stored for the first time, already stored (a repeated id), refused.
+/// </summary>
+internal readonly record struct ItemCounts(long Accepted, long Duplicates, long Rejected)
+{
+    /// <summary>Items the server took, new or repeated: what the client offered minus refusals.</summary>
+    public long Offered => Accepted + Duplicates;
+
+    public static ItemCounts operator +(ItemCounts a, ItemCounts b) =>
+        new(a.Accepted + b.Accepted, a.Duplicates + b.Duplicates, a.Rejected + b.Rejected);
+}
+
+/// <summary>
+/// Reads the item counts out of the body of an answer with an expected status. False when the body is
+/// not the answer it should be (counted as an error). Called for every such answer of the target or
+/// batch, inside the measured window or not, so a reader may also keep its own running total.
+/// </summary>
+internal delegate bool AnswerReader(ReadOnlySpan<byte> body, out ItemCounts counts);
+
+/// <summary>
 /// One measured endpoint: each target gets its own warm-up and timed phase, and its own report line.
 /// Authenticated targets get the bearer key added by the runner, so factories never see the key.
 /// With a <paramref name="Reject"/> rule, an expected status whose body holds the marker is an error.
 /// </summary>
-internal sealed record Target(string Name, bool Authenticated, RequestFactory Build, StatusSet Expected, BodyRule? Reject = null);
+internal sealed record Target(string Name, bool Authenticated, RequestFactory Build, StatusSet Expected, BodyRule? Reject = null)
+{
+    /// <summary>
+    /// Set for requests that carry many items (meter event batches): each answer's body is read whole and
+    /// its counts become the phase's item figures (events/s next to requests/s). An answer that refuses
+    /// any item is an error: the generator only sends valid items.
+    /// </summary>
+    public AnswerReader? Reader { get; init; }
+
+    /// <summary>What the report calls the reader's items ("events").</summary>
+    public string ItemName { get; init; } = "items";
+
+    /// <summary>
+    /// How long requests still in flight when the window closes may finish before they are cancelled,
+    /// if not the runner's default. Longer for requests the server completes even when the client gives up
+    /// (an event batch is written whole once started): cut short, they would still load the server
+    /// during the next phase. At most <see cref="BenchHttp.RequestTimeout"/>, after which no request waits.
+    /// </summary>
+    public TimeSpan? Grace { get; init; }
+
+    /// <summary>
+    /// Facts about the server's state the figures depend on (e.g. <c>events_stored</c>), taken when the
+    /// phase starts and printed with its figures, so a line says what it was measured against.
+    /// </summary>
+    public Func<IReadOnlyList<KeyValuePair<string, long>>>? State { get; init; }
+
+    /// <summary>
+    /// A setup step that must run right before this target's phase rather than before all of them, e.g.
+    /// loading a large store after the targets that need a small one. It may throw
+    /// <see cref="SetupFailedException"/>, which ends the run (the phases measured so far are kept).
+    /// </summary>
+    public Func<ISetupDriver, CancellationToken, Task>? Before { get; init; }
+}
 
 /// <summary>
 /// Two targets of the same scenario to set side by side once both are measured: <paramref name="Target"/>
@@ -81,12 +133,52 @@ internal sealed record Comparison(string Target, string Versus);
 
 /// <summary>
 /// Requests a scenario's setup sends exactly once each (request <c>i</c> for i in [0, Count)), spread
-/// over the workers. Used to create the rows the targets then read and update.
+/// over the workers. Used to create the rows the targets then read and update. <paramref name="Build"/>
+/// is called from several workers at once, so it must be thread-safe.
 /// </summary>
-internal sealed record Batch(string Name, int Count, bool Authenticated, Func<int, HttpRequestMessage> Build, StatusSet Expected);
+internal sealed record Batch(string Name, int Count, bool Authenticated, Func<int, HttpRequestMessage> Build, StatusSet Expected)
+{
+    /// <summary>
+    /// Set when each answer reports how many items it stored (see <see cref="Target.Reader"/>). Progress
+    /// is then printed in items, with rate and ETA, every <see cref="ItemProgressEvery"/>, instead of
+    /// every 10 % of the requests.
+    /// </summary>
+    public AnswerReader? Reader { get; init; }
 
-/// <summary>Counts of one setup batch, for the report.</summary>
-internal sealed record BatchResult(string Name, int Count, TimeSpan Elapsed, ErrorTally Errors);
+    /// <summary>The items all requests carry together, for the progress lines; 0 without a reader.</summary>
+    public long Items { get; init; }
+
+    /// <summary>What the progress lines call the items ("events").</summary>
+    public string ItemName { get; init; } = "items";
+
+    /// <summary>
+    /// At most this many requests in flight (0: one per worker of the run). For loads into a store with
+    /// one writer, where more in flight only queue and wait.
+    /// </summary>
+    public int Workers { get; init; }
+
+    /// <summary>
+    /// How often a request that failed in transit or with a 5xx or 429 is sent again before it counts as
+    /// an error (at most <see cref="MaxRetries"/>). Only for requests that are safe to repeat, such as
+    /// event batches with fixed ids: <see cref="Build"/> must return the same request for the same index.
+    /// </summary>
+    public int Retries
+    {
+        get;
+        init => field = value is >= 0 and <= MaxRetries
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(Retries), value, $"0..{MaxRetries}");
+    }
+
+    /// <summary>A long load should survive a hiccup; past a few tries the server is not hiccuping.</summary>
+    public const int MaxRetries = 5;
+
+    /// <summary>How often a long item batch reports progress: often enough to see it move, rare enough to read.</summary>
+    public static readonly TimeSpan ItemProgressEvery = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Counts of one setup batch, for the report; <paramref name="Items"/> only for batches with a reader.</summary>
+internal sealed record BatchResult(string Name, int Count, TimeSpan Elapsed, ErrorTally Errors, ItemCounts? Items = null);
 
 /// <summary>What a scenario's setup may use: sending batches (with progress and error counts).</summary>
 internal interface ISetupDriver
@@ -111,7 +203,7 @@ internal sealed record Scenario(
 internal sealed class SetupFailedException(string message) : Exception(message);
 
 /// <summary>The parameters scenario factories may read.</summary>
-internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers);
+internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events);
 
 /// <summary>Catalog entry: a scenario's name, what it does, and how to build it.</summary>
 internal sealed record ScenarioInfo(string Name, string Description, bool RequiresKey, Func<ScenarioSettings, Scenario> Create);
@@ -141,6 +233,16 @@ internal static class Scenarios
             "setup creates a metered feature, an auto-enabled product and --customers customers; targets check/track, uniform and hot, each against its one-transaction /v1/bench_baseline twin",
             true,
             Entitlements),
+        new(
+            "metering",
+            "setup creates 3 meters and a small store; targets usage_small, ingest (1,000-event batches, 20 % repeated ids) against its one-transaction-per-event twin, then with --events N > 0 loads N events and measures usage_large and usage_large_bulk",
+            true,
+            settings => Metering.Create(settings, ingest: true)),
+        new(
+            "metering_query",
+            "the query part of metering alone: usage_small, then (--events N > 0) load N events, usage_large and usage_large_bulk",
+            true,
+            settings => Metering.Create(settings, ingest: false)),
     ];
 
     /// <summary>The customer every hot target hits: all its requests contend for one balance row.</summary>
@@ -281,7 +383,8 @@ internal static class Scenarios
         return new Scenario("entitlements", Setup, targets, comparisons);
     }
 
-    private static async Task Prerequisite(ISetupDriver driver, Batch batch, CancellationToken cancel)
+    /// <summary>Runs a one-off setup batch and stops the run (exit 3) if any of its requests failed.</summary>
+    internal static async Task Prerequisite(ISetupDriver driver, Batch batch, CancellationToken cancel)
     {
         var result = await driver.RunBatchAsync(batch, cancel);
         if (result.Errors.Total > 0)
@@ -328,10 +431,10 @@ internal static class Scenarios
         return new Target(name, Authenticated: false, (_, _) => new HttpRequestMessage(HttpMethod.Get, uri), new StatusSet(200));
     }
 
-    private static HttpRequestMessage Json(HttpMethod method, Uri uri, string body) =>
+    internal static HttpRequestMessage Json(HttpMethod method, Uri uri, string body) =>
         Json(method, uri, Encoding.UTF8.GetBytes(body));
 
-    private static HttpRequestMessage Json(HttpMethod method, Uri uri, byte[] body)
+    internal static HttpRequestMessage Json(HttpMethod method, Uri uri, byte[] body)
     {
         var content = new ByteArrayContent(body);
 

@@ -59,7 +59,7 @@ public sealed class SqliteStore : IKassaStore
         // wal_autocheckpoint=0: the commit that crosses the WAL size limit would otherwise copy the whole
         // WAL into the database and fsync it before answering; the checkpointer below does that off the
         // write path instead.
-        await connection.ExecuteAsync("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0;");
+        await connection.ExecuteAsync("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536;");
         EnsureCheckpointer();
         return connection;
     }
