@@ -19,12 +19,6 @@ public static class IngestMeterEvents
     /// <summary>Meters that one batch may feed (the tenant's meters for the batch's event names).</summary>
     public const int MetersMax = 1_000;
 
-    /// <summary>
-    /// Group values and unique_count values are part of stored keys; past this many characters an event
-    /// is refused (PostgreSQL caps an index entry near 2.7 KB, and no real dimension is this long).
-    /// </summary>
-    public const int KeyTextLengthMax = 1_000;
-
     public sealed record Rejected(int Index, string Code, string Message);
 
     public sealed record Response(long Accepted, long Duplicates, IReadOnlyList<Rejected> Rejected)
@@ -55,7 +49,7 @@ public static class IngestMeterEvents
         return new Prepared(accepted, rejected, repeated);
     }
 
-    private sealed record Match(MeterRecord Meter, MeterDefinition Definition, long Value, string GroupKey, string? Distinct);
+    private sealed record Match(MeterRecord Meter, MeterContribution Contribution);
 
     public static async Task<Response> Execute(IStoreSession s, OperationContext op, Prepared batch)
     {
@@ -74,21 +68,12 @@ public static class IngestMeterEvents
             string? problem = null;
             foreach (var (record, definition) in meters)
             {
-                if (!MeterMatch.Matches(definition, e.EventName, e.Properties)) continue;
-                if (!MeterValue.TryReadEventValue(definition, e.Properties, out var value, out var error))
+                if (!MeterContribution.TryFrom(definition, e.EventName, e.Properties, out var contribution, out var error))
                 {
                     problem = $"meter '{record.Id}': {error}";
                     break;
                 }
-                string? distinct = null;
-                if (definition.Aggregation == Aggregation.UniqueCount) MeterValue.TryReadDistinct(e.Properties, definition.ValueProperty!, out distinct, out _);
-                var group = MeterMatch.GroupKey(definition, e.Properties);
-                if (group.Length > KeyTextLengthMax || distinct?.Length > KeyTextLengthMax)
-                {
-                    problem = $"meter '{record.Id}': group_by and unique_count values may be at most {KeyTextLengthMax} characters";
-                    break;
-                }
-                (found ??= []).Add(new Match(record, definition, value, group, distinct));
+                if (contribution is { } c) (found ??= []).Add(new Match(record, c));
             }
             if (problem is not null)
             {
@@ -101,33 +86,21 @@ public static class IngestMeterEvents
 
         var inserted = await s.Metering.InsertEventsAsync(op.Tenant, toInsert, op.Now);
 
-        var cells = new Dictionary<(string Meter, string Customer, DateTimeOffset Hour, string Group), RollupCell>();
-        var distinctValues = new HashSet<(string Meter, string Customer, DateTimeOffset Hour, string Group, string Value)>();
+        var rollups = new RollupBatch();
         var tracks = new List<TrackOp>();
         foreach (var e in toInsert)
         {
             if (!inserted.Contains(e.Id) || !matches.TryGetValue(e.Id, out var fed)) continue;
-            var hour = UsageWindows.HourFloor(e.Timestamp);
             foreach (var m in fed)
             {
-                var key = (m.Meter.Id, e.CustomerId, hour, m.GroupKey);
-                if (!cells.TryGetValue(key, out var cell)) cells[key] = cell = new RollupCell();
-                cell.Add(m.Value, e.Timestamp);
-                if (m.Distinct is not null) distinctValues.Add((m.Meter.Id, e.CustomerId, hour, m.GroupKey, m.Distinct));
+                rollups.Add(m.Meter.Id, e.CustomerId, e.Timestamp, m.Contribution);
                 // The key names the meter too: one event may feed two meters linked to two features.
                 if (m.Meter.FeatureId is { } feature)
-                    tracks.Add(new TrackOp(op.Tenant, op.RequestId, op.Now, e.CustomerId, feature, "", m.Value, $"mev:{m.Meter.Id}:{e.Id}", e.Timestamp));
+                    tracks.Add(new TrackOp(op.Tenant, op.RequestId, op.Now, e.CustomerId, feature, "", m.Contribution.Value, $"mev:{m.Meter.Id}:{e.Id}", e.Timestamp));
             }
         }
-        // Rows in key order: concurrent batches on PostgreSQL lock shared rollup rows in one order and never deadlock.
-        await s.Metering.UpsertRollupsAsync(op.Tenant, cells
-            .OrderBy(c => c.Key.Meter, StringComparer.Ordinal).ThenBy(c => c.Key.Customer, StringComparer.Ordinal).ThenBy(c => c.Key.Hour)
-            .ThenBy(c => c.Key.Group, StringComparer.Ordinal)
-            .Select(c => new RollupRow(c.Key.Meter, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value)).ToList());
-        await s.Metering.InsertUniqueValuesAsync(op.Tenant, distinctValues
-            .OrderBy(v => v.Meter, StringComparer.Ordinal).ThenBy(v => v.Customer, StringComparer.Ordinal).ThenBy(v => v.Hour)
-            .ThenBy(v => v.Group, StringComparer.Ordinal).ThenBy(v => v.Value, StringComparer.Ordinal)
-            .Select(v => new UniqueValueRow(v.Meter, v.Customer, v.Hour, v.Group, v.Value)).ToList());
+        await s.Metering.UpsertRollupsAsync(op.Tenant, rollups.Rows());
+        await s.Metering.InsertUniqueValuesAsync(op.Tenant, rollups.DistinctRows());
         // Same transaction as the events: a linked balance moves exactly when its event is stored.
         // Tracks for unknown customers or features decide to an error and change nothing.
         if (tracks.Count > 0) await ApplyBalanceBatch.Execute(s, tracks);

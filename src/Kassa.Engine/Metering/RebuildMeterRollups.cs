@@ -22,8 +22,7 @@ public static class RebuildMeterRollups
         var definition = meter.ToDefinition();
         await s.Metering.LockEventsAsync();
         await s.Metering.DeleteRollupsAsync(tenant, meter.Id);
-        var cells = new Dictionary<(string Customer, DateTimeOffset Hour, string Group), RollupCell>();
-        var distinct = new HashSet<(string Customer, DateTimeOffset Hour, string Group, string Value)>();
+        var rollups = new RollupBatch();
         (DateTimeOffset, string)? after = null;
         long seen = 0;
         while (true)
@@ -32,28 +31,18 @@ public static class RebuildMeterRollups
             foreach (var e in page)
             {
                 using var doc = JsonDocument.Parse(e.PropertiesJson);
-                var properties = doc.RootElement;
-                // Events stored before the meter existed, or that never matched its filter, are skipped
-                // like ingestion skips them; ones it cannot read were refused at ingestion when it existed.
-                if (!MeterMatch.Matches(definition, e.EventName, properties)) continue;
-                if (!MeterValue.TryReadEventValue(definition, properties, out var value, out _)) continue;
-                var group = MeterMatch.GroupKey(definition, properties);
-                var hour = UsageWindows.HourFloor(e.Timestamp);
-                if (!cells.TryGetValue((e.CustomerId, hour, group), out var cell)) cells[(e.CustomerId, hour, group)] = cell = new RollupCell();
-                cell.Add(value, e.Timestamp);
-                if (definition.Aggregation == Aggregation.UniqueCount && MeterValue.TryReadDistinct(properties, definition.ValueProperty!, out var v, out _))
-                    distinct.Add((e.CustomerId, hour, group, v));
+                // Events stored before the meter existed that it cannot count (a missing value property,
+                // say) are skipped; while the meter existed, ingestion refused such events.
+                if (MeterContribution.TryFrom(definition, e.EventName, doc.RootElement, out var contribution, out _) && contribution is { } c)
+                    rollups.Add(meter.Id, e.CustomerId, e.Timestamp, c);
             }
             seen += page.Count;
             progress?.Invoke(seen);
             if (page.Count < PageSize) break;
             after = (page[^1].Timestamp, page[^1].Id);
         }
-        foreach (var chunk in cells.OrderBy(c => c.Key.Customer, StringComparer.Ordinal).ThenBy(c => c.Key.Hour).ThenBy(c => c.Key.Group, StringComparer.Ordinal)
-                     .Select(c => new RollupRow(meter.Id, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value)).Chunk(PageSize))
-            await s.Metering.UpsertRollupsAsync(tenant, chunk);
-        foreach (var chunk in distinct.Select(d => new UniqueValueRow(meter.Id, d.Customer, d.Hour, d.Group, d.Value)).Chunk(PageSize))
-            await s.Metering.InsertUniqueValuesAsync(tenant, chunk);
-        return new Outcome(seen, cells.Count);
+        foreach (var chunk in rollups.Rows().Chunk(PageSize)) await s.Metering.UpsertRollupsAsync(tenant, chunk);
+        foreach (var chunk in rollups.DistinctRows().Chunk(PageSize)) await s.Metering.InsertUniqueValuesAsync(tenant, chunk);
+        return new Outcome(seen, rollups.CellCount);
     }
 }

@@ -13,8 +13,9 @@ namespace Kassa.Server.Endpoints;
 public static class EntitlementEndpoints
 {
     public static readonly TimeSpan LockTtlMax = TimeSpan.FromHours(24);
-    public static readonly TimeSpan TrackPastMax = TimeSpan.FromDays(35);
-    public static readonly TimeSpan TrackFutureMax = TimeSpan.FromMinutes(5);
+    // A track's timestamp follows the meter events' rule (spec §6): usage from 35 days back to 5 minutes ahead.
+    public static readonly TimeSpan TrackPastMax = Kassa.Core.Metering.MeterEventInput.DedupeWindow;
+    public static readonly TimeSpan TrackFutureMax = Kassa.Core.Metering.MeterEventInput.FutureSkew;
 
     public sealed record LockOptions(bool? Enabled, DateTimeOffset? ExpiresAt);
 

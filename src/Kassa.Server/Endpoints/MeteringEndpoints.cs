@@ -44,11 +44,10 @@ public static class MeteringEndpoints
         v1.MapGet("/meter_events", (HttpContext http, Api api, string? customer_id, string? event_name, string? from, string? to, string? limit,
                 string? starting_after) =>
             {
-                if (AuditEndpoints.ParseTime("from", from) is { IsOk: false } badFrom) return ApiResponses.WriteError(http, badFrom.Error!);
-                if (AuditEndpoints.ParseTime("to", to) is { IsOk: false } badTo) return ApiResponses.WriteError(http, badTo.Error!);
-                var (f, t) = (AuditEndpoints.ParseTime("from", from).Value, AuditEndpoints.ParseTime("to", to).Value);
+                var (f, t) = (AuditEndpoints.ParseTime("from", from), AuditEndpoints.ParseTime("to", to));
+                if (!f.IsOk || !t.IsOk) return ApiResponses.WriteError(http, (f.Error ?? t.Error)!);
                 return EndpointConventions.ListPage(http, api, limit, starting_after,
-                    (s, tenant, page) => ListMeterEvents.Execute(s, tenant, customer_id, event_name, f, t, page));
+                    (s, tenant, page) => ListMeterEvents.Execute(s, tenant, customer_id, event_name, f.Value, t.Value, page));
             })
             .Doc("listMeterEvents", "Raw events, newest first by timestamp (from inclusive, to exclusive)", tag)
             .Produces<ListResource<MeterEventResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
@@ -71,8 +70,7 @@ public static class MeteringEndpoints
                     return;
                 }
                 var all = IngestMeterEvents.Prepare(events, time.GetUtcNow());
-                var principal = http.Principal();
-                var op = new OperationContext(principal.Tenant, principal.Actor, http.RequestId(), time.GetUtcNow());
+                var op = api.Operation(http);
                 long accepted = 0, duplicates = all.RepeatedInBatch;
                 foreach (var one in all.Events)
                 {
@@ -85,7 +83,7 @@ public static class MeteringEndpoints
             });
     }
 
-    private static async Task IngestOne(HttpContext http, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
+    private static async Task IngestOne(HttpContext http, Api api, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
     {
         var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
         if (!read.IsOk)
@@ -107,7 +105,7 @@ public static class MeteringEndpoints
         var prepared = IngestMeterEvents.Prepare([element], time.GetUtcNow());
         // One event: a refusal is the request's error, not an entry in a batch report.
         if (prepared.Rejected is [var only]) await ApiResponses.WriteError(http, new KassaError(ErrorCode(only.Code), only.Message));
-        else await Store(http, store, time, signal, prepared);
+        else await Store(http, api, store, signal, prepared);
     }
 
     private static async Task IngestBatch(HttpContext http, Api api, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
@@ -125,13 +123,12 @@ public static class MeteringEndpoints
                 $"A batch holds at most {MeterEventInput.BatchMax} events; this one has {body.Events.Count}", "events"));
             return;
         }
-        await Store(http, store, time, signal, IngestMeterEvents.Prepare(body.Events, time.GetUtcNow()));
+        await Store(http, api, store, signal, IngestMeterEvents.Prepare(body.Events, time.GetUtcNow()));
     }
 
-    private static async Task Store(HttpContext http, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)
+    private static async Task Store(HttpContext http, Api api, IKassaStore store, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)
     {
-        var principal = http.Principal();
-        var op = new OperationContext(principal.Tenant, principal.Actor, http.RequestId(), time.GetUtcNow());
+        var op = api.Operation(http);
         // Not cancelled with the request: once the transaction starts it commits or rolls back whole.
         var response = await store.WriteAsync(s => IngestMeterEvents.Execute(s, op, prepared), ct: CancellationToken.None);
         signal.Poke();
@@ -149,8 +146,8 @@ public static class MeteringEndpoints
     private static Task Usage(HttpContext http, Api api, string id, string? customer_id, string? from, string? to, string? window, string? group_by, string? tz)
     {
         if (tz is not null && tz != "UTC") return ApiResponses.WriteError(http, KassaError.Validation("tz", "only UTC is supported: usage is kept per UTC hour"));
-        if (AuditEndpoints.ParseTime("from", from) is { IsOk: false } badFrom) return ApiResponses.WriteError(http, badFrom.Error!);
-        if (AuditEndpoints.ParseTime("to", to) is { IsOk: false } badTo) return ApiResponses.WriteError(http, badTo.Error!);
+        var (f, t) = (AuditEndpoints.ParseTime("from", from), AuditEndpoints.ParseTime("to", to));
+        if (!f.IsOk || !t.IsOk) return ApiResponses.WriteError(http, (f.Error ?? t.Error)!);
         UsageWindow? w = null;
         if (window is not null)
         {
@@ -158,7 +155,7 @@ public static class MeteringEndpoints
             w = parsed;
         }
         var groupBy = (group_by ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
-        var query = GetMeterUsage.Validate(customer_id, AuditEndpoints.ParseTime("from", from).Value, AuditEndpoints.ParseTime("to", to).Value, w, groupBy);
+        var query = GetMeterUsage.Validate(customer_id, f.Value, t.Value, w, groupBy);
         if (!query.IsOk) return ApiResponses.WriteError(http, query.Error!);
         return api.Read(http, (s, t) => GetMeterUsage.Execute(s, t, id, query.Value));
     }
