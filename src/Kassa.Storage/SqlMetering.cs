@@ -76,7 +76,8 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
 
     /// <summary>
     /// PostgreSQL: binary COPY into a per-connection staging table, then one insert-select that lets the
-    /// primary key drop what is already stored. Rows go in id order, so two batches that share ids
+    /// primary key drop what is already stored. The insert empties the staging table, so a transaction
+    /// may stage several tenants' batches one after the other. Rows go in id order, so two batches that share ids
     /// take their key locks in the same order and wait for each other instead of deadlocking.
     /// </summary>
     private async Task<IReadOnlySet<string>> InsertEventsPostgres(NpgsqlConnection pg, Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
@@ -104,8 +105,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         }
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using var insert = new NpgsqlCommand("""
+            WITH staged AS (DELETE FROM meter_events_staging RETURNING *)
             INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at)
-            SELECT $1, $2, id, event_name, customer_id, ts, properties, $3 FROM meter_events_staging ORDER BY id
+            SELECT $1, $2, id, event_name, customer_id, ts, properties, $3 FROM staged ORDER BY id
             ON CONFLICT DO NOTHING RETURNING id
             """, pg, tx);
         insert.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
@@ -259,16 +261,40 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return list;
     }
 
-    public async Task<IReadOnlyList<UniqueValueRow>> LoadUniqueValuesAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, int limit)
+    public async Task<IReadOnlyList<BucketCell>> SumRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
+        long bucketMicros, int limit)
+    {
+        // PostgreSQL's SUM(bigint) is numeric: cast back, so a total past 64 bits fails loudly instead of being read wrong.
+        var total = s.Dialect.IsPostgres ? "::bigint" : "";
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT hour - hour % @bucket AS bucket, group_key, SUM(count){total}, SUM(sum){total}, MIN(min), MAX(max) FROM meter_rollups
+            WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId{(customerId is null ? "" : " AND customer_id = @customerId")}
+              AND hour >= @from AND hour < @to
+            GROUP BY 1, 2
+            LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, meterId, customerId, from = Micros.From(from), to = Micros.From(to), bucket = bucketMicros, limit },
+            s.Transaction);
+        var list = new List<BucketCell>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new BucketCell(Micros.To(r.GetInt64(0)), r.GetString(1),
+                RollupCell.FromStored(r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5), long.MinValue, DateTimeOffset.MinValue)));
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<BucketValue>> DistinctValuesAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
+        long bucketMicros, int limit)
     {
         await using var r = await s.Connection.ExecuteReaderAsync($"""
-            SELECT meter_id, customer_id, hour, group_key, value FROM meter_unique_values
+            SELECT DISTINCT hour - hour % @bucket AS bucket, group_key, value FROM meter_unique_values
             WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId{(customerId is null ? "" : " AND customer_id = @customerId")}
               AND hour >= @from AND hour < @to
             LIMIT @limit
-            """, new { tenant.AccountId, tenant.Livemode, meterId, customerId, from = Micros.From(from), to = Micros.From(to), limit }, s.Transaction);
-        var list = new List<UniqueValueRow>();
-        while (await r.ReadAsync()) list.Add(new UniqueValueRow(r.GetString(0), r.GetString(1), Micros.To(r.GetInt64(2)), r.GetString(3), r.GetString(4)));
+            """, new { tenant.AccountId, tenant.Livemode, meterId, customerId, from = Micros.From(from), to = Micros.From(to), bucket = bucketMicros, limit },
+            s.Transaction);
+        var list = new List<BucketValue>();
+        while (await r.ReadAsync()) list.Add(new BucketValue(Micros.To(r.GetInt64(0)), r.GetString(1), r.GetString(2)));
         return list;
     }
 

@@ -15,7 +15,10 @@ namespace Kassa.Engine.Metering;
 /// </summary>
 public static class GetMeterUsage
 {
-    /// <summary>Rollup rows one query may read: a customer-month of hourly cells is 744 per group.</summary>
+    /// <summary>
+    /// Summed rows one query may read (per hour for window=hour, else per day, per group): a month across
+    /// customers is 31 per group value.
+    /// </summary>
     public const int RowsMax = 200_000;
 
     public sealed record Query(string? CustomerId, DateTimeOffset From, DateTimeOffset To, UsageWindow? Window, IReadOnlyList<string> GroupBy);
@@ -51,12 +54,24 @@ public static class GetMeterUsage
         var windowOf = (DateTimeOffset hour) => q.Window is { } w
             ? (Max(UsageWindows.Floor(hour, w), q.From), Min(UsageWindows.Next(UsageWindows.Floor(hour, w), w), q.To))
             : (q.From, q.To);
+        // The database sums hourly cells into hours (window=hour) or UTC days (every other window, each of
+        // which is a whole number of days clipped to whole hours, and a day never straddles two of them);
+        // only the days' few rows come back to be folded into their windows here.
+        var bucket = q.Window == UsageWindow.Hour ? HourMicros : DayMicros;
+        var projected = new Dictionary<string, string>(StringComparer.Ordinal);
+        var identity = q.GroupBy.SequenceEqual(meter.GroupBy, StringComparer.Ordinal);
+        string Project(string key)
+        {
+            if (identity) return key;
+            if (!projected.TryGetValue(key, out var p)) projected[key] = p = MeterMatch.ProjectGroupKey(key, q.GroupBy);
+            return p;
+        }
         var data = new List<UsageValue>();
         if (meter.Aggregation == Aggregation.UniqueCount)
         {
-            var values = await s.Metering.LoadUniqueValuesAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, RowsMax + 1);
+            var values = await s.Metering.DistinctValuesAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, bucket, RowsMax + 1);
             if (values.Count > RowsMax) return TooMany();
-            foreach (var g in values.GroupBy(v => (Window: windowOf(v.Hour), Group: MeterMatch.ProjectGroupKey(v.GroupKey, q.GroupBy)))
+            foreach (var g in values.GroupBy(v => (Window: windowOf(v.Bucket), Group: Project(v.GroupKey)))
                          .OrderBy(g => g.Key.Window.Item1).ThenBy(g => g.Key.Group, StringComparer.Ordinal))
             {
                 var distinct = g.Select(v => v.Value).Distinct(StringComparer.Ordinal).Count();
@@ -65,14 +80,21 @@ public static class GetMeterUsage
         }
         else
         {
-            var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, RowsMax + 1);
-            if (rows.Count > RowsMax) return TooMany();
-            var windows = new Dictionary<((DateTimeOffset, DateTimeOffset) Window, string Group), RollupCell>();
-            foreach (var row in rows)
+            // latest needs each hour's latest instant, which a sum over the bucket does not keep: it folds hourly cells.
+            IReadOnlyList<BucketCell> cells;
+            if (meter.Aggregation == Aggregation.Latest)
             {
-                var key = (windowOf(row.Hour), MeterMatch.ProjectGroupKey(row.GroupKey, q.GroupBy));
+                var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, RowsMax + 1);
+                cells = rows.Select(r => new BucketCell(r.Hour, r.GroupKey, r.Cell)).ToList();
+            }
+            else cells = await s.Metering.SumRollupsAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, bucket, RowsMax + 1);
+            if (cells.Count > RowsMax) return TooMany();
+            var windows = new Dictionary<((DateTimeOffset, DateTimeOffset) Window, string Group), RollupCell>();
+            foreach (var c in cells)
+            {
+                var key = (windowOf(c.Bucket), Project(c.GroupKey));
                 if (!windows.TryGetValue(key, out var cell)) windows[key] = cell = new RollupCell();
-                cell.Merge(row.Cell);
+                cell.Merge(c.Cell);
             }
             foreach (var ((window, group), cell) in windows.OrderBy(w => w.Key.Window.Item1).ThenBy(w => w.Key.Group, StringComparer.Ordinal))
                 data.Add(new UsageValue(window.Item1, window.Item2, cell.Value(meter.Aggregation), MeterMatch.ParseGroupKey(group)));
@@ -81,8 +103,11 @@ public static class GetMeterUsage
             q.Window is { } win ? UsageWindows.ToWire(win) : null, data);
     }
 
+    private const long HourMicros = 3_600_000_000;
+    private const long DayMicros = 24 * HourMicros;
+
     private static KassaError TooMany() =>
-        KassaError.Validation("to", $"the range holds more than {RowsMax:#,0} hourly rollup rows; narrow it or pass customer_id");
+        KassaError.Validation("to", $"the range holds more than {RowsMax:#,0} rollup rows per window; narrow it, pass customer_id or a wider window");
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

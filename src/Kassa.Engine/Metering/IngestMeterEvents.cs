@@ -51,61 +51,96 @@ public static class IngestMeterEvents
 
     private sealed record Match(MeterRecord Meter, MeterContribution Contribution);
 
-    public static async Task<Response> Execute(IStoreSession s, OperationContext op, Prepared batch)
+    public static async Task<Response> Execute(IStoreSession s, OperationContext op, Prepared batch) =>
+        (await ExecuteMany(s, [(op, batch)]))[0];
+
+    /// <summary>
+    /// Several requests' batches in one transaction (group commit), answered each on its own as if they
+    /// had run one after the other in list order: an id that two of them carry is stored for the first
+    /// and a duplicate for the second. Batches of one tenant share one meter lookup and one statement per
+    /// table; a batch's refused events never touch another's.
+    /// </summary>
+    public static async Task<IReadOnlyList<Response>> ExecuteMany(IStoreSession s, IReadOnlyList<(OperationContext Op, Prepared Batch)> items)
     {
-        var rejected = batch.Rejected.ToList();
-        var names = batch.Events.Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
-        var meters = names.Count == 0 ? [] : (await s.Metering.MetersForEventNamesAsync(op.Tenant, names, MetersMax))
+        var responses = new Response[items.Count];
+        foreach (var tenantItems in Enumerable.Range(0, items.Count).GroupBy(i => items[i].Op.Tenant))
+            await ExecuteTenant(s, tenantItems.Key, tenantItems.Select(i => (i, items[i].Op, items[i].Batch)).ToList(), responses);
+        return responses;
+    }
+
+    private static async Task ExecuteTenant(IStoreSession s, Tenant tenant, List<(int Slot, OperationContext Op, Prepared Batch)> items, Response[] responses)
+    {
+        var names = items.SelectMany(it => it.Batch.Events).Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
+        var meters = names.Count == 0 ? [] : (await s.Metering.MetersForEventNamesAsync(tenant, names, MetersMax))
             .Select(m => (Record: m, Definition: m.ToDefinition())).ToList();
 
         // Which meters each event feeds, with its value there. An event a meter cannot read is refused
-        // whole: storing it would leave that meter silently short.
-        var toInsert = new List<NormalizedEvent>(batch.Events.Count);
+        // whole: storing it would leave that meter silently short. An id an earlier batch of this
+        // transaction carries is that batch's: this one counts it as a duplicate.
+        var toInsert = new List<NormalizedEvent>();
+        var owner = new Dictionary<string, int>(StringComparer.Ordinal);
         var matches = new Dictionary<string, List<Match>>(StringComparer.Ordinal);
-        foreach (var (index, e) in batch.Events)
+        var rejected = new List<Rejected>[items.Count];
+        for (var k = 0; k < items.Count; k++)
         {
-            List<Match>? found = null;
-            string? problem = null;
-            foreach (var (record, definition) in meters)
+            rejected[k] = [.. items[k].Batch.Rejected];
+            foreach (var (index, e) in items[k].Batch.Events)
             {
-                if (!MeterContribution.TryFrom(definition, e.EventName, e.Properties, out var contribution, out var error))
+                List<Match>? found = null;
+                string? problem = null;
+                foreach (var (record, definition) in meters)
                 {
-                    problem = $"meter '{record.Id}': {error}";
-                    break;
+                    if (!MeterContribution.TryFrom(definition, e.EventName, e.Properties, out var contribution, out var error))
+                    {
+                        problem = $"meter '{record.Id}': {error}";
+                        break;
+                    }
+                    if (contribution is { } c) (found ??= []).Add(new Match(record, c));
                 }
-                if (contribution is { } c) (found ??= []).Add(new Match(record, c));
+                if (problem is not null)
+                {
+                    rejected[k].Add(new Rejected(index, MeterEventCodes.ValidationFailed, problem));
+                    continue;
+                }
+                if (!owner.TryAdd(e.Id, k)) continue;
+                toInsert.Add(e);
+                if (found is not null) matches[e.Id] = found;
             }
-            if (problem is not null)
-            {
-                rejected.Add(new Rejected(index, MeterEventCodes.ValidationFailed, problem));
-                continue;
-            }
-            toInsert.Add(e);
-            if (found is not null) matches[e.Id] = found;
         }
 
-        var inserted = await s.Metering.InsertEventsAsync(op.Tenant, toInsert, op.Now);
+        // received_at: the transaction's requests arrived within the same few milliseconds; the first one's clock names them all.
+        var inserted = await s.Metering.InsertEventsAsync(tenant, toInsert, items[0].Op.Now);
 
         var rollups = new RollupBatch();
         var tracks = new List<TrackOp>();
+        var accepted = new long[items.Count];
         foreach (var e in toInsert)
         {
-            if (!inserted.Contains(e.Id) || !matches.TryGetValue(e.Id, out var fed)) continue;
+            if (!inserted.Contains(e.Id)) continue;
+            var k = owner[e.Id];
+            accepted[k]++;
+            if (!matches.TryGetValue(e.Id, out var fed)) continue;
+            var op = items[k].Op;
             foreach (var m in fed)
             {
                 rollups.Add(m.Meter.Id, e.CustomerId, e.Timestamp, m.Contribution);
                 // The key names the meter too: one event may feed two meters linked to two features.
                 if (m.Meter.FeatureId is { } feature)
-                    tracks.Add(new TrackOp(op.Tenant, op.RequestId, op.Now, e.CustomerId, feature, "", m.Contribution.Value, $"mev:{m.Meter.Id}:{e.Id}", e.Timestamp));
+                    tracks.Add(new TrackOp(tenant, op.RequestId, op.Now, e.CustomerId, feature, "", m.Contribution.Value, $"mev:{m.Meter.Id}:{e.Id}", e.Timestamp));
             }
         }
-        await s.Metering.UpsertRollupsAsync(op.Tenant, rollups.Rows());
-        await s.Metering.InsertUniqueValuesAsync(op.Tenant, rollups.DistinctRows());
+        await s.Metering.UpsertRollupsAsync(tenant, rollups.Rows());
+        await s.Metering.InsertUniqueValuesAsync(tenant, rollups.DistinctRows());
         // Same transaction as the events: a linked balance moves exactly when its event is stored.
         // Tracks for unknown customers or features decide to an error and change nothing.
         if (tracks.Count > 0) await ApplyBalanceBatch.Execute(s, tracks);
 
-        rejected.Sort((a, b) => a.Index.CompareTo(b.Index));
-        return new Response(inserted.Count, toInsert.Count - inserted.Count + batch.RepeatedInBatch, rejected);
+        for (var k = 0; k < items.Count; k++)
+        {
+            rejected[k].Sort((a, b) => a.Index.CompareTo(b.Index));
+            var stored = items[k].Batch.Events.Count - (rejected[k].Count - items[k].Batch.Rejected.Count);
+            // Offered for insert minus inserted: ids already stored, or carried by an earlier batch of this transaction.
+            responses[items[k].Slot] = new Response(accepted[k], stored - accepted[k] + items[k].Batch.RepeatedInBatch, rejected[k]);
+        }
     }
 }

@@ -24,6 +24,16 @@ public sealed record StoredMeterEvent(string Id, string EventName, string Custom
 /// <summary>One hourly rollup cell of a meter, customer and group values.</summary>
 public sealed record RollupRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, RollupCell Cell);
 
+/// <summary>
+/// The cells of one group summed over one bucket of hours (a whole UTC hour or day starting at
+/// <see cref="Bucket"/>) and over customers: count and sum add, min and max merge. The latest value
+/// is not kept (a <c>latest</c> meter reads hourly cells instead).
+/// </summary>
+public sealed record BucketCell(DateTimeOffset Bucket, string GroupKey, RollupCell Cell);
+
+/// <summary>A distinct value a unique_count meter saw in one bucket of hours (over customers).</summary>
+public sealed record BucketValue(DateTimeOffset Bucket, string GroupKey, string Value);
+
 /// <summary>A distinct value a unique_count meter saw in one hour.</summary>
 public sealed record UniqueValueRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, string Value);
 
@@ -49,7 +59,17 @@ public interface IMeteringStore
 
     /// <summary>Rollup cells of a meter with hour in [from, to), of one customer or all; at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<RollupRow>> LoadRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, int limit);
-    Task<IReadOnlyList<UniqueValueRow>> LoadUniqueValuesAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, int limit);
+    /// <summary>
+    /// Rollup cells with hour in [from, to), of one customer or all, summed per bucket of
+    /// <paramref name="bucketMicros"/> (an hour or a day, aligned to the Unix epoch, so to UTC days) and
+    /// group key by the database: a customer-month answers in about 30 rows per group instead of 744.
+    /// At most <paramref name="limit"/> rows.
+    /// </summary>
+    Task<IReadOnlyList<BucketCell>> SumRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, long bucketMicros,
+        int limit);
+    /// <summary>The distinct values per bucket and group key, as <see cref="SumRollupsAsync"/> buckets them.</summary>
+    Task<IReadOnlyList<BucketValue>> DistinctValuesAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to, long bucketMicros,
+        int limit);
 
     /// <summary>Raw events, newest first by (timestamp, id), filtered; keyset paged.</summary>
     Task<IReadOnlyList<StoredMeterEvent>> ListEventsAsync(Tenant tenant, string? customerId, string? eventName, DateTimeOffset? from, DateTimeOffset? to,

@@ -83,7 +83,7 @@ public static class MeteringEndpoints
             });
     }
 
-    private static async Task IngestOne(HttpContext http, Api api, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
+    private static async Task IngestOne(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal)
     {
         var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
         if (!read.IsOk)
@@ -105,10 +105,10 @@ public static class MeteringEndpoints
         var prepared = IngestMeterEvents.Prepare([element], time.GetUtcNow());
         // One event: a refusal is the request's error, not an entry in a batch report.
         if (prepared.Rejected is [var only]) await ApiResponses.WriteError(http, new KassaError(ErrorCode(only.Code), only.Message));
-        else await Store(http, api, store, signal, prepared);
+        else await Store(http, api, queue, signal, prepared);
     }
 
-    private static async Task IngestBatch(HttpContext http, Api api, IKassaStore store, TimeProvider time, Workers.WebhookSignal signal)
+    private static async Task IngestBatch(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal)
     {
         var body = await api.ReadBody<BatchRequest>(http);
         if (body is null) return;
@@ -123,14 +123,20 @@ public static class MeteringEndpoints
                 $"A batch holds at most {MeterEventInput.BatchMax} events; this one has {body.Events.Count}", "events"));
             return;
         }
-        await Store(http, api, store, signal, IngestMeterEvents.Prepare(body.Events, time.GetUtcNow()));
+        await Store(http, api, queue, signal, IngestMeterEvents.Prepare(body.Events, time.GetUtcNow()));
     }
 
-    private static async Task Store(HttpContext http, Api api, IKassaStore store, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)
+    private static async Task Store(HttpContext http, Api api, IngestQueue queue, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)
     {
         var op = api.Operation(http);
-        // Not cancelled with the request: once the transaction starts it commits or rolls back whole.
-        var response = await store.WriteAsync(s => IngestMeterEvents.Execute(s, op, prepared), ct: CancellationToken.None);
+        if (queue.TryEnqueue(op, prepared) is not { } done)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.RateLimited, "Meter event ingestion is at capacity; retry after the time in Retry-After"));
+            return;
+        }
+        // Not cancelled with the request: once queued, the batch commits or rolls back whole with its transaction.
+        var response = await done;
         signal.Poke();
         await ApiResponses.WriteJson(http, StatusCodes.Status202Accepted, response);
     }

@@ -27,6 +27,16 @@ public static class OpsEndpoints
         "# HELP kassa_balance_queue_length Operations waiting for the balance engine.\n# TYPE kassa_balance_queue_length gauge\n" +
         $"kassa_balance_queue_length {e.QueueLength}\n";
 
+    private static string IngestMetrics(Kassa.Engine.Metering.IngestQueue q) =>
+        "# HELP kassa_meter_ingest_commits_total Meter event transactions committed (each holds one or more requests).\n# TYPE kassa_meter_ingest_commits_total counter\n" +
+        $"kassa_meter_ingest_commits_total {q.Commits}\n" +
+        "# HELP kassa_meter_ingest_requests_total Meter event requests answered from committed transactions.\n# TYPE kassa_meter_ingest_requests_total counter\n" +
+        $"kassa_meter_ingest_requests_total {q.Requests}\n" +
+        "# HELP kassa_meter_ingest_commit_seconds_total Time spent in meter event transactions.\n# TYPE kassa_meter_ingest_commit_seconds_total counter\n" +
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"kassa_meter_ingest_commit_seconds_total {(decimal)q.CommitTicks / System.Diagnostics.Stopwatch.Frequency:0.######}\n") +
+        "# HELP kassa_meter_ingest_queue_length Meter event requests waiting for a transaction.\n# TYPE kassa_meter_ingest_queue_length gauge\n" +
+        $"kassa_meter_ingest_queue_length {q.QueueLength}\n";
+
     private static string Phase(string name, long ticks) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"kassa_balance_batch_phase_seconds_total{{phase=\"{name}\"}} {(decimal)ticks / System.Diagnostics.Stopwatch.Frequency:0.######}\n");
@@ -55,8 +65,8 @@ public static class OpsEndpoints
             .Produces<ReadinessResource>(200, ApiResponses.JsonContentType)
             .Produces<ReadinessResource>(503, ApiResponses.JsonContentType);
 
-        app.MapGet("/metrics", (Metrics metrics, Kassa.Engine.Balances.BalanceEngine engine) =>
-                Results.Text(metrics.Render() + EngineMetrics(engine), "text/plain; version=0.0.4; charset=utf-8"))
+        app.MapGet("/metrics", (Metrics metrics, Kassa.Engine.Balances.BalanceEngine engine, Kassa.Engine.Metering.IngestQueue ingest) =>
+                Results.Text(metrics.Render() + EngineMetrics(engine) + IngestMetrics(ingest), "text/plain; version=0.0.4; charset=utf-8"))
             .Doc("metrics", "Prometheus metrics: request counts and latency histograms by route", "Operations")
             .Produces<string>(200, "text/plain");
     }

@@ -42,6 +42,8 @@ public static class KassaApp
         builder.Services.AddSingleton<Kassa.Engine.Balances.BalanceEngine>();
         // The engine's loop always runs: without it no balance could change.
         builder.Services.AddHostedService<BalanceEngineService>();
+        builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
+        builder.Services.AddHostedService<IngestQueueService>();
         if (options.RunWorkers)
         {
             builder.Services.AddHostedService<IdempotencyPurger>();

@@ -8,6 +8,12 @@ public sealed class BalanceEngineService(BalanceEngine engine) : BackgroundServi
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => engine.RunAsync(stoppingToken);
 }
 
+/// <summary>Runs the meter event group-commit loops for the life of the process.</summary>
+public sealed class IngestQueueService(Kassa.Engine.Metering.IngestQueue queue) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => queue.RunAsync(stoppingToken);
+}
+
 /// <summary>
 /// Releases held locks past their expiry and applies ended periods and expired buckets even when
 /// nobody touches the balance (reads and writes also do it lazily). Each expiry goes through the engine, so it serialises with every other

@@ -93,12 +93,44 @@ public abstract class MeteringTests(KassaHost host)
         var day = await Usage(sum, b, to, "day", c);
         Assert.Equal(Iso(b)[..19] + "Z", (string)day[0]!["window_start"]!);
         Assert.Equal(16.5m, day.Sum(d => (decimal)d!["value"]!));
+        // The database sums hours into days per group; the groups stay apart.
+        var byModel = (await Usage(sum, b, to, "day", c, "model")).GroupBy(d => d!["group"]!.ToJsonString())
+            .ToDictionary(g => g.Key, g => g.Sum(d => (decimal)d!["value"]!));
+        Assert.Equal(new Dictionary<string, decimal> { ["{\"model\":\"a\"}"] = 18m, ["{\"model\":\"b\"}"] = -1.5m }, byModel);
         // A range that starts after the first hour leaves it out.
         Assert.Equal(3m, (decimal)(await Usage(count, b.AddHours(1), to, "month", c))[0]!["value"]!);
         // Another customer's events are not in this one's usage; without customer_id all customers count.
         await Send(Event("other", name, Wire.NewId(), b.AddMinutes(1), new { model = "a", user = "u9", usage = new { tokens = 100 } }));
         Assert.Equal(16.5m, (decimal)(await Usage(sum, b, to, customer: c))[0]!["value"]!);
         Assert.Equal(116.5m, (decimal)(await Usage(sum, b, to))[0]!["value"]!);
+    }
+
+    [Fact]
+    public async Task Batches_sharing_one_transaction_are_answered_as_if_sent_one_after_another()
+    {
+        // Group commit puts concurrent requests into one transaction; each keeps its own answer, an id two of
+        // them carry is stored for the first and a duplicate for the second, and another tenant's same id is its own.
+        var name = Slug("gc");
+        var meter = await Meter(name, "sum", "n");
+        var c = Wire.NewId();
+        var now = host.Clock.GetUtcNow();
+        var id = Slug("ev");
+        var other = await host.NewAccountAsync();
+        var mine = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        Kassa.Engine.Metering.IngestMeterEvents.Prepared Prepare(params object[] events) =>
+            Kassa.Engine.Metering.IngestMeterEvents.Prepare(events.Select(e => System.Text.Json.JsonSerializer.SerializeToElement(e)).ToList(), now);
+        Kassa.Engine.Common.OperationContext Op(Kassa.Engine.Common.Tenant t) => new(t, Kassa.Engine.Common.Actor.System, Slug("req"), now);
+        var answers = await host.Store.WriteAsync(s => Kassa.Engine.Metering.IngestMeterEvents.ExecuteMany(s,
+        [
+            (Op(mine), Prepare(Event(id + "1", name, c, now, new { n = 1 }), Event(id + "2", name, c, now, new { n = 2 }))),
+            (Op(new(other.AccountId, false)), Prepare(Event(id + "2", name, c, now, new { n = 20 }))),
+            (Op(mine), Prepare(Event(id + "2", name, c, now, new { n = 2 }), Event(id + "3", name, c, now, new { n = 4 }), Event(id + "4", name, c, now, new { m = 0 }))),
+        ]));
+        Assert.Equal(new[] { (2L, 0L, 0), (1L, 0L, 0), (1L, 1L, 1) }, answers.Select(a => (a.Accepted, a.Duplicates, a.Rejected.Count)).ToArray());
+        Assert.Equal(2, answers[2].Rejected[0].Index);
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        // 1 + 2 + 4: the repeated id 2 once, the other tenant's 20 not at all (it has no such meter either).
+        Assert.Equal(7m, (decimal)(await Usage(meter, hour, hour.AddHours(1), customer: c))[0]!["value"]!);
     }
 
     [Fact]

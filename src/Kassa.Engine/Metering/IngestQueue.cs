@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Metering;
+
+/// <summary>
+/// Group commit for meter event batches: requests that arrive while a transaction is being written
+/// wait in a bounded queue and go into the next transaction together (<see cref="IngestMeterEvents.ExecuteMany"/>),
+/// so one commit — on SQLite one WAL write and fsync, on PostgreSQL one round of statements and one
+/// commit — carries several requests' events, and rollup pages several batches touch are written
+/// once. Each request is answered only after the transaction holding it committed.
+/// </summary>
+public sealed class IngestQueue(IKassaStore store)
+{
+    /// <summary>Requests waiting at most; past it a request is refused with 429 (back-pressure, not unbounded memory).</summary>
+    public const int QueueCapacity = 256;
+
+    /// <summary>
+    /// Events one transaction takes at most (whole requests; one request of 1,000 always fits). Larger
+    /// transactions stop paying: past a few thousand events the commit is no longer the main cost, and a
+    /// request would wait for more of its neighbours' work before its answer.
+    /// </summary>
+    public const int EventsPerCommitMax = 8_000;
+
+    /// <summary>Writer loops: SQLite has one writer; on PostgreSQL two overlap one transaction's round trips with another's.</summary>
+    public int Writers { get; } = store.Engine == "postgres" ? 2 : 1;
+
+    private readonly Channel<Item> _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(QueueCapacity)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private sealed record Item(OperationContext Op, IngestMeterEvents.Prepared Batch)
+    {
+        public TaskCompletionSource<IngestMeterEvents.Response> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Transactions committed and requests answered since start, for /metrics.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+    public long Requests => Interlocked.Read(ref _requests);
+    /// <summary>Time spent inside ingest transactions, in stopwatch ticks.</summary>
+    public long CommitTicks => Interlocked.Read(ref _commitTicks);
+    public int QueueLength => _queue.Reader.Count;
+    private long _commits;
+    private long _requests;
+    private long _commitTicks;
+
+    /// <summary>
+    /// Queues a validated batch; the task ends once its transaction committed (or failed). Null when the
+    /// queue is full: the caller answers 429 with Retry-After.
+    /// </summary>
+    public Task<IngestMeterEvents.Response>? TryEnqueue(OperationContext op, IngestMeterEvents.Prepared batch)
+    {
+        var item = new Item(op, batch);
+        return _queue.Writer.TryWrite(item) ? item.Done.Task : null;
+    }
+
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => RunLoopAsync(ct)));
+
+    private async Task RunLoopAsync(CancellationToken ct)
+    {
+        var batch = new List<Item>();
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(ct))
+            {
+                var events = 0;
+                while (_queue.Reader.TryPeek(out var next) && (batch.Count == 0 || events + next.Batch.Events.Count <= EventsPerCommitMax)
+                       && _queue.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                    events += item.Batch.Events.Count;
+                }
+                if (batch.Count > 0) await CommitAsync(batch);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        // Whatever is still queued at shutdown was never acknowledged: fail it so callers answer 503 and clients retry.
+        foreach (var item in batch) item.Done.TrySetException(new OperationCanceledException("the server is stopping"));
+        while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(new OperationCanceledException("the server is stopping"));
+    }
+
+    private async Task CommitAsync(List<Item> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var responses = await store.WriteAsync(s => IngestMeterEvents.ExecuteMany(s, batch.Select(i => (i.Op, i.Batch)).ToList()),
+                ct: CancellationToken.None);
+            Interlocked.Increment(ref _commits);
+            Interlocked.Add(ref _requests, batch.Count);
+            Interlocked.Add(ref _commitTicks, Stopwatch.GetTimestamp() - started);
+            for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(responses[i]);
+        }
+        catch (Exception) when (batch.Count > 1)
+        {
+            // One request may have broken the transaction (a sum past 64 bits, say); run each alone so the others still land.
+            foreach (var item in batch)
+            {
+                try
+                {
+                    item.Done.TrySetResult(await store.WriteAsync(s => IngestMeterEvents.Execute(s, item.Op, item.Batch), ct: CancellationToken.None));
+                }
+                catch (Exception e)
+                {
+                    item.Done.TrySetException(e);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var item in batch) item.Done.TrySetException(e);
+        }
+    }
+}
