@@ -41,7 +41,7 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
     /// </summary>
     public async Task<PhaseResult> MeasureAsync(Target target, int phase, CancellationToken cancel)
     {
-        var workers = options.Workers;
+        var workers = target.Workers > 0 ? Math.Min(target.Workers, options.Workers) : options.Workers;
         Console.Error.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"[run] {target.Name}: warm-up {options.Warmup.TotalSeconds:0.0}s, then {options.Duration.TotalSeconds:0.0}s measured, {workers} workers"));

@@ -34,11 +34,10 @@ internal static class Metering
     public const int QueryCustomers = 20;
     public const int EventsPerQueryCustomer = 1000;
 
-    // Loads keep at most this many batches in flight. More do not help on the 2-core test machine: PostgreSQL
-    // loaded 15.8k events/s with 2, 16.6k with 4 and 16.6k with 8; SQLite has one writer, so more only queue,
-    // and with its current ~4 s batches 8 in flight wait past the client's 30 s timeout and are sent again
-    // (the server then does them twice).
-    private const int LoadWorkers = 4;
+    // Loads keep at most this many batches in flight: enough for the server's group commit to put several
+    // into one transaction, few enough that a batch never waits past the client's 30 s timeout (it would be
+    // sent again, and the server would then do it twice).
+    private const int LoadWorkers = 8;
 
     // An ingest batch the client gave up on is still written by the server, so the ingest phases let the
     // batches in flight finish (up to the request timeout) before the next phase starts on a quiet server.
@@ -116,7 +115,7 @@ internal static class Metering
             $"from={today.AddDays(-29):yyyy-MM-ddTHH:mm:ssZ}&to={today.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}");
         IReadOnlyList<KeyValuePair<string, long>> State() => [new("events_stored", store.Events)];
 
-        var targets = new List<Target> { UsageTarget(endpoint, "usage_small", range, QueryCustomerPrefix, QueryCustomers, State) };
+        var targets = new List<Target> { UsageTarget(endpoint, "usage_small", range, QueryCustomerPrefix, QueryCustomers, State, settings.QueryWorkers) };
         var comparisons = new List<Comparison>();
         if (ingest)
         {
@@ -141,14 +140,14 @@ internal static class Metering
             // Customer of each loaded event: uniform over --customers.
             var load = LoadBatch(endpoint, "load_events", bulkSeed, settings.Events, store,
                 (_, random) => (BulkCustomerPrefix, random.Next(customers)));
-            targets.Add(UsageTarget(endpoint, "usage_large", range, QueryCustomerPrefix, QueryCustomers, State) with
+            targets.Add(UsageTarget(endpoint, "usage_large", range, QueryCustomerPrefix, QueryCustomers, State, settings.QueryWorkers) with
             {
                 Before = (driver, cancel) => LoadAsync(driver, load, cancel),
             });
 
             // The same query on customers of the large load, whose rows were written interleaved with
             // everything else: what a typical customer of a large store gets.
-            targets.Add(UsageTarget(endpoint, "usage_large_bulk", range, BulkCustomerPrefix, customers, State));
+            targets.Add(UsageTarget(endpoint, "usage_large_bulk", range, BulkCustomerPrefix, customers, State, settings.QueryWorkers));
             comparisons.Add(new Comparison("usage_large", "usage_small"));
             comparisons.Add(new Comparison("usage_large_bulk", "usage_small"));
         }
@@ -161,7 +160,8 @@ internal static class Metering
     /// none of the loaded events (wrong range, lost rollups), so its cost would not be the real one: an error.
     /// </summary>
     private static Target UsageTarget(
-        Endpoint endpoint, string name, string range, string customerPrefix, int customers, Func<IReadOnlyList<KeyValuePair<string, long>>> state)
+        Endpoint endpoint, string name, string range, string customerPrefix, int customers, Func<IReadOnlyList<KeyValuePair<string, long>>> state,
+        int workers)
     {
         var path = $"/v1/meters/{TokensMeter}/usage?window=day&group_by=model&{range}&customer_id={customerPrefix}";
         return new Target(
@@ -174,6 +174,7 @@ internal static class Metering
             new BodyRule("\"data\":[]"))
         {
             State = state,
+            Workers = workers,
         };
     }
 

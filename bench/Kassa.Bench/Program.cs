@@ -14,6 +14,7 @@ internal static class Program
         usage:
           kassa-bench run --url URL --key KEY --scenario NAME [--workers N] [--duration D] [--warmup D]
                           [--baseline PATH|none] [--json FILE] [--customers N] [--events N]
+                          [--query-workers N]
           kassa-bench scenarios
 
         run        drives N workers (one request in flight each) against a running server: setup, then the
@@ -30,6 +31,8 @@ internal static class Program
                        1..1000000 (default 10000)
           --events     metering scenarios: events loaded before the large-store queries, 0..100000000;
                        0 skips the large store (default 10000000)
+          --query-workers  metering scenarios: workers of the usage targets, 1..--workers (default 2, one
+                       per core of the test machine: a query's latency, not a queue's)
         scenarios  lists the scenario names
         exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line,
                     3 a setup step the targets depend on failed (the phases measured before it are
@@ -79,7 +82,7 @@ internal static class Program
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events"];
+        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers"];
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -171,6 +174,13 @@ internal static class Program
             return $"--events must be an integer in 0..{BenchOptions.MaxEvents}, got {eventsText}";
         }
 
+        var queryWorkers = Math.Min(BenchOptions.DefaultQueryWorkers, workers);
+        if (values.TryGetValue("--query-workers", out var queryWorkersText)
+            && !TryParseInt(queryWorkersText, 1, workers, out queryWorkers))
+        {
+            return $"--query-workers must be an integer in 1..{workers} (--workers), got {queryWorkersText}";
+        }
+
         var duration = BenchOptions.DefaultDuration;
         if (values.TryGetValue("--duration", out var durationText)
             && (!TryParseDuration(durationText, out duration) || duration <= TimeSpan.Zero || duration > BenchOptions.MaxDuration))
@@ -201,7 +211,7 @@ internal static class Program
             return "--json needs a file name";
         }
 
-        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events);
+        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers);
         return null;
     }
 

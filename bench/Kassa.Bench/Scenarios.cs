@@ -122,6 +122,9 @@ internal sealed record Target(string Name, bool Authenticated, RequestFactory Bu
     /// <see cref="SetupFailedException"/>, which ends the run (the phases measured so far are kept).
     /// </summary>
     public Func<ISetupDriver, CancellationToken, Task>? Before { get; init; }
+
+    /// <summary>Workers of this target's phase, if fewer than the run's (0: the run's).</summary>
+    public int Workers { get; init; }
 }
 
 /// <summary>
@@ -203,7 +206,7 @@ internal sealed record Scenario(
 internal sealed class SetupFailedException(string message) : Exception(message);
 
 /// <summary>The parameters scenario factories may read.</summary>
-internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events);
+internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events, int QueryWorkers);
 
 /// <summary>Catalog entry: a scenario's name, what it does, and how to build it.</summary>
 internal sealed record ScenarioInfo(string Name, string Description, bool RequiresKey, Func<ScenarioSettings, Scenario> Create);

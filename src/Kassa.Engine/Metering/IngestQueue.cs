@@ -25,7 +25,7 @@ public sealed class IngestQueue(IKassaStore store)
     public const int EventsPerCommitMax = 8_000;
 
     /// <summary>Writer loops: SQLite has one writer; on PostgreSQL two overlap one transaction's round trips with another's.</summary>
-    public int Writers { get; } = store.Engine == "postgres" ? 2 : 1;
+    public int Writers { get; } = store.Engine == "postgres" ? 4 : 1;
 
     private readonly Channel<Item> _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(QueueCapacity)
     {

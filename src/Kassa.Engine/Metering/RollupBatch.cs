@@ -18,9 +18,15 @@ public sealed class RollupBatch
     public void Add(string meterId, string customerId, DateTimeOffset at, MeterContribution c)
     {
         var key = (meterId, customerId, UsageWindows.HourFloor(at), c.GroupKey);
+        // A unique_count meter is answered from its distinct values alone; a cell of it would be written on
+        // every event and never read.
+        if (c.Distinct is not null)
+        {
+            _distinct.Add((key.meterId, key.customerId, key.Item3, key.GroupKey, c.Distinct));
+            return;
+        }
         if (!_cells.TryGetValue(key, out var cell)) _cells[key] = cell = new RollupCell();
         cell.Add(c.Value, at);
-        if (c.Distinct is not null) _distinct.Add((key.meterId, key.customerId, key.Item3, key.GroupKey, c.Distinct));
     }
 
     public IReadOnlyList<RollupRow> Rows() => _cells
