@@ -179,13 +179,37 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     public async Task UpsertRollupsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
     {
         if (rows.Count == 0) return;
+        try
+        {
+            await UpsertRollupRowsAsync(tenant, rows);
+        }
+        catch (Exception e) when (IsIntegerOverflow(e))
+        {
+            throw new QuantityOverflowException(QuantityOverflowException.DefaultMessage, e);
+        }
+    }
+
+    /// <summary>SQLite refuses integer arithmetic past 64 bits with "integer overflow"; PostgreSQL with numeric_value_out_of_range.</summary>
+    private static bool IsIntegerOverflow(Exception e) => e switch
+    {
+        SqliteException sqlite => sqlite.Message.Contains("integer overflow", StringComparison.Ordinal),
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.NumericValueOutOfRange,
+        _ => false,
+    };
+
+    private async Task UpsertRollupRowsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
+    {
         var least = s.Dialect.IsPostgres ? "LEAST" : "min";
         var greatest = s.Dialect.IsPostgres ? "GREATEST" : "max";
+        // SQLite turns an integer sum past 64 bits into a REAL and would store it; abs() of the smallest
+        // integer is its way to fail the statement instead ("integer overflow"). PostgreSQL's bigint fails on its own.
+        var sum = s.Dialect.IsPostgres ? "meter_rollups.sum + excluded.sum"
+            : "CASE WHEN typeof(meter_rollups.sum + excluded.sum) = 'integer' THEN meter_rollups.sum + excluded.sum ELSE abs(-9223372036854775807 - 1) END";
         // Every expression reads the stored row as it was: latest compares against the old latest_at.
         var onConflict = $"""
             ON CONFLICT ({RollupKey}) DO UPDATE SET
               count = meter_rollups.count + excluded.count,
-              sum = meter_rollups.sum + excluded.sum,
+              sum = {sum},
               min = {least}(meter_rollups.min, excluded.min),
               max = {greatest}(meter_rollups.max, excluded.max),
               latest = CASE WHEN excluded.latest_at > meter_rollups.latest_at
@@ -262,6 +286,19 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     public async Task<IReadOnlyList<BucketCell>> SumRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
+        long bucketMicros, int limit)
+    {
+        try
+        {
+            return await SumRollupRowsAsync(tenant, meterId, customerId, from, to, bucketMicros, limit);
+        }
+        catch (Exception e) when (IsIntegerOverflow(e))
+        {
+            throw new QuantityOverflowException("A usage total of one bucket would pass 9.2e12 units (64-bit micro-units); ask for smaller windows", e);
+        }
+    }
+
+    private async Task<IReadOnlyList<BucketCell>> SumRollupRowsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
         long bucketMicros, int limit)
     {
         // PostgreSQL's SUM(bigint) is numeric: cast back, so a total past 64 bits fails loudly instead of being read wrong.

@@ -11,6 +11,8 @@ public static class ErrorCodes
     public const string MalformedJson = "malformed_json";
     public const string UnknownField = "unknown_field";
     public const string ParameterMissing = "parameter_missing";
+    /// <summary>A total (a rollup's sum) would pass the 64-bit micro-unit range; nothing was stored.</summary>
+    public const string QuantityOverflow = "quantity_overflow";
     // 401 authentication_error
     public const string MissingApiKey = "missing_api_key";
     public const string InvalidApiKey = "invalid_api_key";

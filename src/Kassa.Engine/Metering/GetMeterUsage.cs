@@ -94,7 +94,14 @@ public static class GetMeterUsage
             {
                 var key = (windowOf(c.Bucket), Project(c.GroupKey));
                 if (!windows.TryGetValue(key, out var cell)) windows[key] = cell = new RollupCell();
-                cell.Merge(c.Cell);
+                try
+                {
+                    cell.Merge(c.Cell);
+                }
+                catch (OverflowException)
+                {
+                    return new KassaError(ErrorCodes.QuantityOverflow, "A window's total would pass 9.2e12 units (64-bit micro-units); ask for smaller windows");
+                }
             }
             foreach (var ((window, group), cell) in windows.OrderBy(w => w.Key.Window.Item1).ThenBy(w => w.Key.Group, StringComparer.Ordinal))
                 data.Add(new UsageValue(window.Item1, window.Item2, cell.Value(meter.Aggregation), MeterMatch.ParseGroupKey(group)));

@@ -26,7 +26,14 @@ public sealed class RollupBatch
             return;
         }
         if (!_cells.TryGetValue(key, out var cell)) _cells[key] = cell = new RollupCell();
-        cell.Add(c.Value, at);
+        try
+        {
+            cell.Add(c.Value, at);
+        }
+        catch (OverflowException e)
+        {
+            throw new QuantityOverflowException(QuantityOverflowException.DefaultMessage, e);
+        }
     }
 
     public IReadOnlyList<RollupRow> Rows() => _cells

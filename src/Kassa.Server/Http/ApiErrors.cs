@@ -21,6 +21,7 @@ public static class ApiErrors
         [ErrorCodes.MalformedJson] = (400, "invalid_request_error"),
         [ErrorCodes.UnknownField] = (400, "invalid_request_error"),
         [ErrorCodes.ParameterMissing] = (400, "invalid_request_error"),
+        [ErrorCodes.QuantityOverflow] = (400, "invalid_request_error"),
         [ErrorCodes.MissingApiKey] = (401, "authentication_error"),
         [ErrorCodes.InvalidApiKey] = (401, "authentication_error"),
         [ErrorCodes.ExpiredToken] = (401, "authentication_error"),

@@ -3,6 +3,7 @@ using Kassa.Core.Errors;
 using Kassa.Core.Ids;
 using Kassa.Core.Validation;
 using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
 
 namespace Kassa.Server.Http;
 
@@ -65,6 +66,13 @@ public sealed class RequestPipeline(RequestDelegate next, Metrics metrics, ILogg
             await ApiResponses.WriteError(http, e.StatusCode == StatusCodes.Status413PayloadTooLarge
                 ? new KassaError(ErrorCodes.PayloadTooLarge, "Request bodies may be at most 1 MiB")
                 : new KassaError(ErrorCodes.MalformedJson, "The request could not be read: " + e.Message));
+        }
+        catch (QuantityOverflowException e) when (!http.Response.HasStarted)
+        {
+            // The client's numbers, not our fault: the transaction rolled back whole, nothing was stored.
+            http.Response.Clear();
+            http.Response.Headers["Request-Id"] = requestId;
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.QuantityOverflow, e.Message));
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {

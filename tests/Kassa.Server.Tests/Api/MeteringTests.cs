@@ -134,6 +134,27 @@ public abstract class MeteringTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_sum_past_64_bit_micro_units_is_refused_with_quantity_overflow_and_stores_nothing()
+    {
+        var name = Slug("big");
+        var meter = await Meter(name, "sum", "n");
+        var c = Wire.NewId();
+        var now = host.Clock.GetUtcNow();
+        var id = Slug("ev");
+        const long most = 9_000_000_000_000; // the largest value one event may carry (9e18 micro-units)
+        Assert.Equal(1, (int)(await Send(Event(id + "1", name, c, now, new { n = most })))["accepted"]!);
+        // Two at once overflow in memory, one more overflows the stored cell: either way the batch is refused whole.
+        (await host.Client().Post("/v1/meter_events/batch", new { events = new[] { Event(id + "2", name, c, now, new { n = most }), Event(id + "3", name, c, now, new { n = 1 }) } }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
+        (await host.Client().Post("/v1/meter_events", Event(id + "4", name, c, now, new { n = most })))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        Assert.Equal(9_000_000_000_000m, (decimal)(await Usage(meter, hour, hour.AddHours(1), customer: c))[0]!["value"]!);
+        var raw = (await host.Client().Get($"/v1/meter_events?customer_id={c}")).Body!["data"]!.AsArray();
+        Assert.Equal(new[] { id + "1" }, raw.Select(e => (string)e!["id"]!).ToArray());
+    }
+
+    [Fact]
     public async Task A_batch_with_good_duplicate_and_invalid_events_stores_the_good_ones_once()
     {
         var name = Slug("mix");
