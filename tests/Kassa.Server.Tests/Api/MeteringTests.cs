@@ -134,6 +134,40 @@ public abstract class MeteringTests(KassaHost host)
     }
 
     [Fact]
+    public async Task The_ingest_queue_refuses_past_its_capacity_and_answers_every_queued_batch_after_its_commit()
+    {
+        // A queue of our own (the host's store starts with the first request), not running yet: what waits is
+        // bounded, and the first refusal comes at capacity + 1.
+        var name = Slug("q");
+        var meter = await Meter(name, "count");
+        var queue = new Kassa.Engine.Metering.IngestQueue(host.Store);
+        var c = Wire.NewId();
+        var now = host.Clock.GetUtcNow();
+        var op = new Kassa.Engine.Common.OperationContext(new(host.Account.AccountId, false), Kassa.Engine.Common.Actor.System, Slug("req"), now);
+        var id = Slug("ev");
+        var waiting = Enumerable.Range(0, Kassa.Engine.Metering.IngestQueue.QueueCapacity)
+            .Select(i => queue.TryEnqueue(op, Kassa.Engine.Metering.IngestMeterEvents.Prepare(
+                [System.Text.Json.JsonSerializer.SerializeToElement(Event($"{id}{i % 100}", name, c, now, new { }))], now)))
+            .ToList();
+        Assert.All(waiting, t => Assert.NotNull(t));
+        Assert.Null(queue.TryEnqueue(op, Kassa.Engine.Metering.IngestMeterEvents.Prepare([], now)));
+        Assert.All(waiting, t => Assert.False(t!.IsCompleted));
+
+        using var stop = new CancellationTokenSource();
+        var loop = queue.RunAsync(stop.Token);
+        var answers = await Task.WhenAll(waiting!);
+        // 100 distinct ids over 256 requests: each stored once, every other request a duplicate, in queue order.
+        Assert.Equal(100, answers.Sum(a => a.Accepted));
+        Assert.Equal(156, answers.Sum(a => a.Duplicates));
+        Assert.All(answers.Take(100), a => Assert.Equal(1, a.Accepted));
+        Assert.True(queue.Commits < Kassa.Engine.Metering.IngestQueue.QueueCapacity, $"{queue.Commits} commits: requests did not share transactions");
+        stop.Cancel();
+        await loop;
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        Assert.Equal(100m, (decimal)(await Usage(meter, hour, hour.AddHours(1), customer: c))[0]!["value"]!);
+    }
+
+    [Fact]
     public async Task A_sum_past_64_bit_micro_units_is_refused_with_quantity_overflow_and_stores_nothing()
     {
         var name = Slug("big");
