@@ -21,9 +21,27 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
 
     // ---- meters -------------------------------------------------------------------------------
 
-    public async Task<MeterRecord?> GetMeterAsync(Tenant tenant, string id) =>
-        (await QueryMeters($"SELECT {MeterColumns} FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
+    /// <summary>
+    /// Meters found by id, per database. Meters are never changed or deleted once created, so a meter read
+    /// once stays right on every node; only found meters are kept (one created later on another node is
+    /// read from the database the first time it is asked for). Emptied when full.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Database, string AccountId, bool Livemode, string Id), MeterRecord> Found = new();
+
+    private const int FoundMax = 10_000;
+
+    public async Task<MeterRecord?> GetMeterAsync(Tenant tenant, string id)
+    {
+        var key = (s.Connection.DataSource + "/" + s.Connection.Database, tenant.AccountId, tenant.Livemode, id);
+        if (Found.TryGetValue(key, out var known)) return known;
+        var meter = (await QueryMeters($"SELECT {MeterColumns} FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
             new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+        // Only what a read saw: a meter read inside a write transaction might still roll back with it.
+        if (meter is null || s.Transaction is not null) return meter;
+        if (Found.Count >= FoundMax) Found.Clear();
+        Found[key] = meter;
+        return meter;
+    }
 
     public async Task<bool> InsertMeterAsync(MeterRecord m) =>
         await s.Connection.ExecuteAsync($"""
