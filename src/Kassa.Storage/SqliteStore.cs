@@ -197,7 +197,8 @@ public sealed class SqliteStore : IKassaStore
     {
         await _stopping.CancelAsync();
         if (_checkpointer is not null) await _checkpointer;
-        SqliteConnection.ClearAllPools();
+        // This store's pool only: other stores in the process (tests run several) keep their connections.
+        using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);
         _writeGate.Dispose();
         _stopping.Dispose();
     }
