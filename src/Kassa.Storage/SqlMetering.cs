@@ -194,26 +194,32 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         while (await r.ReadAsync()) returned(r);
     }
 
-    public async Task UpsertRollupsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
+    /// <summary>
+    /// Runs <paramref name="work"/>, turning the database's refusal of 64-bit integer arithmetic (SQLite:
+    /// "integer overflow"; PostgreSQL: numeric_value_out_of_range) into <see cref="QuantityOverflowException"/>.
+    /// </summary>
+    private static async Task<T> OverflowChecked<T>(Func<Task<T>> work, string message)
     {
-        if (rows.Count == 0) return;
         try
         {
-            await UpsertRollupRowsAsync(tenant, rows);
+            return await work();
         }
-        catch (Exception e) when (IsIntegerOverflow(e))
+        catch (Exception e) when (e is SqliteException { Message: var m } && m.Contains("integer overflow", StringComparison.Ordinal)
+                                  || e is PostgresException { SqlState: PostgresErrorCodes.NumericValueOutOfRange })
         {
-            throw new QuantityOverflowException(QuantityOverflowException.DefaultMessage, e);
+            throw new QuantityOverflowException(message, e);
         }
     }
 
-    /// <summary>SQLite refuses integer arithmetic past 64 bits with "integer overflow"; PostgreSQL with numeric_value_out_of_range.</summary>
-    private static bool IsIntegerOverflow(Exception e) => e switch
+    public async Task UpsertRollupsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
     {
-        SqliteException sqlite => sqlite.Message.Contains("integer overflow", StringComparison.Ordinal),
-        PostgresException pg => pg.SqlState == PostgresErrorCodes.NumericValueOutOfRange,
-        _ => false,
-    };
+        if (rows.Count == 0) return;
+        await OverflowChecked(async () =>
+        {
+            await UpsertRollupRowsAsync(tenant, rows);
+            return true;
+        }, QuantityOverflowException.DefaultMessage);
+    }
 
     private async Task UpsertRollupRowsAsync(Tenant tenant, IReadOnlyList<RollupRow> rows)
     {
@@ -303,18 +309,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return list;
     }
 
-    public async Task<IReadOnlyList<BucketCell>> SumRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
-        long bucketMicros, int limit)
-    {
-        try
-        {
-            return await SumRollupRowsAsync(tenant, meterId, customerId, from, to, bucketMicros, limit);
-        }
-        catch (Exception e) when (IsIntegerOverflow(e))
-        {
-            throw new QuantityOverflowException("A usage total of one bucket would pass 9.2e12 units (64-bit micro-units); ask for smaller windows", e);
-        }
-    }
+    public Task<IReadOnlyList<BucketCell>> SumRollupsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
+        long bucketMicros, int limit) =>
+        OverflowChecked(() => SumRollupRowsAsync(tenant, meterId, customerId, from, to, bucketMicros, limit), QuantityOverflowException.WindowMessage);
 
     private async Task<IReadOnlyList<BucketCell>> SumRollupRowsAsync(Tenant tenant, string meterId, string? customerId, DateTimeOffset from, DateTimeOffset to,
         long bucketMicros, int limit)

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Balances;
@@ -94,46 +95,30 @@ public sealed class BalanceEngine(IKassaStore store)
         while (queue.Reader.TryRead(out var left)) left.Fail(new OperationCanceledException("the server is stopping"));
     }
 
-    private async Task CommitAsync(List<BalanceOp> batch)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
+    private Task CommitAsync(List<BalanceOp> batch) => GroupCommit.RunAsync<BalanceOp>(batch,
+        async all =>
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             await store.WriteAsync(async s =>
             {
-                await ApplyBalanceBatch.Execute(s, batch);
+                await ApplyBalanceBatch.Execute(s, all);
                 return true;
             }, ct: CancellationToken.None);
             Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _operations, batch.Count);
+            Interlocked.Add(ref _operations, all.Count);
             Interlocked.Add(ref _batchTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
-            foreach (var op in batch) Complete(op);
-        }
-        catch (Exception) when (batch.Count > 1)
+            foreach (var op in all) Complete(op);
+        },
+        async op =>
         {
-            // One operation may have broken the batch; decide each alone so the others still succeed.
-            foreach (var op in batch)
+            await store.WriteAsync(async s =>
             {
-                try
-                {
-                    await store.WriteAsync(async s =>
-                    {
-                        await ApplyBalanceBatch.Execute(s, [op]);
-                        return true;
-                    }, ct: CancellationToken.None);
-                    Complete(op);
-                }
-                catch (Exception e)
-                {
-                    op.Fail(e);
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            foreach (var op in batch) op.Fail(e);
-        }
-    }
+                await ApplyBalanceBatch.Execute(s, [op]);
+                return true;
+            }, ct: CancellationToken.None);
+            Complete(op);
+        },
+        (op, e) => op.Fail(e));
 
     private static void Complete(BalanceOp op)
     {

@@ -100,7 +100,7 @@ public static class GetMeterUsage
                 }
                 catch (OverflowException)
                 {
-                    return new KassaError(ErrorCodes.QuantityOverflow, "A window's total would pass 9.2e12 units (64-bit micro-units); ask for smaller windows");
+                    return new KassaError(ErrorCodes.QuantityOverflow, QuantityOverflowException.WindowMessage);
                 }
             }
             foreach (var ((window, group), cell) in windows.OrderBy(w => w.Key.Window.Item1).ThenBy(w => w.Key.Group, StringComparer.Ordinal))

@@ -24,7 +24,10 @@ public sealed class IngestQueue(IKassaStore store)
     /// </summary>
     public const int EventsPerCommitMax = 8_000;
 
-    /// <summary>Writer loops: SQLite has one writer; on PostgreSQL two overlap one transaction's round trips with another's.</summary>
+    /// <summary>
+    /// Writer loops: SQLite has one writer; on PostgreSQL four overlap one transaction's round trips with
+    /// the others' (measured accepted/s with 2, 4 and 8 loops: 10.6–12.7k, 13.2–13.5k, 10.2–12.8k).
+    /// </summary>
     public int Writers { get; } = store.Engine == "postgres" ? 4 : 1;
 
     private readonly Channel<Item> _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(QueueCapacity)
@@ -85,36 +88,18 @@ public sealed class IngestQueue(IKassaStore store)
         while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(new OperationCanceledException("the server is stopping"));
     }
 
-    private async Task CommitAsync(List<Item> batch)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
+    private Task CommitAsync(List<Item> batch) => GroupCommit.RunAsync<Item>(batch,
+        async all =>
         {
-            var responses = await store.WriteAsync(s => IngestMeterEvents.ExecuteMany(s, batch.Select(i => (i.Op, i.Batch)).ToList()),
+            var started = Stopwatch.GetTimestamp();
+            var responses = await store.WriteAsync(s => IngestMeterEvents.ExecuteMany(s, all.Select(i => (i.Op, i.Batch)).ToList()),
                 ct: CancellationToken.None);
             Interlocked.Increment(ref _commits);
-            Interlocked.Add(ref _requests, batch.Count);
+            Interlocked.Add(ref _requests, all.Count);
             Interlocked.Add(ref _commitTicks, Stopwatch.GetTimestamp() - started);
-            for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(responses[i]);
-        }
-        catch (Exception) when (batch.Count > 1)
-        {
-            // One request may have broken the transaction (a sum past 64 bits, say); run each alone so the others still land.
-            foreach (var item in batch)
-            {
-                try
-                {
-                    item.Done.TrySetResult(await store.WriteAsync(s => IngestMeterEvents.Execute(s, item.Op, item.Batch), ct: CancellationToken.None));
-                }
-                catch (Exception e)
-                {
-                    item.Done.TrySetException(e);
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            foreach (var item in batch) item.Done.TrySetException(e);
-        }
-    }
+            for (var i = 0; i < all.Count; i++) all[i].Done.TrySetResult(responses[i]);
+        },
+        // One request may have broken a shared transaction (a sum past 64 bits, say): alone, the others still land.
+        async item => item.Done.TrySetResult(await store.WriteAsync(s => IngestMeterEvents.Execute(s, item.Op, item.Batch), ct: CancellationToken.None)),
+        (item, e) => item.Done.TrySetException(e));
 }

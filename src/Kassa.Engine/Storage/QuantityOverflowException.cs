@@ -9,4 +9,7 @@ public sealed class QuantityOverflowException(string message, Exception? inner =
 {
     public const string DefaultMessage =
         "A usage total would pass 9.2e12 units (64-bit micro-units) for one customer, hour and group; nothing was stored";
+
+    /// <summary>For a usage query: a window's total (over customers and hours) past the range.</summary>
+    public const string WindowMessage = "A window's usage total would pass 9.2e12 units (64-bit micro-units); ask for smaller windows or one customer";
 }
