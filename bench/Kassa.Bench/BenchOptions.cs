@@ -15,7 +15,8 @@ internal sealed record BenchOptions(
     string? JsonPath,
     int Customers,
     long Events,
-    int QueryWorkers)
+    int QueryWorkers,
+    long IngestSpreadSeconds)
 {
     // Past 1024 workers a 2-core load generator measures its own scheduler, not the server; each
     // worker also holds a ~30 KB histogram and a connection.
@@ -42,5 +43,10 @@ internal sealed record BenchOptions(
     // Metering's usage targets measure a query's latency, not how requests queue for 2 cores: one client
     // per core keeps every query on a core of its own (at 8 the p99 is mostly time spent waiting in line).
     public const int DefaultQueryWorkers = 2;
+    // Metering's ingest phases stamp events uniformly over this many seconds back: 28 days (every event
+    // in a cell of its own, the worst case for the rollups) unless asked otherwise; 300 is live traffic.
+    // At most 30 days: the server refuses events older than 35, and a long run moves "now" on.
+    public const long DefaultIngestSpreadSeconds = 28L * 24 * 3600;
+    public const long MaxIngestSpreadSeconds = 30L * 24 * 3600;
     public const string DefaultUrl = "http://127.0.0.1:8080";
 }

@@ -43,8 +43,9 @@ internal static class Metering
     // batches in flight finish (up to the request timeout) before the next phase starts on a quiet server.
     private static readonly TimeSpan IngestGrace = BenchHttp.RequestTimeout;
 
-    // Timestamps spread uniformly over the last 28 days: the server takes 35 days back, and the week left
-    // covers a long load; 672 hours give every customer's rollups many cells.
+    // Loaded events are stamped uniformly over the last 28 days: the server takes 35 days back, and the week
+    // left covers a long load; 672 hours give every customer's rollups many cells. The ingest phases use
+    // --ingest-spread (28 days too unless asked otherwise).
     private const long SpreadSeconds = 28L * 24 * 3600;
 
     // A load request that fails in transit or with a 5xx is sent again with the same ids, so whatever the
@@ -195,6 +196,7 @@ internal static class Metering
     {
         var uri = endpoint.For(path);
         var customers = settings.Customers;
+        var spread = settings.IngestSpreadSeconds + 1;
         var streams = new IdStream[settings.Workers];
         for (var w = 0; w < streams.Length; w++)
         {
@@ -217,7 +219,7 @@ internal static class Metering
                 var now = DateTime.UtcNow;
                 for (var k = 0; k < BatchEvents; k++)
                 {
-                    var timestamp = now.AddSeconds(-random.NextInt64(SpreadSeconds));
+                    var timestamp = now.AddSeconds(-random.NextInt64(spread));
                     var customer = random.Next(customers);
                     if ((k + 1) % RepeatEvery == 0 && stored.TryPick(random, out var stream, out var seq))
                     {

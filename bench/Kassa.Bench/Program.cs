@@ -14,7 +14,7 @@ internal static class Program
         usage:
           kassa-bench run --url URL --key KEY --scenario NAME [--workers N] [--duration D] [--warmup D]
                           [--baseline PATH|none] [--json FILE] [--customers N] [--events N]
-                          [--query-workers N]
+                          [--query-workers N] [--ingest-spread SECONDS]
           kassa-bench scenarios
 
         run        drives N workers (one request in flight each) against a running server: setup, then the
@@ -33,6 +33,8 @@ internal static class Program
                        0 skips the large store (default 10000000)
           --query-workers  metering scenarios: workers of the usage targets, 1..--workers (default 2, one
                        per core of the test machine: a query's latency, not a queue's)
+          --ingest-spread  metering: the ingest phases stamp events uniformly over this many seconds
+                       back, 0..2592000 (default 2419200, 28 days; 300 is live traffic)
         scenarios  lists the scenario names
         exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line,
                     3 a setup step the targets depend on failed (the phases measured before it are
@@ -82,7 +84,7 @@ internal static class Program
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers"];
+        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers", "--ingest-spread"];
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -181,6 +183,14 @@ internal static class Program
             return $"--query-workers must be an integer in 1..{workers} (--workers), got {queryWorkersText}";
         }
 
+        var ingestSpread = BenchOptions.DefaultIngestSpreadSeconds;
+        if (values.TryGetValue("--ingest-spread", out var spreadText)
+            && (!long.TryParse(spreadText, NumberStyles.None, CultureInfo.InvariantCulture, out ingestSpread)
+                || ingestSpread > BenchOptions.MaxIngestSpreadSeconds))
+        {
+            return $"--ingest-spread must be an integer in 0..{BenchOptions.MaxIngestSpreadSeconds}, got {spreadText}";
+        }
+
         var duration = BenchOptions.DefaultDuration;
         if (values.TryGetValue("--duration", out var durationText)
             && (!TryParseDuration(durationText, out duration) || duration <= TimeSpan.Zero || duration > BenchOptions.MaxDuration))
@@ -211,7 +221,7 @@ internal static class Program
             return "--json needs a file name";
         }
 
-        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers);
+        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers, ingestSpread);
         return null;
     }
 
