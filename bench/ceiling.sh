@@ -48,7 +48,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-sqlite_migration=$(ls src/Kassa.Storage/Migrations/sqlite/*_metering.sql)
 
 for engine in "${engines[@]}"; do
   if [ "$engine" = postgres ] && [ -z "$pg_conn" ]; then
@@ -58,7 +57,7 @@ for engine in "${engines[@]}"; do
     for spread in $SPREADS; do
       log "$engine variant=$variant spread=${spread}s: ${SECONDS_PER_RUN}s"
       if [ "$engine" = sqlite ]; then
-        python3 bench/ceiling/sqlite_ingest.py "$sqlite_migration" "$variant" "$spread" "$SECONDS_PER_RUN" "$tmpdir/ceiling.db"
+        python3 bench/ceiling/sqlite_ingest.py src/Kassa.Storage/Migrations/sqlite "$variant" "$spread" "$SECONDS_PER_RUN" "$tmpdir/ceiling.db"
         rm -f "$tmpdir"/ceiling.db*
         continue
       fi

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """What SQLite itself can do with the metering write path on this machine: no HTTP, no JSON parsing, no
-.NET. Applies the real SQLite migration (src/Kassa.Storage/Migrations/sqlite/0007_metering.sql) to a fresh
-file, then writes transactions of 8,000 events the way the server does (WAL, synchronous=FULL, one writer):
+.NET. Applies the real SQLite migrations (every src/Kassa.Storage/Migrations/sqlite/*.sql, in order) to a
+fresh file, then writes transactions of 8,000 events the way the server does (WAL, synchronous=FULL, one writer):
 the events with ON CONFLICT DO NOTHING (a fifth of them repeat stored ids), then the rollup cells of the
 bench's three meters (a sum grouped by model, a count, a unique count) folded in memory beforehand and
 upserted in key order. Statements go through Python's sqlite3 module (C), one prepared statement per table,
 so this is an upper bound for any driver. Only the database work is timed; building the rows is not.
 
-Usage: sqlite_ingest.py MIGRATION_SQL VARIANT SPREAD_SECONDS SECONDS DB_PATH
+Usage: sqlite_ingest.py MIGRATIONS_DIR VARIANT SPREAD_SECONDS SECONDS DB_PATH
   VARIANT  full     the schema as migrated (events keyed by id, indexed by customer and by time; rollups)
            minimal  what the issue itself requires: events keyed by id (the dedupe) and the rollups;
                     the two event indexes that serve GET /v1/meter_events are dropped
@@ -39,7 +39,7 @@ def written_bytes():
 
 
 def main():
-    migration, variant, spread, seconds, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+    migrations, variant, spread, seconds, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
     if variant not in ("full", "minimal", "events"):
         sys.exit(f"sqlite_ingest.py: unknown variant '{variant}' (full, minimal, events)")
     for suffix in ("", "-wal", "-shm"):
@@ -49,8 +49,10 @@ def main():
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA cache_size=-262144")
-    with open(migration) as f:
-        db.executescript(f.read())
+    for name in sorted(os.listdir(migrations)):
+        if name.endswith(".sql"):
+            with open(os.path.join(migrations, name)) as f:
+                db.executescript(f.read())
     if variant != "full":
         db.execute("DROP INDEX meter_events_by_customer")
         db.execute("DROP INDEX meter_events_by_time")
