@@ -22,6 +22,8 @@
 #              how many customer ids the ingested and loaded events spread over
 #   INGEST_SPREAD (2419200)  seconds back the ingest phases' timestamps spread over: 28 days puts nearly
 #              every event in a rollup cell of its own (the worst case); 300 is live traffic, stamped "now"
+#   SETTLE (0s)  idle time after the large load, before its targets: the database's background work
+#              (autovacuum) catches up, as between the writes of a month and a later read of it
 #   QUERY_WORKERS (2)  clients of the usage targets: one per core measures a query's latency; with more,
 #              the p99 mostly measures waiting for a core (8 on this 2-core machine: p99 ~3x the 2-client one)
 #   KASSA_TEST_PG     a PostgreSQL server connection string without a database
@@ -52,7 +54,8 @@ bench_scenario=$SCENARIO
 bench_result=$SCENARIO
 QUERY_WORKERS=${QUERY_WORKERS:-2}
 INGEST_SPREAD=${INGEST_SPREAD:-2419200}
-bench_args=(--events "$EVENTS" --query-workers "$QUERY_WORKERS" --ingest-spread "$INGEST_SPREAD")
+SETTLE=${SETTLE:-0s}
+bench_args=(--events "$EVENTS" --query-workers "$QUERY_WORKERS" --ingest-spread "$INGEST_SPREAD" --settle "$SETTLE")
 # KASSA_BENCH_ROUTES=1 maps /v1/bench_baseline/meter_events/batch, the twin ingest is compared with. The
 # per-key rate limit is off: all workers share one key, and the figures are to show what ingest and the
 # rollups can do, not where the limiter cuts in (a 429 would count as an error).

@@ -16,7 +16,8 @@ internal sealed record BenchOptions(
     int Customers,
     long Events,
     int QueryWorkers,
-    long IngestSpreadSeconds)
+    long IngestSpreadSeconds,
+    TimeSpan Settle)
 {
     // Past 1024 workers a 2-core load generator measures its own scheduler, not the server; each
     // worker also holds a ~30 KB histogram and a connection.
@@ -48,5 +49,9 @@ internal sealed record BenchOptions(
     // At most 30 days: the server refuses events older than 35, and a long run moves "now" on.
     public const long DefaultIngestSpreadSeconds = 28L * 24 * 3600;
     public const long MaxIngestSpreadSeconds = 30L * 24 * 3600;
+    // Metering: a pause after the large load before its targets, so the database's background work
+    // (PostgreSQL's autovacuum marking pages all-visible) catches up as it would between the writes of
+    // a month and a later read of it. Bounded like a phase.
+    public static readonly TimeSpan MaxSettle = TimeSpan.FromMinutes(30);
     public const string DefaultUrl = "http://127.0.0.1:8080";
 }

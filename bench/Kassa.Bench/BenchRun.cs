@@ -41,7 +41,7 @@ internal static class BenchRun
         var endpoint = new Endpoint(options.Url);
         var info = Scenarios.Find(options.Scenario)
             ?? throw new InvalidOperationException($"scenario {options.Scenario} passed parsing but is unknown");
-        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers, options.Workers, options.Events, options.QueryWorkers, options.IngestSpreadSeconds));
+        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers, options.Workers, options.Events, options.QueryWorkers, options.IngestSpreadSeconds, options.Settle));
 
         using var client = BenchHttp.CreateClient(options.Workers);
         var unreachable = await BenchHttp.CheckHealthAsync(client, endpoint, cancel);

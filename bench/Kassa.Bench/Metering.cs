@@ -143,7 +143,16 @@ internal static class Metering
                 (_, random) => (BulkCustomerPrefix, random.Next(customers)));
             targets.Add(UsageTarget(endpoint, "usage_large", range, QueryCustomerPrefix, QueryCustomers, State, settings.QueryWorkers) with
             {
-                Before = (driver, cancel) => LoadAsync(driver, load, cancel),
+                Before = async (driver, cancel) =>
+                {
+                    await LoadAsync(driver, load, cancel);
+                    if (settings.Settle > TimeSpan.Zero)
+                    {
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"[setup] settling {settings.Settle.TotalSeconds:0}s without requests before the large-store targets"));
+                        await Task.Delay(settings.Settle, cancel);
+                    }
+                },
             });
 
             // The same query on customers of the large load, whose rows were written interleaved with

@@ -14,7 +14,7 @@ internal static class Program
         usage:
           kassa-bench run --url URL --key KEY --scenario NAME [--workers N] [--duration D] [--warmup D]
                           [--baseline PATH|none] [--json FILE] [--customers N] [--events N]
-                          [--query-workers N] [--ingest-spread SECONDS]
+                          [--query-workers N] [--ingest-spread SECONDS] [--settle D]
           kassa-bench scenarios
 
         run        drives N workers (one request in flight each) against a running server: setup, then the
@@ -35,6 +35,8 @@ internal static class Program
                        per core of the test machine: a query's latency, not a queue's)
           --ingest-spread  metering: the ingest phases stamp events uniformly over this many seconds
                        back, 0..2592000 (default 2419200, 28 days; 300 is live traffic)
+          --settle     metering: idle time after the large load, before its targets, 0..30m (default 0s):
+                       lets the database's background maintenance (autovacuum) catch up
         scenarios  lists the scenario names
         exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line,
                     3 a setup step the targets depend on failed (the phases measured before it are
@@ -84,7 +86,7 @@ internal static class Program
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers", "--ingest-spread"];
+        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers", "--ingest-spread", "--settle"];
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -191,6 +193,13 @@ internal static class Program
             return $"--ingest-spread must be an integer in 0..{BenchOptions.MaxIngestSpreadSeconds}, got {spreadText}";
         }
 
+        var settle = TimeSpan.Zero;
+        if (values.TryGetValue("--settle", out var settleText)
+            && (!TryParseDuration(settleText, out settle) || settle > BenchOptions.MaxSettle))
+        {
+            return $"--settle must be a time from 0 to 30m (like 0s, 5m), got {settleText}";
+        }
+
         var duration = BenchOptions.DefaultDuration;
         if (values.TryGetValue("--duration", out var durationText)
             && (!TryParseDuration(durationText, out duration) || duration <= TimeSpan.Zero || duration > BenchOptions.MaxDuration))
@@ -221,7 +230,7 @@ internal static class Program
             return "--json needs a file name";
         }
 
-        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers, ingestSpread);
+        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers, ingestSpread, settle);
         return null;
     }
 

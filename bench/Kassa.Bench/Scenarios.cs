@@ -206,7 +206,7 @@ internal sealed record Scenario(
 internal sealed class SetupFailedException(string message) : Exception(message);
 
 /// <summary>The parameters scenario factories may read.</summary>
-internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events, int QueryWorkers, long IngestSpreadSeconds);
+internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events, int QueryWorkers, long IngestSpreadSeconds, TimeSpan Settle);
 
 /// <summary>Catalog entry: a scenario's name, what it does, and how to build it.</summary>
 internal sealed record ScenarioInfo(string Name, string Description, bool RequiresKey, Func<ScenarioSettings, Scenario> Create);
