@@ -136,47 +136,64 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return inserted;
     }
 
-    /// <summary>SQLite: the batch's rows through one prepared statement; an id already stored changes nothing and is not returned.</summary>
-    private Task<IReadOnlySet<string>> InsertEventsSqlite(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
+    /// <summary>SQLite: one multi-row insert per batch that skips stored ids.</summary>
+    private async Task<IReadOnlySet<string>> InsertEventsSqlite(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var received = Micros.From(receivedAt);
-        SqliteEachRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at)", events, 6,
-            e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received], "ON CONFLICT DO NOTHING",
-            (e, changed) =>
-            {
-                if (changed == 1) inserted.Add(e.Id);
-            });
-        return Task.FromResult<IReadOnlySet<string>>(inserted);
+        await SqliteMultiRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at)", events, 6,
+            e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received], "ON CONFLICT DO NOTHING RETURNING id",
+            r => inserted.Add(r.GetString(0)));
+        return inserted;
     }
 
     /// <summary>
-    /// SQLite: <paramref name="insert"/> VALUES (@a, @l, …) <paramref name="suffix"/>, prepared once and run once per
-    /// row in the session's transaction, the tenant bound as @a/@l. In-process SQLite has no round trip to
-    /// save, so one small statement per row is its fastest form: the earlier single statement over a JSON
-    /// array (json_each) spent the writer's time packing and unpacking JSON, and one statement with a
-    /// parameter per value binds in time quadratic in their number in Microsoft.Data.Sqlite. Synchronous:
-    /// the provider's async methods run synchronously anyway, and a Task per row would only add allocations.
-    /// <paramref name="changed"/> gets each row's change count (0 when ON CONFLICT DO NOTHING skipped it).
+    /// SQLite: one statement for all rows — <paramref name="insert"/> SELECT … FROM json_each(@rows) <paramref name="suffix"/> —
+    /// with the rows as one JSON array of arrays (strings and integers) and the tenant bound as @a/@l. One
+    /// parameter rather than one per value: Microsoft.Data.Sqlite binds named parameters in time quadratic
+    /// in their number (measured: 30,000 took 3.1 s), while SQLite unpacks a 1,000-row array in about a millisecond.
+    /// A prepared single-row statement run once per row measured the same in the ingest bench (8,160 against
+    /// 7,800 accepted events/s, within the machine's noise): the writer's time is in SQLite's b-trees and WAL.
+    /// A reader callback gets RETURNING rows when asked for.
     /// </summary>
-    private void SqliteEachRow<T>(Tenant tenant, string insert, IReadOnlyList<T> rows, int columns, Func<T, object[]> values, string suffix,
-        Action<T, int>? changed = null)
+    private async Task SqliteMultiRow<T>(Tenant tenant, string insert, IReadOnlyList<T> rows, int columns, Func<T, object[]> values, string suffix,
+        Action<DbDataReader>? returned = null)
     {
-        using var command = ((SqliteConnection)s.Connection).CreateCommand();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(rows.Count * 64);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var row in rows)
+            {
+                json.WriteStartArray();
+                foreach (var v in values(row))
+                {
+                    switch (v)
+                    {
+                        case string text: json.WriteStringValue(text); break;
+                        case long number: json.WriteNumberValue(number); break;
+                        default: throw new ArgumentException($"a multi-row value is a string or a long, not {v?.GetType().Name ?? "null"}");
+                    }
+                }
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+        }
+        var select = string.Join(", ", Enumerable.Range(0, columns).Select(i => $"json_extract(value, '$[{i}]')"));
+        await using var command = ((SqliteConnection)s.Connection).CreateCommand();
         command.Transaction = (SqliteTransaction?)s.Transaction;
-        command.CommandText = $"{insert} VALUES (@a, @l, {string.Join(", ", Enumerable.Range(0, columns).Select(i => $"@p{i}"))}) {suffix}";
+        // "WHERE true": SQLite needs it to tell an upsert's ON CONFLICT from a join's ON after a SELECT.
+        command.CommandText = $"{insert} SELECT @a, @l, {select} FROM json_each(@rows) WHERE true {suffix}";
         command.Parameters.AddWithValue("@a", tenant.AccountId);
         command.Parameters.AddWithValue("@l", tenant.Livemode);
-        var parameters = new SqliteParameter[columns];
-        for (var i = 0; i < columns; i++) parameters[i] = command.Parameters.Add(new SqliteParameter($"@p{i}", DBNull.Value));
-        command.Prepare();
-        foreach (var row in rows)
+        command.Parameters.AddWithValue("@rows", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        if (returned is null)
         {
-            var v = values(row);
-            for (var i = 0; i < columns; i++) parameters[i].Value = v[i];
-            var n = command.ExecuteNonQuery();
-            changed?.Invoke(row, n);
+            await command.ExecuteNonQueryAsync();
+            return;
         }
+        await using var r = await command.ExecuteReaderAsync();
+        while (await r.ReadAsync()) returned(r);
     }
 
     /// <summary>
@@ -248,7 +265,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             await command.ExecuteNonQueryAsync();
             return;
         }
-        SqliteEachRow(tenant, insert, rows, 10, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
+        await SqliteMultiRow(tenant, insert, rows, 10, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
             r.Cell.Max, r.Cell.LatestValue, Micros.From(r.Cell.LatestAt)], onConflict);
     }
 
@@ -271,7 +288,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             await command.ExecuteNonQueryAsync();
             return;
         }
-        SqliteEachRow(tenant, insert, rows, 5, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Value], "ON CONFLICT DO NOTHING");
+        await SqliteMultiRow(tenant, insert, rows, 5, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Value], "ON CONFLICT DO NOTHING");
     }
 
     // ---- queries ------------------------------------------------------------------------------
