@@ -10,22 +10,11 @@ namespace Kassa.Server.Tests.Cli;
 /// <summary>The <c>kassa</c> command line, run as a real process.</summary>
 public sealed class CliTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kassa-cli-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("kassa-cli-tests");
 
-    public CliTests() => Directory.CreateDirectory(_dir);
+    private string Db => _temp.SqliteDb;
 
-    private string Db => $"Data Source={Path.Combine(_dir, "kassa.db")}";
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Accounts_create_prints_one_json_object_with_four_keys()
@@ -188,7 +177,7 @@ public sealed class CliTests : IDisposable
             // Nor does the database hold it: only its SHA-256.
             if (engine == "sqlite")
             {
-                var bytes = Directory.GetFiles(_dir).SelectMany(File.ReadAllBytes).ToArray();
+                var bytes = Directory.GetFiles(_temp.Path).SelectMany(File.ReadAllBytes).ToArray();
                 Assert.True(bytes.Length > 0);
                 Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(KassaHost.BootstrapKey)));
                 Assert.NotEqual(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Kassa.Core.Keys.ApiKeyFormat.Hash(KassaHost.BootstrapKey))));

@@ -8,25 +8,15 @@ namespace Kassa.Server.Tests.Cli;
 /// <summary>Durability across a killed process: what was committed is delivered after a restart.</summary>
 public sealed class CrashTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kassa-crash-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("kassa-crash-tests");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     public static IEnumerable<TheoryDataRow<string>> Engines() => [new("sqlite"), new("postgres")];
 
     private async Task<(string Db, PostgresHost? Pg)> Database(string engine)
     {
-        Directory.CreateDirectory(_dir);
-        if (engine != "postgres") return ($"Data Source={Path.Combine(_dir, "kassa.db")}", null);
+        if (engine != "postgres") return (_temp.SqliteDb, null);
         var pg = new PostgresHost();
         var db = await pg.CreateFreshDatabaseAsync();
         if (db is null) Assert.Skip("PostgreSQL is not available: set KASSA_TEST_PG (scripts/test.sh does)");
@@ -243,8 +233,7 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
     [MemberData(nameof(Engines))]
     public async Task Killing_the_server_mid_delivery_loses_no_event(string engine)
     {
-        Directory.CreateDirectory(_dir);
-        var db = $"Data Source={Path.Combine(_dir, "kassa.db")}";
+        var db = _temp.SqliteDb;
         PostgresHost? pg = null;
         if (engine == "postgres")
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Kassa.Core.Metering;
 using Kassa.Engine.Common;
+using Kassa.Server.Tests.Infrastructure;
 using Kassa.Storage;
 
 namespace Kassa.Server.Tests.Storage;
@@ -11,24 +12,14 @@ namespace Kassa.Server.Tests.Storage;
 /// </summary>
 public sealed class SqliteWalTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kassa-wal-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("kassa-wal-tests");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task The_writer_restarts_the_wal_once_it_passes_the_limit()
     {
-        Directory.CreateDirectory(_dir);
-        var path = Path.Combine(_dir, "kassa.db");
+        var path = _temp.File("kassa.db");
         const long limit = 1024 * 1024;
         await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System) { WalRestartBytes = limit };
         await store.MigrateAsync();
