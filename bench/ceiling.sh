@@ -49,6 +49,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 
+# psql on the run's database, quiet and stopping at the first error.
+psql_db() {
+  PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" "$@"
+}
+
 for engine in "${engines[@]}"; do
   if [ "$engine" = postgres ] && [ -z "$pg_conn" ]; then
     prepare_postgres
@@ -64,18 +69,17 @@ for engine in "${engines[@]}"; do
       # A fresh database per run, migrated with every PostgreSQL script in order.
       psql_admin -c "drop database if exists $pg_db" -c "create database $pg_db"
       for script in src/Kassa.Storage/Migrations/postgres/*.sql; do
-        PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" -f "$script" >/dev/null
+        psql_db -f "$script" >/dev/null
       done
       drops=""
       [ "$variant" = full ] || drops="DROP INDEX meter_events_by_customer; DROP INDEX meter_events_by_time;"
-      PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" \
-        -c "CREATE SEQUENCE ceiling_ids; $drops"
+      psql_db -c "CREATE SEQUENCE ceiling_ids; $drops"
       rollups=1
       [ "$variant" = events ] && rollups=0
       PGPASSWORD=$pg_pass pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -n -c 4 -j 2 -T "$SECONDS_PER_RUN" \
         -D spread="$spread" -D rollups="$rollups" -f bench/ceiling/postgres_ingest.sql "$pg_db" >"$tmpdir/pgbench.out" 2>&1 \
         || { cat "$tmpdir/pgbench.out" >&2; exit 1; }
-      stored=$(PGPASSWORD=$pg_pass psql -X -At -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" -c "SELECT count(*) FROM meter_events")
+      stored=$(psql_db -At -c "SELECT count(*) FROM meter_events")
       failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$tmpdir/pgbench.out")
       awk -v v="$variant" -v s="$spread" -v n="$stored" -v secs="$SECONDS_PER_RUN" -v f="${failed:-0}" \
         'BEGIN { printf "[ceiling] engine=postgres variant=%s spread_s=%s events=%d seconds=%s accepted_per_s=%.0f failed_tx=%s\n", v, s, n, secs, n / secs, f }'
