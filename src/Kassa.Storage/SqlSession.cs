@@ -42,6 +42,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         TopUps = new SqlTopUps(this);
         SpendCaps = new SqlSpendCaps(this);
         Metering = new SqlMetering(this);
+        GroupCommits = new SqlGroupCommits(this);
     }
 
     public DbConnection Connection { get; }
@@ -72,4 +73,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ITopUpStore TopUps { get; }
     public ISpendCapStore SpendCaps { get; }
     public IMeteringStore Metering { get; }
+    public IGroupCommitStore GroupCommits { get; }
 }

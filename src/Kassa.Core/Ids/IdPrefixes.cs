@@ -19,4 +19,6 @@ public static class IdPrefixes
     public const string Lock = "lock";
     public const string MeterEvent = "mev";
     public const string CreditTransaction = "ctx";
+    /// <summary>A group-commit batch (internal: names the marker row that settles an unknown commit outcome).</summary>
+    public const string GroupCommit = "gcb";
 }

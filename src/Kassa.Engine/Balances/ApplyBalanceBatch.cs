@@ -35,7 +35,8 @@ public static class ApplyBalanceBatch
         public List<(Tenant Tenant, string Type, string ObjectType, string ObjectId, object Resource, string RequestId, DateTimeOffset Now)> Events { get; } = [];
     }
 
-    public static async Task Execute(IStoreSession s, IReadOnlyList<BalanceOp> ops)
+    /// <param name="beforeWrite">Runs once every operation is decided, before the first write (a fault point for tests).</param>
+    public static async Task Execute(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite = null)
     {
         var writes = new Writes();
         var books = new List<BalanceBook>();
@@ -68,6 +69,13 @@ public static class ApplyBalanceBatch
             foreach (var op in tenantOps) decider.Apply(op);
             BatchPhases.AddDecide(decideStarted);
         }
+        // Checked before anything is written: an operation left undecided is a bug that must fail the
+        // transaction while it can still roll back, never surface after the commit.
+        foreach (var op in ops)
+        {
+            if (!op.IsDecided) throw new InvalidOperationException($"balance operation {op.GetType().Name} of request {op.RequestId} was left undecided");
+        }
+        beforeWrite?.Invoke();
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await Persist(s, books, writes, ops.Max(o => o.Now));
         BatchPhases.AddPersist(persistStarted);

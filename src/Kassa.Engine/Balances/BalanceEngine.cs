@@ -12,8 +12,20 @@ namespace Kassa.Engine.Balances;
 /// (the caller answers 429) instead of growing memory. Correct with several processes: the database
 /// arbitrates through row locks (PostgreSQL) or its single writer (SQLite).
 /// </summary>
-public sealed class BalanceEngine(IKassaStore store)
+public sealed class BalanceEngine
 {
+    private readonly IKassaStore _store;
+    private readonly GroupCommit<BalanceOp> _commit;
+
+    public BalanceEngine(IKassaStore store, TimeProvider time, GroupCommitFaults faults)
+    {
+        _store = store;
+        _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
+        _commit = new GroupCommit<BalanceOp>(store, time, GroupCommitLoop.Balances, faults,
+            (s, ops, beforeWrite) => ApplyBalanceBatch.Execute(s, ops, beforeWrite),
+            Complete, (op, e) => op.Fail(e));
+    }
+
     public const int QueueCapacity = 10_000;
     public const int BatchSizeMax = 1_000;
 
@@ -26,7 +38,7 @@ public sealed class BalanceEngine(IKassaStore store)
     /// </summary>
     public int Writers => _queues.Length;
 
-    private readonly Channel<BalanceOp>[] _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
+    private readonly Channel<BalanceOp>[] _queues;
 
     private static Channel<BalanceOp>[] NewQueues(int writers) => Enumerable.Range(0, writers)
         .Select(_ => Channel.CreateBounded<BalanceOp>(new BoundedChannelOptions(QueueCapacity / writers)
@@ -65,7 +77,7 @@ public sealed class BalanceEngine(IKassaStore store)
     /// </summary>
     public async Task RunAloneAsync(BalanceOp op, CancellationToken ct)
     {
-        await store.WriteAsync(async s =>
+        await _store.WriteAsync(async s =>
         {
             await ApplyBalanceBatch.Execute(s, [op]);
             return true;
@@ -90,35 +102,28 @@ public sealed class BalanceEngine(IKassaStore store)
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        // Whatever is still queued at shutdown was never acknowledged: fail it so callers answer 503 and clients retry.
-        foreach (var op in batch) op.Fail(new OperationCanceledException("the server is stopping"));
-        while (queue.Reader.TryRead(out var left)) left.Fail(new OperationCanceledException("the server is stopping"));
+        // Whatever is still queued at shutdown was never decided: fail it so callers answer 503 and clients retry.
+        var stopping = new UnavailableException("The server is stopping; retry the request");
+        foreach (var op in batch) op.Fail(stopping);
+        while (queue.Reader.TryRead(out var left)) left.Fail(stopping);
     }
 
-    private Task CommitAsync(List<BalanceOp> batch) => GroupCommit.RunAsync<BalanceOp>(batch,
-        async all =>
-        {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            await store.WriteAsync(async s =>
-            {
-                await ApplyBalanceBatch.Execute(s, all);
-                return true;
-            }, ct: CancellationToken.None);
-            Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _operations, all.Count);
-            Interlocked.Add(ref _batchTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
-            foreach (var op in all) Complete(op);
-        },
-        async op =>
-        {
-            await store.WriteAsync(async s =>
-            {
-                await ApplyBalanceBatch.Execute(s, [op]);
-                return true;
-            }, ct: CancellationToken.None);
-            Complete(op);
-        },
-        (op, e) => op.Fail(e));
+    /// <summary>Decisions whose commit outcome had to be looked up, and batches run again op by op after a rollback.</summary>
+    public long OutcomesResolved => _commit.OutcomesResolved;
+    public long BatchesSplit => _commit.BatchesSplit;
+
+    /// <summary>
+    /// Commits one batch as the writer loop does (<see cref="GroupCommit{T}"/>): every op is completed or
+    /// failed when the task ends. Public so tests can commit a batch of their choosing.
+    /// </summary>
+    public async Task CommitAsync(IReadOnlyList<BalanceOp> batch)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await _commit.RunAsync(batch);
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _operations, batch.Count);
+        Interlocked.Add(ref _batchTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+    }
 
     private static void Complete(BalanceOp op)
     {

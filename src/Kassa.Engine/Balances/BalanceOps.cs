@@ -15,6 +15,8 @@ public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset 
     /// <summary>The customers whose balances this operation needs loaded (and locked).</summary>
     public abstract string? CustomerId { get; }
     public abstract void Fail(Exception e);
+    /// <summary>Whether the batch has decided this operation (checked before the batch writes anything).</summary>
+    public abstract bool IsDecided { get; }
 }
 
 public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffset now) : BalanceOp(tenant, requestId, now)
@@ -23,7 +25,9 @@ public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffs
     public Task<Result<T>> Completion => _done.Task;
     /// <summary>Decided in the batch; handed to the caller after the commit.</summary>
     public Result<T>? Decision { get; set; }
-    public void Complete() => _done.TrySetResult(Decision ?? throw new InvalidOperationException("operation left undecided"));
+    public override bool IsDecided => Decision is not null;
+    /// <summary>Answers the caller with the decision; only ever called after the commit, for a decided operation.</summary>
+    public void Complete() => _done.TrySetResult(Decision!.Value);
     public override void Fail(Exception e) => _done.TrySetException(e);
 }
 

@@ -60,15 +60,20 @@ public static class IngestMeterEvents
     /// and a duplicate for the second. Batches of one tenant share one meter lookup and one statement per
     /// table; a batch's refused events never touch another's.
     /// </summary>
-    public static async Task<IReadOnlyList<Response>> ExecuteMany(IStoreSession s, IReadOnlyList<(OperationContext Op, Prepared Batch)> items)
+    /// <param name="beforeWrite">Runs once, before the first write of the transaction (a fault point for tests).</param>
+    public static async Task<IReadOnlyList<Response>> ExecuteMany(IStoreSession s, IReadOnlyList<(OperationContext Op, Prepared Batch)> items, Action? beforeWrite = null)
     {
         var responses = new Response[items.Count];
         foreach (var tenantItems in Enumerable.Range(0, items.Count).GroupBy(i => items[i].Op.Tenant))
-            await ExecuteTenant(s, tenantItems.Key, tenantItems.Select(i => (i, items[i].Op, items[i].Batch)).ToList(), responses);
+        {
+            await ExecuteTenant(s, tenantItems.Key, tenantItems.Select(i => (i, items[i].Op, items[i].Batch)).ToList(), responses, beforeWrite);
+            beforeWrite = null;
+        }
         return responses;
     }
 
-    private static async Task ExecuteTenant(IStoreSession s, Tenant tenant, List<(int Slot, OperationContext Op, Prepared Batch)> items, Response[] responses)
+    private static async Task ExecuteTenant(IStoreSession s, Tenant tenant, List<(int Slot, OperationContext Op, Prepared Batch)> items, Response[] responses,
+        Action? beforeWrite)
     {
         var names = items.SelectMany(it => it.Batch.Events).Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
         var meters = names.Count == 0 ? [] : (await s.Metering.MetersForEventNamesAsync(tenant, names, MetersMax))
@@ -108,6 +113,7 @@ public static class IngestMeterEvents
             }
         }
 
+        beforeWrite?.Invoke();
         // received_at: the transaction's requests arrived within the same few milliseconds; the first one's clock names them all.
         var inserted = await s.Metering.InsertEventsAsync(tenant, toInsert, items[0].Op.Now);
 

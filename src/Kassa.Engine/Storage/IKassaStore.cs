@@ -39,6 +39,25 @@ public interface IStoreSession
     ITopUpStore TopUps { get; }
     ISpendCapStore SpendCaps { get; }
     IMeteringStore Metering { get; }
+    IGroupCommitStore GroupCommits { get; }
+}
+
+/// <summary>
+/// Marker rows that settle a group commit whose COMMIT was sent but not acknowledged (see
+/// <see cref="Common.GroupCommit{T}"/>): the batch writes its marker in its own transaction; a fence
+/// insert of the same id afterwards tells whether it committed, and if not makes sure it never will.
+/// </summary>
+public interface IGroupCommitStore
+{
+    /// <summary>Writes the batch's marker (in the batch's transaction).</summary>
+    Task RecordAsync(string batchId, DateTimeOffset now);
+    /// <summary>
+    /// Inserts a fence for the batch, waiting for the batch's transaction if it is still open: true when
+    /// the fence was stored (the batch did not commit and now cannot), false when the batch's marker is there.
+    /// </summary>
+    Task<bool> FenceAsync(string batchId, DateTimeOffset now);
+    /// <summary>Deletes up to <paramref name="batchSizeMax"/> markers written before <paramref name="before"/>; returns how many.</summary>
+    Task<int> PurgeAsync(DateTimeOffset before, int batchSizeMax);
 }
 
 public interface IAccountStore

@@ -27,6 +27,15 @@ public static class OpsEndpoints
         "# HELP kassa_balance_queue_length Operations waiting for the balance engine.\n# TYPE kassa_balance_queue_length gauge\n" +
         $"kassa_balance_queue_length {e.QueueLength}\n";
 
+    // One group per metric name, as the exposition format requires: both loops' samples side by side.
+    private static string GroupCommitMetrics(Kassa.Engine.Balances.BalanceEngine e, Kassa.Engine.Metering.IngestQueue q) =>
+        "# HELP kassa_group_commit_outcomes_resolved_total Commits whose acknowledgement was lost and whose outcome was looked up.\n# TYPE kassa_group_commit_outcomes_resolved_total counter\n" +
+        $"kassa_group_commit_outcomes_resolved_total{{loop=\"balances\"}} {e.OutcomesResolved}\n" +
+        $"kassa_group_commit_outcomes_resolved_total{{loop=\"ingest\"}} {q.OutcomesResolved}\n" +
+        "# HELP kassa_group_commit_batches_split_total Batches rolled back and run again one item at a time.\n# TYPE kassa_group_commit_batches_split_total counter\n" +
+        $"kassa_group_commit_batches_split_total{{loop=\"balances\"}} {e.BatchesSplit}\n" +
+        $"kassa_group_commit_batches_split_total{{loop=\"ingest\"}} {q.BatchesSplit}\n";
+
     private static string IngestMetrics(Kassa.Engine.Metering.IngestQueue q) =>
         "# HELP kassa_meter_ingest_commits_total Meter event transactions committed (each holds one or more requests).\n# TYPE kassa_meter_ingest_commits_total counter\n" +
         $"kassa_meter_ingest_commits_total {q.Commits}\n" +
@@ -66,7 +75,7 @@ public static class OpsEndpoints
             .Produces<ReadinessResource>(503, ApiResponses.JsonContentType);
 
         app.MapGet("/metrics", (Metrics metrics, Kassa.Engine.Balances.BalanceEngine engine, Kassa.Engine.Metering.IngestQueue ingest) =>
-                Results.Text(metrics.Render() + EngineMetrics(engine) + IngestMetrics(ingest), "text/plain; version=0.0.4; charset=utf-8"))
+                Results.Text(metrics.Render() + EngineMetrics(engine) + IngestMetrics(ingest) + GroupCommitMetrics(engine, ingest), "text/plain; version=0.0.4; charset=utf-8"))
             .Doc("metrics", "Prometheus metrics: request counts and latency histograms by route", "Operations")
             .Produces<string>(200, "text/plain");
     }

@@ -39,16 +39,17 @@ public static class KassaApp
         builder.Services.AddSingleton<Api>();
         builder.Services.AddOpenApi("v1", o => OpenApiDocument.Configure(o));
         builder.Services.AddSingleton<WebhookSignal>();
+        builder.Services.AddSingleton(options.GroupCommitFaults);
         builder.Services.AddSingleton<Kassa.Engine.Balances.BalanceEngine>();
-        // The engine's loop always runs: without it no balance could change.
-        builder.Services.AddHostedService<BalanceEngineService>();
+        // The engine's loops always run: without them no balance could change and no event be stored.
+        builder.Services.AddHostedService<BalanceEngineWorker>();
         builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
-        builder.Services.AddHostedService<IngestQueueService>();
+        builder.Services.AddHostedService<MeterIngestWorker>();
         if (options.RunWorkers)
         {
-            builder.Services.AddHostedService<IdempotencyPurger>();
-            builder.Services.AddHostedService<WebhookWorker>();
-            builder.Services.AddHostedService<LockExpiryWorker>();
+            builder.Services.AddHostedService<ExpiredRecordPurgeWorker>();
+            builder.Services.AddHostedService<WebhookDeliveryWorker>();
+            builder.Services.AddHostedService<BalanceMaintenanceWorker>();
         }
         configure?.Invoke(builder);
 

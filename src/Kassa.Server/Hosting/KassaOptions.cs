@@ -32,6 +32,9 @@ public sealed class KassaOptions
     /// <summary>How long a node holds a claimed delivery; after that another node may send it.</summary>
     public TimeSpan WebhookLease { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Failures forced inside the group commits (tests only; unarmed it does nothing).</summary>
+    public Kassa.Engine.Common.GroupCommitFaults GroupCommitFaults { get; set; } = new();
+
     /// <summary><c>json</c> for one JSON object per log line (<c>KASSA_LOG_FORMAT</c>), else one plain line.</summary>
     public string LogFormat { get; set; } = "text";
 

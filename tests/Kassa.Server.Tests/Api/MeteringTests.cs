@@ -140,7 +140,7 @@ public abstract class MeteringTests(KassaHost host)
         // bounded, and the first refusal comes at capacity + 1.
         var name = Slug("q");
         var meter = await Meter(name, "count");
-        var queue = new Kassa.Engine.Metering.IngestQueue(host.Store);
+        var queue = new Kassa.Engine.Metering.IngestQueue(host.Store, host.Clock, new Kassa.Engine.Common.GroupCommitFaults());
         var c = Wire.NewId();
         var now = host.Clock.GetUtcNow();
         var op = new Kassa.Engine.Common.OperationContext(new(host.Account.AccountId, false), Kassa.Engine.Common.Actor.System, Slug("req"), now);

@@ -11,7 +11,7 @@ namespace Kassa.Server.Workers;
 /// mid-delivery leaves its rows leased; once the lease ends another node (or this one, restarted)
 /// delivers them again: at least once, never lost.
 /// </summary>
-public sealed class WebhookWorker(IKassaStore store, TimeProvider time, KassaOptions options, WebhookSignal signal, ILogger<WebhookWorker> logger)
+public sealed class WebhookDeliveryWorker(IKassaStore store, TimeProvider time, KassaOptions options, WebhookSignal signal, ILogger<WebhookDeliveryWorker> logger)
     : BackgroundService
 {
     public const int ConcurrentSendsMax = 16;
@@ -24,6 +24,8 @@ public sealed class WebhookWorker(IKassaStore store, TimeProvider time, KassaOpt
     // Claim no more than can be sent at once: a claimed row waiting for a free sender would burn its
     // lease and could be sent again by another node.
     public const int ClaimBatchMax = ConcurrentSendsMax;
+    /// <summary>Dispatch batches one round runs at most before it sends: a busy outbox never starves delivery.</summary>
+    public const int DispatchBatchesPerRoundMax = 20;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -36,7 +38,11 @@ public sealed class WebhookWorker(IKassaStore store, TimeProvider time, KassaOpt
             try
             {
                 // Only a full dispatch batch means more events wait right now; a partial one means the outbox is drained.
-                while (await store.WriteAsync(s => DispatchEvents.Execute(s, time.GetUtcNow()), ct: stoppingToken) >= DispatchEvents.BatchSizeMax) busy = true;
+                for (var round = 0; round < DispatchBatchesPerRoundMax; round++)
+                {
+                    if (await store.WriteAsync(s => DispatchEvents.Execute(s, time.GetUtcNow()), ct: stoppingToken) < DispatchEvents.BatchSizeMax) break;
+                    busy = true;
+                }
                 var claimToken = $"{leaseToken}:{Guid.NewGuid():N}";
                 var claimed = await store.WriteAsync(s => s.Webhooks.ClaimDueAsync(time.GetUtcNow(), options.WebhookLease, ClaimBatchMax, claimToken), ct: stoppingToken);
                 if (claimed.Count > 0)

@@ -3,15 +3,17 @@ using Kassa.Engine.Storage;
 namespace Kassa.Server.Workers;
 
 /// <summary>
-/// Deletes expired idempotency records in bounded batches, so the table holds about one day of
-/// keys, and forgets track/check keys older than 30 days. Safe on several nodes: each batch is a
-/// plain conditional statement.
+/// Deletes what is kept only for a while, in bounded batches: expired idempotency records (the
+/// table holds about one day of keys), track/check keys older than 30 days, and group-commit
+/// markers older than a day (an unknown commit outcome is settled within seconds). Safe on several
+/// nodes: each batch is a plain conditional statement.
 /// </summary>
-public sealed class IdempotencyPurger(IKassaStore store, TimeProvider time, ILogger<IdempotencyPurger> logger) : BackgroundService
+public sealed class ExpiredRecordPurgeWorker(IKassaStore store, TimeProvider time, ILogger<ExpiredRecordPurgeWorker> logger) : BackgroundService
 {
     public const int BatchSizeMax = 1_000;
     public const int BatchesPerRunMax = 100;
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan GroupCommitMarkerRetention = TimeSpan.FromDays(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,10 +34,16 @@ public sealed class IdempotencyPurger(IKassaStore store, TimeProvider time, ILog
                     var released = await store.WriteAsync(s => s.Balances.ReleaseIdempotencyKeysOlderThanAsync(cutoff, BatchSizeMax), ct: stoppingToken);
                     if (released < BatchSizeMax) break;
                 }
+                var markersBefore = time.GetUtcNow() - GroupCommitMarkerRetention;
+                for (var batch = 0; batch < BatchesPerRunMax; batch++)
+                {
+                    var purged = await store.WriteAsync(s => s.GroupCommits.PurgeAsync(markersBefore, BatchSizeMax), ct: stoppingToken);
+                    if (purged < BatchSizeMax) break;
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "purging expired idempotency keys failed; will retry in {Interval}", Interval);
+                logger.LogWarning(e, "purging expired records failed; will retry in {Interval}", Interval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

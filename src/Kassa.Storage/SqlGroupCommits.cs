@@ -1,0 +1,34 @@
+using Dapper;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Storage;
+
+internal sealed class SqlGroupCommits(SqlSession s) : IGroupCommitStore
+{
+    /// <summary>
+    /// How long a fence waits for the batch's transaction to end on PostgreSQL. A connection dropped
+    /// mid-COMMIT ends its transaction within moments; a longer wait fails the fence, which is retried.
+    /// </summary>
+    private const string FenceLockTimeout = "10s";
+
+    public Task RecordAsync(string batchId, DateTimeOffset now) =>
+        s.Connection.ExecuteAsync("INSERT INTO group_commits (batch_id, fenced, created_at) VALUES (@batchId, 0, @now)",
+            new { batchId, now = Micros.From(now) }, s.Transaction);
+
+    public async Task<bool> FenceAsync(string batchId, DateTimeOffset now)
+    {
+        if (s.Dialect.IsPostgres) await s.Connection.ExecuteAsync($"SET LOCAL lock_timeout = '{FenceLockTimeout}'", transaction: s.Transaction);
+        // On PostgreSQL an insert that meets an uncommitted row with the same key waits for that
+        // transaction to end, then conflicts (it committed) or inserts (it rolled back).
+        return await s.Connection.ExecuteAsync(
+            "INSERT INTO group_commits (batch_id, fenced, created_at) VALUES (@batchId, 1, @now) ON CONFLICT (batch_id) DO NOTHING",
+            new { batchId, now = Micros.From(now) }, s.Transaction) == 1;
+    }
+
+    public Task<int> PurgeAsync(DateTimeOffset before, int batchSizeMax) =>
+        s.Connection.ExecuteAsync("""
+            DELETE FROM group_commits WHERE batch_id IN (
+              SELECT batch_id FROM group_commits WHERE created_at < @before LIMIT @batchSizeMax)
+            """, new { before = Micros.From(before), batchSizeMax }, s.Transaction);
+}

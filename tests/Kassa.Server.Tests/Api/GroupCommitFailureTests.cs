@@ -1,0 +1,224 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kassa.Engine.Balances;
+using Kassa.Engine.Common;
+using Kassa.Engine.Metering;
+using Kassa.Server.Tests.Infrastructure;
+
+namespace Kassa.Server.Tests.Api;
+
+/// <summary>
+/// A committed batch is never applied twice, and a rolled-back one is applied exactly once after all:
+/// each group-commit loop (balances, meter ingest) is failed at every point of its commit on a real
+/// database, and balances, movement logs, usage and answers are asserted exactly. The batches are
+/// committed through engines of the test's own over the host's database, so each batch holds exactly
+/// the operations the test chose. Both engines.
+/// </summary>
+public abstract class GroupCommitFailureTests(KassaHost host)
+{
+    private static readonly GroupCommitPoint[] Points = Enum.GetValues<GroupCommitPoint>();
+
+    private Tenant Tenant => new(host.Account.AccountId, false);
+
+    /// <summary>A customer subscribed to 1,000 included units of a fresh metered feature.</summary>
+    private async Task<(string Customer, string Feature)> Subscribed()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        var (feature, product, customer) = ($"calls_{suffix}", $"plan_{suffix}", $"gc_{suffix}");
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/features", new { id = feature, name = "Calls", type = "metered" })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/products", new
+        {
+            id = product, name = "Plan", features = new[] { new { feature_id = feature, included = 1000, reset = "month" } },
+        })).Status);
+        await host.Client().Put($"/v1/customers/{customer}", new { name = "Group commit" });
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Post("/v1/subscribe", new { customer_id = customer, product_id = product })).Status);
+        return (customer, feature);
+    }
+
+    private TrackOp Track(string customer, string feature, int units) =>
+        new(Tenant, Wire.NewId("req"), host.Clock.GetUtcNow(), customer, feature, "", units * Kassa.Core.Balances.Micro.PerUnit, null, host.Clock.GetUtcNow());
+
+    private async Task<(decimal Used, decimal Remaining, int Usage)> Balance(string customer, string feature)
+    {
+        var balances = (await host.Client().Get($"/v1/customers/{customer}/balances")).Body!["data"]!.AsArray();
+        var b = balances.Single(x => (string?)x!["feature_id"] == feature)!;
+        var log = (await host.Client().Get($"/v1/credit_transactions?customer_id={customer}&feature_id={feature}&limit=100")).Body!["data"]!.AsArray();
+        var usage = log.Count(t => (string?)t!["source"]?["type"] == "usage");
+        return ((decimal)b["used"]!, (decimal)b["remaining"]!, usage);
+    }
+
+    [Fact]
+    public async Task A_balance_batch_failed_at_any_point_of_its_commit_is_applied_exactly_once()
+    {
+        foreach (var point in Points)
+        {
+            var (customer, feature) = await Subscribed();
+            var faults = new GroupCommitFaults();
+            var engine = new BalanceEngine(host.Store, host.Clock, faults);
+            faults.Arm(GroupCommitLoop.Balances, point);
+            var ops = new[] { Track(customer, feature, 5), Track(customer, feature, 7), Track(customer, feature, 11) };
+
+            await engine.CommitAsync(ops);
+
+            Assert.Equal(0, faults.Pending);
+            foreach (var op in ops)
+            {
+                var result = await op.Completion;
+                Assert.True(result.IsOk, $"{point}: {result.Error?.Code}");
+            }
+            // 23 units, once: never twice (a committed batch run again) and never zero (a rolled-back one lost).
+            Assert.Equal((23m, 977m, 3), await Balance(customer, feature));
+            // The answers are the decisions of the run that committed: the balance after each track in turn.
+            Assert.Equal([995m, 988m, 977m], ops.Select(o => o.Completion.Result.Value.Balance!.Remaining).ToArray());
+            var committedOnce = point is GroupCommitPoint.AtCommitCommitted or GroupCommitPoint.AfterCommit;
+            Assert.Equal(committedOnce ? 0 : 1, engine.BatchesSplit);
+            Assert.Equal(point is GroupCommitPoint.AtCommitCommitted or GroupCommitPoint.AtCommitRolledBack ? 1 : 0, engine.OutcomesResolved);
+        }
+    }
+
+    [Fact]
+    public async Task A_lone_operation_that_failed_before_its_commit_changed_nothing_and_its_retry_applies_once()
+    {
+        foreach (var point in new[] { GroupCommitPoint.BeforeWrite, GroupCommitPoint.DuringWrite, GroupCommitPoint.AtCommitRolledBack })
+        {
+            var (customer, feature) = await Subscribed();
+            var faults = new GroupCommitFaults();
+            var engine = new BalanceEngine(host.Store, host.Clock, faults);
+            faults.Arm(GroupCommitLoop.Balances, point);
+            var first = Track(customer, feature, 5);
+
+            await engine.CommitAsync([first]);
+
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => first.Completion);
+            Assert.IsType<InjectedFaultException>(failure);
+            Assert.Equal((0m, 1000m, 0), await Balance(customer, feature));
+            var retry = Track(customer, feature, 5);
+            await engine.CommitAsync([retry]);
+            Assert.True((await retry.Completion).IsOk);
+            Assert.Equal((5m, 995m, 1), await Balance(customer, feature));
+        }
+    }
+
+    [Fact]
+    public async Task A_lone_operation_whose_commit_acknowledgement_was_lost_is_answered_with_its_committed_decision()
+    {
+        var (customer, feature) = await Subscribed();
+        var faults = new GroupCommitFaults();
+        var engine = new BalanceEngine(host.Store, host.Clock, faults);
+        faults.Arm(GroupCommitLoop.Balances, GroupCommitPoint.AtCommitCommitted);
+        var op = Track(customer, feature, 5);
+
+        await engine.CommitAsync([op]);
+
+        Assert.Equal(995m, (await op.Completion).Value.Balance!.Remaining);
+        Assert.Equal((5m, 995m, 1), await Balance(customer, feature));
+        Assert.Equal(1, engine.OutcomesResolved);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_fence_waits_for_a_batch_transaction_still_open_and_then_tells_its_outcome(bool batchCommits)
+    {
+        host.RequireEngine();
+        var batchId = Wire.NewId("gcb");
+        var now = host.Clock.GetUtcNow();
+        var recorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The batch's transaction: marker written, then held open (as when its connection dropped mid-COMMIT
+        // and the server has not ended it yet).
+        var batch = host.Store.WriteAsync(async s =>
+        {
+            await s.GroupCommits.RecordAsync(batchId, now);
+            recorded.SetResult();
+            await finish.Task;
+            return batchCommits;
+        }, commitIf: commit => commit);
+        await recorded.Task;
+
+        var fence = host.Store.WriteAsync(s => s.GroupCommits.FenceAsync(batchId, now));
+        await Task.Delay(300);
+        Assert.False(fence.IsCompleted, "the fence must wait for the open batch transaction");
+        finish.SetResult();
+        await batch;
+
+        // Committed: the marker is found (false). Rolled back: the fence is stored (true), and the batch can never commit.
+        Assert.Equal(!batchCommits, await fence);
+        Assert.False(await host.Store.WriteAsync(s => s.GroupCommits.FenceAsync(batchId, now)));
+    }
+
+    private async Task<string> CountMeter(string eventName)
+    {
+        var id = Wire.NewId("m");
+        var r = await host.Client().Post("/v1/meters", new { id, name = "M", event_name = eventName, aggregation = "count" });
+        Assert.True(r.Status == HttpStatusCode.Created, r.Body?.ToJsonString());
+        return id;
+    }
+
+    private (OperationContext, IngestMeterEvents.Prepared) Request(string eventName, string customer, params string[] ids)
+    {
+        var now = host.Clock.GetUtcNow();
+        // Event ids are unique per account: the test's own ids are scoped to this (fresh) customer.
+        var events = ids.Select(id => JsonSerializer.SerializeToElement(new
+        {
+            id = $"{customer}_{id}", event_name = eventName, customer_id = customer, timestamp = now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), properties = new { },
+        })).ToList();
+        return (new OperationContext(Tenant, Actor.System, Wire.NewId("req"), now), IngestMeterEvents.Prepare(events, now));
+    }
+
+    private async Task<decimal> Count(string meter, string customer)
+    {
+        var now = host.Clock.GetUtcNow();
+        var from = new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero);
+        var r = await host.Client().Get($"/v1/meters/{meter}/usage?customer_id={customer}&from={from:yyyy-MM-dd'T'HH:mm:ss'Z'}&to={from.AddDays(1):yyyy-MM-dd'T'HH:mm:ss'Z'}");
+        Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
+        var data = r.Body!["data"]!.AsArray();
+        return data.Sum(d => (decimal)d!["value"]!);
+    }
+
+    [Fact]
+    public async Task A_shared_ingest_transaction_failed_at_any_point_of_its_commit_stores_and_answers_each_event_once()
+    {
+        foreach (var point in Points)
+        {
+            var name = Wire.NewId("ev");
+            var meter = await CountMeter(name);
+            var customer = Wire.NewId();
+            var faults = new GroupCommitFaults();
+            var queue = new IngestQueue(host.Store, host.Clock, faults);
+            faults.Arm(GroupCommitLoop.Ingest, point);
+
+            var answers = await queue.CommitTogetherAsync([Request(name, customer, "a1", "a2"), Request(name, customer, "b1", "b2", "b3")]);
+
+            Assert.Equal(0, faults.Pending);
+            var results = await Task.WhenAll(answers);
+            // Each request is told what it stored: a committed transaction run again would answer "duplicates".
+            Assert.Equal([(2L, 0L), (3L, 0L)], results.Select(a => (a.Accepted, a.Duplicates)).ToArray());
+            Assert.Equal(5m, await Count(meter, customer));
+            var committedOnce = point is GroupCommitPoint.AtCommitCommitted or GroupCommitPoint.AfterCommit;
+            Assert.Equal(committedOnce ? 0 : 1, queue.BatchesSplit);
+        }
+    }
+
+    [Fact]
+    public async Task A_feature_linked_meter_moves_the_balance_once_when_the_ingest_commit_acknowledgement_is_lost()
+    {
+        var (customer, feature) = await Subscribed();
+        var name = Wire.NewId("ev");
+        var r = await host.Client().Post("/v1/meters", new { id = Wire.NewId("m"), name = "M", event_name = name, aggregation = "count", feature_id = feature });
+        Assert.Equal(HttpStatusCode.Created, r.Status);
+        var faults = new GroupCommitFaults();
+        var queue = new IngestQueue(host.Store, host.Clock, faults);
+        faults.Arm(GroupCommitLoop.Ingest, GroupCommitPoint.AtCommitCommitted);
+
+        var answers = await queue.CommitTogetherAsync([Request(name, customer, "x1", "x2", "x3")]);
+
+        Assert.Equal(3, (await answers[0]).Accepted);
+        Assert.Equal((3m, 997m, 3), await Balance(customer, feature));
+    }
+}
+
+public sealed class GroupCommitFailureTestsSqlite(SqliteHost host) : GroupCommitFailureTests(host), IClassFixture<SqliteHost>;
+
+public sealed class GroupCommitFailureTestsPostgres(PostgresHost host) : GroupCommitFailureTests(host), IClassFixture<PostgresHost>;
