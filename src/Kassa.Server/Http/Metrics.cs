@@ -6,8 +6,9 @@ namespace Kassa.Server.Http;
 
 /// <summary>
 /// Request counters and latency histograms by route, exposed as Prometheus text at <c>/metrics</c>.
-/// Written by hand because no Prometheus exporter package is available here; lock-free on the hot
-/// path (one dictionary lookup and a few interlocked adds per request).
+/// Written by hand when no exporter package restored here (OpenTelemetry's now does; moving to it is
+/// issue 14). A request whose series exists costs two dictionary reads (lock-free) and a few
+/// interlocked adds; the first request of a new series takes the dictionary's lock to add it.
 /// </summary>
 public sealed class Metrics
 {
