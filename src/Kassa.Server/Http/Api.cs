@@ -79,7 +79,8 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// Hands an operation to the balance engine and answers once its batch committed. A full queue is
     /// back-pressure: 429 <c>overloaded</c> with Retry-After, so clients slow down instead of the server
     /// queueing without bound. An operation the engine could not run because the server is stopping
-    /// fails with <see cref="UnavailableException"/>, which the request pipeline answers 503.
+    /// fails (with <see cref="UnavailableException"/>, or cancelled while the host stops), and one whose
+    /// database could not be reached fails with that exception: the request pipeline answers both 503.
     /// </summary>
     public async Task Engine<T>(HttpContext http, Kassa.Engine.Balances.BalanceOp<T> op, Func<T, object> reply, bool alone = false)
     {
