@@ -7,6 +7,7 @@ using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 using Kassa.Storage;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 
 namespace Kassa.Server.Http;
 
@@ -93,7 +94,10 @@ public sealed class RequestPipeline(RequestDelegate next, Metrics metrics, ILogg
             {
                 // As on the wire: "name: value\r\n".
                 bytes += name.Length + 4 + (value?.Length ?? 0);
-                if (badHeader is null && value is not null && !IsPrintableAscii(value)) badHeader = name;
+                // A malformed Authorization value is a key that does not exist: authentication answers it 401.
+                if (badHeader is null && value is not null && !IsPrintableAscii(value)
+                    && !name.Equals(HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase))
+                    badHeader = name;
             }
         }
         if (bytes > HeaderBytesMax)

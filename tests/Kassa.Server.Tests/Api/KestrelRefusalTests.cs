@@ -56,6 +56,12 @@ public abstract class KestrelRefusalTests(LiveHost host)
         AssertEnvelope(await RawHttp.GetAsync(host.Url, "/v1/customers", "X-Name: " + utf8), 400, "invalid_header", "X-Name");
         AssertEnvelope(await RawHttp.GetAsync(host.Url, "/v1/customers", "X-Latin: caf\u00e9"), 400, "invalid_header", "X-Latin");
         AssertEnvelope(await RawHttp.GetAsync(host.Url, "/v1/customers", "X-Control: a\u0001b"), 400, "invalid_header", "X-Control");
+        // A key with such bytes is a key that does not exist (Kestrel refused it bare before).
+        var withKey = System.Text.Encoding.Latin1.GetBytes("GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_test_" + utf8 + "\r\nConnection: close\r\n\r\n");
+        var badKey = await RawHttp.SendAsync(host.Url, withKey);
+        Assert.Equal(401, badKey.Status);
+        Assert.Equal("invalid_api_key", (string?)JsonNode.Parse(badKey.Body)!["error"]!["code"]);
+        Assert.StartsWith("req_", badKey.Headers["Request-Id"]);
         // Tabs and every printable ASCII character pass.
         Assert.Equal(200, (await RawHttp.GetAsync(host.Url, "/v1/customers", "X-Fine: a\tb ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}")).Status);
     }
