@@ -13,6 +13,8 @@ public static class ErrorCodes
     public const string ParameterMissing = "parameter_missing";
     /// <summary>A total (a rollup's sum) would pass the 64-bit micro-unit range; nothing was stored.</summary>
     public const string QuantityOverflow = "quantity_overflow";
+    /// <summary>A request header holds a byte outside printable ASCII; <c>param</c> names the header.</summary>
+    public const string InvalidHeader = "invalid_header";
     // 401 authentication_error
     public const string MissingApiKey = "missing_api_key";
     public const string InvalidApiKey = "invalid_api_key";
@@ -31,12 +33,22 @@ public static class ErrorCodes
     public const string LimitReached = "limit_reached";
     // 413 invalid_request_error
     public const string PayloadTooLarge = "payload_too_large";
+    // 414 invalid_request_error
+    /// <summary>The request target (path and query) is longer than the server reads.</summary>
+    public const string UriTooLong = "uri_too_long";
     // 422 idempotency_error
     public const string IdempotencyKeyReused = "idempotency_key_reused";
     // 429 rate_limit_error
+    /// <summary>This API key sent more requests than its per-node rate allows.</summary>
     public const string RateLimited = "rate_limited";
+    /// <summary>A server queue (the balance engine, meter ingestion) is full; not the key's fault, but retry later.</summary>
+    public const string Overloaded = "overloaded";
+    // 431 invalid_request_error
+    /// <summary>The request's headers together are larger than the server reads.</summary>
+    public const string HeadersTooLarge = "headers_too_large";
     // 500 api_error
     public const string InternalError = "internal_error";
     // 503 api_error
-    public const string Overloaded = "overloaded";
+    /// <summary>The server is stopping or cannot reach its database; always sent with <c>Retry-After</c>.</summary>
+    public const string Unavailable = "unavailable";
 }

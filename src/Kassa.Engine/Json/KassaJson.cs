@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Kassa.Core.Metering;
 
 namespace Kassa.Engine.Json;
 
@@ -40,14 +41,27 @@ public static class KassaJson
     }
 }
 
-/// <summary>Timestamps are RFC 3339 UTC with second precision: <c>2026-11-21T10:00:00Z</c>.</summary>
+/// <summary>
+/// Timestamps are RFC 3339 with <c>Z</c> or an offset (<c>2026-11-21T10:00:00Z</c>,
+/// <c>2026-11-21T12:00:00+02:00</c>) and are written back in UTC with second precision. One strict rule
+/// for every body, the same parser as meter events and query filters (<see cref="Rfc3339"/>): a time
+/// without an offset or a bare date is refused, because reading it in the server's time zone would
+/// store a different instant on every server.
+/// </summary>
 public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 {
+    /// <summary>The message of the 400; the body reader names the field (<c>param</c>) from the JSON path.</summary>
+    public const string Rule = "must be an RFC 3339 timestamp with Z or an offset, such as 2026-11-21T10:00:00Z";
+
+    // The longest RFC 3339 text is 35 characters; a JSON string may escape each as \uXXXX (6 bytes).
+    private const int EncodedLengthMax = 35 * 6;
+
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTimeOffset(out var value))
-            throw new JsonException("must be an RFC 3339 timestamp such as 2026-11-21T10:00:00Z");
-        return value.ToUniversalTime();
+        var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (reader.TokenType != JsonTokenType.String || length > EncodedLengthMax || !Rfc3339.TryParse(reader.GetString(), out var value))
+            throw new JsonException(Rule);
+        return value;
     }
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>

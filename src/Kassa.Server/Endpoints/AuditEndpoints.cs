@@ -28,6 +28,6 @@ public static class AuditEndpoints
         if (value is null) return (DateTimeOffset?)null;
         // Strict RFC 3339: an offset is required, so a time never silently means the server's zone.
         if (Kassa.Core.Metering.Rfc3339.TryParse(value, out var t)) return (DateTimeOffset?)t;
-        return KassaError.Validation(param, "must be an RFC 3339 timestamp such as 2026-11-21T10:00:00Z");
+        return KassaError.Validation(param, Kassa.Engine.Json.UtcTimestampConverter.Rule);
     }
 }

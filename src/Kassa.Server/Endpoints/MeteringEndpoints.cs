@@ -131,8 +131,8 @@ public static class MeteringEndpoints
         var op = api.Operation(http);
         if (queue.TryEnqueue(op, prepared) is not { } done)
         {
-            http.Response.Headers.RetryAfter = "1";
-            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.RateLimited, "Meter event ingestion is at capacity; retry after the time in Retry-After"));
+            await ApiResponses.WriteRetryable(http, new KassaError(ErrorCodes.Overloaded,
+                "Meter event ingestion is at capacity; retry after the time in Retry-After"), Api.OverloadRetryAfter);
             return;
         }
         // Not cancelled with the request: once queued, the batch commits or rolls back whole with its transaction.

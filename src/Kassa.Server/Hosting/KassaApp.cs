@@ -20,7 +20,15 @@ public static class KassaApp
             k.AddServerHeader = false;
             // One limit more than the API's 1 MiB, so the API's own check answers with its envelope.
             k.Limits.MaxRequestBodySize = JsonBody.BodyBytesMax + 1;
-            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            // Kestrel refuses what is over its limits before any middleware runs, with an empty body and
+            // no Request-Id. Its limits are set above the API's, which the request pipeline enforces in
+            // the error envelope (414 uri_too_long, 431 headers_too_large).
+            k.Limits.MaxRequestLineSize = RequestPipeline.ServerRequestLineBytesMax;
+            k.Limits.MaxRequestHeadersTotalSize = RequestPipeline.ServerHeaderBytesMax;
+            k.Limits.MaxRequestHeaderCount = RequestPipeline.ServerHeaderCountMax;
+            // Kestrel refuses a header byte past 0x7F bare; read as Latin-1 it reaches the pipeline,
+            // which refuses it with 400 invalid_header naming the header.
+            k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
         });
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);

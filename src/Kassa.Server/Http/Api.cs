@@ -70,16 +70,25 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     }
 
     /// <summary>
+    /// How long a client is asked to wait when a server queue is full: a queue drains in milliseconds, so
+    /// the shortest wait Retry-After can say.
+    /// </summary>
+    public static readonly TimeSpan OverloadRetryAfter = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Hands an operation to the balance engine and answers once its batch committed. A full queue is
-    /// back-pressure: 429 with Retry-After, so clients slow down instead of the server queueing without bound.
+    /// back-pressure: 429 <c>overloaded</c> with Retry-After, so clients slow down instead of the server
+    /// queueing without bound. An operation the engine could not run because the server is stopping
+    /// fails (with <see cref="UnavailableException"/>, or cancelled while the host stops), and one whose
+    /// database could not be reached fails with that exception: the request pipeline answers both 503.
     /// </summary>
     public async Task Engine<T>(HttpContext http, Kassa.Engine.Balances.BalanceOp<T> op, Func<T, object> reply, bool alone = false)
     {
         if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
         else if (!engine.TryEnqueue(op))
         {
-            http.Response.Headers.RetryAfter = "1";
-            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.RateLimited, "The balance engine is at capacity; retry after the time in Retry-After"));
+            await ApiResponses.WriteRetryable(http, new KassaError(ErrorCodes.Overloaded,
+                "The balance engine is at capacity; retry after the time in Retry-After"), OverloadRetryAfter);
             return;
         }
         // Not cancelled with the request: once queued, the operation is decided and committed either way.

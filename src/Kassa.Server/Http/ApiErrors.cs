@@ -11,7 +11,10 @@ public sealed record ErrorEnvelope([property: JsonPropertyName("error")] ErrorBo
 
 /// <summary>
 /// The one place where an error code becomes an HTTP status and an error type. Use cases only
-/// ever choose a code; a code missing here is a bug and answers 500.
+/// ever choose a code; a code missing here is a bug and answers 500 (a unit test checks that every
+/// code in <see cref="ErrorCodes"/> is here). The two "come back later" codes, <c>rate_limited</c> /
+/// <c>overloaded</c> (429) and <c>unavailable</c> (503), are always sent with <c>Retry-After</c>
+/// (<see cref="ApiResponses.WriteRetryable"/>).
 /// </summary>
 public static class ApiErrors
 {
@@ -22,6 +25,7 @@ public static class ApiErrors
         [ErrorCodes.UnknownField] = (400, "invalid_request_error"),
         [ErrorCodes.ParameterMissing] = (400, "invalid_request_error"),
         [ErrorCodes.QuantityOverflow] = (400, "invalid_request_error"),
+        [ErrorCodes.InvalidHeader] = (400, "invalid_request_error"),
         [ErrorCodes.MissingApiKey] = (401, "authentication_error"),
         [ErrorCodes.InvalidApiKey] = (401, "authentication_error"),
         [ErrorCodes.ExpiredToken] = (401, "authentication_error"),
@@ -34,10 +38,13 @@ public static class ApiErrors
         [ErrorCodes.InvalidState] = (409, "conflict"),
         [ErrorCodes.LimitReached] = (409, "conflict"),
         [ErrorCodes.PayloadTooLarge] = (413, "invalid_request_error"),
+        [ErrorCodes.UriTooLong] = (414, "invalid_request_error"),
         [ErrorCodes.IdempotencyKeyReused] = (422, "idempotency_error"),
         [ErrorCodes.RateLimited] = (429, "rate_limit_error"),
+        [ErrorCodes.Overloaded] = (429, "rate_limit_error"),
+        [ErrorCodes.HeadersTooLarge] = (431, "invalid_request_error"),
         [ErrorCodes.InternalError] = (500, "api_error"),
-        [ErrorCodes.Overloaded] = (503, "api_error"),
+        [ErrorCodes.Unavailable] = (503, "api_error"),
     };
 
     public static IReadOnlyCollection<string> Codes => Map.Keys;

@@ -18,6 +18,17 @@ public static class ApiResponses
         return WriteBytes(http, status, body);
     }
 
+    /// <summary>
+    /// A refusal the client should retry (<c>rate_limited</c>, <c>overloaded</c>, <c>unavailable</c>):
+    /// the error with a <c>Retry-After</c> of at least one second.
+    /// </summary>
+    public static Task WriteRetryable(HttpContext http, KassaError error, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return WriteError(http, error);
+    }
+
     public static Task WriteJson<T>(HttpContext http, int status, T value) =>
         WriteBytes(http, status, JsonSerializer.SerializeToUtf8Bytes(value, KassaJson.Options));
 

@@ -11,4 +11,7 @@ public static partial class RequestLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "request {RequestId} {Method} {Path} failed with an unexpected exception")]
     public static partial void Failed(ILogger logger, Exception exception, string requestId, string method, string path);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "request {RequestId} {Method} {Path} answered 503: {Reason}")]
+    public static partial void Unavailable(ILogger logger, Exception exception, string requestId, string method, string path, string reason);
 }
