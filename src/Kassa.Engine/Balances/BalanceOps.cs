@@ -15,6 +15,8 @@ public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset 
     /// <summary>The customers whose balances this operation needs loaded (and locked).</summary>
     public abstract string? CustomerId { get; }
     public abstract void Fail(Exception e);
+    /// <summary>Decides the operation as refused with <paramref name="error"/> (e.g. a total past the quantity bound).</summary>
+    public abstract void Refuse(KassaError error);
 }
 
 public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffset now) : BalanceOp(tenant, requestId, now)
@@ -25,6 +27,7 @@ public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffs
     public Result<T>? Decision { get; set; }
     public void Complete() => _done.TrySetResult(Decision ?? throw new InvalidOperationException("operation left undecided"));
     public override void Fail(Exception e) => _done.TrySetException(e);
+    public override void Refuse(KassaError error) => Decision = error;
 }
 
 public sealed class CheckOp(Tenant tenant, string requestId, DateTimeOffset now, string customerId, string featureId, string entityId,

@@ -22,7 +22,7 @@ public static class ReadBalances
         foreach (var live in book.OfCustomer(customerId).Where(l => l.Header.EntityId == entityId).ToList())
         {
             var current = book.Get(customerId, live.Header.FeatureId, entityId, now)!;
-            if (current.Header.OveragePolicy == "boolean") flags[current.Header.FeatureId] = true;
+            if (current.Header.IsFlag) flags[current.Header.FeatureId] = true;
             else balances[current.Header.FeatureId] = current.View(now);
         }
         return new Snapshot(balances, flags);

@@ -70,29 +70,115 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     }
 
     /// <summary>
-    /// Hands an operation to the balance engine and answers once its batch committed. A full queue is
-    /// back-pressure: 429 with Retry-After, so clients slow down instead of the server queueing without bound.
+    /// A balance-engine request (check, track, lock finalization): read the body → claim the
+    /// <c>Idempotency-Key</c> header if one was sent (spec §1.3, exactly as <see cref="Mutate{TBody,TResult}"/>:
+    /// replay with <c>Idempotent-Replayed: true</c>, <c>422 idempotency_key_reused</c> for another
+    /// body, <c>409 idempotency_key_in_use</c> while the first runs) → parse and validate into an
+    /// operation → decide it (from a read session when <paramref name="readOnly"/> offers one, else
+    /// through the engine) → store the answer under the key → answer. Only requests that send the
+    /// header pay for the claim's two short write transactions; the hot path without it is unchanged.
+    /// The body's own <c>idempotency_key</c> (usage dedupe per customer) is a different thing and is
+    /// left to the use case. A 5xx and a 429 (queue full) are not stored: the retry runs again.
     /// </summary>
-    public async Task Engine<T>(HttpContext http, Kassa.Engine.Balances.BalanceOp<T> op, Func<T, object> reply, bool alone = false)
+    /// <param name="build">Parses nothing; validates the parsed body into the operation or an error.</param>
+    /// <param name="readOnly">For an operation that changes nothing, the read that decides it; null to queue it.</param>
+    /// <param name="alone">Bench baseline: a transaction of its own instead of the group commit.</param>
+    public async Task Balance<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build,
+        Func<TOp, Func<IStoreSession, Task<T>>?>? readOnly = null, bool alone = false)
+        where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
     {
-        if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
-        else if (!engine.TryEnqueue(op))
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
         {
-            http.Response.Headers.RetryAfter = "1";
-            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.RateLimited, "The balance engine is at capacity; retry after the time in Retry-After"));
+            await ApiResponses.WriteError(http, read.Error!);
             return;
         }
-        // Not cancelled with the request: once queued, the operation is decided and committed either way.
-        var result = await op.Completion;
-        if (result.IsOk)
+        var body = read.Value;
+        var op = Operation(http);
+        string? key = null;
+        string? claimToken = null;
+        if (http.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var header))
         {
-            signal.Poke();
-            await ApiResponses.WriteJson(http, 200, reply(result.Value));
+            key = header.ToString();
+            if (Rules.IdempotencyKey(key) is { } problem)
+            {
+                await ApiResponses.WriteError(http, KassaError.Validation(IdempotencyKeyHeader, problem));
+                return;
+            }
+            var fingerprint = ClaimIdempotencyKey.Fingerprint(http.Request.Method, http.Request.Path + http.Request.QueryString, body);
+            var claim = await store.WriteAsync(s => ClaimIdempotencyKey.Execute(s, op.Tenant, key, fingerprint, op.RequestId, op.Now), ct: http.RequestAborted);
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Replay:
+                    http.Response.Headers["Idempotent-Replayed"] = "true";
+                    http.Response.Headers["Original-Request"] = claim.Previous!.RequestId;
+                    await ApiResponses.WriteBytes(http, claim.Previous!.ResponseStatus!.Value, claim.Previous.ResponseBody!);
+                    return;
+                case ClaimOutcome.InUse:
+                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyInUse,
+                        "A request with this Idempotency-Key is still being processed; retry after it completes"));
+                    return;
+                case ClaimOutcome.Reused:
+                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyReused,
+                        "This Idempotency-Key was already used with a different method, path or body"));
+                    return;
+            }
+            claimToken = claim.ClaimToken;
+        }
+
+        (int Status, byte[] Body) answer;
+        try
+        {
+            answer = await DecideBalance(http, op, body, build, readOnly, alone);
+        }
+        catch
+        {
+            // A 5xx is not stored: free the key so the retry runs again.
+            if (claimToken is not null)
+                await store.WriteAsync(async s => { await s.Idempotency.ReleaseAsync(op.Tenant, key!, claimToken); return true; }, ct: CancellationToken.None);
+            throw;
+        }
+        if (claimToken is not null)
+        {
+            var (status, bytes) = answer;
+            if (status < 500 && status != StatusCodes.Status429TooManyRequests)
+                await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, bytes, op.Now + ClaimIdempotencyKey.Retention),
+                    ct: CancellationToken.None);
+            else
+                await store.WriteAsync(async s => { await s.Idempotency.ReleaseAsync(op.Tenant, key!, claimToken); return true; }, ct: CancellationToken.None);
+        }
+        if (answer.Status == StatusCodes.Status200OK) signal.Poke();
+        await ApiResponses.WriteBytes(http, answer.Status, answer.Body);
+    }
+
+    private async Task<(int Status, byte[] Body)> DecideBalance<TBody, TOp, T>(HttpContext http, OperationContext context, byte[] body,
+        Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, Func<IStoreSession, Task<T>>?>? readOnly, bool alone)
+        where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
+    {
+        var parsed = JsonBody.Parse<TBody>(body);
+        if (!parsed.IsOk) return ApiErrors.Render(parsed.Error!, context.RequestId);
+        var built = build(parsed.Value, context);
+        if (!built.IsOk) return ApiErrors.Render(built.Error!, context.RequestId);
+        var op = built.Value;
+        Result<T> result;
+        if (readOnly?.Invoke(op) is { } decide)
+        {
+            result = await store.ReadAsync(decide, http.RequestAborted);
         }
         else
         {
-            await ApiResponses.WriteError(http, result.Error!);
+            if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
+            else if (!engine.TryEnqueue(op))
+            {
+                http.Response.Headers.RetryAfter = "1";
+                return ApiErrors.Render(new KassaError(ErrorCodes.RateLimited, "The balance engine is at capacity; retry after the time in Retry-After"), context.RequestId);
+            }
+            // Not cancelled with the request: once queued, the operation is decided and committed either way.
+            result = await op.Completion;
         }
+        return result.IsOk
+            ? (StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes<object>(result.Value!, KassaJson.Options))
+            : ApiErrors.Render(result.Error!, context.RequestId);
     }
 
     private sealed record EmptyBody;
