@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Dapper;
+using Kassa.Engine.Balances;
 using Kassa.Server.Tests.Infrastructure;
 
 namespace Kassa.Server.Tests.Api;
@@ -150,6 +151,35 @@ public abstract class BalanceLimitTests(KassaHost host)
         // The engine keeps deciding: a correction and then a track that fits again.
         AssertBalance((await Track(c, f, -1)).Body!["balance"], 10, Max - 1, 0, Max - 11);
         AssertBalance((await Track(c, f, 1)).Body!["balance"], 10, Max, 0, Max - 10);
+    }
+
+    [Fact]
+    public async Task In_one_batch_an_operation_past_the_bound_is_decided_as_an_error_and_the_others_commit()
+    {
+        var (c, f) = await Subscribed(10);
+        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        var now = host.Clock.GetUtcNow();
+        TrackOp Op(long micro) => new(tenant, "req_" + Guid.NewGuid().ToString("N"), now, c, f, "", micro, null, now);
+        var max = Kassa.Core.Balances.Micro.MaxAbs;
+        // The second would take the overage past a long (it threw OverflowException in the fold before).
+        var ops = new[] { Op(max - 4_000_000), Op(max), Op(1_000_000) };
+        // One transaction, as the group commit runs it: a throw here would have failed all three.
+        await host.Store.WriteAsync(async s =>
+        {
+            await ApplyBalanceBatch.Execute(s, ops);
+            return true;
+        });
+        Assert.True(ops[0].Decision!.Value.IsOk);
+        Assert.Equal("quantity_overflow", ops[1].Decision!.Value.Error!.Code);
+        Assert.True(ops[2].Decision!.Value.IsOk);
+        AssertBalance(ops[2].Decision!.Value.Value!.Balance, 10, Max - 3, 0, Max - 13);
+        AssertBalance(await Balance(c, f), 10, Max - 3, 0, Max - 13);
+    }
+
+    private static void AssertBalance(BalanceView? view, decimal granted, decimal used, decimal remaining, decimal overage)
+    {
+        Assert.NotNull(view);
+        Assert.Equal((granted, used, remaining, 0m, overage), (view!.Granted, view.Used, view.Remaining, view.Held, view.Overage));
     }
 
     [Fact]
