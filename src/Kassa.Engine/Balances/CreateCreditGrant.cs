@@ -32,7 +32,7 @@ public static class CreateCreditGrant
         var errors = new List<FieldError>();
         long amount = 0;
         if (Micro.Problem(r.Amount.Value, allowZero: false, allowNegative: false, out amount) is { } q) errors.Add(new FieldError("amount", q));
-        if (r.Category is not ("paid" or "promotional")) errors.Add(new FieldError("category", "must be paid or promotional"));
+        if (!BalanceWords.TryParse<GrantCategory>(r.Category, out var category)) errors.Add(new FieldError("category", "must be paid or promotional"));
         if (r.Priority is < 0 or > PriorityMax) errors.Add(new FieldError("priority", $"must be from 0 to {PriorityMax}"));
         var effective = r.EffectiveAt ?? op.Now;
         if (r.ExpiresAt is { } exp && exp <= effective) errors.Add(new FieldError("expires_at", "must be after effective_at (or now)"));
@@ -44,14 +44,14 @@ public static class CreateCreditGrant
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", r.CustomerId) with { Param = "customer_id" };
         var feature = await s.Catalog.GetFeatureAsync(op.Tenant, r.FeatureId);
         if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
-        if (feature.Type == "boolean") return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
+        if (BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean) return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
 
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
         StoredBucket bucket;
         LiveBalance? live;
         try
         {
-            (live, bucket) = AddGrant(op, r, customer.Id, feature.Id, amount, effective, book);
+            (live, bucket) = AddGrant(op, r, customer.Id, feature.Id, amount, category, effective, book);
         }
         catch (BalanceOverflowException e)
         {
@@ -67,7 +67,7 @@ public static class CreateCreditGrant
 
     /// <summary>Adds the grant's bucket to the balance in memory (creating the balance when the customer has none); throws past the quantity bound before changing anything.</summary>
     private static (LiveBalance Live, StoredBucket Bucket) AddGrant(OperationContext op, Request r, string customerId, string featureId, long amount,
-        DateTimeOffset effective, BalanceBook book)
+        GrantCategory category, DateTimeOffset effective, BalanceBook book)
     {
         var live = book.Get(customerId, featureId, "", op.Now);
         if (live is null)
@@ -84,7 +84,7 @@ public static class CreateCreditGrant
         {
             AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = "",
             Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, r.Priority ?? 10,
-                r.Category == "paid" ? GrantCategory.Paid : GrantCategory.Promotional, amount, 0, 0, effective, r.ExpiresAt, op.Now),
+                category, amount, 0, 0, effective, r.ExpiresAt, op.Now),
             Name = r.Name, Metadata = r.Metadata is null ? null : JsonSerializer.Serialize(r.Metadata), IsNew = true,
         };
         live.Add(bucket);

@@ -35,13 +35,13 @@ public abstract class BalanceLimitTests(KassaHost host)
     }
 
     /// <summary>A customer subscribed to a product with <paramref name="included"/> of a fresh feature and the given overage.</summary>
-    private async Task<(string Customer, string Feature)> Subscribed(decimal included, string overage = "allowed")
+    private async Task<(string Customer, string Feature)> Subscribed(decimal included, string overage = "allowed", object? rollover = null)
     {
         var feature = await Feature();
         var product = Slug("p");
         var created = await host.Client().Post("/v1/products", new
         {
-            id = product, name = "P", features = new object[] { new { feature_id = feature, included, reset = "month", overage } },
+            id = product, name = "P", features = new object[] { new { feature_id = feature, included, reset = "month", overage, rollover } },
         });
         Assert.Equal(HttpStatusCode.Created, created.Status);
         var customer = await Customer();
@@ -199,6 +199,23 @@ public abstract class BalanceLimitTests(KassaHost host)
         (await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = f, amount = 1, category = "promotional" }))
             .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow", "amount");
         Assert.Equal(Max, (decimal)(await Balance(c, f))!["granted"]!);
+    }
+
+    [Fact]
+    public async Task A_period_reset_that_would_pass_the_bound_is_refused_whole_and_one_that_fits_goes_through()
+    {
+        var (fits, f1) = await Subscribed(10);
+        var (over, f2) = await Subscribed(10, rollover: new { });
+        foreach (var (c, f) in new[] { (fits, f1), (over, f2) })
+            Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = f, amount = Max - 10, category = "paid" })).Status);
+        host.Clock.Advance(TimeSpan.FromDays(32));
+        // The new allowance replaces the expired one: the total stays at the bound.
+        AssertBalance((await Track(fits, f1, 1)).Body!["balance"], Max, 1, Max - 1, 0);
+        // Rolling the unused 10 over as well would pass it: refused, and the period is left as it was.
+        (await Track(over, f2, 1)).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
+        (await host.Client().Get($"/v1/customers/{over}/balances")).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
+        Assert.DoesNotContain((await host.Client().Get($"/v1/credit_transactions?customer_id={over}&feature_id={f2}")).Body!["data"]!.AsArray(),
+            t => (string?)t!["type"] is "reset" or "expire");
     }
 
     [Fact]
