@@ -219,6 +219,30 @@ public abstract class BalanceLimitTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Meter_events_that_would_take_a_linked_balance_past_the_bound_are_refused_and_not_stored()
+    {
+        var (c, f) = await Subscribed(10);
+        var eventName = Slug("ev");
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/meters", new
+        {
+            id = Slug("m"), name = "M", event_name = eventName, aggregation = "sum", value_property = "n", feature_id = f,
+        })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Post($"/v1/customers/{c}/balances/adjust", new { feature_id = f, used = Max - 1, reason = "edge" })).Status);
+        object Batch(string id, decimal n) => new { events = new[] { new { id, event_name = eventName, customer_id = c, properties = new { n } } } };
+        Assert.Equal(HttpStatusCode.Accepted, (await host.Client().Post("/v1/meter_events/batch", Batch("e1", 1))).Status);
+        AssertBalance(await Balance(c, f), 10, Max, 0, Max - 10);
+        // One more unit: refused whole (it was stored while its balance stayed put, or failed with 500).
+        (await host.Client().Post("/v1/meter_events/batch", Batch("e2", 0.000001m))).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
+        AssertBalance(await Balance(c, f), 10, Max, 0, Max - 10);
+        // Not stored: after a correction the same event id is accepted as new.
+        Assert.Equal(HttpStatusCode.OK, (await Track(c, f, -1)).Status);
+        var retried = await host.Client().Post("/v1/meter_events/batch", Batch("e2", 0.000001m));
+        Assert.Equal(HttpStatusCode.Accepted, retried.Status);
+        Assert.Equal(1L, (long)retried.Body!["accepted"]!);
+        AssertBalance(await Balance(c, f), 10, Max - 0.999999m, 0, Max - 10.999999m);
+    }
+
+    [Fact]
     public async Task Used_is_the_whole_period_usage_with_overage_the_part_past_the_grants()
     {
         var (c, f) = await Subscribed(10);
