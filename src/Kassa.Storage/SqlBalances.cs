@@ -36,7 +36,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
             list.Add(new BalanceHeader
             {
                 AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
-                Overage = r.GetInt64(5), OveragePolicy = r.GetString(6), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
+                Overage = r.GetInt64(5), OveragePolicy = OverageFromRow(r.GetString(6)), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
                 Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
                 Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
                 Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
@@ -95,17 +95,25 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
                 subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
             WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
             """, existing, h => [
-                h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
+                h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
                 h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
                 h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
     }
+
+    // A boolean feature's entitlement row has always stored "boolean" in overage_policy; it is a flag
+    // (no balance, no policy) in memory, and the column keeps its strings so no migration is needed.
+    private const string FlagPolicy = "boolean";
+
+    private static OveragePolicy? OverageFromRow(string text) => text == FlagPolicy ? null : BalanceWords.Parse<OveragePolicy>(text);
+
+    private static string OverageToRow(OveragePolicy? policy) => policy is { } p ? BalanceWords.Wire(p) : FlagPolicy;
 
     /// <summary>"a, b, c" → "@a, @b, @c": the parameters of an INSERT in column order.</summary>
     private static string Params(string columns) => string.Join(", ", columns.Split(", ").Select(c => "@" + c));
 
     private static object?[] HeaderValues(BalanceHeader h) =>
     [
-        h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId, h.Overage, h.OveragePolicy, h.Unlimited, h.Allowance, h.Reset,
+        h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId, h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset,
         Micros.From(h.Anchor), Micros.From(h.PeriodStart), h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId,
         h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
     ];
@@ -115,8 +123,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var fresh = buckets.Where(b => b.IsNew).ToList();
         await RowWriter.ExecuteAsync(s, $"INSERT INTO balance_buckets ({BucketColumns}) VALUES ({Params(BucketColumns)})", fresh, b =>
             [
-                b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id, b.Bucket.Kind.ToString().ToLowerInvariant(), b.Bucket.Priority,
-                b.Bucket.Category.ToString().ToLowerInvariant(), b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, Micros.From(b.Bucket.EffectiveAt),
+                b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id, BalanceWords.Wire(b.Bucket.Kind), b.Bucket.Priority,
+                BalanceWords.Wire(b.Bucket.Category), b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, Micros.From(b.Bucket.EffectiveAt),
                 b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null, Micros.From(b.Bucket.CreatedAt), b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Name, b.Metadata,
             ]);
         await RowWriter.ExecuteAsync(s, """
@@ -135,14 +143,14 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public Task InsertLocksAsync(IReadOnlyList<LockRecord> locks) =>
         RowWriter.ExecuteAsync(s, $"INSERT INTO locks ({LockColumns}) VALUES ({Params(LockColumns)})", locks, l =>
         [
-            l.AccountId, l.Livemode, l.Id, l.CustomerId, l.FeatureId, l.EntityId, l.Status, l.Held, l.Consumed, JsonSerializer.Serialize(l.Parts, KassaJson.Options),
+            l.AccountId, l.Livemode, l.Id, l.CustomerId, l.FeatureId, l.EntityId, BalanceWords.Wire(l.Status), l.Held, l.Consumed, JsonSerializer.Serialize(l.Parts, KassaJson.Options),
             Micros.From(l.ExpiresAt), Micros.From(l.CreatedAt), l.FinalizedAt is { } f ? Micros.From(f) : null,
         ]);
 
     public Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks) =>
         RowWriter.ExecuteAsync(s,
             "UPDATE locks SET status = @status, consumed = @consumed, finalized_at = @finalized_at WHERE account_id = @account_id AND livemode = @livemode AND id = @id",
-            locks, l => [l.Status, l.Consumed, l.FinalizedAt is { } f ? Micros.From(f) : null, l.AccountId, l.Livemode, l.Id]);
+            locks, l => [BalanceWords.Wire(l.Status), l.Consumed, l.FinalizedAt is { } f ? Micros.From(f) : null, l.AccountId, l.Livemode, l.Id]);
 
     private const string UsageColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, value, idempotency_key, response, occurred_at, created_at";
 
@@ -163,7 +171,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 
     public Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions) =>
         RowWriter.ExecuteAsync(s, $"INSERT INTO credit_transactions ({TransactionColumns}) VALUES ({Params(TransactionColumns)})", transactions, t =>
-            [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, t.Type, t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);
+            [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, BalanceWords.Wire(t.Type), t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);
 
     public async Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id) =>
         (await QueryBuckets($"SELECT {BucketColumns} FROM balance_buckets WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
@@ -176,6 +184,44 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
               AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
             ORDER BY created_at DESC, id DESC LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, customerId, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    public async Task<IReadOnlyList<GrantTotals>> SummarizeGrantsAsync(Tenant tenant, string customerId, DateTimeOffset now)
+    {
+        // Live as Bucket.IsUsable says: not voided, effective, not yet expired.
+        const string live = """
+            account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND kind = 'grant' AND voided = @no
+              AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+            """;
+        var args = new { tenant.AccountId, tenant.Livemode, customerId, no = false, now = Micros.From(now) };
+        var totals = new Dictionary<string, (long Granted, long Used, long Remaining)>(StringComparer.Ordinal);
+        await using (var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT feature_id, CAST(SUM(granted) AS BIGINT), CAST(SUM(used) AS BIGINT),
+                   CAST(SUM(CASE WHEN granted - used - held > 0 THEN granted - used - held ELSE 0 END) AS BIGINT)
+            FROM balance_buckets WHERE {live} GROUP BY feature_id
+            """, args, s.Transaction))
+        {
+            while (await r.ReadAsync())
+                totals[r.GetString(0)] = (Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)));
+        }
+        var expiring = new Dictionary<string, (DateTimeOffset At, long Amount)>(StringComparer.Ordinal);
+        await using (var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT feature_id, expires_at, CAST(SUM(granted - used - held) AS BIGINT) FROM balance_buckets b
+            WHERE {live} AND expires_at IS NOT NULL AND granted - used - held > 0
+              AND expires_at = (SELECT MIN(x.expires_at) FROM balance_buckets x
+                                WHERE x.account_id = b.account_id AND x.livemode = b.livemode AND x.customer_id = b.customer_id
+                                  AND x.feature_id = b.feature_id AND x.kind = 'grant' AND x.voided = @no AND x.effective_at <= @now
+                                  AND x.expires_at > @now AND x.granted - x.used - x.held > 0)
+            GROUP BY feature_id, expires_at
+            """, args, s.Transaction))
+        {
+            while (await r.ReadAsync()) expiring[r.GetString(0)] = (Micros.To(r.GetInt64(1)), Convert.ToInt64(r.GetValue(2)));
+        }
+        return totals.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv =>
+        {
+            var next = expiring.TryGetValue(kv.Key, out var e) ? e : ((DateTimeOffset At, long Amount)?)null;
+            return new GrantTotals(kv.Key, kv.Value.Granted, kv.Value.Used, kv.Value.Remaining, next?.At, next?.Amount ?? 0);
+        }).ToList();
+    }
 
     public async Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit)
     {
@@ -190,7 +236,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var list = new List<CreditTransactionRecord>();
         while (await r.ReadAsync())
         {
-            list.Add(new CreditTransactionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
+            list.Add(new CreditTransactionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), BalanceWords.Parse<MovementType>(r.GetString(6)),
                 r.GetInt64(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetInt64(9), r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11),
                 Micros.To(r.GetInt64(12))));
         }
@@ -227,8 +273,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var list = new List<StoredBucket>();
         while (await r.ReadAsync())
         {
-            var bucket = new Bucket(r.GetString(5), Enum.Parse<BucketKind>(r.GetString(6), ignoreCase: true), r.GetInt32(7),
-                Enum.Parse<GrantCategory>(r.GetString(8), ignoreCase: true), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), Micros.To(r.GetInt64(12)),
+            var bucket = new Bucket(r.GetString(5), BalanceWords.Parse<BucketKind>(r.GetString(6)), r.GetInt32(7),
+                BalanceWords.Parse<GrantCategory>(r.GetString(8)), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), Micros.To(r.GetInt64(12)),
                 r.IsDBNull(13) ? null : Micros.To(r.GetInt64(13)), Micros.To(r.GetInt64(14)), r.GetBoolean(15)) { ExpiryRecorded = r.GetBoolean(16) };
             list.Add(new StoredBucket
             {
@@ -246,7 +292,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var list = new List<LockRecord>();
         while (await r.ReadAsync())
         {
-            list.Add(new LockRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetInt64(7),
+            list.Add(new LockRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), BalanceWords.Parse<LockStatus>(r.GetString(6)), r.GetInt64(7),
                 r.IsDBNull(8) ? null : r.GetInt64(8), JsonSerializer.Deserialize<List<Part>>(r.GetString(9), KassaJson.Options) ?? [],
                 Micros.To(r.GetInt64(10)), Micros.To(r.GetInt64(11)), r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12))));
         }

@@ -1,4 +1,5 @@
 using Dapper;
+using Kassa.Core.Paging;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
@@ -22,13 +23,15 @@ internal sealed class SqlEntities(SqlSession s) : IEntityStore
             WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND id = @Id
             """, Args(e), s.Transaction);
 
-    public Task<IReadOnlyList<EntityRecord>> ListAsync(Tenant tenant, string customerId, string? featureId, int limit) =>
+    public Task<IReadOnlyList<EntityRecord>> ListAsync(Tenant tenant, string customerId, string? featureId, Cursor? after, int limit) =>
         Query($"""
             SELECT {Columns} FROM entities
             WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND deleted_at IS NULL
               AND (@featureId IS NULL OR feature_id = @featureId)
+              AND (@hasCursor = 0 OR (created_at, id) > (@afterCreated, @afterId))
             ORDER BY created_at, id LIMIT @limit
-            """, new { tenant.AccountId, tenant.Livemode, customerId, featureId, limit });
+            """, new { tenant.AccountId, tenant.Livemode, customerId, featureId, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0,
+                afterId = after?.Id ?? "", limit });
 
     private static object Args(EntityRecord e) => new
     {

@@ -1,6 +1,7 @@
 namespace Kassa.Core.Balances;
 
 /// <summary>Where a bucket's units come from.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(SnakeCaseEnumConverter<BucketKind>))]
 public enum BucketKind
 {
     /// <summary>A reset period's plan allowance; expires at the period's reset.</summary>
@@ -12,6 +13,7 @@ public enum BucketKind
 }
 
 /// <summary>Whether a bucket's units were given away or paid for; promotional units burn first.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(SnakeCaseEnumConverter<GrantCategory>))]
 public enum GrantCategory
 {
     /// <summary>Given away (plan allowances, rollovers, promotional grants).</summary>

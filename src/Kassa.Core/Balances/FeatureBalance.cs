@@ -15,6 +15,14 @@ namespace Kassa.Core.Balances;
 /// otherwise); an amount of 0 is accepted and changes nothing, so a quantity scaled down to nothing
 /// (a credit cost rounding to 0) cannot fail a batch.
 /// </para>
+/// <para>
+/// Totals stay within <see cref="Micro.MaxAbs"/>: the granted total of the buckets still in play and
+/// the period's usage (usable buckets' <c>Used</c> plus <see cref="Overage"/>) are never allowed past
+/// it, so every sum this class or a caller forms from them fits a <see cref="long"/>. An operation that
+/// would pass the bound throws <see cref="BalanceOverflowException"/> (an <see cref="OverflowException"/>)
+/// <em>before</em> it changes anything, so the caller can refuse that one operation and keep the
+/// balance exact; the balance engine decides it as <c>quantity_overflow</c>.
+/// </para>
 /// </summary>
 public sealed class FeatureBalance
 {
@@ -54,8 +62,15 @@ public sealed class FeatureBalance
     /// <summary>Sum of <c>Granted</c> over the buckets usable at <paramref name="now"/>.</summary>
     public long Granted(DateTimeOffset now) => Sum(now, b => b.Granted);
 
-    /// <summary>Sum of <c>Used</c> over the buckets usable at <paramref name="now"/> (overage excluded).</summary>
+    /// <summary>Sum of <c>Used</c> over the buckets usable at <paramref name="now"/> (overage excluded; see <see cref="Usage"/>).</summary>
     public long Used(DateTimeOffset now) => Sum(now, b => b.Used);
+
+    /// <summary>
+    /// The period's whole usage at <paramref name="now"/>: the usable buckets' <c>Used</c> plus
+    /// <see cref="Overage"/>. What the API reports as <c>used</c> (spec §5) and what
+    /// <see cref="SetUsed"/> sets.
+    /// </summary>
+    public long Usage(DateTimeOffset now) => checked(Used(now) + Overage);
 
     /// <summary>Sum of <c>Held</c> over the buckets usable at <paramref name="now"/>.</summary>
     public long Held(DateTimeOffset now) => Sum(now, b => b.Held);
@@ -84,6 +99,7 @@ public sealed class FeatureBalance
     public IReadOnlyList<Part> Consume(long amount, DateTimeOffset now)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        EnsureUsageRoom(amount, now);
         return Take(amount, now, MovementType.Consume);
     }
 
@@ -98,6 +114,8 @@ public sealed class FeatureBalance
     public IReadOnlyList<Part>? TryHold(long amount, DateTimeOffset now, bool allowOverage)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        // What is held is consumed on confirm: refuse now a hold that could never be confirmed.
+        EnsureUsageRoom(amount, now);
         // Plan first, apply after: a refusal must leave every bucket exactly as it was.
         var plan = new List<(Bucket Bucket, long Take)>();
         var left = amount;
@@ -165,6 +183,7 @@ public sealed class FeatureBalance
     {
         ArgumentNullException.ThrowIfNull(holds);
         ArgumentOutOfRangeException.ThrowIfNegative(consume);
+        EnsureUsageRoom(consume, now);
         var consumed = new List<Part>();
         var left = consume;
         long overageHeld = 0;
@@ -232,6 +251,7 @@ public sealed class FeatureBalance
     public void Add(Bucket bucket)
     {
         ArgumentNullException.ThrowIfNull(bucket);
+        EnsureGrantRoom(bucket.Granted, null);
         Insert(bucket);
         if (bucket.Granted > 0) Record(MovementType.Grant, bucket.Id, bucket.Granted);
     }
@@ -303,7 +323,8 @@ public sealed class FeatureBalance
     public void SetUsed(long used, DateTimeOffset now)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(used);
-        var current = checked(Used(now) + Overage);
+        if (used > Micro.MaxAbs) throw new BalanceOverflowException();
+        var current = Usage(now);
         if (used > current) Take(used - current, now, MovementType.Adjust);
         // The usable buckets' usage plus the overage is exactly `current`, so the give-back is complete.
         else if (used < current) GiveBack(current - used, BurnOrder(now).Reverse());
@@ -377,6 +398,43 @@ public sealed class FeatureBalance
         {
             Record(MovementType.Expire, bucket.Id, amount);
         }
+    }
+
+    /// <summary>
+    /// Throws <see cref="BalanceOverflowException"/> unless the granted total of the buckets still in play
+    /// (not voided, expiry not recorded, and — when <paramref name="expiringAt"/> is given — not
+    /// expiring by then) plus <paramref name="granted"/> stays within <see cref="Micro.MaxAbs"/>.
+    /// Callers that add several buckets at once (a period reset adds a rollover and an allowance)
+    /// check the whole amount first, so nothing changes when it does not fit.
+    /// </summary>
+    public void EnsureGrantRoom(long granted, DateTimeOffset? expiringAt)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(granted);
+        var total = AddWithin(0, granted);
+        foreach (var b in _buckets)
+        {
+            if (b.Voided || b.ExpiryRecorded || (expiringAt is { } at && b.ExpiresAt is { } e && e <= at)) continue;
+            total = AddWithin(total, b.Granted);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="BalanceOverflowException"/> unless the period's usage at <paramref name="now"/>
+    /// (<see cref="Usage"/>) plus <paramref name="amount"/> stays within <see cref="Micro.MaxAbs"/>.
+    /// </summary>
+    public void EnsureUsageRoom(long amount, DateTimeOffset now)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        var total = AddWithin(AddWithin(0, amount), Overage);
+        foreach (var b in _buckets) if (b.IsUsable(now)) total = AddWithin(total, b.Used);
+    }
+
+    /// <summary><paramref name="a"/> + <paramref name="b"/> (both ≥ 0), or a throw when the sum would pass <see cref="Micro.MaxAbs"/>.</summary>
+    private static long AddWithin(long a, long b)
+    {
+        // Compared before adding, so a stored number of any size cannot wrap the sum.
+        if (b > Micro.MaxAbs - a) throw new BalanceOverflowException();
+        return a + b;
     }
 
     private void Insert(Bucket bucket)

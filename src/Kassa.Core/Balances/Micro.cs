@@ -17,7 +17,18 @@ public static class Micro
     /// </summary>
     public const long MaxAbs = 9_000_000_000_000_000_000;
 
-    private const decimal MaxAbsUnits = MaxAbs / PerUnit;
+    /// <summary>
+    /// <see cref="MaxAbs"/> in units (9 × 10¹²): the one bound every quantity the API takes is held to
+    /// (catalog <c>included</c> and <c>rollover.max</c>, grants, check and track values, adjustments),
+    /// and the bound a balance's totals are kept within (<see cref="FeatureBalance"/>), so whatever
+    /// validation accepts also converts and adds up.
+    /// </summary>
+    public const decimal MaxUnits = MaxAbs / PerUnit;
+
+    /// <summary>What a field's message says when a quantity is past <see cref="MaxUnits"/> or too precise.</summary>
+    public const string RangeMessage = "may have at most 6 fractional digits and must be at most 9000000000000 (9e12) in magnitude";
+
+    private const decimal MaxAbsUnits = MaxUnits;
 
     /// <summary>
     /// Converts a quantity to micro-units. Returns false (and 0) when the value has a non-zero 7th
@@ -34,6 +45,19 @@ public static class Micro
         if (scaled != decimal.Truncate(scaled)) return false;
         micro = (long)scaled;
         return true;
+    }
+
+    /// <summary>
+    /// Validates and converts a quantity in one step: null (and the micro-units) when it converts and is
+    /// allowed, otherwise the message for its field. <paramref name="allowZero"/> and
+    /// <paramref name="allowNegative"/> say which signs the field takes.
+    /// </summary>
+    public static string? Problem(decimal value, bool allowZero, bool allowNegative, out long micro)
+    {
+        if (!TryFromDecimal(value, out micro)) return RangeMessage;
+        if (micro < 0 && !allowNegative) return allowZero ? "must be zero or more" : "must be greater than zero";
+        if (micro == 0 && !allowZero) return allowNegative ? "must not be zero" : "must be greater than zero";
+        return null;
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ namespace Kassa.Core.Balances;
 public readonly record struct Part(string? BucketId, long Amount);
 
 /// <summary>The kind of a balance change, as written to the credit transaction log.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(SnakeCaseEnumConverter<MovementType>))]
 public enum MovementType
 {
     /// <summary>Units added by a new bucket (grant, allowance, rollover).</summary>

@@ -13,7 +13,9 @@ namespace Kassa.Engine.Balances;
 /// granted total directly (support credits, fixing a bad import). Every change is logged as
 /// <c>adjust</c> with the request as its source and audited with the reason. Raising granted adds a
 /// never-expiring promotional bucket; lowering it takes from what remains, latest-burning bucket
-/// first, and never below what is used or held.
+/// first, and never below what is used or held. <c>used</c> is the period's whole usage, overage
+/// included (the same <c>used</c> a balance reports): setting it below the grants clears the overage,
+/// above them makes the rest overage.
 /// </summary>
 public static class AdjustBalance
 {
@@ -29,61 +31,69 @@ public static class AdjustBalance
         if (Rules.Text(r.Reason, ReasonLengthMax, allowEmpty: false) is { } reason) errors.Add(new FieldError("reason", reason));
         if (r.Used is null && r.Granted is null) errors.Add(new FieldError("used", "give used, granted or both"));
         long used = 0, granted = 0;
-        if (r.Used is { } u && (u < 0 || !Micro.TryFromDecimal(u, out used))) errors.Add(new FieldError("used", "must be zero or more with at most 6 fractional digits"));
-        if (r.Granted is { } g && (g < 0 || !Micro.TryFromDecimal(g, out granted))) errors.Add(new FieldError("granted", "must be zero or more with at most 6 fractional digits"));
+        if (r.Used is { } u && Micro.Problem(u, allowZero: true, allowNegative: false, out used) is { } uq) errors.Add(new FieldError("used", uq));
+        if (r.Granted is { } g && Micro.Problem(g, allowZero: true, allowNegative: false, out granted) is { } gq) errors.Add(new FieldError("granted", gq));
         if (errors.Count > 0) return KassaError.Validation(errors);
 
         var customer = await s.Customers.GetForUpdateAsync(op.Tenant, customerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", customerId);
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
-        var live = book.Get(customer.Id, r.FeatureId, "", op.Now);
-        if (live is null || live.Header.OveragePolicy == "boolean")
-            return KassaError.NotFound("balance", $"{customer.Id}/{r.FeatureId}") with { Param = "feature_id" };
-        if (live.Header.Unlimited) return KassaError.InvalidState($"The balance of '{r.FeatureId}' is unlimited; there is nothing to adjust");
+        try
+        {
+            var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
+            var live = book.Get(customer.Id, r.FeatureId, "", op.Now);
+            if (live is null || live.Header.IsFlag)
+                return KassaError.NotFound("balance", $"{customer.Id}/{r.FeatureId}") with { Param = "feature_id" };
+            if (live.Header.Unlimited) return KassaError.InvalidState($"The balance of '{r.FeatureId}' is unlimited; there is nothing to adjust");
 
-        var changed = new List<string>();
-        var lowered = new List<CreditTransactionRecord>();
-        if (r.Granted is not null)
-        {
-            var delta = granted - live.Balance.Granted(op.Now);
-            if (delta > 0)
+            var changed = new List<string>();
+            var lowered = new List<CreditTransactionRecord>();
+            if (r.Granted is not null)
             {
-                live.Add(new StoredBucket
+                var delta = granted - live.Balance.Granted(op.Now);
+                if (delta > 0)
                 {
-                    AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customer.Id, FeatureId = r.FeatureId, EntityId = "",
-                    Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, 10, GrantCategory.Promotional, delta, 0, 0, op.Now, null, op.Now),
-                    Name = "adjustment", IsNew = true,
-                });
-            }
-            else if (delta < 0)
-            {
-                var need = -delta;
-                foreach (var b in live.Balance.BurnOrder(op.Now).Reverse())
-                {
-                    var take = Math.Min(b.Remaining, need);
-                    if (take <= 0) continue;
-                    b.Granted -= take;
-                    need -= take;
-                    lowered.Add(new CreditTransactionRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.CreditTransaction), customer.Id,
-                        r.FeatureId, "", "adjust", take, b.Id, 0, "adjustment", op.RequestId, op.Now));
-                    if (need == 0) break;
+                    live.Add(new StoredBucket
+                    {
+                        AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customer.Id, FeatureId = r.FeatureId, EntityId = "",
+                        Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, 10, GrantCategory.Promotional, delta, 0, 0, op.Now, null, op.Now),
+                        Name = "adjustment", IsNew = true,
+                    });
                 }
-                if (need > 0)
-                    return KassaError.Validation("granted", $"cannot be below what is used and held ({Micro.ToDecimal(granted + need)})");
+                else if (delta < 0)
+                {
+                    var need = -delta;
+                    foreach (var b in live.Balance.BurnOrder(op.Now).Reverse())
+                    {
+                        var take = Math.Min(b.Remaining, need);
+                        if (take <= 0) continue;
+                        b.Granted -= take;
+                        need -= take;
+                        lowered.Add(new CreditTransactionRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.CreditTransaction), customer.Id,
+                            r.FeatureId, "", MovementType.Adjust, take, b.Id, 0, "adjustment", op.RequestId, op.Now));
+                        if (need == 0) break;
+                    }
+                    if (need > 0)
+                        return KassaError.Validation("granted", $"cannot be below what is used and held ({Micro.ToDecimal(granted + need)})");
+                }
+                changed.Add("granted");
             }
-            changed.Add("granted");
+            if (r.Used is not null)
+            {
+                live.Balance.SetUsed(used, op.Now);
+                changed.Add("used");
+            }
+            live.Touched = true;
+            live.Header.UpdatedAt = op.Now;
+            var after = live.Balance.Remaining(op.Now);
+            await BalanceWrites.SaveAsync(s, live, op.Now, "adjustment", op.RequestId, type: MovementType.Adjust,
+                extra: lowered.Select(t => t with { BalanceAfter = after }).ToList());
+            await RecordAudit.Execute(s, op, "balance.adjusted", "customer", customer.Id, [.. changed.Select(c => $"{r.FeatureId}.{c}"), $"reason: {r.Reason}"]);
+            return live.View(op.Now);
         }
-        if (r.Used is not null)
+        catch (BalanceOverflowException e)
         {
-            live.Balance.SetUsed(used, op.Now);
-            changed.Add("used");
+            // The core refuses before changing anything; the error rolls the transaction back.
+            return new KassaError(ErrorCodes.QuantityOverflow, e.Message, r.Used is not null ? "used" : "granted");
         }
-        live.Touched = true;
-        live.Header.UpdatedAt = op.Now;
-        var after = live.Balance.Remaining(op.Now);
-        await BalanceWrites.SaveAsync(s, live, op.Now, "adjustment", op.RequestId, type: "adjust",
-            extra: lowered.Select(t => t with { BalanceAfter = after }).ToList());
-        await RecordAudit.Execute(s, op, "balance.adjusted", "customer", customer.Id, [.. changed.Select(c => $"{r.FeatureId}.{c}"), $"reason: {r.Reason}"]);
-        return live.View(op.Now);
     }
 }

@@ -18,14 +18,14 @@ namespace Kassa.Engine.Balances;
 /// completes the operations. Re-runnable: a transaction retried after a deadlock decides again
 /// from what it reads.
 /// </summary>
-public static class ApplyBalanceBatch
+public static partial class ApplyBalanceBatch
 {
     public static readonly TimeSpan LockTtlDefault = TimeSpan.FromMinutes(10);
 
     /// <summary>How long a track or check idempotency_key is remembered per customer (spec §5.2).</summary>
     public static readonly TimeSpan IdempotencyRetention = TimeSpan.FromDays(30);
 
-    private sealed class Writes
+    internal sealed class Writes
     {
         public List<UsageRecord> Usage { get; } = [];
         public List<CreditTransactionRecord> Transactions { get; } = [];
@@ -55,7 +55,7 @@ public static class ApplyBalanceBatch
             var featureIds = tenantOps.Select(o => o switch { CheckOp c => c.FeatureId, TrackOp t => t.FeatureId, _ => null }).OfType<string>().Distinct().ToList();
             var loaded = featureIds.Count > 0 ? await s.Balances.FeaturesWithCreditSystemsAsync(group.Key, featureIds) : [];
             var features = loaded.Where(f => featureIds.Contains(f.Id)).ToDictionary(f => f.Id, StringComparer.Ordinal);
-            var creditSystems = loaded.Where(f => f.Type == "credit_system").ToList();
+            var creditSystems = loaded.Where(IsCreditSystem).ToList();
             var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
             var stored = await s.Balances.LoadUsageByKeysAsync(group.Key, customers, keys);
             var cutoff = now - IdempotencyRetention;
@@ -90,10 +90,13 @@ public static class ApplyBalanceBatch
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [op.CustomerId], [], forUpdate: false, op.Now);
         var loaded = await s.Balances.FeaturesWithCreditSystemsAsync(op.Tenant, [op.FeatureId]);
         var features = loaded.Where(f => f.Id == op.FeatureId).ToDictionary(f => f.Id, StringComparer.Ordinal);
-        var creditSystems = loaded.Where(f => f.Type == "credit_system").ToList();
+        var creditSystems = loaded.Where(IsCreditSystem).ToList();
         new Decider(book, features, creditSystems, new Dictionary<(string, string), string>(), new Writes()).Apply(op);
         return op.Decision!.Value.Value;
     }
+
+    // Catalog rows keep the feature type as text; it is read as the vocabulary's enum here, once per feature.
+    private static bool IsCreditSystem(FeatureRecord f) => BalanceWords.TryParse<FeatureType>(f.Type, out var type) && type == FeatureType.CreditSystem;
 
     private static async Task Persist(IStoreSession s, List<BalanceBook> books, Writes writes, DateTimeOffset now)
     {
@@ -124,20 +127,43 @@ public static class ApplyBalanceBatch
             await EmitEvent.Execute(s, new OperationContext(e.Tenant, Actor.System, e.RequestId, e.Now), e.Type, e.ObjectType, e.ObjectId, e.Resource);
     }
 
-    /// <summary>Decides operations one at a time against the book, in arrival order.</summary>
-    private sealed class Decider(
+    /// <summary>
+    /// Decides operations one at a time against the book, in arrival order. The decisions of check,
+    /// track and lock finalization live with their use cases (<see cref="Balances.Check"/>,
+    /// <see cref="Balances.Track"/>, <see cref="FinalizeLock"/>); this part holds what they share.
+    /// </summary>
+    private sealed partial class Decider(
         BalanceBook book, Dictionary<string, FeatureRecord> features, IReadOnlyList<FeatureRecord> creditSystems,
         Dictionary<(string, string), string> seen, Writes writes)
     {
+        private readonly BalanceBook book = book;
+        private readonly Dictionary<string, FeatureRecord> features = features;
+        private readonly IReadOnlyList<FeatureRecord> creditSystems = creditSystems;
+        private readonly Dictionary<(string, string), string> seen = seen;
+        private readonly Writes writes = writes;
+
+        /// <summary>
+        /// Decides one operation. A total that would pass the quantity bound is that operation's
+        /// decision (<c>quantity_overflow</c>), never a throw: a throw would fail the whole batch's
+        /// transaction. The balance core refuses before it changes anything, so the book stays exact
+        /// and nothing of the refused operation is written.
+        /// </summary>
         public void Apply(BalanceOp op)
         {
-            switch (op)
+            try
             {
-                case CheckOp c: c.Decision = Check(c); break;
-                case TrackOp t: t.Decision = Track(t); break;
-                case FinalizeLockOp f: f.Decision = Finalize(f); break;
-                case ExpireLockOp e: e.Decision = Expire(e); break;
-                case MaintainOp m: m.Decision = Maintain(m); break;
+                switch (op)
+                {
+                    case CheckOp c: c.Decision = Check(c); break;
+                    case TrackOp t: t.Decision = Track(t); break;
+                    case FinalizeLockOp f: f.Decision = Finalize(f); break;
+                    case ExpireLockOp e: e.Decision = Expire(e); break;
+                    case MaintainOp m: m.Decision = Maintain(m); break;
+                }
+            }
+            catch (OverflowException e)
+            {
+                op.Refuse(new KassaError(ErrorCodes.QuantityOverflow, e is BalanceOverflowException ? e.Message : BalanceOverflowException.DefaultMessage));
             }
         }
 
@@ -180,132 +206,19 @@ public static class ApplyBalanceBatch
         private void OnLockExpired(LiveBalance live, LockRecord l) =>
             writes.Events.Add((book.Tenant, EventTypes.LockExpired, "lock", l.Id, new LockView(l.Id, l.Status, Micro.ToDecimal(l.Held), 0), "req_system", l.FinalizedAt ?? l.ExpiresAt));
 
-        private static long Scale(long amount, decimal cost) =>
-            cost == 1m ? amount : checked((long)decimal.Round(amount * cost, 0, MidpointRounding.AwayFromZero));
-
-        private Result<CheckResponse> Check(CheckOp op)
+        /// <summary>Units of a feature in units of the balance it draws on; past the bound it throws (decided as quantity_overflow).</summary>
+        private static long Scale(long amount, decimal cost)
         {
-            var deny = (string code, BalanceView? balance) => new CheckResponse(false, op.CustomerId, op.FeatureId, code, balance, null);
-            if (!book.Customers.Contains(op.CustomerId)) return deny(CheckCodes.CustomerNotFound, null);
-            if (!features.ContainsKey(op.FeatureId)) return deny(CheckCodes.FeatureNotFound, null);
-            if (op.IdempotencyKey is { } key && seen.TryGetValue((op.CustomerId, key), out var stored))
-                return JsonSerializer.Deserialize<CheckResponse>(stored, KassaJson.Options)!;
-            if (Resolve(op.CustomerId, op.FeatureId, op.EntityId, op.Now) is not { } resolved) return deny(CheckCodes.NoAccess, null);
-            var (live, cost) = resolved;
-            if (live.Header.OveragePolicy == "boolean") return new CheckResponse(true, op.CustomerId, op.FeatureId, null, null, null);
-
-            var amount = Scale(op.Required, cost);
-            var before = live.Remaining(op.Now);
-            var blocked = live.Header.OveragePolicy == "blocked" && !live.Header.Unlimited;
-            if (blocked && before < amount && op.LockExpiresAt is null) return deny(CheckCodes.InsufficientBalance, live.View(op.Now));
-            if (CapReached(live, amount, op.Now)) return deny(CheckCodes.SpendCapReached, live.View(op.Now));
-            CheckResponse response;
-            if (op.LockExpiresAt is { } expiresAt)
-            {
-                var parts = live.Header.Unlimited ? [new Part(null, amount)] : live.Balance.TryHold(amount, op.Now, allowOverage: !blocked);
-                if (parts is null) return deny(CheckCodes.InsufficientBalance, live.View(op.Now));
-                var l = new LockRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.Lock, op.Now), live.Header.CustomerId,
-                    live.Header.FeatureId, live.Header.EntityId, "held", amount, null, parts, expiresAt, op.Now, null);
-                book.TrackHeld(l);
-                writes.NewLocks.Add(l);
-                Log(live, op.Now, "lock", l.Id);
-                response = new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), l.Id);
-            }
-            else if (op.SendEvent)
-            {
-                Consume(live, amount, op.Now);
-                var usageId = Ids.New(IdPrefixes.MeterEvent, op.Now);
-                Log(live, op.Now, "usage", usageId);
-                response = new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), null);
-                writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Required,
-                    op.IdempotencyKey, op.IdempotencyKey is null ? null : JsonSerializer.Serialize(response, KassaJson.Options), op.Now, op.Now));
-                if (op.IdempotencyKey is { } k) seen[(op.CustomerId, k)] = JsonSerializer.Serialize(response, KassaJson.Options);
-            }
-            else
-            {
-                return new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), null);
-            }
-            Exhausted(live, before, op.Now, op.RequestId);
-            return response;
-        }
-
-        /// <summary>
-        /// True when the customer's spend cap on this balance's feature would be passed by taking
-        /// <paramref name="amount"/>: only billed overage with a price counts (spec §5.5).
-        /// </summary>
-        private bool CapReached(LiveBalance live, long amount, DateTimeOffset now)
-        {
-            var h = live.Header;
-            if (h.Unlimited || h.OveragePolicy != "billed" || h.OveragePrice is null) return false;
-            if (book.SpendCap(h.CustomerId, h.FeatureId) is not { } cap) return false;
-            var price = live.OveragePriceModel ??= CatalogRules.ToUsagePrice(JsonSerializer.Deserialize<Price>(h.OveragePrice, KassaJson.Options)!)!;
-            return SpendCap.WouldPass(price, book.PeriodOverage(h.CustomerId, h.FeatureId), live.Remaining(now), amount, cap);
-        }
-
-        private Result<TrackResponse> Track(TrackOp op)
-        {
-            if (!book.Customers.Contains(op.CustomerId)) return KassaError.NotFound("customer", op.CustomerId) with { Param = "customer_id" };
-            if (!features.ContainsKey(op.FeatureId)) return KassaError.NotFound("feature", op.FeatureId) with { Param = "feature_id" };
-            if (op.IdempotencyKey is { } key && seen.TryGetValue((op.CustomerId, key), out var stored))
-                return JsonSerializer.Deserialize<TrackResponse>(stored, KassaJson.Options)!;
-            var usageId = Ids.New(IdPrefixes.MeterEvent, op.Now);
-            BalanceView? view = null;
-            if (Resolve(op.CustomerId, op.FeatureId, op.EntityId, op.Now) is { } resolved && resolved.Live.Header.OveragePolicy != "boolean")
-            {
-                var (live, cost) = resolved;
-                var before = live.Remaining(op.Now);
-                var amount = Scale(Math.Abs(op.Value), cost);
-                if (op.Value > 0) Consume(live, amount, op.Now);
-                else if (op.Value < 0) live.Balance.Correct(amount, op.Now);
-                live.Touched = true;
-                Log(live, op.Now, "usage", usageId);
-                view = live.View(op.Now);
-                Exhausted(live, before, op.Now, op.RequestId);
-            }
-            var response = new TrackResponse(usageId, op.CustomerId, op.FeatureId, Micro.ToDecimal(op.Value), view);
-            var json = op.IdempotencyKey is null ? null : JsonSerializer.Serialize(response, KassaJson.Options);
-            writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Value,
-                op.IdempotencyKey, json, op.OccurredAt, op.Now));
-            if (op.IdempotencyKey is { } k) seen[(op.CustomerId, k)] = json!;
-            return response;
-        }
-
-        private Result<FinalizeResponse> Finalize(FinalizeLockOp op)
-        {
-            if (!book.Locks.TryGetValue(op.LockId, out var l)) return KassaError.NotFound("lock", op.LockId);
-            // Bringing the balance up to date first releases the lock if it expired.
-            var live = book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired, OnGrantExpired);
-            l = book.Locks[op.LockId];
-            if (l.Status != "held") return KassaError.InvalidState($"Lock '{op.LockId}' is already {l.Status}");
-            if (live is null) return KassaError.InvalidState($"Lock '{op.LockId}' belongs to a balance that no longer exists");
-            var before = live.Remaining(op.Now);
-            LockRecord done;
-            if (op.Confirm)
-            {
-                var consume = op.OverrideValue ?? l.Held;
-                if (live.Header.Unlimited) live.Balance.Confirm([], consume, op.Now);
-                else live.Balance.Confirm(l.Parts, consume, op.Now);
-                done = l with { Status = "confirmed", Consumed = consume, FinalizedAt = op.Now };
-                writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.MeterEvent, op.Now), l.CustomerId, l.FeatureId,
-                    l.EntityId, consume, null, null, op.Now, op.Now));
-            }
-            else
-            {
-                if (!live.Header.Unlimited) live.Balance.Release(l.Parts);
-                done = l with { Status = "released", Consumed = 0, FinalizedAt = op.Now };
-            }
-            book.SetLock(done);
-            live.Touched = true;
-            Log(live, op.Now, "lock", l.Id);
-            Exhausted(live, before, op.Now, op.RequestId);
-            return new FinalizeResponse(new LockView(done.Id, done.Status, Micro.ToDecimal(done.Held), Micro.ToDecimal(done.Consumed ?? 0)), live.View(op.Now));
+            if (cost == 1m) return amount;
+            var scaled = decimal.Round(amount * cost, 0, MidpointRounding.AwayFromZero);
+            return scaled <= Micro.MaxAbs ? (long)scaled : throw new BalanceOverflowException();
         }
 
         private Result<bool> Expire(ExpireLockOp op)
         {
             if (!book.Locks.TryGetValue(op.LockId, out var l)) return false;
             book.Get(l.CustomerId, l.FeatureId, l.EntityId, op.Now, OnLockExpired, OnGrantExpired);
-            return book.Locks[op.LockId].Status == "expired";
+            return book.Locks[op.LockId].Status == LockStatus.Expired;
         }
 
         private static void Consume(LiveBalance live, long amount, DateTimeOffset now)

@@ -24,12 +24,22 @@ public sealed class LiveBalance(BalanceHeader header, FeatureBalance balance, Di
 
     public long Remaining(DateTimeOffset now) => Header.Unlimited ? long.MaxValue : Balance.Remaining(now);
 
-    public BalanceView View(DateTimeOffset now) => Header.Unlimited
-        // An unlimited balance keeps its usage in the overage column: nothing past zero is ever billed.
-        ? new BalanceView(Header.FeatureId, 0, Micro.ToDecimal(Balance.Overage), 0, 0, 0, true, Header.NextResetAt, Header.OveragePolicy)
-        : new BalanceView(Header.FeatureId, Micro.ToDecimal(Balance.Granted(now)), Micro.ToDecimal(Balance.Used(now)),
-            Micro.ToDecimal(Balance.Remaining(now)), Micro.ToDecimal(Balance.Held(now)), Micro.ToDecimal(Balance.Overage), false,
-            Header.NextResetAt, Header.OveragePolicy);
+    /// <summary>
+    /// The balance as the API shows it (spec §5): <c>used</c> is the period's whole usage, overage
+    /// included, and <c>overage</c> the part of it past the grants. A boolean feature's flag has no
+    /// balance to show (callers report it under <c>flags</c>).
+    /// </summary>
+    public BalanceView View(DateTimeOffset now)
+    {
+        var policy = Header.OveragePolicy
+            ?? throw new InvalidOperationException($"'{Header.FeatureId}' is a boolean feature's flag; it has no balance to show");
+        return Header.Unlimited
+            // An unlimited balance keeps its usage in the overage column: nothing past zero is ever billed.
+            ? new BalanceView(Header.FeatureId, 0, Micro.ToDecimal(Balance.Overage), 0, 0, 0, true, Header.NextResetAt, policy)
+            : new BalanceView(Header.FeatureId, Micro.ToDecimal(Balance.Granted(now)), Micro.ToDecimal(Balance.Usage(now)),
+                Micro.ToDecimal(Balance.Remaining(now)), Micro.ToDecimal(Balance.Held(now)), Micro.ToDecimal(Balance.Overage), false,
+                Header.NextResetAt, policy);
+    }
 }
 
 /// <summary>
@@ -83,7 +93,7 @@ public sealed class BalanceBook
             book._balances[key] = new LiveBalance(h, new FeatureBalance(stored.Values.Select(b => b.Bucket), h.Overage), stored);
         }
         // Spend caps matter only where overage is billed and priced: most batches skip the query.
-        var priced = headers.Where(h => h.OveragePrice is not null && h.OveragePolicy == "billed").Select(h => h.CustomerId).Distinct().ToList();
+        var priced = headers.Where(h => h.OveragePrice is not null && h.OveragePolicy == OveragePolicy.Billed).Select(h => h.CustomerId).Distinct().ToList();
         if (priced.Count > 0)
         {
             foreach (var cap in await s.SpendCaps.ForCustomersAsync(tenant, priced)) book._spendCaps[(cap.CustomerId, cap.FeatureId)] = cap.MaxOverageAmount;
@@ -120,7 +130,7 @@ public sealed class BalanceBook
             if (customer != customerId || feature != featureId) continue;
             foreach (var l in held)
             {
-                if (Locks[l.Id].Status != "held") continue;
+                if (Locks[l.Id].Status != LockStatus.Held) continue;
                 foreach (var part in l.Parts) if (part.BucketId is null) total = checked(total + part.Amount);
             }
         }
@@ -149,9 +159,9 @@ public sealed class BalanceBook
             for (var i = held.Count - 1; i >= 0; i--)
             {
                 var l = Locks[held[i].Id];
-                if (l.Status != "held" || l.ExpiresAt > now) continue;
+                if (l.Status != LockStatus.Held || l.ExpiresAt > now) continue;
                 live.Balance.Release(l.Parts);
-                var expired = l with { Status = "expired", Consumed = 0, FinalizedAt = now };
+                var expired = l with { Status = LockStatus.Expired, Consumed = 0, FinalizedAt = now };
                 SetLock(expired);
                 held.RemoveAt(i);
                 live.Touched = true;
@@ -161,13 +171,19 @@ public sealed class BalanceBook
         if (h.NextResetAt is { } due && due <= now && Periods.TryParse(h.Reset, out var interval))
         {
             var (start, end) = Periods.Containing(h.Anchor, interval, 1, now);
-            Expired(live, live.Balance.ExpireDue(now), onGrantExpired);
+            long roll = 0;
             if (h.Rollover)
             {
-                var ended = live.Buckets.Values.Where(b => b.Bucket.Kind == BucketKind.Allowance && b.Bucket.ExpiresAt == start).Sum(b => b.Bucket.Remaining);
-                var roll = h.RolloverMax is { } max ? Math.Min(ended, max) : ended;
-                if (roll > 0) live.Add(NewBucket(h, BucketKind.Rollover, roll, start, end, now));
+                // Each allowance is within the quantity bound, so this sum of at most a few of them fits a long.
+                var ended = live.Buckets.Values.Where(b => b.Bucket.Kind == BucketKind.Allowance && b.Bucket.ExpiresAt == start).Sum(b => Math.Max(0, b.Bucket.Remaining));
+                roll = h.RolloverMax is { } max ? Math.Min(ended, max) : ended;
             }
+            // Checked before anything changes: a reset whose rollover and new allowance would take the
+            // granted total past the bound throws here (the operation is refused with quantity_overflow)
+            // instead of leaving the period half reset.
+            live.Balance.EnsureGrantRoom(checked(roll + h.Allowance), now);
+            Expired(live, live.Balance.ExpireDue(now), onGrantExpired);
+            if (roll > 0) live.Add(NewBucket(h, BucketKind.Rollover, roll, start, end, now));
             live.Balance.ResetOverage();
             if (h.Allowance > 0) live.Add(NewBucket(h, BucketKind.Allowance, h.Allowance, start, end, now));
             h.PeriodStart = start;

@@ -17,6 +17,8 @@ public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset 
     public abstract void Fail(Exception e);
     /// <summary>Whether the batch has decided this operation (checked before the batch writes anything).</summary>
     public abstract bool IsDecided { get; }
+    /// <summary>Decides the operation as refused with <paramref name="error"/> (e.g. a total past the quantity bound).</summary>
+    public abstract void Refuse(KassaError error);
 }
 
 public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffset now) : BalanceOp(tenant, requestId, now)
@@ -29,6 +31,7 @@ public abstract class BalanceOp<T>(Tenant tenant, string requestId, DateTimeOffs
     /// <summary>Answers the caller with the decision; only ever called after the commit, for a decided operation.</summary>
     public void Complete() => _done.TrySetResult(Decision!.Value);
     public override void Fail(Exception e) => _done.TrySetException(e);
+    public override void Refuse(KassaError error) => Decision = error;
 }
 
 public sealed class CheckOp(Tenant tenant, string requestId, DateTimeOffset now, string customerId, string featureId, string entityId,

@@ -1,11 +1,16 @@
 using System.Text.Json.Serialization;
+using Kassa.Core.Balances;
 
 namespace Kassa.Engine.Balances;
 
-/// <summary>The balance object of spec §5: remaining = granted − used − held (never below 0); overage is usage past zero.</summary>
+/// <summary>
+/// The balance object of spec §5: <c>used</c> is the period's whole usage (overage included),
+/// <c>overage</c> the part of it past the grants, <c>remaining</c> what can still be taken from the
+/// grants (granted − used − held, never below 0).
+/// </summary>
 public sealed record BalanceView(
     string FeatureId, decimal Granted, decimal Used, decimal Remaining, decimal Held, decimal Overage, bool Unlimited,
-    DateTimeOffset? NextResetAt, string OveragePolicy);
+    DateTimeOffset? NextResetAt, OveragePolicy OveragePolicy);
 
 /// <summary>The answer to <c>POST /v1/check</c>. A missing customer or feature is <c>allowed: false</c> with a code, never an error.</summary>
 public sealed record CheckResponse(bool Allowed, string CustomerId, string FeatureId, string? Code, BalanceView? Balance, string? LockId);
@@ -13,7 +18,7 @@ public sealed record CheckResponse(bool Allowed, string CustomerId, string Featu
 /// <summary>The answer to <c>POST /v1/track</c>.</summary>
 public sealed record TrackResponse(string Id, string CustomerId, string FeatureId, decimal Value, BalanceView? Balance);
 
-public sealed record LockView(string Id, string Status, decimal Held, decimal Consumed)
+public sealed record LockView(string Id, LockStatus Status, decimal Held, decimal Consumed)
 {
     [JsonPropertyOrder(-1)] public string Object => "lock";
 }

@@ -1,3 +1,4 @@
+using Kassa.Core.Balances;
 using Kassa.Core.Ids;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
@@ -11,12 +12,12 @@ internal static class BalanceWrites
     /// The balance's movements since the last drain as credit transactions (each with the balance
     /// remaining after them), then forgets them: the one way movements reach the log.
     /// </summary>
-    public static List<CreditTransactionRecord> Drain(LiveBalance live, DateTimeOffset now, string sourceType, string? sourceId, string? type = null)
+    public static List<CreditTransactionRecord> Drain(LiveBalance live, DateTimeOffset now, string sourceType, string? sourceId, MovementType? type = null)
     {
         var after = live.Header.Unlimited ? 0 : live.Balance.Remaining(now);
         var transactions = live.Balance.Movements.Select(m => new CreditTransactionRecord(live.Header.AccountId, live.Header.Livemode,
             Ids.New(IdPrefixes.CreditTransaction, now), live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId,
-            type ?? m.Type.ToString().ToLowerInvariant(), m.Amount, m.BucketId, after, sourceType, sourceId, now)).ToList();
+            type ?? m.Type, m.Amount, m.BucketId, after, sourceType, sourceId, now)).ToList();
         live.Balance.ClearMovements();
         return transactions;
     }
@@ -24,7 +25,7 @@ internal static class BalanceWrites
     /// <param name="type">Log every movement under this type instead of its own (admin adjustments are all "adjust").</param>
     /// <param name="extra">Transactions the caller built itself (changes the balance core does not record).</param>
     public static async Task SaveAsync(IStoreSession s, LiveBalance live, DateTimeOffset now, string sourceType, string sourceId,
-        string? type = null, IReadOnlyList<CreditTransactionRecord>? extra = null)
+        MovementType? type = null, IReadOnlyList<CreditTransactionRecord>? extra = null)
     {
         var transactions = Drain(live, now, sourceType, sourceId, type);
         if (extra is not null) transactions.AddRange(extra);

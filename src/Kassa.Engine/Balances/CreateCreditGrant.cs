@@ -31,8 +31,8 @@ public static class CreateCreditGrant
         if (r.Category is null) return KassaError.Missing("category");
         var errors = new List<FieldError>();
         long amount = 0;
-        if (r.Amount <= 0 || !Micro.TryFromDecimal(r.Amount.Value, out amount)) errors.Add(new FieldError("amount", "must be greater than zero with at most 6 fractional digits"));
-        if (r.Category is not ("paid" or "promotional")) errors.Add(new FieldError("category", "must be paid or promotional"));
+        if (Micro.Problem(r.Amount.Value, allowZero: false, allowNegative: false, out amount) is { } q) errors.Add(new FieldError("amount", q));
+        if (!BalanceWords.TryParse<GrantCategory>(r.Category, out var category)) errors.Add(new FieldError("category", "must be paid or promotional"));
         if (r.Priority is < 0 or > PriorityMax) errors.Add(new FieldError("priority", $"must be from 0 to {PriorityMax}"));
         var effective = r.EffectiveAt ?? op.Now;
         if (r.ExpiresAt is { } exp && exp <= effective) errors.Add(new FieldError("expires_at", "must be after effective_at (or now)"));
@@ -44,33 +44,51 @@ public static class CreateCreditGrant
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", r.CustomerId) with { Param = "customer_id" };
         var feature = await s.Catalog.GetFeatureAsync(op.Tenant, r.FeatureId);
         if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
-        if (feature.Type == "boolean") return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
+        if (BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean) return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
 
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
-        var live = book.Get(customer.Id, feature.Id, "", op.Now);
+        StoredBucket bucket;
+        LiveBalance? live;
+        try
+        {
+            (live, bucket) = AddGrant(op, r, customer.Id, feature.Id, amount, category, effective, book);
+        }
+        catch (BalanceOverflowException e)
+        {
+            // Refused before anything changed; the transaction rolls back with the error.
+            return new KassaError(ErrorCodes.QuantityOverflow, e.Message, "amount");
+        }
+        await BalanceWrites.SaveAsync(s, live, op.Now, "credit_grant", bucket.Bucket.Id);
+        var resource = CreditGrantResource.From(bucket);
+        await RecordAudit.Execute(s, op, "credit_grant.created", "credit_grant", bucket.Bucket.Id, ["amount", "category", "expires_at"]);
+        await EmitEvent.Execute(s, op, EventTypes.CreditGrantCreated, "credit_grant", bucket.Bucket.Id, resource);
+        return resource;
+    }
+
+    /// <summary>Adds the grant's bucket to the balance in memory (creating the balance when the customer has none); throws past the quantity bound before changing anything.</summary>
+    private static (LiveBalance Live, StoredBucket Bucket) AddGrant(OperationContext op, Request r, string customerId, string featureId, long amount,
+        GrantCategory category, DateTimeOffset effective, BalanceBook book)
+    {
+        var live = book.Get(customerId, featureId, "", op.Now);
         if (live is null)
         {
             var header = new BalanceHeader
             {
-                AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customer.Id, FeatureId = feature.Id, EntityId = "",
-                OveragePolicy = "blocked", Reset = "never", Anchor = op.Now, PeriodStart = op.Now, UpdatedAt = op.Now, IsNew = true,
+                AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = "",
+                OveragePolicy = OveragePolicy.Blocked, Reset = "never", Anchor = op.Now, PeriodStart = op.Now, UpdatedAt = op.Now, IsNew = true,
             };
             live = new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal));
             book.Add(live);
         }
         var bucket = new StoredBucket
         {
-            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customer.Id, FeatureId = feature.Id, EntityId = "",
+            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = "",
             Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, r.Priority ?? 10,
-                r.Category == "paid" ? GrantCategory.Paid : GrantCategory.Promotional, amount, 0, 0, effective, r.ExpiresAt, op.Now),
+                category, amount, 0, 0, effective, r.ExpiresAt, op.Now),
             Name = r.Name, Metadata = r.Metadata is null ? null : JsonSerializer.Serialize(r.Metadata), IsNew = true,
         };
         live.Add(bucket);
         live.Header.UpdatedAt = op.Now;
-        await BalanceWrites.SaveAsync(s, live, op.Now, "credit_grant", bucket.Bucket.Id);
-        var resource = CreditGrantResource.From(bucket);
-        await RecordAudit.Execute(s, op, "credit_grant.created", "credit_grant", bucket.Bucket.Id, ["amount", "category", "expires_at"]);
-        await EmitEvent.Execute(s, op, EventTypes.CreditGrantCreated, "credit_grant", bucket.Bucket.Id, resource);
-        return resource;
+        return (live, bucket);
     }
 }

@@ -6,7 +6,7 @@ namespace Kassa.Engine.Balances;
 
 /// <summary>A credit grant (spec §5.5): one bucket of a customer's balance.</summary>
 public sealed record CreditGrantResource(
-    string Id, string CustomerId, string FeatureId, decimal Amount, decimal Used, decimal Held, decimal Remaining, string Category, int Priority,
+    string Id, string CustomerId, string FeatureId, decimal Amount, decimal Used, decimal Held, decimal Remaining, GrantCategory Category, int Priority,
     DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string? Name, IReadOnlyDictionary<string, string> Metadata, bool Voided, bool Livemode,
     DateTimeOffset CreatedAt)
 {
@@ -14,7 +14,7 @@ public sealed record CreditGrantResource(
 
     public static CreditGrantResource From(StoredBucket b) =>
         new(b.Bucket.Id, b.CustomerId, b.FeatureId, Micro.ToDecimal(b.Bucket.Granted), Micro.ToDecimal(b.Bucket.Used), Micro.ToDecimal(b.Bucket.Held),
-            Micro.ToDecimal(Math.Max(0, b.Bucket.Remaining)), b.Bucket.Category.ToString().ToLowerInvariant(), b.Bucket.Priority, b.Bucket.EffectiveAt,
+            Micro.ToDecimal(Math.Max(0, b.Bucket.Remaining)), b.Bucket.Category, b.Bucket.Priority, b.Bucket.EffectiveAt,
             b.Bucket.ExpiresAt, b.Name,
             b.Metadata is null ? new Dictionary<string, string>() : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(b.Metadata)!,
             b.Bucket.Voided, b.Livemode, b.Bucket.CreatedAt);
@@ -22,7 +22,7 @@ public sealed record CreditGrantResource(
 
 /// <summary>One movement of a balance (spec §5.5 credit transactions).</summary>
 public sealed record CreditTransactionResource(
-    string Id, string CustomerId, string FeatureId, string Type, decimal Amount, string? Bucket, decimal BalanceAfter, CreditTransactionSource? Source,
+    string Id, string CustomerId, string FeatureId, MovementType Type, decimal Amount, string? Bucket, decimal BalanceAfter, CreditTransactionSource? Source,
     bool Livemode, DateTimeOffset CreatedAt)
 {
     [JsonPropertyOrder(-1)] public string Object => "credit_transaction";

@@ -18,11 +18,12 @@ public static class ListCreditGrants
 
 /// <summary>
 /// <c>GET /v1/credit_grants/summary?customer_id=</c>: per feature, the grants' totals and what expires
-/// next. Counts grants that are live now (effective, not expired, not voided).
+/// next. Counts every grant that is live now (effective, not expired, not voided): the database sums
+/// them, so no number of grants is left out. <c>used</c> here is what was consumed from the grants
+/// (overage is not on any grant).
 /// </summary>
 public static class SummarizeCreditGrants
 {
-    public const int GrantsMax = 1_000;
 
     public sealed record Expiring(decimal Amount, DateTimeOffset At);
 
@@ -38,14 +39,9 @@ public static class SummarizeCreditGrants
         if (customerId is null) return KassaError.Missing("customer_id");
         var customer = await s.Customers.GetAsync(tenant, customerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", customerId) with { Param = "customer_id" };
-        var grants = (await s.Balances.ListGrantsAsync(tenant, customerId, null, GrantsMax)).Where(g => g.Bucket.IsUsable(now)).ToList();
-        var data = grants.GroupBy(g => g.FeatureId).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
-        {
-            var next = g.Where(b => b.Bucket.ExpiresAt is not null && b.Bucket.Remaining > 0).OrderBy(b => b.Bucket.ExpiresAt).FirstOrDefault();
-            return new FeatureSummary(g.Key, Micro.ToDecimal(g.Sum(b => b.Bucket.Granted)), Micro.ToDecimal(g.Sum(b => b.Bucket.Used)),
-                Micro.ToDecimal(g.Sum(b => Math.Max(0, b.Bucket.Remaining))),
-                next is null ? null : new Expiring(Micro.ToDecimal(g.Where(b => b.Bucket.ExpiresAt == next.Bucket.ExpiresAt).Sum(b => b.Bucket.Remaining)), next.Bucket.ExpiresAt!.Value));
-        }).ToList();
+        var totals = await s.Balances.SummarizeGrantsAsync(tenant, customer.Id, now);
+        var data = totals.Select(t => new FeatureSummary(t.FeatureId, Micro.ToDecimal(t.Granted), Micro.ToDecimal(t.Used), Micro.ToDecimal(t.Remaining),
+            t.ExpiringAt is { } at ? new Expiring(Micro.ToDecimal(t.ExpiringAmount), at) : null)).ToList();
         return new Summary(customerId, data);
     }
 }

@@ -21,8 +21,18 @@ public static class ReadBalances
         var flags = new SortedDictionary<string, bool>(StringComparer.Ordinal);
         foreach (var live in book.OfCustomer(customerId).Where(l => l.Header.EntityId == entityId).ToList())
         {
-            var current = book.Get(customerId, live.Header.FeatureId, entityId, now)!;
-            if (current.Header.OveragePolicy == "boolean") flags[current.Header.FeatureId] = true;
+            LiveBalance current;
+            try
+            {
+                current = book.Get(customerId, live.Header.FeatureId, entityId, now)!;
+            }
+            catch (Kassa.Core.Balances.BalanceOverflowException e)
+            {
+                // A period reset that cannot fit the bound is refused until an operator lowers the grants;
+                // a read says so (400 quantity_overflow) rather than failing with a 500.
+                throw new QuantityOverflowException(e.Message, e);
+            }
+            if (current.Header.IsFlag) flags[current.Header.FeatureId] = true;
             else balances[current.Header.FeatureId] = current.View(now);
         }
         return new Snapshot(balances, flags);

@@ -1,3 +1,4 @@
+using Kassa.Core.Balances;
 using Kassa.Core.Errors;
 using Kassa.Core.Money;
 using Kassa.Core.Pricing;
@@ -23,13 +24,12 @@ public static class CatalogRules
     public static readonly IReadOnlySet<string> Overages = new HashSet<string> { "blocked", "billed", "allowed" };
     public static readonly IReadOnlySet<string> Billings = new HashSet<string> { "in_arrears", "prepaid" };
 
-    /// <summary>A quantity the API can carry exactly: non-negative, at most 6 fractional digits, below 10^15.</summary>
-    public static string? Quantity(decimal value)
-    {
-        if (value < 0) return "must be zero or more";
-        if (value >= 1_000_000_000_000_000m) return "must be below 10^15";
-        return decimal.Round(value, QuantityFractionDigitsMax) != value ? $"may have at most {QuantityFractionDigitsMax} fractional digits" : null;
-    }
+    /// <summary>
+    /// A quantity a balance can hold exactly: non-negative, at most 6 fractional digits, and within the
+    /// one quantity bound (<see cref="Micro.MaxUnits"/>) that grants, check, track and adjust use too —
+    /// so an <c>included</c> or <c>rollover.max</c> the catalog accepts always converts to a balance.
+    /// </summary>
+    public static string? Quantity(decimal value) => Micro.Problem(value, allowZero: true, allowNegative: false, out _);
 
     public static void CreditSchema(IReadOnlyList<CreditSchemaEntry>? schema, IReadOnlyDictionary<string, FeatureRecord> known, string selfId, List<FieldError> errors)
     {

@@ -36,11 +36,18 @@ public static class CreateEntity
 
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
         var seats = book.Get(customer.Id, r.FeatureId, "", op.Now);
-        if (seats is null || seats.Header.OveragePolicy == "boolean")
+        if (seats is null || seats.Header.IsFlag)
             return new KassaError(ErrorCodes.LimitReached, $"Customer '{customer.Id}' has no '{r.FeatureId}' allowance to create entities from", "feature_id");
-        if (!seats.Header.Unlimited && seats.Header.OveragePolicy == "blocked" && seats.Balance.Remaining(op.Now) < Micro.PerUnit)
+        if (!seats.Header.Unlimited && seats.Header.OveragePolicy == OveragePolicy.Blocked && seats.Balance.Remaining(op.Now) < Micro.PerUnit)
             return new KassaError(ErrorCodes.LimitReached, $"All '{r.FeatureId}' of customer '{customer.Id}' are in use", "feature_id");
-        seats.Balance.Consume(Micro.PerUnit, op.Now);
+        try
+        {
+            seats.Balance.Consume(Micro.PerUnit, op.Now);
+        }
+        catch (BalanceOverflowException e)
+        {
+            return new KassaError(ErrorCodes.QuantityOverflow, e.Message, "feature_id");
+        }
         seats.Touched = true;
         seats.Header.UpdatedAt = op.Now;
         await BalanceWrites.SaveAsync(s, seats, op.Now, "entity", r.Id);
@@ -48,7 +55,8 @@ public static class CreateEntity
         var entity = new EntityRecord(op.Tenant.AccountId, op.Tenant.Livemode, customer.Id, r.Id, r.FeatureId, r.Name, op.Now, null);
         if (existing is null) await s.Entities.InsertAsync(entity);
         else await s.Entities.UpdateAsync(entity);
-        await AttachProduct.GrantEntity(s, op, book, customer.Id, r.Id, r.FeatureId);
+        // A refusal rolls the whole transaction back: the seat, the entity and its balances together.
+        if (await AttachProduct.GrantEntity(s, op, book, customer.Id, r.Id, r.FeatureId) is { } refused) return refused;
         await RecordAudit.Execute(s, op, "entity.created", "entity", r.Id, ["feature_id", "name"]);
         return entity;
     }

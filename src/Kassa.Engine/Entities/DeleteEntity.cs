@@ -1,5 +1,6 @@
 using Kassa.Core.Balances;
 using Kassa.Core.Errors;
+using Kassa.Core.Paging;
 using Kassa.Engine.Audit;
 using Kassa.Engine.Balances;
 using Kassa.Engine.Common;
@@ -34,16 +35,17 @@ public static class DeleteEntity
     }
 }
 
-/// <summary><c>GET /v1/customers/{id}/entities</c>: the customer's live entities, oldest first.</summary>
+/// <summary>
+/// <c>GET /v1/customers/{id}/entities</c>: the customer's live entities, oldest first, a page at a time
+/// (<c>limit</c>, <c>starting_after</c>, <c>has_more</c>, <c>next_cursor</c> like every list).
+/// </summary>
 public static class ListEntities
 {
-    public const int EntitiesMax = 1_000;
-
-    public static async Task<Result<Resources.ListResource<EntityResource>>> Execute(IStoreSession s, Tenant tenant, string customerId)
+    public static async Task<Result<Page<EntityResource>>> Execute(IStoreSession s, Tenant tenant, string customerId, PageRequest page)
     {
         var customer = await s.Customers.GetAsync(tenant, customerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", customerId);
-        var entities = await s.Entities.ListAsync(tenant, customerId, null, EntitiesMax);
-        return new Resources.ListResource<EntityResource>(entities.Select(EntityResource.From).ToList(), false, null);
+        var rows = await s.Entities.ListAsync(tenant, customerId, null, page.After, page.Limit + 1);
+        return page.Build(rows, e => new Cursor(Micros.From(e.CreatedAt), e.Id), EntityResource.From);
     }
 }

@@ -140,6 +140,11 @@ public static class IngestMeterEvents
         // Same transaction as the events: a linked balance moves exactly when its event is stored.
         // Tracks for unknown customers or features decide to an error and change nothing.
         if (tracks.Count > 0) await ApplyBalanceBatch.Execute(s, tracks);
+        // A balance total past the quantity bound refuses the events like a rollup total past it does:
+        // the transaction rolls back whole and the request answers 400 quantity_overflow, so no event is
+        // stored without moving its balance.
+        if (tracks.FirstOrDefault(t => t.Decision is { IsOk: false } d && d.Error!.Code == Kassa.Core.Errors.ErrorCodes.QuantityOverflow) is { } overflowed)
+            throw new QuantityOverflowException(overflowed.Decision!.Value.Error!.Message);
 
         for (var k = 0; k < items.Count; k++)
         {

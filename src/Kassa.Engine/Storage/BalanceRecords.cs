@@ -14,7 +14,14 @@ public sealed class BalanceHeader
     public required string FeatureId { get; init; }
     public string EntityId { get; init; } = "";
     public long Overage { get; set; }
-    public required string OveragePolicy { get; set; }
+    /// <summary>
+    /// What happens past zero; null for a boolean feature's entitlement, which has no balance and so no
+    /// overage policy (a flag). Stored in the <c>overage_policy</c> column as its snake_case name, and
+    /// a flag as <c>boolean</c> (the string rows always had), parsed once by the store.
+    /// </summary>
+    public required OveragePolicy? OveragePolicy { get; set; }
+    /// <summary>A boolean feature's entitlement: on when the row exists; no balance, no overage policy.</summary>
+    public bool IsFlag => OveragePolicy is null;
     public bool Unlimited { get; set; }
     /// <summary>Micro-units granted by the plan each period (0 when only grants feed this balance).</summary>
     public long Allowance { get; set; }
@@ -55,8 +62,16 @@ public sealed class StoredBucket
         Loaded != (Bucket.Granted, Bucket.Used, Bucket.Held, Bucket.Voided, Bucket.ExpiryRecorded, Bucket.ExpiresAt);
 }
 
+/// <summary>
+/// The totals of one feature's live grants (effective, not expired, not voided), in micro-units, and
+/// what expires next: the earliest expiry among grants with something left, and how much is left
+/// in the grants expiring then. Each total fits a long: a balance's granted total is kept within
+/// the quantity bound.
+/// </summary>
+public sealed record GrantTotals(string FeatureId, long Granted, long Used, long Remaining, DateTimeOffset? ExpiringAt, long ExpiringAmount);
+
 public sealed record LockRecord(
-    string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, string Status, long Held, long? Consumed,
+    string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, LockStatus Status, long Held, long? Consumed,
     IReadOnlyList<Part> Parts, DateTimeOffset ExpiresAt, DateTimeOffset CreatedAt, DateTimeOffset? FinalizedAt);
 
 public sealed record UsageRecord(
@@ -64,5 +79,5 @@ public sealed record UsageRecord(
     string? Response, DateTimeOffset OccurredAt, DateTimeOffset CreatedAt);
 
 public sealed record CreditTransactionRecord(
-    string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, string Type, long Amount, string? BucketId,
+    string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, MovementType Type, long Amount, string? BucketId,
     long BalanceAfter, string? SourceType, string? SourceId, DateTimeOffset CreatedAt);

@@ -204,6 +204,8 @@ public interface IBalanceStore
 
     Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id);
     Task<IReadOnlyList<StoredBucket>> ListGrantsAsync(Tenant tenant, string? customerId, Cursor? after, int limit);
+    /// <summary>Per feature, the totals of the customer's grants live at <paramref name="now"/>, summed by the database over every grant (no window).</summary>
+    Task<IReadOnlyList<GrantTotals>> SummarizeGrantsAsync(Tenant tenant, string customerId, DateTimeOffset now);
     Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit);
     /// <summary>Customers with a period that has ended or a bucket that has expired but is not recorded yet (bounded).</summary>
     Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit);
@@ -229,8 +231,8 @@ public interface IEntityStore
     Task InsertAsync(EntityRecord entity);
     /// <summary>Re-creates a deleted entity under the same id (its per-entity balances are kept).</summary>
     Task UpdateAsync(EntityRecord entity);
-    /// <summary>A customer's live entities, optionally of one feature, oldest first (bounded).</summary>
-    Task<IReadOnlyList<EntityRecord>> ListAsync(Tenant tenant, string customerId, string? featureId, int limit);
+    /// <summary>A customer's live entities, optionally of one feature, oldest first, after the cursor (a page of at most <paramref name="limit"/>).</summary>
+    Task<IReadOnlyList<EntityRecord>> ListAsync(Tenant tenant, string customerId, string? featureId, Kassa.Core.Paging.Cursor? after, int limit);
 }
 
 public interface ITopUpStore

@@ -21,6 +21,10 @@ namespace Kassa.Engine.Subscriptions;
 /// </summary>
 public static class AttachProduct
 {
+    /// <summary>
+    /// A per-entity feature is granted to at most this many live entities in one attach; a customer with
+    /// more is refused with <c>limit_reached</c> rather than having the rest silently left out.
+    /// </summary>
     public const int EntitiesMax = 10_000;
 
     public static async Task<Result<string>> Execute(IStoreSession s, OperationContext op, string customerId, ProductRecord product, ProductVersionRecord version, long quantity)
@@ -35,11 +39,18 @@ public static class AttachProduct
             if (!features.TryGetValue(pf.FeatureId!, out var feature)) continue;
             if (pf.PerEntity is { } entityFeature)
             {
-                foreach (var entity in await s.Entities.ListAsync(op.Tenant, customerId, entityFeature, EntitiesMax))
-                    Grant(op, book, customerId, entity.Id, pf, feature, quantity: 1, subscriptionId, OveragePrice(version, pf), writes);
+                // One past the limit tells a customer at the limit from one past it.
+                var entities = await s.Entities.ListAsync(op.Tenant, customerId, entityFeature, null, EntitiesMax + 1);
+                if (entities.Count > EntitiesMax)
+                    return new KassaError(ErrorCodes.LimitReached,
+                        $"Customer '{customerId}' has more than {EntitiesMax} '{entityFeature}' entities; a per-entity feature is granted to at most {EntitiesMax}", "product_id");
+                foreach (var entity in entities)
+                {
+                    if (Grant(op, book, customerId, entity.Id, pf, feature, quantity: 1, subscriptionId, OveragePrice(version, pf), writes) is { } e) return e;
+                }
                 continue;
             }
-            Grant(op, book, customerId, "", pf, feature, quantity, subscriptionId, OveragePrice(version, pf), writes);
+            if (Grant(op, book, customerId, "", pf, feature, quantity, subscriptionId, OveragePrice(version, pf), writes) is { } error) return error;
         }
         await writes.SaveAsync(s);
         return subscriptionId;
@@ -49,7 +60,7 @@ public static class AttachProduct
     /// Gives a new entity the per-entity balances of every product the customer is subscribed to
     /// whose features name the entity's feature in <c>per_entity</c>.
     /// </summary>
-    public static async Task GrantEntity(IStoreSession s, OperationContext op, BalanceBook book, string customerId, string entityId, string entityFeatureId)
+    public static async Task<KassaError?> GrantEntity(IStoreSession s, OperationContext op, BalanceBook book, string customerId, string entityId, string entityFeatureId)
     {
         var writes = new Grants();
         foreach (var sub in await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customerId, Catalog.GetPricingTable.SubscriptionsMax))
@@ -60,10 +71,12 @@ public static class AttachProduct
             var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, perEntity.Select(f => f.FeatureId!).ToList())).ToDictionary(f => f.Id);
             foreach (var pf in perEntity)
             {
-                if (features.TryGetValue(pf.FeatureId!, out var feature)) Grant(op, book, customerId, entityId, pf, feature, 1, sub.Id, OveragePrice(version!, pf), writes);
+                if (features.TryGetValue(pf.FeatureId!, out var feature) &&
+                    Grant(op, book, customerId, entityId, pf, feature, 1, sub.Id, OveragePrice(version!, pf), writes) is { } error) return error;
             }
         }
         await writes.SaveAsync(s);
+        return null;
     }
 
     private sealed class Grants
@@ -78,36 +91,53 @@ public static class AttachProduct
         }
     }
 
-    private static void Grant(OperationContext op, BalanceBook book, string customerId, string entityId, ProductFeature pf, FeatureRecord feature, long quantity,
+    /// <summary>Grants one feature; an allowance past the quantity bound (included × quantity, or added to another product's) is refused, never stored as 0.</summary>
+    private static KassaError? Grant(OperationContext op, BalanceBook book, string customerId, string entityId, ProductFeature pf, FeatureRecord feature, long quantity,
         string subscriptionId, string? overagePrice, Grants writes)
     {
         var existing = book.Get(customerId, feature.Id, entityId, op.Now);
-        if (feature.Type == "boolean")
+        if (BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean)
         {
-            if (existing is null) writes.Headers.Add(NewHeader(op, customerId, entityId, feature.Id, "boolean", "never", subscriptionId));
-            return;
+            // A flag: no balance, so no overage policy.
+            if (existing is null) writes.Headers.Add(NewHeader(op, customerId, entityId, feature.Id, null, "never", subscriptionId));
+            return null;
         }
         var unlimited = pf.Included is { Unlimited: true };
-        var allowance = unlimited ? 0 : Micro.TryFromDecimal((pf.Included?.Amount ?? 0) * quantity, out var m) ? m : 0;
-        var header = existing?.Header ?? NewHeader(op, customerId, entityId, feature.Id, pf.Overage ?? "blocked", pf.Reset ?? "month", subscriptionId);
+        long allowance = 0, rolloverMax = 0;
+        // included × quantity: each is validated on its own, the product can pass the bound.
+        if (!unlimited && !Micro.TryFromDecimal((pf.Included?.Amount ?? 0) * quantity, out allowance))
+            return Overflow($"features '{feature.Id}': included × quantity");
+        if (pf.Rollover?.Max is { } max && !Micro.TryFromDecimal(max * quantity, out rolloverMax))
+            return Overflow($"features '{feature.Id}': rollover.max × quantity");
+        var policy = BalanceWords.Parse<OveragePolicy>(pf.Overage ?? "blocked");
+        var header = existing?.Header ?? NewHeader(op, customerId, entityId, feature.Id, policy, pf.Reset ?? "month", subscriptionId);
         if (existing is not null)
         {
             // A second product granting the same feature (an add-on) adds its allowance; the first product's period and policy stay.
+            if (allowance > Micro.MaxAbs - header.Allowance) return Overflow($"features '{feature.Id}': the allowances of every product together");
+            try
+            {
+                existing.Balance.EnsureGrantRoom(allowance, null);
+            }
+            catch (BalanceOverflowException)
+            {
+                return Overflow($"features '{feature.Id}': the allowance with the balance's grants");
+            }
             header.Allowance += allowance;
             header.Unlimited |= unlimited;
             header.UpdatedAt = op.Now;
             // Bringing the balance up to date may have started a new period: keep what that created.
             writes.Buckets.AddRange(existing.Buckets.Values.Where(b => b.IsNew || b.Changed));
             header.Overage = existing.Balance.Overage;
-            header.OveragePrice ??= header.OveragePolicy == "billed" ? overagePrice : null;
+            header.OveragePrice ??= header.OveragePolicy == OveragePolicy.Billed ? overagePrice : null;
         }
         else
         {
             header.Unlimited = unlimited;
             header.Allowance = allowance;
             header.Rollover = pf.Rollover is not null;
-            header.RolloverMax = pf.Rollover?.Max is { } max && Micro.TryFromDecimal(max * quantity, out var mm) ? mm : null;
-            header.OveragePrice = header.OveragePolicy == "billed" ? overagePrice : null;
+            header.RolloverMax = pf.Rollover?.Max is not null ? rolloverMax : null;
+            header.OveragePrice = header.OveragePolicy == OveragePolicy.Billed ? overagePrice : null;
             book.Add(new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal)));
         }
         writes.Headers.Add(header);
@@ -118,9 +148,13 @@ public static class AttachProduct
                 : (op.Now, (DateTimeOffset?)null);
             writes.Buckets.Add(BalanceBook.NewBucket(header, BucketKind.Allowance, allowance, start, end, op.Now));
         }
+        return null;
     }
 
-    private static BalanceHeader NewHeader(OperationContext op, string customerId, string entityId, string featureId, string policy, string reset, string subscriptionId)
+    private static KassaError Overflow(string what) =>
+        new(ErrorCodes.QuantityOverflow, $"{what} would pass {Micro.MaxUnits} units", "quantity");
+
+    private static BalanceHeader NewHeader(OperationContext op, string customerId, string entityId, string featureId, OveragePolicy? policy, string reset, string subscriptionId)
     {
         var next = Periods.TryParse(reset, out var interval) ? Periods.Boundary(op.Now, interval, 1, 1) : (DateTimeOffset?)null;
         return new BalanceHeader

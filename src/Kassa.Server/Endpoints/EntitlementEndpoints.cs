@@ -12,33 +12,19 @@ namespace Kassa.Server.Endpoints;
 /// <summary>Spec §5: check, track, locks, balances, grants; and §4.1 subscribe (free products for now).</summary>
 public static class EntitlementEndpoints
 {
-    public static readonly TimeSpan LockTtlMax = TimeSpan.FromHours(24);
-    // A track's timestamp follows the meter events' rule (spec §6): usage from 35 days back to 5 minutes ahead.
-    public static readonly TimeSpan TrackPastMax = Kassa.Core.Metering.MeterEventInput.DedupeWindow;
-    public static readonly TimeSpan TrackFutureMax = Kassa.Core.Metering.MeterEventInput.FutureSkew;
-
-    public sealed record LockOptions(bool? Enabled, DateTimeOffset? ExpiresAt);
-
-    public sealed record CheckRequest(string? CustomerId, string? FeatureId, string? EntityId, decimal? RequiredBalance, bool? SendEvent, LockOptions? Lock,
-        string? IdempotencyKey, Dictionary<string, System.Text.Json.JsonElement>? Properties);
-
-    public sealed record TrackRequest(string? CustomerId, string? FeatureId, decimal? Value, string? EntityId, string? IdempotencyKey, DateTimeOffset? Timestamp,
-        Dictionary<string, System.Text.Json.JsonElement>? Properties);
-
-    public sealed record FinalizeRequest(string? Action, decimal? OverrideValue);
-
     public static void Map(RouteGroupBuilder v1)
     {
         const string tag = "Entitlements";
-        v1.MapPost("/check", (HttpContext http, Api api, Kassa.Engine.Storage.IKassaStore store, TimeProvider time) => Check(http, api, store, time, alone: false))
+        v1.MapPost("/check", (HttpContext http, Api api) => Check(http, api, alone: false))
             .Doc("check", "Is the customer allowed to use a feature? Optionally deduct (send_event) or hold (lock) atomically", tag)
-            .Body<CheckRequest>().Produces<CheckResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
-        v1.MapPost("/track", (HttpContext http, Api api, TimeProvider time) => Track(http, api, time, alone: false))
+            .Body<Kassa.Engine.Balances.Check.Request>().Produces<CheckResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
+        v1.MapPost("/track", (HttpContext http, Api api) => Track(http, api, alone: false))
             .Doc("track", "Record usage that happened (negative values correct it)", tag)
-            .Body<TrackRequest>().Produces<TrackResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
-        v1.MapPost("/locks/{id}/finalize", (HttpContext http, Api api, TimeProvider time, string id) => Finalize(http, api, time, id))
+            .Body<Kassa.Engine.Balances.Track.Request>().Produces<TrackResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
+        v1.MapPost("/locks/{id}/finalize", (HttpContext http, Api api, string id) =>
+                api.Balance<FinalizeLock.Request, FinalizeLockOp, FinalizeResponse>(http, (b, op) => FinalizeLock.Validate(b, id, op.Tenant, op.RequestId, op.Now)))
             .Doc("finalizeLock", "Confirm (consume) or release a lock", tag)
-            .Body<FinalizeRequest>().Produces<FinalizeResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404, 409);
+            .Body<FinalizeLock.Request>().Produces<FinalizeResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404, 409);
 
         v1.MapGet("/customers/{id}/balances", (HttpContext http, Api api, TimeProvider time, string id, string? entity_id) =>
                 api.Read(http, (s, t) => ReadBalances.List(s, t, id, entity_id, time.GetUtcNow())))
@@ -61,9 +47,10 @@ public static class EntitlementEndpoints
                 api.Mutate(http, (s, op) => Kassa.Engine.Entities.DeleteEntity.Execute(s, op, id, entity_id), e => new Reply(200, new DeletedResource(e.Id, "entity", true))))
             .Doc("deleteEntity", "Delete an entity and free the unit it used", entities)
             .Produces<DeletedResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
-        v1.MapGet("/customers/{id}/entities", (HttpContext http, Api api, string id) => api.Read(http, (s, t) => Kassa.Engine.Entities.ListEntities.Execute(s, t, id)))
-            .Doc("listEntities", "A customer's entities", entities)
-            .Produces<ListResource<Kassa.Engine.Entities.EntityResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);
+        v1.MapGet("/customers/{id}/entities", (HttpContext http, Api api, string id, string? limit, string? starting_after) => 
+                EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => Kassa.Engine.Entities.ListEntities.Execute(s, t, id, page)))
+            .Doc("listEntities", "A customer's entities, oldest first", entities)
+            .Produces<ListResource<Kassa.Engine.Entities.EntityResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
 
         v1.MapPost("/customers/{id}/auto_top_up", (HttpContext http, Api api, string id) =>
                 api.Mutate<Kassa.Engine.TopUps.SetAutoTopUp.Request, Kassa.Engine.TopUps.AutoTopUpRecord>(http, (s, op, b) => Kassa.Engine.TopUps.SetAutoTopUp.Execute(s, op, id, b),
@@ -113,33 +100,6 @@ public static class EntitlementEndpoints
             .Body<Subscribe.Request>().Produces<Subscribe.Response>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
     }
 
-    private static KassaError? Quantity(decimal value, string field, bool allowNegative, out long micro)
-    {
-        micro = 0;
-        if (!Micro.TryFromDecimal(value, out micro)) return KassaError.Validation(field, "may have at most 6 fractional digits and must be below 9e12");
-        if (!allowNegative && micro <= 0) return KassaError.Validation(field, "must be greater than zero");
-        return null;
-    }
-
-    private static KassaError? Ids(string? customerId, string? featureId, string? entityId)
-    {
-        if (customerId is null) return KassaError.Missing("customer_id");
-        if (featureId is null) return KassaError.Missing("feature_id");
-        if (Rules.CustomerId(customerId) is { } c) return KassaError.Validation("customer_id", c);
-        if (Rules.Slug(featureId) is { } f) return KassaError.Validation("feature_id", f);
-        if (entityId is not null && Rules.CustomerId(entityId) is { } e) return KassaError.Validation("entity_id", e);
-        return null;
-    }
-
-    /// <summary>The Idempotency-Key header stands for the body's idempotency_key on these routes (one key per customer, kept 30 days).</summary>
-    private static string? IdempotencyKey(HttpContext http, string? body, out KassaError? error)
-    {
-        error = null;
-        var key = body ?? (http.Request.Headers.TryGetValue(Api.IdempotencyKeyHeader, out var h) ? h.ToString() : null);
-        if (key is not null && Rules.IdempotencyKey(key) is { } problem) error = KassaError.Validation(body is null ? Api.IdempotencyKeyHeader : "idempotency_key", problem);
-        return key;
-    }
-
     /// <summary>
     /// Bench-only twins of check and track that decide each request in a transaction of its own
     /// (same rules, same writes, no group commit): the baseline the benchmark measures against.
@@ -148,80 +108,18 @@ public static class EntitlementEndpoints
     public static void MapBaseline(WebApplication app)
     {
         var bench = app.MapGroup("/v1/bench_baseline").ExcludeFromDescription();
-        bench.MapPost("/check", (HttpContext http, Api api, Kassa.Engine.Storage.IKassaStore store, TimeProvider time) => Check(http, api, store, time, alone: true));
-        bench.MapPost("/track", (HttpContext http, Api api, TimeProvider time) => Track(http, api, time, alone: true));
+        bench.MapPost("/check", (HttpContext http, Api api) => Check(http, api, alone: true));
+        bench.MapPost("/track", (HttpContext http, Api api) => Track(http, api, alone: true));
     }
 
-    private static async Task Check(HttpContext http, Api api, Kassa.Engine.Storage.IKassaStore store, TimeProvider time, bool alone)
-    {
-        var body = await api.ReadBody<CheckRequest>(http);
-        if (body is null) return;
-        var now = time.GetUtcNow();
-        var error = Ids(body.CustomerId, body.FeatureId, body.EntityId) ?? Quantity(body.RequiredBalance ?? 1, "required_balance", false, out var required);
-        var key = IdempotencyKey(http, body.IdempotencyKey, out var keyError);
-        error ??= keyError;
-        DateTimeOffset? lockUntil = null;
-        if (error is null && body.Lock is { Enabled: true } l)
-        {
-            lockUntil = l.ExpiresAt ?? now + ApplyBalanceBatch.LockTtlDefault;
-            if (lockUntil <= now || lockUntil > now + LockTtlMax) error = KassaError.Validation("lock.expires_at", "must be in the future and at most 24 hours ahead");
-        }
-        if (error is not null)
-        {
-            await ApiResponses.WriteError(http, error);
-            return;
-        }
-        Micro.TryFromDecimal(body.RequiredBalance ?? 1, out required);
-        var p = http.Principal();
-        var op = new CheckOp(p.Tenant, http.RequestId(), now, body.CustomerId!, body.FeatureId!, body.EntityId ?? "", required, body.SendEvent ?? false, lockUntil, key);
-        if (!op.SendEvent && lockUntil is null)
-        {
-            var answer = await store.ReadAsync(s => ApplyBalanceBatch.CheckReadOnly(s, op), http.RequestAborted);
-            await ApiResponses.WriteJson(http, 200, answer);
-            return;
-        }
-        await api.Engine(http, op, r => r, alone);
-    }
+    // Check, track and finalize are validated and decided by their use cases (Kassa.Engine.Balances.Check,
+    // Track, FinalizeLock); Api.Balance adds the request-level Idempotency-Key (spec §1.3) around them.
+    private static Task Check(HttpContext http, Api api, bool alone) =>
+        api.Balance<Kassa.Engine.Balances.Check.Request, CheckOp, CheckResponse>(http,
+            (b, op) => Kassa.Engine.Balances.Check.Validate(b, op.Tenant, op.RequestId, op.Now),
+            op => Kassa.Engine.Balances.Check.IsReadOnly(op) ? s => ApplyBalanceBatch.CheckReadOnly(s, op) : null, alone);
 
-    private static async Task Track(HttpContext http, Api api, TimeProvider time, bool alone)
-    {
-        var body = await api.ReadBody<TrackRequest>(http);
-        if (body is null) return;
-        var now = time.GetUtcNow();
-        var error = Ids(body.CustomerId, body.FeatureId, body.EntityId) ?? Quantity(body.Value ?? 1, "value", true, out _);
-        var key = IdempotencyKey(http, body.IdempotencyKey, out var keyError);
-        error ??= keyError;
-        if (error is null && body.Timestamp is { } ts && (ts < now - TrackPastMax || ts > now + TrackFutureMax))
-            error = KassaError.Validation("timestamp", "must be within the last 35 days and at most 5 minutes ahead");
-        if (error is not null)
-        {
-            await ApiResponses.WriteError(http, error);
-            return;
-        }
-        Micro.TryFromDecimal(body.Value ?? 1, out var value);
-        var p = http.Principal();
-        await api.Engine(http, new TrackOp(p.Tenant, http.RequestId(), now, body.CustomerId!, body.FeatureId!, body.EntityId ?? "", value, key, body.Timestamp ?? now), r => r, alone);
-    }
-
-    private static async Task Finalize(HttpContext http, Api api, TimeProvider time, string id)
-    {
-        var body = await api.ReadBody<FinalizeRequest>(http);
-        if (body is null) return;
-        KassaError? error = body.Action is null ? KassaError.Missing("action")
-            : body.Action is not ("confirm" or "release") ? KassaError.Validation("action", "must be confirm or release") : null;
-        long? overrideValue = null;
-        if (error is null && body.OverrideValue is { } o)
-        {
-            if (body.Action != "confirm") error = KassaError.Validation("override_value", "applies only to confirm");
-            else if (!Micro.TryFromDecimal(o, out var m) || m < 0) error = KassaError.Validation("override_value", "must be zero or more with at most 6 fractional digits");
-            else overrideValue = m;
-        }
-        if (error is not null)
-        {
-            await ApiResponses.WriteError(http, error);
-            return;
-        }
-        var p = http.Principal();
-        await api.Engine(http, new FinalizeLockOp(p.Tenant, http.RequestId(), time.GetUtcNow(), id, body.Action == "confirm", overrideValue), r => r);
-    }
+    private static Task Track(HttpContext http, Api api, bool alone) =>
+        api.Balance<Kassa.Engine.Balances.Track.Request, TrackOp, TrackResponse>(http,
+            (b, op) => Kassa.Engine.Balances.Track.Validate(b, op.Tenant, op.RequestId, op.Now), alone: alone);
 }

@@ -76,33 +76,133 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     public static readonly TimeSpan OverloadRetryAfter = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Hands an operation to the balance engine and answers once its batch committed. A full queue is
-    /// back-pressure: 429 <c>overloaded</c> with Retry-After, so clients slow down instead of the server
-    /// queueing without bound. An operation the engine could not run because the server is stopping
-    /// fails (with <see cref="UnavailableException"/>, or cancelled while the host stops), and one whose
-    /// database could not be reached fails with that exception: the request pipeline answers both 503.
+    /// A balance-engine request (check, track, lock finalization): read the body → claim the
+    /// <c>Idempotency-Key</c> header if one was sent (spec §1.3, exactly as <see cref="Mutate{TBody,TResult}"/>:
+    /// replay with <c>Idempotent-Replayed: true</c>, <c>422 idempotency_key_reused</c> for another
+    /// body, <c>409 idempotency_key_in_use</c> while the first runs) → parse and validate into an
+    /// operation → decide it (from a read session when <paramref name="readOnly"/> offers one, else
+    /// through the engine) → store the answer under the key → answer. Only requests that send the
+    /// header pay for the claim's two short write transactions; the hot path without it is unchanged.
+    /// The body's own <c>idempotency_key</c> (usage dedupe per customer) is a different thing and is
+    /// left to the use case. A 5xx and a 429 (queue full) are not stored: the retry runs again.
+    /// A full queue is back-pressure: 429 <c>overloaded</c> with Retry-After. An operation the engine
+    /// could not run because the server is stopping fails with <see cref="UnavailableException"/>, and
+    /// one whose database could not be reached fails with that exception: the request pipeline answers
+    /// both 503.
     /// </summary>
-    public async Task Engine<T>(HttpContext http, Kassa.Engine.Balances.BalanceOp<T> op, Func<T, object> reply, bool alone = false)
+    /// <param name="build">Parses nothing; validates the parsed body into the operation or an error.</param>
+    /// <param name="readOnly">For an operation that changes nothing, the read that decides it; null to queue it.</param>
+    /// <param name="alone">Bench baseline: a transaction of its own instead of the group commit.</param>
+    public async Task Balance<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build,
+        Func<TOp, Func<IStoreSession, Task<T>>?>? readOnly = null, bool alone = false)
+        where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
     {
-        if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
-        else if (!engine.TryEnqueue(op))
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
         {
-            await ApiResponses.WriteRetryable(http, new KassaError(ErrorCodes.Overloaded,
-                "The balance engine is at capacity; retry after the time in Retry-After"), OverloadRetryAfter);
+            await ApiResponses.WriteError(http, read.Error!);
             return;
         }
-        // Not cancelled with the request: once queued, the operation is decided and committed either way.
-        var result = await op.Completion;
-        if (result.IsOk)
+        var body = read.Value;
+        var op = Operation(http);
+        var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
+        if (answered) return;
+
+        (int Status, byte[] Body) answer;
+        try
         {
-            signal.Poke();
-            await ApiResponses.WriteJson(http, 200, reply(result.Value));
+            answer = await DecideBalance(http, op, body, build, readOnly, alone);
+        }
+        catch
+        {
+            // A 5xx is not stored: free the key so the retry runs again.
+            if (claimToken is not null)
+                await ReleaseClaimAsync(op, key!, claimToken);
+            throw;
+        }
+        if (claimToken is not null)
+        {
+            var (status, bytes) = answer;
+            if (status < 500 && status != StatusCodes.Status429TooManyRequests)
+                await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, bytes, op.Now + ClaimIdempotencyKey.Retention),
+                    ct: CancellationToken.None);
+            else
+                await ReleaseClaimAsync(op, key!, claimToken);
+        }
+        if (answer.Status == StatusCodes.Status200OK) signal.Poke();
+        await ApiResponses.WriteBytes(http, answer.Status, answer.Body);
+    }
+
+    private async Task<(int Status, byte[] Body)> DecideBalance<TBody, TOp, T>(HttpContext http, OperationContext context, byte[] body,
+        Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, Func<IStoreSession, Task<T>>?>? readOnly, bool alone)
+        where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
+    {
+        var parsed = JsonBody.Parse<TBody>(body);
+        if (!parsed.IsOk) return ApiErrors.Render(parsed.Error!, context.RequestId);
+        var built = build(parsed.Value, context);
+        if (!built.IsOk) return ApiErrors.Render(built.Error!, context.RequestId);
+        var op = built.Value;
+        Result<T> result;
+        if (readOnly?.Invoke(op) is { } decide)
+        {
+            result = await store.ReadAsync(decide, http.RequestAborted);
         }
         else
         {
-            await ApiResponses.WriteError(http, result.Error!);
+            if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
+            else if (!engine.TryEnqueue(op))
+            {
+                http.Response.Headers.RetryAfter = ((int)OverloadRetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return ApiErrors.Render(new KassaError(ErrorCodes.Overloaded, "The balance engine is at capacity; retry after the time in Retry-After"), context.RequestId);
+            }
+            // Not cancelled with the request: once queued, the operation is decided and committed either way.
+            result = await op.Completion;
         }
+        return result.IsOk
+            ? (StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes<object>(result.Value!, KassaJson.Options))
+            : ApiErrors.Render(result.Error!, context.RequestId);
     }
+
+    /// <summary>
+    /// Claims the <c>Idempotency-Key</c> header when one was sent (spec §1.3). Answered is true when the
+    /// request was already answered here: a replay of the stored response, a key still in use, a key
+    /// reused with another request, or a malformed key. Otherwise the claim token (null without a header)
+    /// must be completed or released.
+    /// </summary>
+    private async Task<(string? Key, string? ClaimToken, bool Answered)> ClaimHeaderAsync(HttpContext http, OperationContext op, byte[] body)
+    {
+        if (!http.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var header)) return (null, null, false);
+        var key = header.ToString();
+        if (Rules.IdempotencyKey(key) is { } problem)
+        {
+            await ApiResponses.WriteError(http, KassaError.Validation(IdempotencyKeyHeader, problem));
+            return (key, null, true);
+        }
+        var fingerprint = ClaimIdempotencyKey.Fingerprint(http.Request.Method, http.Request.Path + http.Request.QueryString, body);
+        var claim = await store.WriteAsync(s => ClaimIdempotencyKey.Execute(s, op.Tenant, key, fingerprint, op.RequestId, op.Now), ct: http.RequestAborted);
+        switch (claim.Outcome)
+        {
+            case ClaimOutcome.Replay:
+                // Like Stripe: this response has its own Request-Id; Original-Request names the one replayed.
+                http.Response.Headers["Idempotent-Replayed"] = "true";
+                http.Response.Headers["Original-Request"] = claim.Previous!.RequestId;
+                await ApiResponses.WriteBytes(http, claim.Previous!.ResponseStatus!.Value, claim.Previous.ResponseBody!);
+                return (key, null, true);
+            case ClaimOutcome.InUse:
+                await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyInUse,
+                    "A request with this Idempotency-Key is still being processed; retry after it completes"));
+                return (key, null, true);
+            case ClaimOutcome.Reused:
+                await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyReused,
+                    "This Idempotency-Key was already used with a different method, path or body"));
+                return (key, null, true);
+        }
+        return (key, claim.ClaimToken, false);
+    }
+
+    /// <summary>Frees a claimed key without a stored response (a 5xx or a 429), so the retry runs again.</summary>
+    private Task ReleaseClaimAsync(OperationContext op, string key, string claimToken) =>
+        store.WriteAsync(async s => { await s.Idempotency.ReleaseAsync(op.Tenant, key, claimToken); return true; }, ct: CancellationToken.None);
 
     private sealed record EmptyBody;
 
@@ -125,37 +225,8 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         }
 
         var op = Operation(http);
-        string? key = null;
-        string? claimToken = null;
-        if (http.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var header))
-        {
-            key = header.ToString();
-            if (Rules.IdempotencyKey(key) is { } problem)
-            {
-                await ApiResponses.WriteError(http, KassaError.Validation(IdempotencyKeyHeader, problem));
-                return;
-            }
-            var fingerprint = ClaimIdempotencyKey.Fingerprint(http.Request.Method, http.Request.Path + http.Request.QueryString, body);
-            var claim = await store.WriteAsync(s => ClaimIdempotencyKey.Execute(s, op.Tenant, key, fingerprint, requestId, op.Now), ct: ct);
-            switch (claim.Outcome)
-            {
-                case ClaimOutcome.Replay:
-                    // Like Stripe: this response has its own Request-Id; Original-Request names the one replayed.
-                    http.Response.Headers["Idempotent-Replayed"] = "true";
-                    http.Response.Headers["Original-Request"] = claim.Previous!.RequestId;
-                    await ApiResponses.WriteBytes(http, claim.Previous!.ResponseStatus!.Value, claim.Previous.ResponseBody!);
-                    return;
-                case ClaimOutcome.InUse:
-                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyInUse,
-                        "A request with this Idempotency-Key is still being processed; retry after it completes"));
-                    return;
-                case ClaimOutcome.Reused:
-                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.IdempotencyKeyReused,
-                        "This Idempotency-Key was already used with a different method, path or body"));
-                    return;
-            }
-            claimToken = claim.ClaimToken;
-        }
+        var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
+        if (answered) return;
 
         Outcome outcome;
         try
@@ -179,7 +250,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         {
             // A 5xx is not stored: free the key so the retry runs again.
             if (claimToken is not null)
-                await store.WriteAsync(async s => { await s.Idempotency.ReleaseAsync(op.Tenant, key!, claimToken); return true; }, ct: CancellationToken.None);
+                await ReleaseClaimAsync(op, key!, claimToken);
             throw;
         }
 

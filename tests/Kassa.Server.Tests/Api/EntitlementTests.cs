@@ -100,7 +100,7 @@ public abstract class EntitlementTests(KassaHost host)
         var (c, api, _, _, _) = await Setup(overage: "billed");
         var r = await Check(c, api, 130, send: true);
         Assert.True((bool)r.Body!["allowed"]!);
-        AssertBalance(r.Body!["balance"], 100, 100, 0, overage: 30);
+        AssertBalance(r.Body!["balance"], 100, 130, 0, overage: 30);
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public abstract class EntitlementTests(KassaHost host)
         Assert.Equal(HttpStatusCode.OK, t.Status);
         Assert.Matches("^mev_[0-9A-Z]{26}$", (string)t.Body!["id"]!);
         Assert.Equal(120m, (decimal)t.Body!["value"]!);
-        AssertBalance(t.Body!["balance"], 100, 100, 0, overage: 20);
+        AssertBalance(t.Body!["balance"], 100, 120, 0, overage: 20);
         var fix = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = -25 });
         AssertBalance(fix.Body!["balance"], 100, 95, 5);
         var tooMuch = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = -500 });
@@ -448,17 +448,17 @@ public abstract class EntitlementTests(KassaHost host)
         // 50 units past zero at 2 cents = 100 cents: reaching the cap exactly is allowed.
         var atCap = await Check(c, api, 50, send: true);
         Assert.True((bool)atCap.Body!["allowed"]!);
-        AssertBalance(atCap.Body!["balance"], 100, 100, 0, overage: 50);
+        AssertBalance(atCap.Body!["balance"], 100, 150, 0, overage: 50);
         foreach (var denied in new[] { await Check(c, api, 1), await Check(c, api, 1, send: true), await Check(c, api, 1, lockOptions: new { enabled = true }) })
         {
             Assert.False((bool)denied.Body!["allowed"]!);
             Assert.Equal("spend_cap_reached", (string?)denied.Body!["code"]);
             Assert.Null(denied.Body!["lock_id"]);
-            AssertBalance(denied.Body!["balance"], 100, 100, 0, overage: 50);
+            AssertBalance(denied.Body!["balance"], 100, 150, 0, overage: 50);
         }
         // Track records usage that already happened, cap or not.
         var tracked = await host.Client().Post("/v1/track", new { customer_id = c, feature_id = api, value = 10 });
-        AssertBalance(tracked.Body!["balance"], 100, 100, 0, overage: 60);
+        AssertBalance(tracked.Body!["balance"], 100, 160, 0, overage: 60);
 
         // Raising the cap lets exactly the priced amount through: 75 units = 150 cents.
         await host.Client().Put($"/v1/customers/{c}/spend_caps/{api}", new { max_overage_amount = 150 });
@@ -470,7 +470,7 @@ public abstract class EntitlementTests(KassaHost host)
         Assert.True((bool)deleted.Body!["deleted"]!);
         var free = await Check(c, api, 25, send: true);
         Assert.True((bool)free.Body!["allowed"]!);
-        AssertBalance(free.Body!["balance"], 100, 100, 0, overage: 100);
+        AssertBalance(free.Body!["balance"], 100, 200, 0, overage: 100);
         (await host.Client().Delete($"/v1/customers/{c}/spend_caps/{api}")).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
     }
 

@@ -343,10 +343,10 @@ public abstract class MeteringTests(KassaHost host)
         await Send(batch); // a retry: duplicates, no second deduction
         var balance = (await host.Client().Get($"/v1/customers/{c}/balances")).Body!["data"]!.AsArray().Single(x => (string)x!["feature_id"]! == feature)!;
         Assert.Equal((1000m, 550.5m, 449.5m), ((decimal)balance["granted"]!, (decimal)balance["used"]!, (decimal)balance["remaining"]!));
-        // Past zero it becomes overage, like track.
+        // Past zero it becomes overage, like track; used is the whole usage, overage included.
         await Send(Event("t3", name, c, now, new { tokens = 500 }));
         var after = (await host.Client().Post("/v1/check", new { customer_id = c, feature_id = feature })).Body!["balance"]!;
-        Assert.Equal((1000m, 0m, 50.5m), ((decimal)after["used"]!, (decimal)after["remaining"]!, (decimal)after["overage"]!));
+        Assert.Equal((1050.5m, 0m, 50.5m), ((decimal)after["used"]!, (decimal)after["remaining"]!, (decimal)after["overage"]!));
     }
 
     [Fact]
