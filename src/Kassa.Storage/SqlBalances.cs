@@ -260,11 +260,14 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
         QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now ORDER BY expires_at LIMIT @limit", new { now = Micros.From(now), limit });
 
+    // No row limit: the requested ids are bounded by the batch (at most BalanceEngine.BatchSizeMax
+    // distinct features), and every credit system must be seen, or a feature drawn from one would be
+    // decided as not found. (A fixed LIMIT here once dropped features past the 200th in a busy batch.)
     public Task<IReadOnlyList<FeatureRecord>> FeaturesWithCreditSystemsAsync(Tenant tenant, IReadOnlyCollection<string> featureIds) =>
         ((SqlCatalog)s.Catalog).QueryFeaturesAsync($"""
             SELECT {SqlCatalog.FeatureColumns} FROM features
             WHERE account_id = @AccountId AND livemode = @Livemode AND ({In("id", "ids")} OR type = 'credit_system')
-            ORDER BY created_at, id LIMIT 200
+            ORDER BY created_at, id
             """, new { tenant.AccountId, tenant.Livemode, ids = List(featureIds) });
 
     private async Task<IReadOnlyList<StoredBucket>> QueryBuckets(string sql, object args)

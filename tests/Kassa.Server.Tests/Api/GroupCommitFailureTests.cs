@@ -116,6 +116,26 @@ public abstract class GroupCommitFailureTests(KassaHost host)
         Assert.Equal(1, engine.OutcomesResolved);
     }
 
+    [Fact]
+    public async Task A_batch_over_more_than_two_hundred_features_finds_every_one_of_them()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var customer = $"many_{suffix}";
+        await host.Client().Put($"/v1/customers/{customer}", new { name = "Many features" });
+        var features = Enumerable.Range(0, 205).Select(i => $"f{i}_{suffix}").ToList();
+        foreach (var f in features)
+            Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/features", new { id = f, name = f, type = "metered" })).Status);
+        var engine = new BalanceEngine(host.Store, host.Clock, new GroupCommitFaults());
+        var ops = features.Select(f => new CheckOp(Tenant, Wire.NewId("req"), host.Clock.GetUtcNow(), customer, f, "", Kassa.Core.Balances.Micro.PerUnit,
+            sendEvent: true, lockExpiresAt: null, idempotencyKey: null)).ToList();
+
+        await engine.CommitAsync(ops);
+
+        // Every feature exists and the customer has none of them: no_access for all, never feature_not_found.
+        var codes = ops.Select(o => o.Completion.Result.Value.Code).Distinct().ToList();
+        Assert.Equal(["no_access"], codes);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
