@@ -303,6 +303,35 @@ public sealed class FeatureBalance
         return parts;
     }
 
+    /// <summary>
+    /// Pays this period's <see cref="Overage"/> out of units that became available again — a grant
+    /// added, a hold released, a bucket that became effective — so that usage is counted against
+    /// every unit the customer has before any of it is overage. Takes from usable buckets in burn
+    /// order; usage is unchanged (the bucket's <c>Used</c> grows by what <see cref="Overage"/> loses).
+    /// Afterwards <see cref="Overage"/> is 0 or nothing is available, which is what makes the API's
+    /// <c>remaining = max(0, granted − used − held)</c> hold exactly (spec §5). Records an
+    /// <see cref="MovementType.Adjust"/> of the overage part and a <see cref="MovementType.Consume"/>
+    /// per bucket. Returns the amount settled.
+    /// </summary>
+    public long SettleOverage(DateTimeOffset now)
+    {
+        var total = Math.Min(Overage, Remaining(now));
+        if (total == 0) return 0;
+        Overage -= total;
+        Record(MovementType.Adjust, null, total);
+        var left = total;
+        foreach (var bucket in BurnOrder(now))
+        {
+            if (left == 0) break;
+            var take = Math.Min(left, Available(bucket));
+            if (take == 0) continue;
+            bucket.Used = checked(bucket.Used + take);
+            left -= take;
+            Record(MovementType.Consume, bucket.Id, take);
+        }
+        return total;
+    }
+
     /// <summary>Starts a new period: <see cref="Overage"/> becomes 0, recorded as a <see cref="MovementType.Reset"/> of the old overage when it was &gt; 0.</summary>
     public void ResetOverage()
     {

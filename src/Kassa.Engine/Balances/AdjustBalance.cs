@@ -82,6 +82,8 @@ public static class AdjustBalance
                 live.Balance.SetUsed(used, op.Now);
                 changed.Add("used");
             }
+            // Units granted here pay the period's overage first, as any grant does.
+            live.Balance.SettleOverage(op.Now);
             live.Touched = true;
             live.Header.UpdatedAt = op.Now;
             var after = live.Balance.Remaining(op.Now);

@@ -193,6 +193,9 @@ public sealed class BalanceBook
         var expiredParts = live.Balance.ExpireDue(now);
         if (expiredParts.Count > 0) live.Touched = true;
         Expired(live, expiredParts, onGrantExpired);
+        // Released holds and buckets that became effective pay the period's overage first (spec §5:
+        // remaining = granted − used − held). Unlimited balances keep their usage as overage by design.
+        if (!h.Unlimited && live.Balance.SettleOverage(now) > 0) live.Touched = true;
     }
 
     private static void Expired(LiveBalance live, IReadOnlyList<Part> parts, Action<LiveBalance, StoredBucket>? onGrantExpired)

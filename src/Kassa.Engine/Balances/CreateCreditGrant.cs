@@ -88,6 +88,9 @@ public static class CreateCreditGrant
             Name = r.Name, Metadata = r.Metadata is null ? null : JsonSerializer.Serialize(r.Metadata), IsNew = true,
         };
         live.Add(bucket);
+        // A grant pays the period's overage first (spec §5: remaining = granted − used − held); one that
+        // takes effect later does so when it does.
+        if (!live.Header.Unlimited) live.Balance.SettleOverage(op.Now);
         live.Header.UpdatedAt = op.Now;
         return (live, bucket);
     }

@@ -63,6 +63,8 @@ public static partial class ApplyBalanceBatch
                 if (!live.Header.Unlimited) live.Balance.Release(l.Parts);
                 done = l with { Status = LockStatus.Released, Consumed = 0, FinalizedAt = op.Now };
             }
+            // Held units that came back pay the period's overage first (a hold released while later usage went past zero).
+            if (!live.Header.Unlimited) live.Balance.SettleOverage(op.Now);
             book.SetLock(done);
             live.Touched = true;
             Log(live, op.Now, "lock", l.Id);

@@ -263,6 +263,32 @@ public abstract class BalanceLimitTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Units_that_become_available_pay_the_period_overage_first_so_remaining_is_granted_minus_used_minus_held()
+    {
+        var (c, f) = await Subscribed(10);
+        AssertBalance((await Track(c, f, 60)).Body!["balance"], 10, 60, 0, 50);
+        // A grant of 20 pays 20 of the 50 overage: granted 30, used 60, remaining max(0, 30 − 60) = 0, overage 30.
+        var grant = async (decimal amount) => await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = f, amount, category = "paid" });
+        Assert.Equal(HttpStatusCode.Created, (await grant(20)).Status);
+        AssertBalance(await Balance(c, f), 30, 60, 0, 30);
+        // A grant of 50 pays the last 30 and leaves 20: remaining = 80 − 60 = 20.
+        Assert.Equal(HttpStatusCode.Created, (await grant(50)).Status);
+        AssertBalance(await Balance(c, f), 80, 60, 20, 0);
+        // Hold 10, then use 15: 10 from what is left, 5 past it.
+        var locked = await host.Client().Post("/v1/check", new { customer_id = c, feature_id = f, required_balance = 10, @lock = new { enabled = true } });
+        AssertBalance(locked.Body!["balance"], 80, 60, 10, 0, held: 10);
+        AssertBalance((await Track(c, f, 15)).Body!["balance"], 80, 75, 0, 5, held: 10);
+        // Releasing the hold gives back 10 units, which pay the 5 of overage first: remaining = 80 − 75 − 0 = 5.
+        var released = await host.Client().Post($"/v1/locks/{(string)locked.Body!["lock_id"]!}/finalize", new { action = "release" });
+        AssertBalance(released.Body!["balance"], 80, 75, 5, 0);
+        AssertBalance(await Balance(c, f), 80, 75, 5, 0);
+        // The log shows the settlement: the overage given back (adjust) and the grant consumed instead.
+        var log = (await host.Client().Get($"/v1/credit_transactions?customer_id={c}&feature_id={f}&limit=100")).Body!["data"]!.AsArray();
+        Assert.Equal(3, log.Count(t => (string?)t!["type"] == "adjust" && t["bucket"] is null));
+        Assert.Equal(20m + 30m + 5m, log.Where(t => (string?)t!["type"] == "adjust" && t["bucket"] is null).Sum(t => (decimal)t!["amount"]!));
+    }
+
+    [Fact]
     public async Task A_boolean_feature_is_a_flag_and_never_a_balance_with_a_policy()
     {
         var flag = await Feature("boolean");
