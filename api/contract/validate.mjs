@@ -80,8 +80,9 @@ function validatorApp(validateRequests) {
     apiSpec: structuredClone(document),
     // The server ignores query parameters it does not know (the hostile-input tests send many), and
     // OpenAPI has no way to forbid them; the ones the document names are checked.
-    validateRequests: validateRequests ? { allowUnknownQueryParameters: true } : false,
-    validateResponses: { removeAdditional: false },
+    // allErrors: every problem of an exchange is reported, not only the first (the schemas are our own).
+    validateRequests: validateRequests ? { allowUnknownQueryParameters: true, allErrors: true } : false,
+    validateResponses: { removeAdditional: false, allErrors: true },
     validateSecurity: false,
     validateFormats: true,
     ignoreUndocumented: false,

@@ -386,6 +386,11 @@ public static class OpenApiSchemas
             if (schemas[requestId] is not OpenApiSchema { Properties.Count: > 0 } s || id == "MeterEventInput") continue;
             var required = Names.TryGetValue(id, out var bodyType) && RequiredInRequests.TryGetValue(bodyType, out var fields) ? fields : [];
             s.Required = required.Length == 0 ? null : new SortedSet<string>(required, StringComparer.Ordinal);
+            // A required field sent as null counts as missing (parameter_missing), so null is no valid value for it.
+            foreach (var field in required)
+            {
+                if (s.Properties!.TryGetValue(field, out var property)) s.Properties[field] = Strip(property)!;
+            }
         }
     }
 
