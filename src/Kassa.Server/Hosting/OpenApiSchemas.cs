@@ -74,6 +74,25 @@ public static class OpenApiSchemas
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = ["events"],
     };
 
+    /// <summary>
+    /// String fields with a fixed vocabulary, from the sets the server validates against (so the two
+    /// cannot drift). A request outside one is refused; a response never holds anything else.
+    /// </summary>
+    private static readonly Dictionary<(Type Type, string Property), IEnumerable<string>> Vocabularies = new()
+    {
+        [(typeof(Kassa.Engine.Catalog.CreateFeature.Request), "type")] = Kassa.Engine.Catalog.CatalogRules.FeatureTypes,
+        [(typeof(Kassa.Engine.Catalog.FeatureResource), "type")] = Kassa.Engine.Catalog.CatalogRules.FeatureTypes,
+        [(typeof(Kassa.Engine.Storage.Price), "interval")] = Kassa.Engine.Catalog.CatalogRules.Intervals,
+        [(typeof(Kassa.Engine.Storage.Price), "billing")] = Kassa.Engine.Catalog.CatalogRules.Billings,
+        [(typeof(Kassa.Engine.Storage.ProductFeature), "reset")] = Kassa.Engine.Catalog.CatalogRules.Resets,
+        [(typeof(Kassa.Engine.Storage.ProductFeature), "overage")] = Kassa.Engine.Catalog.CatalogRules.Overages,
+        [(typeof(Kassa.Engine.Metering.CreateMeter.Request), "aggregation")] = AggregationNames(),
+        [(typeof(Kassa.Engine.Metering.MeterResource), "aggregation")] = AggregationNames(),
+        [(typeof(Endpoints.EntitlementEndpoints.FinalizeRequest), "action")] = ["confirm", "release"],
+    };
+
+    private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];
+
     // Schema name → .NET type, filled as names are handed out; a second type asking for a taken name
     // is a bug (two SDK types would merge), so generation fails loudly instead.
     private static readonly ConcurrentDictionary<string, Type> Names = new();
@@ -156,6 +175,8 @@ public static class OpenApiSchemas
                 if (!schema.Properties!.TryGetValue(property.Name, out var existing)) continue;
                 var (inner, nullable) = Unwrap(property);
                 var rebuilt = property.CustomConverter is DecimalStringConverter ? DecimalString() : Normalize(existing, inner);
+                if (rebuilt is OpenApiSchema { Type: JsonSchemaType.String } text && Vocabularies.TryGetValue((type, property.Name), out var words))
+                    text.Enum = [.. words.Order(StringComparer.Ordinal).Select(w => (JsonNode)JsonValue.Create(w))];
                 schema.Properties[property.Name] = nullable ? OrNull(rebuilt, Schemas) : rebuilt;
             }
         }
@@ -243,6 +264,7 @@ public static class OpenApiSchemas
         if (schema is OpenApiSchema s2 && s2.Type is { } t && t.HasFlag(JsonSchemaType.Null) && t != JsonSchemaType.Null)
         {
             s2.Type = t & ~JsonSchemaType.Null;
+            if (s2.Enum is { } values) s2.Enum = [.. values.Where(v => v is not null)];
         }
         return schema;
     }
