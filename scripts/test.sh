@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: build, unit tests, the HTTP suite on SQLite AND PostgreSQL, CLI tests, and the
-# OpenAPI lint. This is the README's test command and what CI runs.
+# Runs every test: build, unit tests, the HTTP suite on SQLite AND PostgreSQL, CLI tests, the
+# OpenAPI lint and the contract test (every exchange of the HTTP suite validated against
+# api/openapi.json, see api/README.md). This is the README's test command and what CI runs.
 #
 # PostgreSQL: uses $KASSA_TEST_PG when set (a server connection string without a database);
 # otherwise starts a throwaway cluster on a free loopback port (scripts/pg-up.sh) and stops it
@@ -41,18 +42,26 @@ fi
 export KASSA_TEST_PG="${KASSA_TEST_PG:-}"
 
 step "tests"
+# The HTTP suite records every exchange here for the contract test below.
+exchanges="$log.exchanges.ndjson"
+rm -f "$exchanges"
 set +e
-dotnet test Kassa.slnx --no-build --nologo 2>&1 | tee "$log"
+KASSA_RECORD_EXCHANGES="$exchanges" dotnet test Kassa.slnx --no-build --nologo 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
 set -e
 
 lint_status=0
+contract_status=0
 if command -v npm >/dev/null 2>&1; then
   step "OpenAPI lint (Redocly CLI, recommended-strict)"
   (cd api && npm install --no-audit --no-fund --loglevel=error >/dev/null && npx --no-install redocly lint openapi.json --format=stylish) || lint_status=$?
+  step "OpenAPI contract (every recorded exchange of the HTTP suite against api/openapi.json)"
+  # First prove the validator catches violations (hand-made exchanges), then check the real ones.
+  (cd api && node --test --test-reporter=dot contract/ && node contract/validate.mjs "$exchanges" openapi.json) || contract_status=$?
 elif [ "${CI:-}" = "true" ]; then
-  echo "npm is missing and CI=true: the OpenAPI lint must run" >&2; lint_status=1
+  echo "npm is missing and CI=true: the OpenAPI lint and contract test must run" >&2; lint_status=1; contract_status=1
 fi
+rm -f "$exchanges"
 
 # dotnet test prints one "Passed!/Failed!" line per assembly; CI reads one plain total line.
 awk '/(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+/ {
@@ -65,3 +74,4 @@ if [ "${CI:-}" = "true" ] && [ "${skipped:-0}" != "0" ]; then
 fi
 [ "$test_status" = "0" ] || exit "$test_status"
 [ "$lint_status" = "0" ] || { echo "OpenAPI lint failed" >&2; exit "$lint_status"; }
+[ "$contract_status" = "0" ] || { echo "OpenAPI contract test failed: the document and the server disagree (see VIOLATION lines above)" >&2; exit "$contract_status"; }

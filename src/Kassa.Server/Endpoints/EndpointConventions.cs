@@ -4,10 +4,10 @@ using Kassa.Server.Http;
 
 namespace Kassa.Server.Endpoints;
 
-/// <summary>OpenAPI annotations shared by endpoints, so every operation documents its errors the same way.</summary>
 /// <summary>Endpoint metadata: the type of the JSON body, read by the OpenAPI document.</summary>
 public sealed record JsonRequestBody(Type Type);
 
+/// <summary>OpenAPI annotations shared by endpoints, so every operation documents its errors the same way.</summary>
 public static class EndpointConventions
 {
     public static RouteHandlerBuilder Doc(this RouteHandlerBuilder builder, string operationId, string summary, string tag) =>
@@ -19,10 +19,17 @@ public static class EndpointConventions
     /// </summary>
     public static RouteHandlerBuilder Body<T>(this RouteHandlerBuilder builder) => builder.WithMetadata(new JsonRequestBody(typeof(T)));
 
-    /// <summary>Documents the error envelope for the given statuses plus the ones every /v1 call can answer.</summary>
+    /// <summary>
+    /// Documents the error envelope for the given statuses plus the ones every /v1 call can answer:
+    /// 401/403 (keys), 429 (rate limit) and 500 (a bug, still answered with the envelope and a request id).
+    /// </summary>
     public static RouteHandlerBuilder Errors(this RouteHandlerBuilder builder, params int[] statuses)
     {
-        foreach (var status in statuses.Concat([401, 403, 429]).Distinct().Order())
+        // What every /v1 operation may answer whatever it does: a malformed header or unstorable path or
+        // query (400), no or a bad key (401), the wrong kind of key (403), a URL or headers past the
+        // limits (414, 431), the rate limit or a full queue (429), a bug (500), and a server that is
+        // stopping or cannot reach its database (503).
+        foreach (var status in statuses.Concat([400, 401, 403, 414, 429, 431, 500, 503]).Distinct().Order())
             builder.Produces<ErrorEnvelope>(status, ApiResponses.JsonContentType);
         return builder;
     }

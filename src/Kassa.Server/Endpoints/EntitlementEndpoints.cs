@@ -17,14 +17,14 @@ public static class EntitlementEndpoints
         const string tag = "Entitlements";
         v1.MapPost("/check", (HttpContext http, Api api) => Check(http, api, alone: false))
             .Doc("check", "Is the customer allowed to use a feature? Optionally deduct (send_event) or hold (lock) atomically", tag)
-            .Body<Kassa.Engine.Balances.Check.Request>().Produces<CheckResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
+            .Body<Kassa.Engine.Balances.Check.Request>().Produces<CheckResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors();
         v1.MapPost("/track", (HttpContext http, Api api) => Track(http, api, alone: false))
             .Doc("track", "Record usage that happened (negative values correct it)", tag)
-            .Body<Kassa.Engine.Balances.Track.Request>().Produces<TrackResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
+            .Body<Kassa.Engine.Balances.Track.Request>().Produces<TrackResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
         v1.MapPost("/locks/{id}/finalize", (HttpContext http, Api api, string id) =>
                 api.Balance<FinalizeLock.Request, FinalizeLockOp, FinalizeResponse>(http, (b, op) => FinalizeLock.Validate(b, id, op.Tenant, op.RequestId, op.Now)))
             .Doc("finalizeLock", "Confirm (consume) or release a lock", tag)
-            .Body<FinalizeLock.Request>().Produces<FinalizeResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404, 409);
+            .Body<FinalizeLock.Request>().Produces<FinalizeResponse>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
 
         v1.MapGet("/customers/{id}/balances", (HttpContext http, Api api, TimeProvider time, string id, string? entity_id) =>
                 api.Read(http, (s, t) => ReadBalances.List(s, t, id, entity_id, time.GetUtcNow())))

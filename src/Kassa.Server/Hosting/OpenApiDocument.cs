@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.OpenApi;
+using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 
 namespace Kassa.Server.Hosting;
@@ -26,21 +27,42 @@ public static class OpenApiDocument
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",
     };
 
+    /// <summary>
+    /// Query parameters as the server reads them. The endpoints take each as a string so that a bad
+    /// value gets the API's own error envelope; the document says what a good value is.
+    /// </summary>
+    private static readonly Dictionary<string, Func<OpenApiSchema>> QuerySchemas = new()
+    {
+        ["limit"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "100", Default = JsonValue.Create(20) },
+        ["from"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+        ["to"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+        ["include_archived"] = () => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(false) },
+        ["window"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("hour"), JsonValue.Create("day"), JsonValue.Create("month")] },
+        ["tz"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("UTC")], Default = JsonValue.Create("UTC") },
+    };
+
     public static void Configure(OpenApiOptions options)
     {
+        options.CreateSchemaReferenceId = OpenApiSchemas.SchemaId;
         options.AddOperationTransformer(async (operation, context, ct) =>
         {
+            foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>())
+                if (parameter.In == ParameterLocation.Query && parameter.Name is { } name && QuerySchemas.TryGetValue(name, out var schema))
+                    parameter.Schema = schema();
             var body = context.Description.ActionDescriptor.EndpointMetadata.OfType<Kassa.Server.Endpoints.JsonRequestBody>().FirstOrDefault();
             if (body is null) return;
-            var schema = await context.GetOrCreateSchemaAsync(body.Type, null, ct);
+            // The document pass (OpenApiSchemas.Apply) turns this schema into a named component and
+            // decides whether the body is required, from the body's .NET type recorded here.
+            if (operation.OperationId is { } id) OpenApiSchemas.RequestBodies[id] = body.Type;
             operation.RequestBody = new OpenApiRequestBody
             {
                 Required = false,
-                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(body.Type, null, ct) } },
             };
         });
         options.AddDocumentTransformer((document, _, _) =>
         {
+            OpenApiSchemas.Apply(document);
             document.Info = new OpenApiInfo
             {
                 Title = "Kassa API",

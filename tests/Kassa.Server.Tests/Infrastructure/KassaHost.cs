@@ -71,7 +71,7 @@ public abstract class KassaHost : IAsyncLifetime
     public HttpClient Client(string? key = BootstrapKey)
     {
         RequireEngine();
-        var client = _app!.GetTestClient();
+        var client = TestClient(_app!);
         if (key is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return client;
     }
@@ -91,9 +91,17 @@ public abstract class KassaHost : IAsyncLifetime
         });
         await app.StartAsync();
         lock (_extraNodes) _extraNodes.Add((app, store));
-        var client = app.GetTestClient();
+        var client = TestClient(app);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return client;
+    }
+
+    /// <summary>An in-memory client of <paramref name="app"/>, recording its exchanges when KASSA_RECORD_EXCHANGES is set.</summary>
+    private HttpClient TestClient(WebApplication app)
+    {
+        if (ExchangeRecorder.FilePath is null) return app.GetTestClient();
+        var server = app.GetTestServer();
+        return new HttpClient(new ExchangeRecorder(Engine) { InnerHandler = server.CreateHandler() }) { BaseAddress = server.BaseAddress };
     }
 
     /// <summary>A second (third, …) account, for isolation tests.</summary>
