@@ -315,6 +315,8 @@ public sealed class FeatureBalance
     /// </summary>
     public long SettleOverage(DateTimeOffset now)
     {
+        // Runs on every balance brought up to date: the common case (no overage) costs one comparison.
+        if (Overage == 0) return 0;
         var total = Math.Min(Overage, Remaining(now));
         if (total == 0) return 0;
         Overage -= total;
