@@ -321,16 +321,8 @@ public sealed class FeatureBalance
         if (total == 0) return 0;
         Overage -= total;
         Record(MovementType.Adjust, null, total);
-        var left = total;
-        foreach (var bucket in BurnOrder(now))
-        {
-            if (left == 0) break;
-            var take = Math.Min(left, Available(bucket));
-            if (take == 0) continue;
-            bucket.Used = checked(bucket.Used + take);
-            left -= take;
-            Record(MovementType.Consume, bucket.Id, take);
-        }
+        // total ≤ what the usable buckets have, so nothing is left over.
+        TakeFromBuckets(total, now, MovementType.Consume, null);
         return total;
     }
 
@@ -365,6 +357,23 @@ public sealed class FeatureBalance
     private List<Part> Take(long amount, DateTimeOffset now, MovementType type)
     {
         var parts = new List<Part>();
+        var left = TakeFromBuckets(amount, now, type, parts);
+        if (left > 0)
+        {
+            Overage = checked(Overage + left);
+            parts.Add(new Part(null, left));
+            Record(type, null, left);
+        }
+        return parts;
+    }
+
+    /// <summary>
+    /// Uses up to <paramref name="amount"/> from the usable buckets in burn order, recording
+    /// <paramref name="type"/> (and adding a part per bucket to <paramref name="parts"/> when given);
+    /// returns what the buckets could not cover.
+    /// </summary>
+    private long TakeFromBuckets(long amount, DateTimeOffset now, MovementType type, List<Part>? parts)
+    {
         var left = amount;
         foreach (var bucket in BurnOrder(now))
         {
@@ -373,16 +382,10 @@ public sealed class FeatureBalance
             if (take == 0) continue;
             bucket.Used = checked(bucket.Used + take);
             left -= take;
-            parts.Add(new Part(bucket.Id, take));
+            parts?.Add(new Part(bucket.Id, take));
             Record(type, bucket.Id, take);
         }
-        if (left > 0)
-        {
-            Overage = checked(Overage + left);
-            parts.Add(new Part(null, left));
-            Record(type, null, left);
-        }
-        return parts;
+        return left;
     }
 
     /// <summary>Returns usage: overage first, then the given buckets in order; records Adjust movements.</summary>

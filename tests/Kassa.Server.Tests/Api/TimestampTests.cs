@@ -35,29 +35,16 @@ public sealed class TimestampProcessTests : IDisposable
     [MemberData(nameof(Engines))]
     public async Task A_server_in_New_York_refuses_local_times_and_stores_offsets_as_the_right_instant(string engine)
     {
-        var db = _temp.SqliteDb;
-        PostgresHost? pg = null;
-        if (engine == "postgres")
+        await using var database = await ProcessDatabase.CreateAsync(engine, _temp.SqliteDb);
+        var db = database.ConnectionString;
+        await using var server = await ServerProcess.StartAsync(db!, new Dictionary<string, string>
         {
-            pg = new PostgresHost();
-            db = await pg.CreateFreshDatabaseAsync();
-            if (db is null) Assert.Skip("PostgreSQL is not available: set KASSA_TEST_PG (scripts/test.sh does)");
-        }
-        try
-        {
-            await using var server = await ServerProcess.StartAsync(db!, new Dictionary<string, string>
-            {
-                ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey,
-                ["TZ"] = "America/New_York",
-            });
-            using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
-            await TimestampRule.AssertAsync(http);
-        }
-        finally
-        {
-            if (pg is not null) await pg.DisposeAsync();
-        }
+            ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey,
+            ["TZ"] = "America/New_York",
+        });
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
+        await TimestampRule.AssertAsync(http);
     }
 }
 

@@ -133,59 +133,46 @@ public sealed class CliTests : IDisposable
     [MemberData(nameof(Engines))]
     public async Task Serve_with_a_bootstrap_key_answers_over_real_http(string engine)
     {
-        var db = Db;
-        PostgresHost? pg = null;
-        if (engine == "postgres")
+        await using var database = await ProcessDatabase.CreateAsync(engine, Db);
+        var db = database.ConnectionString;
+        await using var server = await ServerProcess.StartAsync(db!, new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey });
+        Assert.Contains($"kassa listening on {server.Url}", server.Output);
+        Assert.Contains($"storage: {engine}", server.Output);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
+
+        var put = await http.PutAsync(server.Url + "/v1/customers/user_1", new StringContent("{\"name\":\"Ada\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.StartsWith("req_", put.Headers.GetValues("Request-Id").Single());
+
+        // Kestrel itself refuses a NUL in the path, before Kassa runs; still a 4xx, never a 5xx.
+        var nul = await RawRequestStatus(server.Url, "GET /v1/customers/%00 HTTP/1.1");
+        Assert.Equal(400, nul);
+
+        var big = new string('a', (1 << 20) + 10);
+        // Expect: 100-continue lets the server refuse by Content-Length before the upload; without
+        // it the refusal can race the client's write and surface as a broken pipe instead.
+        using var oversized = new HttpRequestMessage(HttpMethod.Post, server.Url + "/v1/customers")
         {
-            pg = new PostgresHost();
-            db = await pg.CreateFreshDatabaseAsync();
-            if (db is null) Assert.Skip("PostgreSQL is not available: set KASSA_TEST_PG (scripts/test.sh does)");
-        }
-        try
+            Content = new StringContent("{\"name\":\"" + big + "\"}", Encoding.UTF8, "application/json"),
+        };
+        oversized.Headers.ExpectContinue = true;
+        var tooBig = await http.SendAsync(oversized);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+        Assert.Equal("payload_too_large", (string?)JsonNode.Parse(await tooBig.Content.ReadAsStringAsync())!["error"]!["code"]);
+
+        // The per-request log line names the key id, never the key.
+        await Task.Delay(200);
+        Assert.Contains("PUT /v1/customers/{id} -> 201", server.Output);
+        Assert.DoesNotContain(KassaHost.BootstrapKey, server.Output);
+
+        // Nor does the database hold it: only its SHA-256.
+        if (engine == "sqlite")
         {
-            await using var server = await ServerProcess.StartAsync(db!, new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey });
-            Assert.Contains($"kassa listening on {server.Url}", server.Output);
-            Assert.Contains($"storage: {engine}", server.Output);
-            using var http = new HttpClient();
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
-
-            var put = await http.PutAsync(server.Url + "/v1/customers/user_1", new StringContent("{\"name\":\"Ada\"}", Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
-            Assert.StartsWith("req_", put.Headers.GetValues("Request-Id").Single());
-
-            // Kestrel itself refuses a NUL in the path, before Kassa runs; still a 4xx, never a 5xx.
-            var nul = await RawRequestStatus(server.Url, "GET /v1/customers/%00 HTTP/1.1");
-            Assert.Equal(400, nul);
-
-            var big = new string('a', (1 << 20) + 10);
-            // Expect: 100-continue lets the server refuse by Content-Length before the upload; without
-            // it the refusal can race the client's write and surface as a broken pipe instead.
-            using var oversized = new HttpRequestMessage(HttpMethod.Post, server.Url + "/v1/customers")
-            {
-                Content = new StringContent("{\"name\":\"" + big + "\"}", Encoding.UTF8, "application/json"),
-            };
-            oversized.Headers.ExpectContinue = true;
-            var tooBig = await http.SendAsync(oversized);
-            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
-            Assert.Equal("payload_too_large", (string?)JsonNode.Parse(await tooBig.Content.ReadAsStringAsync())!["error"]!["code"]);
-
-            // The per-request log line names the key id, never the key.
-            await Task.Delay(200);
-            Assert.Contains("PUT /v1/customers/{id} -> 201", server.Output);
-            Assert.DoesNotContain(KassaHost.BootstrapKey, server.Output);
-
-            // Nor does the database hold it: only its SHA-256.
-            if (engine == "sqlite")
-            {
-                var bytes = Directory.GetFiles(_temp.Path).SelectMany(File.ReadAllBytes).ToArray();
-                Assert.True(bytes.Length > 0);
-                Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(KassaHost.BootstrapKey)));
-                Assert.NotEqual(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Kassa.Core.Keys.ApiKeyFormat.Hash(KassaHost.BootstrapKey))));
-            }
-        }
-        finally
-        {
-            if (pg is not null) await pg.DisposeAsync();
+            var bytes = Directory.GetFiles(_temp.Path).SelectMany(File.ReadAllBytes).ToArray();
+            Assert.True(bytes.Length > 0);
+            Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(KassaHost.BootstrapKey)));
+            Assert.NotEqual(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(Kassa.Core.Keys.ApiKeyFormat.Hash(KassaHost.BootstrapKey))));
         }
     }
 
