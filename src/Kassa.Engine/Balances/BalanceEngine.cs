@@ -22,7 +22,7 @@ public sealed class BalanceEngine
         _store = store;
         _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
         _commit = new GroupCommit<BalanceOp>(store, time, GroupCommitLoop.Balances, faults,
-            (s, ops, beforeWrite) => ApplyBalanceBatch.Execute(s, ops, beforeWrite),
+            (s, ops, beforeWrite) => ExecuteAsync(s, ops, beforeWrite),
             Complete, (op, e) => op.Fail(e));
     }
 
@@ -79,10 +79,20 @@ public sealed class BalanceEngine
     {
         await _store.WriteAsync(async s =>
         {
-            await ApplyBalanceBatch.Execute(s, [op]);
+            await ExecuteAsync(s, [op], null);
             return true;
         }, ct: ct);
         Complete(op);
+    }
+
+    /// <summary>Decides and writes the batch, then what must commit with each decision (<see cref="BalanceOp.CommitWith"/>).</summary>
+    private static async Task ExecuteAsync(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite)
+    {
+        await ApplyBalanceBatch.Execute(s, ops, beforeWrite);
+        foreach (var op in ops)
+        {
+            if (op.CommitWith is { } work) await work(s);
+        }
     }
 
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(_queues.Select(q => RunLoopAsync(q, ct)));

@@ -1,3 +1,4 @@
+using Kassa.Engine.Storage;
 using Kassa.Core.Errors;
 using Kassa.Engine.Common;
 
@@ -15,6 +16,12 @@ public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset 
     /// <summary>The customers whose balances this operation needs loaded (and locked).</summary>
     public abstract string? CustomerId { get; }
     public abstract void Fail(Exception e);
+    /// <summary>
+    /// Work that must commit in the same transaction as this operation's decision — the stored answer
+    /// of a request's <c>Idempotency-Key</c> (spec §1.3), so a crash can never leave the effect
+    /// committed and the key free to run it again. Runs after the batch's writes, with the decision made.
+    /// </summary>
+    public Func<IStoreSession, Task>? CommitWith { get; set; }
     /// <summary>Whether the batch has decided this operation (checked before the batch writes anything).</summary>
     public abstract bool IsDecided { get; }
     /// <summary>Decides the operation as refused with <paramref name="error"/> (e.g. a total past the quantity bound).</summary>

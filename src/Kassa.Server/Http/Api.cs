@@ -108,10 +108,10 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
         if (answered) return;
 
-        (int Status, byte[] Body) answer;
+        (int Status, byte[] Body, bool Stored) answer;
         try
         {
-            answer = await DecideBalance(http, op, body, build, readOnly, alone);
+            answer = await DecideBalance(http, op, body, build, readOnly, alone, key, claimToken);
         }
         catch
         {
@@ -120,9 +120,9 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
                 await ReleaseClaimAsync(op, key!, claimToken);
             throw;
         }
-        if (claimToken is not null)
+        if (claimToken is not null && !answer.Stored)
         {
-            var (status, bytes) = answer;
+            var (status, bytes, _) = answer;
             if (status < 500 && status != StatusCodes.Status429TooManyRequests)
                 await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, bytes, op.Now + ClaimIdempotencyKey.Retention),
                     ct: CancellationToken.None);
@@ -133,35 +133,57 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         await ApiResponses.WriteBytes(http, answer.Status, answer.Body);
     }
 
-    private async Task<(int Status, byte[] Body)> DecideBalance<TBody, TOp, T>(HttpContext http, OperationContext context, byte[] body,
-        Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, Func<IStoreSession, Task<T>>?>? readOnly, bool alone)
+    /// <summary>
+    /// Parses, validates and decides the request. Stored is true when the answer was already stored under
+    /// the claimed key in the operation's own transaction (a queued operation with a claim: the key's
+    /// answer commits with the effect, spec §1.3).
+    /// </summary>
+    private async Task<(int Status, byte[] Body, bool Stored)> DecideBalance<TBody, TOp, T>(HttpContext http, OperationContext context, byte[] body,
+        Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, Func<IStoreSession, Task<T>>?>? readOnly, bool alone, string? key, string? claimToken)
         where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
     {
         var parsed = JsonBody.Parse<TBody>(body);
-        if (!parsed.IsOk) return ApiErrors.Render(parsed.Error!, context.RequestId);
+        if (!parsed.IsOk) return Refused(parsed.Error!, context);
         var built = build(parsed.Value, context);
-        if (!built.IsOk) return ApiErrors.Render(built.Error!, context.RequestId);
+        if (!built.IsOk) return Refused(built.Error!, context);
         var op = built.Value;
-        Result<T> result;
         if (readOnly?.Invoke(op) is { } decide)
         {
-            result = await store.ReadAsync(decide, http.RequestAborted);
+            // Nothing to protect: a read-only check changes nothing, so its answer is stored afterwards.
+            var (status, bytes) = Render(Result<T>.Ok(await store.ReadAsync(decide, http.RequestAborted)), context);
+            return (status, bytes, false);
         }
-        else
+        if (claimToken is not null)
         {
-            if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
-            else if (!engine.TryEnqueue(op))
+            op.CommitWith = async s =>
             {
-                http.Response.Headers.RetryAfter = ((int)OverloadRetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return ApiErrors.Render(new KassaError(ErrorCodes.Overloaded, "The balance engine is at capacity; retry after the time in Retry-After"), context.RequestId);
-            }
-            // Not cancelled with the request: once queued, the operation is decided and committed either way.
-            result = await op.Completion;
+                var (status, bytes) = Render(op.Decision!.Value, context);
+                // False only if the claim was taken over after its 60 s lease, while this waited in a
+                // queue that drains in milliseconds; the effect still commits, answered as decided.
+                await s.Idempotency.CompleteAsync(context.Tenant, key!, claimToken, status, bytes, context.Now + ClaimIdempotencyKey.Retention);
+            };
         }
-        return result.IsOk
+        if (alone) await engine.RunAloneAsync(op, CancellationToken.None);
+        else if (!engine.TryEnqueue(op))
+        {
+            http.Response.Headers.RetryAfter = ((int)OverloadRetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Refused(new KassaError(ErrorCodes.Overloaded, "The balance engine is at capacity; retry after the time in Retry-After"), context);
+        }
+        // Not cancelled with the request: once queued, the operation is decided and committed either way.
+        var (okStatus, okBytes) = Render(await op.Completion, context);
+        return (okStatus, okBytes, claimToken is not null);
+    }
+
+    private static (int Status, byte[] Body, bool Stored) Refused(KassaError error, OperationContext context)
+    {
+        var (status, bytes) = ApiErrors.Render(error, context.RequestId);
+        return (status, bytes, false);
+    }
+
+    private static (int Status, byte[] Body) Render<T>(Result<T> result, OperationContext context) =>
+        result.IsOk
             ? (StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes<object>(result.Value!, KassaJson.Options))
             : ApiErrors.Render(result.Error!, context.RequestId);
-    }
 
     /// <summary>
     /// Claims the <c>Idempotency-Key</c> header when one was sent (spec §1.3). Answered is true when the

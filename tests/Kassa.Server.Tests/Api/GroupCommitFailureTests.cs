@@ -78,6 +78,40 @@ public abstract class GroupCommitFailureTests(KassaHost host)
     }
 
     [Fact]
+    public async Task What_commits_with_a_decision_commits_in_its_transaction_exactly_once()
+    {
+        // The Idempotency-Key's stored answer rides on CommitWith: it must roll back and commit with the
+        // batch, never on its own. A marker row stands in for it (a second insert would be refused).
+        foreach (var point in Points)
+        {
+            var (customer, feature) = await Subscribed();
+            var faults = new GroupCommitFaults();
+            var engine = new BalanceEngine(host.Store, host.Clock, faults);
+            faults.Arm(GroupCommitLoop.Balances, point);
+            var ops = new[] { Track(customer, feature, 2), Track(customer, feature, 3) };
+            var markers = ops.Select(_ => Wire.NewId("gcb")).ToArray();
+            var seen = new string?[ops.Length];
+            for (var i = 0; i < ops.Length; i++)
+            {
+                var (op, marker, slot) = (ops[i], markers[i], i);
+                op.CommitWith = async s =>
+                {
+                    seen[slot] = op.Decision!.Value.Value.Id;
+                    await s.GroupCommits.RecordAsync(marker, host.Clock.GetUtcNow());
+                };
+            }
+
+            await engine.CommitAsync(ops);
+
+            foreach (var op in ops) Assert.True((await op.Completion).IsOk, point.ToString());
+            Assert.Equal((5m, 995m, 2), await Balance(customer, feature));
+            // Each marker is there once (a fence finds it) and was written with the decision that committed.
+            foreach (var marker in markers) Assert.False(await host.Store.WriteAsync(s => s.GroupCommits.FenceAsync(marker, host.Clock.GetUtcNow())), point.ToString());
+            Assert.Equal(ops.Select(o => o.Completion.Result.Value.Id), seen);
+        }
+    }
+
+    [Fact]
     public async Task A_lone_operation_that_failed_before_its_commit_changed_nothing_and_its_retry_applies_once()
     {
         foreach (var point in new[] { GroupCommitPoint.BeforeWrite, GroupCommitPoint.DuringWrite, GroupCommitPoint.AtCommitRolledBack })
