@@ -9,7 +9,7 @@ namespace Kassa.Engine.Catalog;
 
 /// <summary>
 /// <c>POST /v1/products</c>: a product and its version 1 of prices and features. With <c>auto_enable</c>
-/// it is refused with <c>409 limit_reached</c> past <see cref="Customers.CustomerInput.AutoEnableProductsMax"/> such products.
+/// it is refused with <c>409 limit_reached</c> past <see cref="AutoEnableLimit.ProductsMax"/> such products.
 /// </summary>
 public static class CreateProduct
 {

@@ -55,7 +55,7 @@ public static class Subscribe
         // The customer row is locked, so live subscriptions cannot grow behind this count. Everything that
         // reads them (this method, the pricing table, entity grants) reads at most the bound; one more would
         // be silently ignored there, so it is refused here. New customers start with at most
-        // CustomerInput.AutoEnableProductsMax, which is below this bound.
+        // AutoEnableLimit.ProductsMax, which is below this bound.
         if (live.Count >= Catalog.GetPricingTable.SubscriptionsMax)
             return new KassaError(ErrorCodes.LimitReached,
                 $"Customer '{customer.Id}' already has {Catalog.GetPricingTable.SubscriptionsMax} live subscriptions, the most allowed", "customer_id");

@@ -37,7 +37,7 @@ public static class MeteringEndpoints
 
         v1.MapPost("/meter_events", IngestOne)
             .Doc("ingestMeterEvent", "Record one usage event (deduplicated by id); 202 once stored", tag)
-            .Body<MeterEventInputDoc>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400, 409);
+            .Body<MeterEventInputDoc>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400);
         v1.MapPost("/meter_events/batch", IngestBatch)
             .Doc("ingestMeterEvents", "Record up to 1,000 usage events; invalid ones are listed in rejected, the rest stored; 202 once stored", tag)
             .Body<BatchRequest>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400, 413);
@@ -145,7 +145,6 @@ public static class MeteringEndpoints
     {
         MeterEventCodes.ParameterMissing => ErrorCodes.ParameterMissing,
         MeterEventCodes.UnknownField => ErrorCodes.UnknownField,
-        MeterEventCodes.LimitReached => ErrorCodes.LimitReached,
         // timestamp_out_of_range is a batch entry's code; as a request error it is a validation failure.
         _ => ErrorCodes.ValidationFailed,
     };
