@@ -226,8 +226,35 @@ public abstract class CountBoundTests(KassaHost host)
         // Nothing of the refused one was stored: the balance holds the 100 granted units only.
         var balance = (await client.Get($"/v1/customers/{c}/balances")).Body!["data"]!.AsArray().Single()!;
         Assert.Equal(100m, (decimal)balance["granted"]!);
-        var table = (await client.Get($"/v1/pricing_table?customer_id={c}")).Body!["data"]!.AsArray();
-        Assert.Equal("active", (string)table.Single(p => (string)p!["product_id"]! == $"p{Max - 1:D3}")!["scenario"]!);
+        // With the 101st product archived, the pricing table (at most 100 active products) shows every subscription as active.
+        Assert.Equal(HttpStatusCode.OK, (await client.Post($"/v1/products/p{Max:D3}/archive")).Status);
+        var table = await client.Get($"/v1/pricing_table?customer_id={c}");
+        Assert.Equal(HttpStatusCode.OK, table.Status);
+        Assert.Equal(Enumerable.Repeat("active", Max), table.Body!["data"]!.AsArray().Select(p => (string)p!["scenario"]!));
+    }
+
+    [Fact]
+    public async Task The_pricing_table_shows_a_hundred_active_products_and_refuses_a_hundred_and_one()
+    {
+        const int Max = GetPricingTable.ProductsMax;
+        Assert.Equal(100, Max);
+        var client = await OwnAccount();
+        for (var i = 0; i < Max; i++) Assert.Equal(HttpStatusCode.Created, (await client.Post("/v1/products", new { id = $"p{i:D3}", name = "P" })).Status);
+        var atEdge = await client.Get("/v1/pricing_table");
+        Assert.Equal(HttpStatusCode.OK, atEdge.Status);
+        var ids = atEdge.Body!["data"]!.AsArray().Select(p => (string)p!["product_id"]!).ToList();
+        Assert.Equal(Max, ids.Count);
+        Assert.Equal(("p000", "p099"), (ids[0], ids[^1]));
+        Assert.False((bool)atEdge.Body!["has_more"]!);
+
+        // The 101st active product: the table used to drop the oldest one silently; now it says so.
+        Assert.Equal(HttpStatusCode.Created, (await client.Post("/v1/products", new { id = $"p{Max:D3}", name = "P" })).Status);
+        (await client.Get("/v1/pricing_table")).AssertError(HttpStatusCode.Conflict, "conflict", "limit_reached");
+        // Archived products are not shown, so archiving one brings the table back.
+        Assert.Equal(HttpStatusCode.OK, (await client.Post("/v1/products/p000/archive")).Status);
+        var again = await client.Get("/v1/pricing_table");
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.Equal(("p001", "p100"), ((string)again.Body!["data"]![0]!["product_id"]!, (string)again.Body!["data"]![Max - 1]!["product_id"]!));
     }
 
     [Fact]
