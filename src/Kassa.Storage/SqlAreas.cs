@@ -29,6 +29,13 @@ internal sealed class SqlAccounts(SqlSession s) : IAccountStore
     public async Task<bool> TryClaimFirstAccountAsync(string accountId) =>
         await s.Connection.ExecuteAsync("INSERT INTO kassa_meta (key, value) VALUES ('first_account', @accountId) ON CONFLICT (key) DO NOTHING",
             new { accountId }, s.Transaction) == 1;
+
+    public Task LockLimitAsync(Tenant tenant, string limit) =>
+        // A hash collision between two keys only makes unrelated writers wait for each other, never wrong.
+        s.Dialect.IsPostgres
+            ? s.Connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
+                new { key = $"limit:{limit}:{tenant.AccountId}:{(tenant.Livemode ? "live" : "test")}" }, s.Transaction)
+            : Task.CompletedTask;
 }
 
 internal sealed class SqlApiKeys(SqlSession s) : IApiKeyStore

@@ -62,11 +62,16 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             ORDER BY created_at DESC, id DESC LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
 
-    public Task<IReadOnlyList<MeterRecord>> MetersForEventNamesAsync(Tenant tenant, IReadOnlyCollection<string> eventNames, int limit) =>
+    public Task<IReadOnlyList<MeterRecord>> MetersForEventNamesAsync(Tenant tenant, IReadOnlyCollection<string> eventNames, int perNameLimit) =>
+        // The bound is per event name (a window over each name), so one name's many meters can never
+        // crowd another name's out of the answer.
         QueryMeters($"""
-            SELECT {MeterColumns} FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND {In("event_name", "names")}
-            ORDER BY id LIMIT @limit
-            """, new { tenant.AccountId, tenant.Livemode, names = List(eventNames), limit });
+            SELECT {MeterColumns} FROM (
+              SELECT {MeterColumns}, ROW_NUMBER() OVER (PARTITION BY event_name ORDER BY id) AS rn
+              FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND {In("event_name", "names")}
+            ) m WHERE rn <= @perNameLimit
+            ORDER BY id
+            """, new { tenant.AccountId, tenant.Livemode, names = List(eventNames), perNameLimit });
 
     public Task<IReadOnlyList<MeterRecord>> FindMetersAsync(string id) =>
         QueryMeters($"SELECT {MeterColumns} FROM meters WHERE id = @id ORDER BY account_id, livemode", new { id });

@@ -20,4 +20,10 @@ public static class MeterEventCodes
 
     /// <summary>The timestamp is more than 35 days old or more than 5 minutes ahead.</summary>
     public const string TimestampOutOfRange = "timestamp_out_of_range";
+
+    /// <summary>
+    /// The event's name has more meters than one event name may have (only meters stored before the
+    /// bound existed can be past it): the event is refused rather than fed to some of them.
+    /// </summary>
+    public const string LimitReached = ErrorCodes.LimitReached;
 }

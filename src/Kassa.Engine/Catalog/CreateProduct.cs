@@ -7,7 +7,10 @@ using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Catalog;
 
-/// <summary><c>POST /v1/products</c>: a product and its version 1 of prices and features.</summary>
+/// <summary>
+/// <c>POST /v1/products</c>: a product and its version 1 of prices and features. With <c>auto_enable</c>
+/// it is refused with <c>409 limit_reached</c> past <see cref="AutoEnableLimit.ProductsMax"/> such products.
+/// </summary>
 public static class CreateProduct
 {
     public sealed record Request(
@@ -23,6 +26,7 @@ public static class CreateProduct
         ProductInput.Check(request.Group, request.FreeTrial, request.Metadata, errors);
         var definition = await ProductInput.Definition(session, op.Tenant, request.Prices ?? [], request.Features ?? [], errors);
         if (errors.Count > 0 || definition is null) return KassaError.Validation(errors);
+        if (request.AutoEnable == true && await AutoEnableLimit.CheckRoomForOneMore(session, op.Tenant) is { } full) return full;
 
         var product = new ProductRecord(op.Tenant.AccountId, op.Tenant.Livemode, request.Id, request.Name!, request.Group, request.IsAddOn ?? false,
             request.AutoEnable ?? false, request.FreeTrial, 1, request.Metadata ?? [], null, op.Now, op.Now);

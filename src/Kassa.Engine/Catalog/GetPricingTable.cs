@@ -28,6 +28,11 @@ public sealed record PricingTableItem(
 /// </summary>
 public static class GetPricingTable
 {
+    /// <summary>
+    /// Active products the pricing table shows. Its scenarios compare a product with the others of its
+    /// group, so it is answered whole or not at all: past the bound it is refused with
+    /// <c>limit_reached</c> rather than silently leaving the oldest products out.
+    /// </summary>
     public const int ProductsMax = 100;
     public const int SubscriptionsMax = 100;
 
@@ -40,7 +45,11 @@ public static class GetPricingTable
             if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", customerId);
             subscriptions = await session.Catalog.LiveSubscriptionsAsync(tenant, customerId, SubscriptionsMax);
         }
-        var products = (await session.Catalog.ListProductsAsync(tenant, false, null, ProductsMax)).Reverse().ToList();
+        // One past the bound tells a table at the bound from one past it.
+        var products = (await session.Catalog.ListProductsAsync(tenant, false, null, ProductsMax + 1)).Reverse().ToList();
+        if (products.Count > ProductsMax)
+            return new KassaError(ErrorCodes.LimitReached,
+                $"The pricing table shows at most {ProductsMax} active products and this account has more; archive the products it should not show");
         var versions = new Dictionary<string, ProductVersionRecord>();
         foreach (var p in products) versions[p.Id] = (await session.Catalog.GetVersionAsync(tenant, p.Id, p.Version))!;
         var featureIds = versions.Values.SelectMany(v => v.Features.Select(f => f.FeatureId!).Concat(v.Prices.Select(x => x.FeatureId).OfType<string>())).ToHashSet();

@@ -31,6 +31,10 @@ public static class ListProducts
 /// <summary><c>GET /v1/products/{id}/versions</c>: every version, newest first.</summary>
 public static class ListProductVersions
 {
+    /// <summary>
+    /// Versions a product may have. <see cref="UpdateProduct"/> refuses the change that would make one
+    /// more with <c>limit_reached</c>, so this list, read up to the bound, is always complete.
+    /// </summary>
     public const int VersionsMax = 1_000;
 
     public static async Task<Result<Kassa.Engine.Resources.ListResource<ProductVersionResource>>> Execute(IStoreSession session, Tenant tenant, string id)

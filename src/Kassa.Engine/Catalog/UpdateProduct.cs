@@ -10,7 +10,9 @@ namespace Kassa.Engine.Catalog;
 /// <summary>
 /// <c>POST /v1/products/{id}</c>: updates a product. Changing prices or features of a version that
 /// has subscriptions makes version n+1 (existing subscriptions stay on theirs); without subscribers
-/// the current version is changed in place. Fields absent from the body are left alone.
+/// the current version is changed in place. Fields absent from the body are left alone. A product has at
+/// most <see cref="ListProductVersions.VersionsMax"/> versions: the change that would make one more is
+/// refused with <c>409 limit_reached</c>, and so is turning <c>auto_enable</c> on past its bound.
 /// </summary>
 public static class UpdateProduct
 {
@@ -30,6 +32,7 @@ public static class UpdateProduct
         var product = await session.Catalog.GetProductAsync(op.Tenant, id, forUpdate: true);
         if (product is null) return KassaError.NotFound("product", id);
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{id}' is archived");
+        if (request.AutoEnable.Value == true && !product.AutoEnable && await AutoEnableLimit.CheckRoomForOneMore(session, op.Tenant) is { } full) return full;
         var current = (await session.Catalog.GetVersionAsync(op.Tenant, id, product.Version))!;
 
         var version = current;
@@ -45,6 +48,11 @@ public static class UpdateProduct
             {
                 if (await session.Catalog.HasSubscriptionsAsync(op.Tenant, id, current.Version))
                 {
+                    // Versions are numbered 1, 2, … without gaps, so the current number is the count. The versions
+                    // list reads at most the bound; a version past it would be silently left out of it.
+                    if (current.Version >= ListProductVersions.VersionsMax)
+                        return new KassaError(ErrorCodes.LimitReached,
+                            $"Product '{id}' already has {ListProductVersions.VersionsMax} versions, the most allowed; create a new product instead", "id");
                     version = new ProductVersionRecord(product.AccountId, product.Livemode, id, current.Version + 1, prices, definition.Value.Features, op.Now);
                     await session.Catalog.InsertVersionAsync(version);
                     newVersion = true;

@@ -82,12 +82,11 @@ internal static class CustomerInput
     }
 
     /// <summary>Records a new customer: its audit entry and its <c>customer.created</c> event.</summary>
-    public const int AutoEnableProductsMax = 20;
-
     public static async Task CreatedAsync(IStoreSession session, OperationContext op, CustomerRecord customer)
     {
-        // Spec §2: a new customer is attached to every product with auto_enable (the free plan).
-        foreach (var product in await session.Catalog.AutoEnableProductsAsync(op.Tenant, AutoEnableProductsMax))
+        // Spec §2: a new customer is attached to every product with auto_enable (the free plan). The read
+        // is bounded, and complete because no tenant can have more than the bound (AutoEnableLimit).
+        foreach (var product in await session.Catalog.AutoEnableProductsAsync(op.Tenant, Catalog.AutoEnableLimit.ProductsMax))
         {
             var version = await session.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version);
             if (version is not null && Subscriptions.AttachProduct.ChargesNothingUpFront(version))

@@ -16,9 +16,6 @@ namespace Kassa.Engine.Metering;
 /// </summary>
 public static class IngestMeterEvents
 {
-    /// <summary>Meters that one batch may feed (the tenant's meters for the batch's event names).</summary>
-    public const int MetersMax = 1_000;
-
     public sealed record Rejected(int Index, string Code, string Message);
 
     public sealed record Response(long Accepted, long Duplicates, IReadOnlyList<Rejected> Rejected)
@@ -76,8 +73,14 @@ public static class IngestMeterEvents
         Action? beforeWrite)
     {
         var names = items.SelectMany(it => it.Batch.Events).Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
-        var meters = names.Count == 0 ? [] : (await s.Metering.MetersForEventNamesAsync(tenant, names, MetersMax))
-            .Select(m => (Record: m, Definition: m.ToDefinition())).ToList();
+        // Every meter of every name in the transaction, read up to one past the per-name bound: at most
+        // names × (bound + 1) rows, and complete for every name within the bound. CreateMeter refuses a
+        // meter past the bound; a name past it anyway (meters stored before the bound existed) is seen
+        // here, and its events are refused with limit_reached instead of feeding only some of its meters.
+        var loaded = names.Count == 0 ? [] : await s.Metering.MetersForEventNamesAsync(tenant, names, CreateMeter.MetersPerEventNameMax + 1);
+        var overBound = loaded.GroupBy(m => m.EventName, StringComparer.Ordinal).Where(g => g.Count() > CreateMeter.MetersPerEventNameMax)
+            .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var meters = loaded.Where(m => !overBound.Contains(m.EventName)).Select(m => (Record: m, Definition: m.ToDefinition())).ToList();
 
         // Which meters each event feeds, with its value there. An event a meter cannot read is refused
         // whole: storing it would leave that meter silently short. An id an earlier batch of this
@@ -91,6 +94,12 @@ public static class IngestMeterEvents
             rejected[k] = [.. items[k].Batch.Rejected];
             foreach (var (index, e) in items[k].Batch.Events)
             {
+                if (overBound.Contains(e.EventName))
+                {
+                    rejected[k].Add(new Rejected(index, MeterEventCodes.LimitReached,
+                        $"event_name '{e.EventName}' has more than {CreateMeter.MetersPerEventNameMax} meters, the most one event name may have; its events are refused rather than fed to only some of them"));
+                    continue;
+                }
                 List<Match>? found = null;
                 string? problem = null;
                 foreach (var (record, definition) in meters)

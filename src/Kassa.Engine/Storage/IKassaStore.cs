@@ -67,6 +67,13 @@ public interface IAccountStore
     Task InsertAsync(AccountRecord account);
     /// <summary>Claims the one-time "first account" marker; false when another process already did.</summary>
     Task<bool> TryClaimFirstAccountAsync(string accountId);
+    /// <summary>
+    /// Serialises, until the transaction ends, the writers that count a tenant's objects of one kind
+    /// against a fixed bound and then add one (<paramref name="limit"/> names the bound): without it two
+    /// writers could both count N - 1 and both add, leaving N + 1 that a bounded read would cut short.
+    /// A PostgreSQL advisory lock; SQLite's single writer needs none.
+    /// </summary>
+    Task LockLimitAsync(Tenant tenant, string limit);
 }
 
 public interface IApiKeyStore

@@ -43,8 +43,8 @@ public interface IMeteringStore
     /// <summary>False when a meter with this id already exists.</summary>
     Task<bool> InsertMeterAsync(MeterRecord meter);
     Task<IReadOnlyList<MeterRecord>> ListMetersAsync(Tenant tenant, Cursor? after, int limit);
-    /// <summary>The tenant's meters for these event names (at most <paramref name="limit"/>).</summary>
-    Task<IReadOnlyList<MeterRecord>> MetersForEventNamesAsync(Tenant tenant, IReadOnlyCollection<string> eventNames, int limit);
+    /// <summary>The tenant's meters for these event names: at most <paramref name="perNameLimit"/> per name (the first by id).</summary>
+    Task<IReadOnlyList<MeterRecord>> MetersForEventNamesAsync(Tenant tenant, IReadOnlyCollection<string> eventNames, int perNameLimit);
     /// <summary>Every tenant's meter with this id (for the rebuild command).</summary>
     Task<IReadOnlyList<MeterRecord>> FindMetersAsync(string id);
 

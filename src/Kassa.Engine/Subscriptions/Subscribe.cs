@@ -10,7 +10,9 @@ namespace Kassa.Engine.Subscriptions;
 /// <c>POST /v1/subscribe</c> for products that charge nothing up front (free, or only usage billed in
 /// arrears): the subscription is active at once and its balances are granted in the same
 /// transaction. Products with a fixed or prepaid price need checkout and payments, which arrive with
-/// their own capability; until then they are refused with <c>invalid_state</c>.
+/// their own capability; until then they are refused with <c>invalid_state</c>. A customer has at most
+/// <see cref="Catalog.GetPricingTable.SubscriptionsMax"/> live subscriptions; one more is refused with
+/// <c>409 limit_reached</c>.
 /// </summary>
 public static class Subscribe
 {
@@ -50,6 +52,13 @@ public static class Subscribe
                     return KassaError.InvalidState($"Customer '{customer.Id}' has '{otherProduct.Id}' in group '{product.Group}'; switching plans arrives with paid subscriptions");
             }
         }
+        // The customer row is locked, so live subscriptions cannot grow behind this count. Everything that
+        // reads them (this method, the pricing table, entity grants) reads at most the bound; one more would
+        // be silently ignored there, so it is refused here. New customers start with at most
+        // AutoEnableLimit.ProductsMax, which is below this bound.
+        if (live.Count >= Catalog.GetPricingTable.SubscriptionsMax)
+            return new KassaError(ErrorCodes.LimitReached,
+                $"Customer '{customer.Id}' already has {Catalog.GetPricingTable.SubscriptionsMax} live subscriptions, the most allowed", "customer_id");
         var attached = await AttachProduct.Execute(s, op, customer.Id, product, version, quantity);
         if (!attached.IsOk) return attached.Error!;
         await RecordAudit.Execute(s, op, "subscription.created", "subscription", attached.Value, ["customer_id", "product_id", "quantity"]);

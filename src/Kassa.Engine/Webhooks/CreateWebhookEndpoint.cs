@@ -8,7 +8,10 @@ using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Webhooks;
 
-/// <summary><c>POST /v1/webhook_endpoints</c>: the signing secret is in this answer only.</summary>
+/// <summary>
+/// <c>POST /v1/webhook_endpoints</c>: the signing secret is in this answer only. Refused with
+/// <c>409 limit_reached</c> when the tenant already has <see cref="DispatchEvents.EndpointsPerTenantMax"/> enabled endpoints.
+/// </summary>
 public static class CreateWebhookEndpoint
 {
     public const int SecretBytes = 32;
@@ -24,6 +27,7 @@ public static class CreateWebhookEndpoint
         WebhookEndpointInput.CheckEvents(request.Events, errors);
         WebhookEndpointInput.CheckDescription(request.Description, errors);
         if (errors.Count > 0) return KassaError.Validation(errors);
+        if (await WebhookEndpointLimit.CheckRoomForOneMore(session, op.Tenant, "url") is { } full) return full;
 
         var endpoint = new WebhookEndpointRecord(
             op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.WebhookEndpoint), request.Url, request.Description,

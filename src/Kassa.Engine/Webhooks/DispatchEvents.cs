@@ -12,6 +12,11 @@ namespace Kassa.Engine.Webhooks;
 public static class DispatchEvents
 {
     public const int BatchSizeMax = 500;
+    /// <summary>
+    /// Enabled endpoints a tenant may have. Creating or re-enabling one past it is refused with
+    /// <c>limit_reached</c> (<see cref="WebhookEndpointLimit"/>), so the bounded read below always
+    /// holds every enabled endpoint: none silently misses events.
+    /// </summary>
     public const int EndpointsPerTenantMax = 100;
 
     /// <returns>How many events were dispatched (0 when none were waiting or another node holds the turn).</returns>

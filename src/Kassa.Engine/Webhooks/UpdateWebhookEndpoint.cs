@@ -8,7 +8,8 @@ namespace Kassa.Engine.Webhooks;
 
 /// <summary>
 /// <c>PATCH /v1/webhook_endpoints/{id}</c>: url, events, description, disabled. Re-enabling an endpoint
-/// clears its failure streak; deliveries still queued for it resume in order.
+/// clears its failure streak; deliveries still queued for it resume in order. Re-enabling is refused
+/// with <c>409 limit_reached</c> when the tenant already has the most enabled endpoints allowed.
 /// </summary>
 public static class UpdateWebhookEndpoint
 {
@@ -34,6 +35,7 @@ public static class UpdateWebhookEndpoint
         var existing = await session.Webhooks.GetEndpointAsync(op.Tenant, id, forUpdate: true);
         if (existing is null) return KassaError.NotFound("webhook_endpoint", id);
         var disabled = request.Disabled.IsSet ? request.Disabled.Value!.Value : existing.Disabled;
+        if (existing.Disabled && !disabled && await WebhookEndpointLimit.CheckRoomForOneMore(session, op.Tenant, "disabled") is { } full) return full;
         var updated = existing with
         {
             Url = request.Url.Value ?? existing.Url,

@@ -72,6 +72,6 @@ public static class CatalogEndpoints
         v1.MapGet("/pricing_table", (HttpContext http, Api api, string? customer_id) => api.Read(http, (s, t) => GetPricingTable.Execute(s, t, customer_id)))
             .Doc("getPricingTable", "Products with formatted prices and, given a customer, each product's scenario (publishable key allowed)", products)
             .AllowKeys(KeyKind.Secret, KeyKind.Publishable)
-            .Produces<ListResource<PricingTableItem>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
+            .Produces<ListResource<PricingTableItem>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404, 409);
     }
 }
