@@ -27,7 +27,7 @@ public static class CreateCustomer
             request.Address?.ToAddress(), request.Metadata ?? new Dictionary<string, string>(), null, null, op.Now, op.Now, null);
         if (!await session.Customers.TryInsertAsync(customer))
             return new KassaError(ErrorCodes.AlreadyExists, $"A customer with id '{customer.Id}' already exists", "id");
-        await CustomerInput.CreatedAsync(session, op, customer);
+        if (await CustomerInput.CreatedAsync(session, op, customer) is { } failed) return failed;
         return customer;
     }
 }

@@ -81,19 +81,25 @@ internal static class CustomerInput
         }
     }
 
-    /// <summary>Records a new customer: its audit entry and its <c>customer.created</c> event.</summary>
-    public static async Task CreatedAsync(IStoreSession session, OperationContext op, CustomerRecord customer)
+    /// <summary>
+    /// Records a new customer: attaches the auto-enabled products, writes its audit entry and its
+    /// <c>customer.created</c> event. An attachment that fails fails the creation (the caller's
+    /// transaction rolls back): a customer must never exist without a plan it was promised.
+    /// </summary>
+    public static async Task<KassaError?> CreatedAsync(IStoreSession session, OperationContext op, CustomerRecord customer)
     {
         // Spec §2: a new customer is attached to every product with auto_enable (the free plan). The read
         // is bounded, and complete because no tenant can have more than the bound (AutoEnableLimit).
         foreach (var product in await session.Catalog.AutoEnableProductsAsync(op.Tenant, Catalog.AutoEnableLimit.ProductsMax))
         {
             var version = await session.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version);
-            if (version is not null && Subscriptions.AttachProduct.ChargesNothingUpFront(version))
-                await Subscriptions.AttachProduct.Execute(session, op, customer.Id, product, version, 1);
+            if (version is null || !Subscriptions.AttachProduct.ChargesNothingUpFront(version)) continue;
+            var attached = await Subscriptions.AttachProduct.Execute(session, op, customer.Id, product, version, 1);
+            if (!attached.IsOk) return attached.Error;
         }
         await RecordAudit.Execute(session, op, "customer.created", "customer", customer.Id, ["email", "name", "address", "metadata"]);
         await EmitEvent.Execute(session, op, EventTypes.CustomerCreated, "customer", customer.Id, CustomerResource.From(customer));
+        return null;
     }
 
     /// <summary>The names of the fields that differ between two versions, for the audit log.</summary>

@@ -38,7 +38,7 @@ public static class UpsertCustomer
                     op.Tenant.AccountId, op.Tenant.Livemode, id, patch.Email.Value, patch.Name.Value, patch.Address.Value?.ToAddress(),
                     patch.Metadata.Value ?? new Dictionary<string, string>(), null, null, op.Now, op.Now, null);
                 if (!await session.Customers.TryInsertAsync(created)) continue;
-                await CustomerInput.CreatedAsync(session, op, created);
+                if (await CustomerInput.CreatedAsync(session, op, created) is { } failed) return failed;
                 return new Outcome(created, true);
             }
             return new Outcome(await CustomerInput.ApplyAsync(session, op, existing, patch), false);
