@@ -49,7 +49,7 @@ public sealed record InvoiceLine(LineInput Line, long DiscountMinor, long TaxMin
 /// beyond the charges) is owed to the customer as <c>CreditGenerated</c>.
 /// </summary>
 public sealed record InvoiceFigures(IReadOnlyList<InvoiceLine> Lines, long Subtotal, long Discount, long Tax, long Total,
-    long CreditApplied, long AmountDue, long CreditGenerated);
+    long CreditApplied, long AmountDue, long CreditGenerated, bool TaxInclusive = false);
 
 /// <summary>
 /// Invoice arithmetic as one pure function: lines → discount → tax → customer credit → amount due.
@@ -85,7 +85,7 @@ public static class InvoiceMath
         var creditApplied = Math.Min(input.CustomerCreditMinor, Math.Max(0, total));
         return new InvoiceFigures(
             [.. lines.Select((l, i) => new InvoiceLine(l, discounts[i], taxes[i]))],
-            subtotal, discount, tax, total, creditApplied, Math.Max(0, total) - creditApplied, Math.Max(0, -total));
+            subtotal, discount, tax, total, creditApplied, Math.Max(0, total) - creditApplied, Math.Max(0, -total), input.Tax is { Inclusive: true });
     }
 
     /// <summary>
