@@ -7,11 +7,13 @@ using Kassa.Engine.Storage;
 namespace Kassa.Engine.Metering;
 
 /// <summary>
-/// <c>GET /v1/meters/{id}/usage</c>: the meter's value per window, answered from the hourly rollups
-/// (never from raw events), so its cost follows the hours and groups asked for, not the event count.
-/// <c>from</c> and <c>to</c> must fall on whole hours (the rollups' grain); without <c>window</c> the
-/// whole range is one window. Windows are calendar windows in UTC, clipped to the range; only windows
-/// with events appear.
+/// <c>GET /v1/meters/{id}/usage</c>: the meter's value per window, exact for any <c>from</c> and
+/// <c>to</c> (spec §6: a billing period starts at the subscription's second, not on an hour). The
+/// whole hours inside the range are answered from the hourly rollups, so the cost follows the hours
+/// and groups asked for, not the event count; the partial first and last hours (at most two hours of
+/// events) from the raw events, folded by the same rule ingestion uses. Without <c>window</c> the whole
+/// range is one window. Windows are calendar windows in UTC, clipped to the range; only windows with
+/// events appear.
 /// </summary>
 public static class GetMeterUsage
 {
@@ -36,8 +38,6 @@ public static class GetMeterUsage
     {
         if (from is not { } f) return KassaError.Missing("from");
         if (to is not { } t) return KassaError.Missing("to");
-        if (UsageWindows.HourFloor(f) != f) return KassaError.Validation("from", "must be on a whole hour (usage is kept per hour)");
-        if (UsageWindows.HourFloor(t) != t) return KassaError.Validation("to", "must be on a whole hour (usage is kept per hour)");
         if (UsageWindows.ValidateRange(f, t, window ?? UsageWindow.Month) is { } range) return KassaError.Validation("to", range);
         return new Query(customerId, f, t, window, groupBy);
     }
@@ -66,12 +66,35 @@ public static class GetMeterUsage
             if (!projected.TryGetValue(key, out var p)) projected[key] = p = MeterMatch.ProjectGroupKey(key, q.GroupBy);
             return p;
         }
+        // Whole hours [firstHour, lastHour) come from the rollups; the rest of [from, to) from raw events.
+        var firstHour = UsageWindows.HourFloor(q.From) == q.From ? q.From : UsageWindows.HourFloor(q.From).AddHours(1);
+        var lastHour = UsageWindows.HourFloor(q.To);
+        var wholeHours = firstHour < lastHour;
+        var raw = new List<(DateTimeOffset At, MeterContribution Contribution)>();
+        foreach (var (rawFrom, rawTo) in wholeHours ? [(q.From, firstHour), (lastHour, q.To)] : new[] { (q.From, q.To) })
+        {
+            if (rawFrom >= rawTo) continue;
+            var events = await s.Metering.ListEventsAsync(tenant, q.CustomerId, meter.EventName, rawFrom, rawTo, null, RawEventsMax + 1);
+            if (events.Count > RawEventsMax) return TooManyRaw();
+            var definition = meter.ToDefinition();
+            foreach (var e in events)
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(e.PropertiesJson);
+                // The rule ingestion used: an event the meter cannot read was refused then, so it is not here.
+                if (MeterContribution.TryFrom(definition, e.EventName, doc.RootElement, out var contribution, out _) && contribution is { } c)
+                    raw.Add((e.Timestamp, c));
+            }
+        }
+        var (rollupFrom, rollupTo) = wholeHours ? (firstHour, lastHour) : (q.From, q.From);
+
         var data = new List<UsageValue>();
         if (meter.Aggregation == Aggregation.UniqueCount)
         {
-            var values = await s.Metering.DistinctValuesAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, bucket, RowsMax + 1);
+            var values = wholeHours ? await s.Metering.DistinctValuesAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, bucket, RowsMax + 1) : [];
             if (values.Count > RowsMax) return TooMany();
-            foreach (var g in values.GroupBy(v => (Window: windowOf(v.Bucket), Group: Project(v.GroupKey)))
+            var all = values.Select(v => (At: v.Bucket, v.GroupKey, v.Value))
+                .Concat(raw.Select(r => (r.At, r.Contribution.GroupKey, Value: r.Contribution.Distinct!)));
+            foreach (var g in all.GroupBy(v => (Window: windowOf(v.At), Group: Project(v.GroupKey)))
                          .OrderBy(g => g.Key.Window.Item1).ThenBy(g => g.Key.Group, StringComparer.Ordinal))
             {
                 var distinct = g.Select(v => v.Value).Distinct(StringComparer.Ordinal).Count();
@@ -82,13 +105,23 @@ public static class GetMeterUsage
         {
             // latest needs each hour's latest instant, which a sum over the bucket does not keep: it folds hourly cells.
             IReadOnlyList<BucketCell> cells;
-            if (meter.Aggregation == Aggregation.Latest)
+            if (!wholeHours) cells = [];
+            else if (meter.Aggregation == Aggregation.Latest)
             {
-                var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, RowsMax + 1);
+                var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, RowsMax + 1);
                 cells = rows.Select(r => new BucketCell(r.Hour, r.GroupKey, r.Cell)).ToList();
             }
-            else cells = await s.Metering.SumRollupsAsync(tenant, meter.Id, q.CustomerId, q.From, q.To, bucket, RowsMax + 1);
+            else cells = await s.Metering.SumRollupsAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, bucket, RowsMax + 1);
             if (cells.Count > RowsMax) return TooMany();
+            // Each raw event as a cell of its own, at its own instant: it lands in the window of that instant.
+            var rawCells = new List<BucketCell>(raw.Count);
+            foreach (var (at, contribution) in raw)
+            {
+                var one = new RollupCell();
+                one.Add(contribution.Value, at);
+                rawCells.Add(new BucketCell(at, contribution.GroupKey, one));
+            }
+            cells = [.. cells, .. rawCells];
             var windows = new Dictionary<((DateTimeOffset, DateTimeOffset) Window, string Group), RollupCell>();
             foreach (var c in cells)
             {
@@ -112,6 +145,12 @@ public static class GetMeterUsage
 
     private const long HourMicros = 3_600_000_000;
     private const long DayMicros = 24 * HourMicros;
+
+    /// <summary>Raw events one query may read for its partial first and last hours (a busy customer's two hours).</summary>
+    public const int RawEventsMax = 200_000;
+
+    private static KassaError TooManyRaw() =>
+        KassaError.Validation("from", $"the partial first and last hours of the range hold more than {RawEventsMax:#,0} events; pass customer_id or whole hours");
 
     private static KassaError TooMany() =>
         KassaError.Validation("to", $"the range holds more than {RowsMax:#,0} rollup rows per window; narrow it, pass customer_id or a wider window");

@@ -32,7 +32,7 @@ public static class MeteringEndpoints
             .Doc("getMeter", "A meter", tag)
             .Produces<MeterResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);
         v1.MapGet("/meters/{id}/usage", Usage)
-            .Doc("getMeterUsage", "A meter's value per hour, day or month window, from hourly rollups (from/to on whole hours, tz=UTC)", tag)
+            .Doc("getMeterUsage", "A meter's value per hour, day or month window, exact for any from/to (whole hours from hourly rollups, partial hours from raw events; tz=UTC)", tag)
             .Produces<GetMeterUsage.UsageResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
 
         v1.MapPost("/meter_events", IngestOne)
