@@ -43,6 +43,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         SpendCaps = new SqlSpendCaps(this);
         Metering = new SqlMetering(this);
         GroupCommits = new SqlGroupCommits(this);
+        Invoices = new SqlInvoices(this);
+        Ledger = new SqlLedger(this);
     }
 
     public DbConnection Connection { get; }
@@ -74,4 +76,6 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ISpendCapStore SpendCaps { get; }
     public IMeteringStore Metering { get; }
     public IGroupCommitStore GroupCommits { get; }
+    public IInvoiceStore Invoices { get; }
+    public ILedgerStore Ledger { get; }
 }

@@ -19,6 +19,9 @@ public static class IdPrefixes
     public const string Lock = "lock";
     public const string MeterEvent = "mev";
     public const string CreditTransaction = "ctx";
+    public const string Invoice = "in";
+    public const string InvoiceLine = "il";
+    public const string JournalEntry = "je";
     /// <summary>A group-commit batch (internal: names the marker row that settles an unknown commit outcome).</summary>
     public const string GroupCommit = "gcb";
 }

@@ -24,6 +24,9 @@ public static class EventTypes
     public const string CreditGrantCreated = "credit_grant.created";
     public const string CreditGrantVoided = "credit_grant.voided";
     public const string CreditGrantExpired = "credit_grant.expired";
+    public const string InvoiceCreated = "invoice.created";
+    public const string InvoiceFinalized = "invoice.finalized";
+    public const string InvoiceVoided = "invoice.voided";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -40,6 +40,8 @@ public interface IStoreSession
     ISpendCapStore SpendCaps { get; }
     IMeteringStore Metering { get; }
     IGroupCommitStore GroupCommits { get; }
+    IInvoiceStore Invoices { get; }
+    ILedgerStore Ledger { get; }
 }
 
 /// <summary>

@@ -82,6 +82,7 @@ public static class KassaApp
         EventEndpoints.Map(v1);
         EntitlementEndpoints.Map(v1);
         MeteringEndpoints.Map(v1);
+        InvoiceEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);

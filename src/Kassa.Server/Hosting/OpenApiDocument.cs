@@ -24,6 +24,8 @@ public static class OpenApiDocument
         ["Entities"] = "Seats and other entities: each uses one unit of a feature and carries per-entity balances.",
         ["Credit grants"] = "Buckets of credits or units on a customer's balance, and every movement.",
         ["Subscriptions"] = "Attaching products to customers.",
+        ["Invoices"] = "Manual invoices: drafts with lines, finalized with gap-free numbers and posted to the ledger, voided with reversing entries.",
+        ["Ledger"] = "The double-entry ledger: balanced, immutable journal entries and the trial balance.",
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",
     };
 

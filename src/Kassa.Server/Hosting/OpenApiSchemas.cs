@@ -72,6 +72,8 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.Metering.CreateMeter.Request)] = ["id", "name", "event_name", "aggregation"],
         [typeof(Kassa.Engine.Subscriptions.Subscribe.Request)] = ["customer_id", "product_id"],
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = ["events"],
+        [typeof(Kassa.Engine.Invoices.CreateInvoice.Request)] = ["customer_id", "currency"],
+        [typeof(Kassa.Engine.Invoices.AddInvoiceLine.Request)] = ["description"],
     };
 
     /// <summary>
@@ -89,6 +91,7 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.Metering.CreateMeter.Request), "aggregation")] = AggregationNames(),
         [(typeof(Kassa.Engine.Metering.MeterResource), "aggregation")] = AggregationNames(),
         [(typeof(Kassa.Engine.Balances.FinalizeLock.Request), "action")] = ["confirm", "release"],
+        [(typeof(Kassa.Engine.Invoices.InvoiceResource), "status")] = Kassa.Engine.Invoices.InvoiceRules.Statuses,
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];

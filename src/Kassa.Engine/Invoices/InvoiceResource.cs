@@ -1,0 +1,75 @@
+using System.Text.Json.Serialization;
+using Kassa.Core.Balances;
+using Kassa.Core.Invoicing;
+using Kassa.Engine.Common;
+using Kassa.Engine.Json;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Invoices;
+
+/// <summary>One invoice line (spec §7). <c>unit_amount_decimal</c> is null when the line was given as an amount.</summary>
+public sealed record InvoiceLineResource(
+    string Id, string Type, string Description, decimal Quantity,
+    [property: JsonConverter(typeof(DecimalStringConverter))] decimal? UnitAmountDecimal,
+    long Amount, DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd, string? FeatureId)
+{
+    [JsonPropertyOrder(-1)] public string Object => "line_item";
+
+    public static InvoiceLineResource From(InvoiceLineRecord l) =>
+        new(l.Id, l.Type, l.Description, Micro.ToDecimal(l.QuantityMicros), l.UnitAmountDecimal, l.Amount, null, null, null);
+}
+
+/// <summary>
+/// An invoice (spec §7): every figure is an integer in minor units of <see cref="Currency"/>, and
+/// <c>total = subtotal − discount + tax</c>. A draft's figures follow its lines; finalizing freezes them.
+/// </summary>
+public sealed record InvoiceResource(
+    string Id, string? Number, string CustomerId, string? SubscriptionId, string Status, string Currency, string? Description,
+    DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd, IReadOnlyList<InvoiceLineResource> Lines,
+    long Subtotal, long Discount, long Tax, long Total, long AmountPaid, long AmountDue,
+    DateTimeOffset? DueAt, DateTimeOffset CreatedAt, DateTimeOffset? FinalizedAt, DateTimeOffset? PaidAt, DateTimeOffset? VoidedAt,
+    string? HostedUrl, bool Livemode)
+{
+    [JsonPropertyOrder(-1)] public string Object => "invoice";
+
+    public static InvoiceResource From(InvoiceRecord i, IEnumerable<InvoiceLineRecord> lines) =>
+        new(i.Id, i.Number, i.CustomerId, i.SubscriptionId, i.Status, i.Currency, i.Description, i.PeriodStart, i.PeriodEnd,
+            [.. lines.Select(InvoiceLineResource.From)], i.Subtotal, i.Discount, i.Tax, i.Total, i.AmountPaid, i.AmountDue,
+            null, i.CreatedAt, i.FinalizedAt, null, i.VoidedAt, null, i.Livemode);
+}
+
+/// <summary>The invoice statuses and rules shared by the invoice use cases.</summary>
+public static class InvoiceRules
+{
+    public const string Draft = "draft";
+    public const string Open = "open";
+    public const string Paid = "paid";
+    public const string Void = "void";
+    public const string Uncollectible = "uncollectible";
+
+    public static readonly IReadOnlyList<string> Statuses = [Draft, Open, Paid, Void, Uncollectible];
+
+    /// <summary>Lines one invoice may have: a bound on every read of an invoice and on its figures (100 × <see cref="AmountMax"/> fits a long many times over).</summary>
+    public const int LinesMax = 100;
+
+    /// <summary>A trillion minor units: the largest line amount, far above any real charge and still exact as decimal.</summary>
+    public const long AmountMax = 1_000_000_000_000;
+
+    /// <summary>The invoice's number as customers read it: <c>KAS-000001</c>, then more digits past a million.</summary>
+    public static string Number(long sequence) => $"KAS-{sequence.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>The figures of the lines as they stand (manual lines: no coupon, tax or customer credit in this slice).</summary>
+    public static InvoiceFigures Figures(IReadOnlyList<InvoiceLineRecord> lines) =>
+        InvoiceMath.Build(new InvoiceInput([.. lines.Select(l => new LineInput(LineType.Manual, l.Description, Micro.ToDecimal(l.QuantityMicros),
+            l.UnitAmountDecimal ?? l.Amount, l.Amount))]));
+
+    /// <summary>The invoice with figures recomputed from its lines (drafts only: a finalized invoice's figures never change).</summary>
+    public static InvoiceRecord WithFigures(InvoiceRecord i, IReadOnlyList<InvoiceLineRecord> lines)
+    {
+        var f = Figures(lines);
+        return i with { Subtotal = f.Subtotal, Discount = f.Discount, Tax = f.Tax, Total = f.Total, AmountDue = f.AmountDue };
+    }
+
+    public static async Task<InvoiceResource> ResourceAsync(IStoreSession s, Tenant tenant, InvoiceRecord i) =>
+        InvoiceResource.From(i, await s.Invoices.LinesAsync(tenant, [i.Id]));
+}

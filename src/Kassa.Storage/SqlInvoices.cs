@@ -1,0 +1,194 @@
+using System.Globalization;
+using Dapper;
+using Kassa.Core.Paging;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Storage;
+
+internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
+{
+    private const string Columns = "account_id, livemode, id, customer_id, subscription_id, number, status, currency, description, period_start, period_end, " +
+        "subtotal, discount, tax, total, amount_paid, amount_due, created_at, finalized_at, voided_at";
+    private const string LineColumns = "account_id, livemode, invoice_id, id, type, description, quantity_micros, unit_amount_decimal, amount, created_at";
+
+    public Task InsertAsync(InvoiceRecord i) =>
+        s.Connection.ExecuteAsync($"""
+            INSERT INTO invoices ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @SubscriptionId, @Number, @Status, @Currency, @Description,
+              @periodStart, @periodEnd, @Subtotal, @Discount, @Tax, @Total, @AmountPaid, @AmountDue, @created, @finalized, @voided)
+            """, Args(i), s.Transaction);
+
+    public async Task<InvoiceRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
+        (await Query($"SELECT {Columns} FROM invoices WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id{(forUpdate ? s.Dialect.ForUpdate : "")}",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
+    public Task UpdateAsync(InvoiceRecord i) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE invoices SET number = @Number, status = @Status, description = @Description, subtotal = @Subtotal, discount = @Discount, tax = @Tax,
+              total = @Total, amount_paid = @AmountPaid, amount_due = @AmountDue, finalized_at = @finalized, voided_at = @voided
+            WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
+            """, Args(i), s.Transaction);
+
+    public Task<IReadOnlyList<InvoiceRecord>> ListAsync(Tenant tenant, InvoiceFilter f, Cursor? after, int limit) =>
+        Query($"""
+            SELECT {Columns} FROM invoices
+            WHERE account_id = @AccountId AND livemode = @Livemode
+              AND (@customerId IS NULL OR customer_id = @customerId)
+              AND (@status IS NULL OR status = @status)
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, customerId = f.CustomerId, status = f.Status, hasCursor = after is null ? 0 : 1,
+                afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    public Task InsertLineAsync(InvoiceLineRecord l) =>
+        s.Connection.ExecuteAsync($"""
+            INSERT INTO invoice_lines ({LineColumns}) VALUES (@AccountId, @Livemode, @InvoiceId, @Id, @Type, @Description, @QuantityMicros, @unit, @Amount, @created)
+            """, new
+            {
+                l.AccountId, l.Livemode, l.InvoiceId, l.Id, l.Type, l.Description, l.QuantityMicros,
+                unit = l.UnitAmountDecimal?.ToString(CultureInfo.InvariantCulture), l.Amount, created = Micros.From(l.CreatedAt),
+            }, s.Transaction);
+
+    public async Task<bool> DeleteLineAsync(Tenant tenant, string invoiceId, string lineId) =>
+        await s.Connection.ExecuteAsync(
+            "DELETE FROM invoice_lines WHERE account_id = @AccountId AND livemode = @Livemode AND invoice_id = @invoiceId AND id = @lineId",
+            new { tenant.AccountId, tenant.Livemode, invoiceId, lineId }, s.Transaction) > 0;
+
+    public async Task<IReadOnlyList<InvoiceLineRecord>> LinesAsync(Tenant tenant, IReadOnlyCollection<string> invoiceIds)
+    {
+        if (invoiceIds.Count == 0) return [];
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT {LineColumns} FROM invoice_lines
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("invoice_id", "ids")}
+            ORDER BY invoice_id, created_at, id
+            """, new { tenant.AccountId, tenant.Livemode, ids = s.List(invoiceIds) }, s.Transaction);
+        var list = new List<InvoiceLineRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new InvoiceLineRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt64(6),
+                r.IsDBNull(7) ? null : decimal.Parse(r.GetString(7), NumberStyles.Number, CultureInfo.InvariantCulture), r.GetInt64(8), Micros.To(r.GetInt64(9))));
+        }
+        return list;
+    }
+
+    public async Task<long> NextNumberAsync(Tenant tenant)
+    {
+        // The row is created on first use; DO NOTHING makes a concurrent first use wait for the other
+        // insert and then take the UPDATE path, which on PostgreSQL locks the row to the end of the
+        // transaction and re-reads it after the previous holder committed.
+        await s.Connection.ExecuteAsync("""
+            INSERT INTO invoice_counters (account_id, livemode, last_number) VALUES (@AccountId, @Livemode, 0)
+            ON CONFLICT (account_id, livemode) DO NOTHING
+            """, new { tenant.AccountId, tenant.Livemode }, s.Transaction);
+        return await s.Connection.ExecuteScalarAsync<long>("""
+            UPDATE invoice_counters SET last_number = last_number + 1
+            WHERE account_id = @AccountId AND livemode = @Livemode RETURNING last_number
+            """, new { tenant.AccountId, tenant.Livemode }, s.Transaction);
+    }
+
+    private static object Args(InvoiceRecord i) => new
+    {
+        i.AccountId, i.Livemode, i.Id, i.CustomerId, i.SubscriptionId, i.Number, i.Status, i.Currency, i.Description,
+        periodStart = Opt(i.PeriodStart), periodEnd = Opt(i.PeriodEnd), i.Subtotal, i.Discount, i.Tax, i.Total, i.AmountPaid, i.AmountDue,
+        created = Micros.From(i.CreatedAt), finalized = Opt(i.FinalizedAt), voided = Opt(i.VoidedAt),
+    };
+
+    private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
+
+    private async Task<IReadOnlyList<InvoiceRecord>> Query(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<InvoiceRecord>();
+        while (await r.ReadAsync())
+        {
+            list.Add(new InvoiceRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+                r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
+                r.IsDBNull(9) ? null : Micros.To(r.GetInt64(9)), r.IsDBNull(10) ? null : Micros.To(r.GetInt64(10)),
+                r.GetInt64(11), r.GetInt64(12), r.GetInt64(13), r.GetInt64(14), r.GetInt64(15), r.GetInt64(16),
+                Micros.To(r.GetInt64(17)), r.IsDBNull(18) ? null : Micros.To(r.GetInt64(18)), r.IsDBNull(19) ? null : Micros.To(r.GetInt64(19))));
+        }
+        return list;
+    }
+}
+
+internal sealed class SqlLedger(SqlSession s) : ILedgerStore
+{
+    private const string Columns = "account_id, livemode, id, currency, description, source_type, source_id, action, customer_id, occurred_at";
+
+    public async Task<bool> TryInsertAsync(LedgerEntryRecord e)
+    {
+        var inserted = await s.Connection.ExecuteAsync($"""
+            INSERT INTO ledger_entries ({Columns}) VALUES (@AccountId, @Livemode, @Id, @Currency, @Description, @SourceType, @SourceId, @Action, @CustomerId, @occurred)
+            ON CONFLICT (account_id, livemode, source_type, source_id, action) DO NOTHING
+            """, new { e.AccountId, e.Livemode, e.Id, e.Currency, e.Description, e.SourceType, e.SourceId, e.Action, e.CustomerId, occurred = Micros.From(e.OccurredAt) },
+            s.Transaction);
+        if (inserted == 0) return false;
+        foreach (var line in e.Lines)
+        {
+            await s.Connection.ExecuteAsync("""
+                INSERT INTO ledger_lines (account_id, livemode, entry_id, account_code, currency, debit, credit)
+                VALUES (@AccountId, @Livemode, @entryId, @AccountCode, @Currency, @Debit, @Credit)
+                """, new { e.AccountId, e.Livemode, entryId = e.Id, line.AccountCode, e.Currency, line.Debit, line.Credit }, s.Transaction);
+        }
+        return true;
+    }
+
+    public async Task<LedgerEntryRecord?> FindBySourceAsync(Tenant tenant, string sourceType, string sourceId, string action) =>
+        (await Query($"""
+            SELECT {Columns} FROM ledger_entries
+            WHERE account_id = @AccountId AND livemode = @Livemode AND source_type = @sourceType AND source_id = @sourceId AND action = @action
+            """, new { tenant.AccountId, tenant.Livemode, sourceType, sourceId, action }, tenant)).FirstOrDefault();
+
+    public Task<IReadOnlyList<LedgerEntryRecord>> ListAsync(Tenant tenant, string? customerId, Cursor? after, int limit) =>
+        Query($"""
+            SELECT {Columns} FROM ledger_entries
+            WHERE account_id = @AccountId AND livemode = @Livemode
+              AND (@customerId IS NULL OR customer_id = @customerId)
+              AND (@hasCursor = 0 OR (occurred_at, id) < (@afterOccurred, @afterId))
+            ORDER BY occurred_at DESC, id DESC LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, customerId, hasCursor = after is null ? 0 : 1, afterOccurred = after?.CreatedMicros ?? 0,
+                afterId = after?.Id ?? "", limit }, tenant);
+
+    public async Task<IReadOnlyList<LedgerAccountTotals>> TotalsAsync(Tenant tenant, string currency)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT account_code, SUM(debit), SUM(credit) FROM ledger_lines
+            WHERE account_id = @AccountId AND livemode = @Livemode AND currency = @currency
+            GROUP BY account_code ORDER BY account_code
+            """, new { tenant.AccountId, tenant.Livemode, currency }, s.Transaction);
+        var list = new List<LedgerAccountTotals>();
+        while (await r.ReadAsync())
+            list.Add(new LedgerAccountTotals(r.GetString(0), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture)));
+        return list;
+    }
+
+    private async Task<IReadOnlyList<LedgerEntryRecord>> Query(string sql, object args, Tenant tenant)
+    {
+        var heads = new List<(string AccountId, bool Livemode, string Id, string Currency, string Description, string Type, string SourceId, string Action, string? CustomerId, long Occurred)>();
+        await using (var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction))
+        {
+            while (await r.ReadAsync())
+            {
+                heads.Add((r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7),
+                    r.IsDBNull(8) ? null : r.GetString(8), r.GetInt64(9)));
+            }
+        }
+        if (heads.Count == 0) return [];
+        var lines = new Dictionary<string, List<LedgerLineRecord>>(StringComparer.Ordinal);
+        await using (var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT entry_id, account_code, debit, credit FROM ledger_lines
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("entry_id", "ids")}
+            ORDER BY entry_id, account_code
+            """, new { tenant.AccountId, tenant.Livemode, ids = s.List(heads.Select(h => h.Id).ToList()) }, s.Transaction))
+        {
+            while (await r.ReadAsync())
+            {
+                var id = r.GetString(0);
+                if (!lines.TryGetValue(id, out var list)) lines[id] = list = [];
+                list.Add(new LedgerLineRecord(r.GetString(1), r.GetInt64(2), r.GetInt64(3)));
+            }
+        }
+        return [.. heads.Select(h => new LedgerEntryRecord(h.AccountId, h.Livemode, h.Id, h.Currency, h.Description, h.Type, h.SourceId, h.Action, h.CustomerId,
+            Micros.To(h.Occurred), lines.TryGetValue(h.Id, out var l) ? l : []))];
+    }
+}
