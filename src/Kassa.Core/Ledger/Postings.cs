@@ -37,6 +37,13 @@ public static class Postings
     public static JournalEntry InvoiceVoided(JournalEntry finalized) =>
         finalized.Reverse(finalized.Source with { Action = "voided" });
 
+    /// <summary>
+    /// An open invoice given up on (spec §7 <c>mark_uncollectible</c>): like a void, the reverse of its
+    /// finalize entry, under its own action so both stay distinguishable in the ledger.
+    /// </summary>
+    public static JournalEntry InvoiceMarkedUncollectible(JournalEntry finalized) =>
+        finalized.Reverse(finalized.Source with { Action = "marked_uncollectible" });
+
     /// <summary>A payment that succeeded: DR cash; CR receivable.</summary>
     public static JournalEntry PaymentSucceeded(string paymentId, string currency, long amountMinor) =>
         Move("payment", paymentId, "succeeded", currency, amountMinor, Chart.Cash, Chart.Receivable);

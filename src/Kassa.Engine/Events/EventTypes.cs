@@ -27,6 +27,7 @@ public static class EventTypes
     public const string InvoiceCreated = "invoice.created";
     public const string InvoiceFinalized = "invoice.finalized";
     public const string InvoiceVoided = "invoice.voided";
+    public const string InvoiceMarkedUncollectible = "invoice.marked_uncollectible";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -37,7 +38,7 @@ public static class EventTypes
         // Announced by the spec and emitted by later capabilities; endpoints may subscribe already.
         "subscription.created", "subscription.activated", "subscription.updated", "subscription.renewed", "subscription.past_due",
         "subscription.paused", "subscription.resumed", "subscription.canceled", "subscription.scheduled",
-        "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.voided",
+        "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.voided", "invoice.marked_uncollectible",
         "payment.succeeded", "payment.failed", "payment.refunded", "checkout.completed",
         "payment_method.attached", "payment_method.detached",
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",

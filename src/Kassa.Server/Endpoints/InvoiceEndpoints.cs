@@ -31,6 +31,10 @@ public static class InvoiceEndpoints
                 api.Mutate(http, (s, op) => VoidInvoice.Execute(s, op, id), i => new Reply(200, i)))
             .Doc("voidInvoice", "Open (or draft) → void; an open invoice's ledger entry is reversed; paid → 409", tag)
             .Produces<InvoiceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+        v1.MapPost("/invoices/{id}/mark_uncollectible", (HttpContext http, Api api, string id) =>
+                api.Mutate(http, (s, op) => MarkInvoiceUncollectible.Execute(s, op, id), i => new Reply(200, i)))
+            .Doc("markInvoiceUncollectible", "Open → uncollectible; the invoice's ledger entry is reversed (it leaves receivables); anything else → 409", tag)
+            .Produces<InvoiceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
         v1.MapGet("/invoices/{id}", (HttpContext http, Api api, string id) => api.Read(http, (s, t) => GetInvoice.Execute(s, t, id)))
             .Doc("getInvoice", "An invoice with its lines", tag)
             .Produces<InvoiceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);

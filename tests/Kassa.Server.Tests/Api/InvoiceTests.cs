@@ -153,6 +153,30 @@ public abstract class InvoiceTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Marking_an_open_invoice_uncollectible_reverses_its_entry_and_keeps_its_number()
+    {
+        var c = await NewAccountClientAsync();
+        var customer = await NewCustomerAsync(c);
+        var id = await DraftAsync(c, customer, 2000, -500);
+        (await c.Post($"/v1/invoices/{id}/mark_uncollectible")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/v1/invoices/{id}/finalize")).Status);
+
+        var marked = await c.Post($"/v1/invoices/{id}/mark_uncollectible");
+        Assert.Equal(HttpStatusCode.OK, marked.Status);
+        Assert.Equal(("uncollectible", "KAS-000001", 1500L), ((string?)marked.Body!["status"], (string?)marked.Body["number"], (long)marked.Body["total"]!));
+        var entries = (await c.Get($"/v1/ledger/entries?customer_id={customer}")).Body!["data"]!.AsArray();
+        Assert.Equal("marked_uncollectible", (string?)entries[0]!["source"]!["action"]);
+        Assert.Equal("1200 accounts receivable DR 0 CR 1500; 4000 subscription revenue DR 1500 CR 0", Lines(entries[0]!));
+        var tb = await TrialBalanceAsync(c);
+        Assert.Equal((0L, 3000L, 3000L), (Balance(tb, "1200"), (long)tb["debits"]!, (long)tb["credits"]!));
+
+        (await c.Post($"/v1/invoices/{id}/mark_uncollectible")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await c.Post($"/v1/invoices/{id}/void")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        Assert.Equal(["invoice.marked_uncollectible", "invoice.finalized", "invoice.created"],
+            (await c.Get($"/v1/events?object_id={id}")).Body!["data"]!.AsArray().Select(e => (string)e!["type"]!).ToArray());
+    }
+
+    [Fact]
     public async Task A_paid_invoice_cannot_be_voided_and_a_draft_is_voided_without_a_number_or_posting()
     {
         var account = await host.NewAccountAsync();
