@@ -34,15 +34,14 @@ public static class Postings
     }
 
     /// <summary>An open invoice voided: the exact reverse of its finalize entry.</summary>
-    public static JournalEntry InvoiceVoided(JournalEntry finalized) =>
-        finalized.Reverse(finalized.Source with { Action = "voided" });
+    public static JournalEntry InvoiceVoided(JournalEntry finalized) => InvoiceReversed(finalized, "voided");
 
     /// <summary>
-    /// An open invoice given up on (spec §7 <c>mark_uncollectible</c>): like a void, the reverse of its
-    /// finalize entry, under its own action so both stay distinguishable in the ledger.
+    /// An open invoice leaving receivables — voided, or marked uncollectible (spec §7) — posts the exact
+    /// reverse of its finalize entry under <paramref name="action"/>, so each stays distinguishable.
     /// </summary>
-    public static JournalEntry InvoiceMarkedUncollectible(JournalEntry finalized) =>
-        finalized.Reverse(finalized.Source with { Action = "marked_uncollectible" });
+    public static JournalEntry InvoiceReversed(JournalEntry finalized, string action) =>
+        finalized.Reverse(finalized.Source with { Action = action });
 
     /// <summary>A payment that succeeded: DR cash; CR receivable.</summary>
     public static JournalEntry PaymentSucceeded(string paymentId, string currency, long amountMinor) =>

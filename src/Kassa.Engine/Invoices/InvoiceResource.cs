@@ -1,3 +1,7 @@
+using Kassa.Engine.Ledger;
+using Kassa.Engine.Events;
+using Kassa.Engine.Audit;
+using Kassa.Core.Ledger;
 using System.Text.Json.Serialization;
 using Kassa.Core.Balances;
 using Kassa.Core.Invoicing;
@@ -68,6 +72,28 @@ public static class InvoiceRules
     {
         var f = Figures(lines);
         return i with { Subtotal = f.Subtotal, Discount = f.Discount, Tax = f.Tax, Total = f.Total, AmountDue = f.AmountDue };
+    }
+
+    /// <summary>
+    /// Takes an open invoice out of receivables: posts the exact reverse of its finalize entry under
+    /// <paramref name="action"/> (<c>voided</c>, <c>marked_uncollectible</c>).
+    /// </summary>
+    public static async Task ReverseFinalizeEntryAsync(IStoreSession s, OperationContext op, InvoiceRecord invoice, string action, string description)
+    {
+        var finalized = await s.Ledger.FindBySourceAsync(op.Tenant, "invoice", invoice.Id, "finalized")
+            ?? throw new InvalidOperationException($"Open invoice {invoice.Id} has no finalize entry");
+        await PostJournalEntry.Execute(s, op, Postings.InvoiceReversed(PostJournalEntry.ToJournalEntry(finalized), action),
+            $"Invoice {invoice.Number} {description}", invoice.CustomerId);
+    }
+
+    /// <summary>Stores a status change and records it: the audit entry and the event (with the status before) in the same transaction.</summary>
+    public static async Task<InvoiceResource> SaveStatusChangeAsync(IStoreSession s, OperationContext op, InvoiceRecord before, InvoiceRecord after, string eventType)
+    {
+        await s.Invoices.UpdateAsync(after);
+        var resource = await ResourceAsync(s, op.Tenant, after);
+        await RecordAudit.Execute(s, op, eventType, "invoice", after.Id, ["status"]);
+        await EmitEvent.Execute(s, op, eventType, "invoice", after.Id, resource, new Dictionary<string, object?> { ["status"] = before.Status });
+        return resource;
     }
 
     public static async Task<InvoiceResource> ResourceAsync(IStoreSession s, Tenant tenant, InvoiceRecord i) =>

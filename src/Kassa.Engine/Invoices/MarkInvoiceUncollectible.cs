@@ -1,9 +1,6 @@
 using Kassa.Core.Errors;
-using Kassa.Core.Ledger;
-using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
 using Kassa.Engine.Events;
-using Kassa.Engine.Ledger;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Invoices;
@@ -22,16 +19,8 @@ public static class MarkInvoiceUncollectible
         if (invoice is null) return KassaError.NotFound("invoice", invoiceId);
         if (invoice.Status != InvoiceRules.Open)
             return KassaError.InvalidState($"Invoice '{invoice.Id}' is {invoice.Status}; only an open invoice can be marked uncollectible");
-        var finalized = await s.Ledger.FindBySourceAsync(op.Tenant, "invoice", invoice.Id, "finalized")
-            ?? throw new InvalidOperationException($"Open invoice {invoice.Id} has no finalize entry");
-        await PostJournalEntry.Execute(s, op, Postings.InvoiceMarkedUncollectible(PostJournalEntry.ToJournalEntry(finalized)),
-            $"Invoice {invoice.Number} marked uncollectible", invoice.CustomerId);
-        var marked = invoice with { Status = InvoiceRules.Uncollectible };
-        await s.Invoices.UpdateAsync(marked);
-        var resource = await InvoiceRules.ResourceAsync(s, op.Tenant, marked);
-        await RecordAudit.Execute(s, op, "invoice.marked_uncollectible", "invoice", marked.Id, ["status"]);
-        await EmitEvent.Execute(s, op, EventTypes.InvoiceMarkedUncollectible, "invoice", marked.Id, resource,
-            new Dictionary<string, object?> { ["status"] = invoice.Status });
+        await InvoiceRules.ReverseFinalizeEntryAsync(s, op, invoice, "marked_uncollectible", "marked uncollectible");
+        var resource = await InvoiceRules.SaveStatusChangeAsync(s, op, invoice, invoice with { Status = InvoiceRules.Uncollectible }, EventTypes.InvoiceMarkedUncollectible);
         return resource;
     }
 }

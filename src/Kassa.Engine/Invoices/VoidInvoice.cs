@@ -1,9 +1,6 @@
 using Kassa.Core.Errors;
-using Kassa.Core.Ledger;
-using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
 using Kassa.Engine.Events;
-using Kassa.Engine.Ledger;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Invoices;
@@ -24,19 +21,8 @@ public static class VoidInvoice
         if (invoice.Status is not (InvoiceRules.Draft or InvoiceRules.Open))
             return KassaError.InvalidState($"Invoice '{invoice.Id}' is {invoice.Status}; only a draft or open invoice can be voided");
 
-        if (invoice.Status == InvoiceRules.Open)
-        {
-            var finalized = await s.Ledger.FindBySourceAsync(op.Tenant, "invoice", invoice.Id, "finalized")
-                ?? throw new InvalidOperationException($"Open invoice {invoice.Id} has no finalize entry");
-            var reverse = Postings.InvoiceVoided(PostJournalEntry.ToJournalEntry(finalized));
-            await PostJournalEntry.Execute(s, op, reverse, $"Invoice {invoice.Number} voided", invoice.CustomerId);
-        }
-        var voided = invoice with { Status = InvoiceRules.Void, VoidedAt = op.Now };
-        await s.Invoices.UpdateAsync(voided);
-        var resource = await InvoiceRules.ResourceAsync(s, op.Tenant, voided);
-        await RecordAudit.Execute(s, op, "invoice.voided", "invoice", voided.Id, ["status"]);
-        await EmitEvent.Execute(s, op, EventTypes.InvoiceVoided, "invoice", voided.Id, resource,
-            new Dictionary<string, object?> { ["status"] = invoice.Status });
+        if (invoice.Status == InvoiceRules.Open) await InvoiceRules.ReverseFinalizeEntryAsync(s, op, invoice, "voided", "voided");
+        var resource = await InvoiceRules.SaveStatusChangeAsync(s, op, invoice, invoice with { Status = InvoiceRules.Void, VoidedAt = op.Now }, EventTypes.InvoiceVoided);
         return resource;
     }
 }

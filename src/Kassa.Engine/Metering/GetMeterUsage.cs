@@ -71,12 +71,12 @@ public static class GetMeterUsage
         var lastHour = UsageWindows.HourFloor(q.To);
         var wholeHours = firstHour < lastHour;
         var raw = new List<(DateTimeOffset At, MeterContribution Contribution)>();
+        var definition = meter.ToDefinition();
         foreach (var (rawFrom, rawTo) in wholeHours ? [(q.From, firstHour), (lastHour, q.To)] : new[] { (q.From, q.To) })
         {
             if (rawFrom >= rawTo) continue;
             var events = await s.Metering.ListEventsAsync(tenant, q.CustomerId, meter.EventName, rawFrom, rawTo, null, RawEventsMax + 1);
             if (events.Count > RawEventsMax) return TooManyRaw();
-            var definition = meter.ToDefinition();
             foreach (var e in events)
             {
                 using var doc = System.Text.Json.JsonDocument.Parse(e.PropertiesJson);
