@@ -9,13 +9,16 @@ namespace Kassa.Storage;
 internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
 {
     private const string Columns = "account_id, livemode, id, customer_id, subscription_id, number, status, currency, description, period_start, period_end, " +
-        "subtotal, discount, tax, total, amount_paid, amount_due, created_at, finalized_at, voided_at";
-    private const string LineColumns = "account_id, livemode, invoice_id, id, type, description, quantity_micros, unit_amount_decimal, amount, created_at";
+        "subtotal, discount, tax, total, amount_paid, amount_due, created_at, finalized_at, voided_at, " +
+        "paid_at, due_at, credit_applied, billing_reason, coupon_id, tax_rate_id, attempt_count, next_attempt_at";
+    private const string LineColumns = "account_id, livemode, invoice_id, id, type, description, quantity_micros, unit_amount_decimal, amount, created_at, " +
+        "period_start, period_end, product_id, feature_id, discount, tax";
 
     public Task InsertAsync(InvoiceRecord i) =>
         s.Connection.ExecuteAsync($"""
             INSERT INTO invoices ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @SubscriptionId, @Number, @Status, @Currency, @Description,
-              @periodStart, @periodEnd, @Subtotal, @Discount, @Tax, @Total, @AmountPaid, @AmountDue, @created, @finalized, @voided)
+              @periodStart, @periodEnd, @Subtotal, @Discount, @Tax, @Total, @AmountPaid, @AmountDue, @created, @finalized, @voided,
+              @paid, @due, @CreditApplied, @BillingReason, @CouponId, @TaxRateId, @AttemptCount, @nextAttempt)
             """, Args(i), s.Transaction);
 
     public async Task<InvoiceRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
@@ -25,7 +28,9 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
     public Task UpdateAsync(InvoiceRecord i) =>
         s.Connection.ExecuteAsync("""
             UPDATE invoices SET number = @Number, status = @Status, description = @Description, subtotal = @Subtotal, discount = @Discount, tax = @Tax,
-              total = @Total, amount_paid = @AmountPaid, amount_due = @AmountDue, finalized_at = @finalized, voided_at = @voided
+              total = @Total, amount_paid = @AmountPaid, amount_due = @AmountDue, finalized_at = @finalized, voided_at = @voided,
+              paid_at = @paid, due_at = @due, credit_applied = @CreditApplied, coupon_id = @CouponId, tax_rate_id = @TaxRateId,
+              attempt_count = @AttemptCount, next_attempt_at = @nextAttempt, period_start = @periodStart, period_end = @periodEnd
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
             """, Args(i), s.Transaction);
 
@@ -42,12 +47,23 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
 
     public Task InsertLineAsync(InvoiceLineRecord l) =>
         s.Connection.ExecuteAsync($"""
-            INSERT INTO invoice_lines ({LineColumns}) VALUES (@AccountId, @Livemode, @InvoiceId, @Id, @Type, @Description, @QuantityMicros, @unit, @Amount, @created)
-            """, new
-            {
-                l.AccountId, l.Livemode, l.InvoiceId, l.Id, l.Type, l.Description, l.QuantityMicros,
-                unit = l.UnitAmountDecimal?.ToString(CultureInfo.InvariantCulture), l.Amount, created = Micros.From(l.CreatedAt),
-            }, s.Transaction);
+            INSERT INTO invoice_lines ({LineColumns}) VALUES (@AccountId, @Livemode, @InvoiceId, @Id, @Type, @Description, @QuantityMicros, @unit, @Amount, @created,
+              @periodStart, @periodEnd, @ProductId, @FeatureId, @Discount, @Tax)
+            """, LineArgs(l), s.Transaction);
+
+    public Task UpdateLineAsync(InvoiceLineRecord l) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE invoice_lines SET description = @Description, quantity_micros = @QuantityMicros, unit_amount_decimal = @unit, amount = @Amount,
+              period_start = @periodStart, period_end = @periodEnd, discount = @Discount, tax = @Tax
+            WHERE account_id = @AccountId AND livemode = @Livemode AND invoice_id = @InvoiceId AND id = @Id
+            """, LineArgs(l), s.Transaction);
+
+    private static object LineArgs(InvoiceLineRecord l) => new
+    {
+        l.AccountId, l.Livemode, l.InvoiceId, l.Id, l.Type, l.Description, l.QuantityMicros,
+        unit = l.UnitAmountDecimal?.ToString(CultureInfo.InvariantCulture), l.Amount, created = Micros.From(l.CreatedAt),
+        periodStart = Opt(l.PeriodStart), periodEnd = Opt(l.PeriodEnd), l.ProductId, l.FeatureId, l.Discount, l.Tax,
+    };
 
     public async Task<bool> DeleteLineAsync(Tenant tenant, string invoiceId, string lineId) =>
         await s.Connection.ExecuteAsync(
@@ -66,7 +82,8 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
         while (await r.ReadAsync())
         {
             list.Add(new InvoiceLineRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt64(6),
-                r.IsDBNull(7) ? null : decimal.Parse(r.GetString(7), NumberStyles.Number, CultureInfo.InvariantCulture), r.GetInt64(8), Micros.To(r.GetInt64(9))));
+                r.IsDBNull(7) ? null : decimal.Parse(r.GetString(7), NumberStyles.Number, CultureInfo.InvariantCulture), r.GetInt64(8), Micros.To(r.GetInt64(9)),
+                OptTime(r, 10), OptTime(r, 11), r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13), r.GetInt64(14), r.GetInt64(15)));
         }
         return list;
     }
@@ -91,9 +108,12 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
         i.AccountId, i.Livemode, i.Id, i.CustomerId, i.SubscriptionId, i.Number, i.Status, i.Currency, i.Description,
         periodStart = Opt(i.PeriodStart), periodEnd = Opt(i.PeriodEnd), i.Subtotal, i.Discount, i.Tax, i.Total, i.AmountPaid, i.AmountDue,
         created = Micros.From(i.CreatedAt), finalized = Opt(i.FinalizedAt), voided = Opt(i.VoidedAt),
+        paid = Opt(i.PaidAt), due = Opt(i.DueAt), i.CreditApplied, i.BillingReason, i.CouponId, i.TaxRateId, i.AttemptCount, nextAttempt = Opt(i.NextAttemptAt),
     };
 
     private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
+
+    private static DateTimeOffset? OptTime(System.Data.Common.DbDataReader r, int i) => r.IsDBNull(i) ? null : Micros.To(r.GetInt64(i));
 
     private async Task<IReadOnlyList<InvoiceRecord>> Query(string sql, object args)
     {
@@ -105,7 +125,9 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
                 r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
                 r.IsDBNull(9) ? null : Micros.To(r.GetInt64(9)), r.IsDBNull(10) ? null : Micros.To(r.GetInt64(10)),
                 r.GetInt64(11), r.GetInt64(12), r.GetInt64(13), r.GetInt64(14), r.GetInt64(15), r.GetInt64(16),
-                Micros.To(r.GetInt64(17)), r.IsDBNull(18) ? null : Micros.To(r.GetInt64(18)), r.IsDBNull(19) ? null : Micros.To(r.GetInt64(19))));
+                Micros.To(r.GetInt64(17)), OptTime(r, 18), OptTime(r, 19),
+                OptTime(r, 20), OptTime(r, 21), r.GetInt64(22), r.GetString(23), r.IsDBNull(24) ? null : r.GetString(24), r.IsDBNull(25) ? null : r.GetString(25),
+                r.GetInt32(26), OptTime(r, 27)));
         }
         return list;
     }

@@ -20,7 +20,7 @@ public sealed record InvoiceLineResource(
     [JsonPropertyOrder(-1)] public string Object => "line_item";
 
     public static InvoiceLineResource From(InvoiceLineRecord l) =>
-        new(l.Id, l.Type, l.Description, Micro.ToDecimal(l.QuantityMicros), l.UnitAmountDecimal, l.Amount, null, null, null);
+        new(l.Id, l.Type, l.Description, Micro.ToDecimal(l.QuantityMicros), l.UnitAmountDecimal, l.Amount, l.PeriodStart, l.PeriodEnd, l.FeatureId);
 }
 
 /// <summary>
@@ -39,7 +39,7 @@ public sealed record InvoiceResource(
     public static InvoiceResource From(InvoiceRecord i, IEnumerable<InvoiceLineRecord> lines) =>
         new(i.Id, i.Number, i.CustomerId, i.SubscriptionId, i.Status, i.Currency, i.Description, i.PeriodStart, i.PeriodEnd,
             [.. lines.Select(InvoiceLineResource.From)], i.Subtotal, i.Discount, i.Tax, i.Total, i.AmountPaid, i.AmountDue,
-            null, i.CreatedAt, i.FinalizedAt, null, i.VoidedAt, null, i.Livemode);
+            i.DueAt, i.CreatedAt, i.FinalizedAt, i.PaidAt, i.VoidedAt, null, i.Livemode);
 }
 
 /// <summary>The invoice statuses and rules shared by the invoice use cases.</summary>

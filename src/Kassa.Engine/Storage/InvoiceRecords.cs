@@ -11,12 +11,20 @@ public sealed record InvoiceRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string? SubscriptionId, string? Number, string Status, string Currency,
     string? Description, DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd,
     long Subtotal, long Discount, long Tax, long Total, long AmountPaid, long AmountDue,
-    DateTimeOffset CreatedAt, DateTimeOffset? FinalizedAt, DateTimeOffset? VoidedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset? FinalizedAt, DateTimeOffset? VoidedAt,
+    DateTimeOffset? PaidAt = null, DateTimeOffset? DueAt = null, long CreditApplied = 0, string BillingReason = "manual",
+    string? CouponId = null, string? TaxRateId = null, int AttemptCount = 0, DateTimeOffset? NextAttemptAt = null);
 
-/// <summary>One invoice line: quantity in micro-units, the unit amount as an exact decimal (null when the amount was given directly).</summary>
+/// <summary>
+/// One invoice line: quantity in micro-units, the unit amount as an exact decimal (null when the amount
+/// was given directly), the period, product and feature it bills, and its share of the invoice discount
+/// and its tax (both minor units, set when the invoice is finalized).
+/// </summary>
 public sealed record InvoiceLineRecord(
     string AccountId, bool Livemode, string InvoiceId, string Id, string Type, string Description, long QuantityMicros,
-    decimal? UnitAmountDecimal, long Amount, DateTimeOffset CreatedAt);
+    decimal? UnitAmountDecimal, long Amount, DateTimeOffset CreatedAt,
+    DateTimeOffset? PeriodStart = null, DateTimeOffset? PeriodEnd = null, string? ProductId = null, string? FeatureId = null,
+    long Discount = 0, long Tax = 0);
 
 public sealed record InvoiceFilter(string? CustomerId, string? Status);
 
@@ -29,6 +37,8 @@ public interface IInvoiceStore
     Task<IReadOnlyList<InvoiceRecord>> ListAsync(Tenant tenant, InvoiceFilter filter, Cursor? after, int limit);
 
     Task InsertLineAsync(InvoiceLineRecord line);
+    /// <summary>Rewrites a line's figures (a draft's line, or the discount and tax shares set at finalize).</summary>
+    Task UpdateLineAsync(InvoiceLineRecord line);
     /// <summary>Deletes a line of an invoice; false when there was none.</summary>
     Task<bool> DeleteLineAsync(Tenant tenant, string invoiceId, string lineId);
     /// <summary>The lines of these invoices in the order they were added (at most <c>LinesMax</c> per invoice by construction).</summary>
