@@ -173,6 +173,28 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         RowWriter.ExecuteAsync(s, $"INSERT INTO credit_transactions ({TransactionColumns}) VALUES ({Params(TransactionColumns)})", transactions, t =>
             [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, BalanceWords.Wire(t.Type), t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);
 
+    public async Task<IReadOnlyDictionary<string, long>> ResetOverageAsync(Tenant tenant, string customerId, IReadOnlyCollection<string> featureIds,
+        DateTimeOffset from, DateTimeOffset to)
+    {
+        var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (featureIds.Count == 0) return sums;
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT feature_id, SUM(amount) FROM credit_transactions
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND created_at > @from AND created_at <= @to
+              AND type = @reset AND {s.In("feature_id", "features")}
+            GROUP BY feature_id
+            """, new { tenant.AccountId, tenant.Livemode, customerId, from = Micros.From(from), to = Micros.From(to),
+                reset = BalanceWords.Wire(MovementType.Reset), features = s.List(featureIds) }, s.Transaction);
+        while (await r.ReadAsync()) sums[r.GetString(0)] = r.GetInt64(1);
+        return sums;
+    }
+
+    public Task DeleteFlagAsync(Tenant tenant, string customerId, string featureId, string entityId) =>
+        s.Connection.ExecuteAsync("""
+            DELETE FROM feature_balances
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND feature_id = @featureId AND entity_id = @entityId
+            """, new { tenant.AccountId, tenant.Livemode, customerId, featureId, entityId }, s.Transaction);
+
     public async Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id) =>
         (await QueryBuckets($"SELECT {BucketColumns} FROM balance_buckets WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
             new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();

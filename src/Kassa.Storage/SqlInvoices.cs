@@ -103,6 +103,19 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
             """, new { tenant.AccountId, tenant.Livemode }, s.Transaction);
     }
 
+    public async Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForPaymentRetryAsync(DateTimeOffset now, int limit)
+    {
+        // The partial index invoices_retry holds exactly the invoices with a retry scheduled.
+        await using var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT account_id, livemode, id FROM invoices
+            WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= @now AND status = 'open'
+            ORDER BY next_attempt_at LIMIT @limit
+            """, new { now = Micros.From(now), limit }, s.Transaction);
+        var list = new List<(Tenant, string)>();
+        while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
+        return list;
+    }
+
     private static object Args(InvoiceRecord i) => new
     {
         i.AccountId, i.Livemode, i.Id, i.CustomerId, i.SubscriptionId, i.Number, i.Status, i.Currency, i.Description,

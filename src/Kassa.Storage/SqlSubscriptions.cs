@@ -1,4 +1,7 @@
+using System.Data.Common;
 using Dapper;
+using Kassa.Core.Paging;
+using Kassa.Core.Periods;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
@@ -6,6 +9,10 @@ namespace Kassa.Storage;
 
 internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
 {
+    private const string Columns = "account_id, livemode, id, customer_id, product_id, product_version, status, quantity, current_period_start, " +
+        "current_period_end, trial_end, cancel_at_period_end, canceled_at, paused, scheduled_product_id, created_at, billing_anchor, billing_interval, " +
+        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at";
+
     public Task InsertAsync(SubscriptionSummary sub, Tenant tenant, string customerId, long quantity, DateTimeOffset now) =>
         s.Connection.ExecuteAsync("""
             INSERT INTO subscriptions (account_id, livemode, id, customer_id, product_id, product_version, status, quantity, current_period_start,
@@ -13,4 +20,78 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
             VALUES (@AccountId, @Livemode, @id, @customerId, @productId, @version, @status, @quantity, @now, NULL, NULL, @no, NULL, @no, @scheduled, @now)
             """, new { tenant.AccountId, tenant.Livemode, id = sub.Id, customerId, productId = sub.ProductId, version = sub.ProductVersion, status = sub.Status,
                 quantity, now = Micros.From(now), no = false, scheduled = sub.ScheduledProductId }, s.Transaction);
+
+    public Task InsertAsync(SubscriptionRecord r) =>
+        s.Connection.ExecuteAsync($"""
+            INSERT INTO subscriptions ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @ProductId, @ProductVersion, @Status, @Quantity,
+              @periodStart, @periodEnd, @trialEnd, @CancelAtPeriodEnd, @canceledAt, @Paused, @ScheduledProductId, @createdAt, @anchor, @interval,
+              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt)
+            """, Args(r), s.Transaction);
+
+    public async Task<SubscriptionRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
+        (await Query($"SELECT {Columns} FROM subscriptions WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id{(forUpdate ? s.Dialect.ForUpdate : "")}",
+            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+
+    public Task UpdateAsync(SubscriptionRecord r) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE subscriptions SET product_id = @ProductId, product_version = @ProductVersion, status = @Status, quantity = @Quantity,
+              current_period_start = @periodStart, current_period_end = @periodEnd, trial_end = @trialEnd, cancel_at_period_end = @CancelAtPeriodEnd,
+              canceled_at = @canceledAt, paused = @Paused, scheduled_product_id = @ScheduledProductId, billing_anchor = @anchor,
+              billing_interval = @interval, interval_count = @IntervalCount, currency = @Currency, cancel_reason = @CancelReason, ended_at = @endedAt,
+              usage_billed_through = @billedThrough, latest_invoice_id = @LatestInvoiceId, updated_at = @updatedAt
+            WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
+            """, Args(r), s.Transaction);
+
+    public Task<IReadOnlyList<SubscriptionRecord>> ListAsync(Tenant tenant, SubscriptionFilter f, Cursor? after, int limit) =>
+        Query($"""
+            SELECT {Columns} FROM subscriptions
+            WHERE account_id = @AccountId AND livemode = @Livemode
+              AND (@customerId IS NULL OR customer_id = @customerId)
+              AND (@status IS NULL OR status = @status)
+              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
+            ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, new { tenant.AccountId, tenant.Livemode, customerId = f.CustomerId, status = f.Status, hasCursor = after is null ? 0 : 1,
+                afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    public async Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForRenewalAsync(DateTimeOffset now, int limit)
+    {
+        // The partial index subscriptions_due holds exactly these rows, ordered by period end.
+        await using var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT account_id, livemode, id FROM subscriptions
+            WHERE status IN ('active', 'trialing', 'past_due') AND paused = @no AND current_period_end <= @now
+            ORDER BY current_period_end LIMIT @limit
+            """, new { now = Micros.From(now), no = false, limit }, s.Transaction);
+        var list = new List<(Tenant, string)>();
+        while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
+        return list;
+    }
+
+    private static object Args(SubscriptionRecord r) => new
+    {
+        r.AccountId, r.Livemode, r.Id, r.CustomerId, r.ProductId, r.ProductVersion, r.Status, r.Quantity,
+        periodStart = Opt(r.CurrentPeriodStart), periodEnd = Opt(r.CurrentPeriodEnd), trialEnd = Opt(r.TrialEnd), r.CancelAtPeriodEnd,
+        canceledAt = Opt(r.CanceledAt), r.Paused, r.ScheduledProductId, createdAt = Micros.From(r.CreatedAt), anchor = Opt(r.BillingAnchor),
+        interval = Periods.Name(r.Interval), r.IntervalCount, r.Currency, r.CancelReason, endedAt = Opt(r.EndedAt),
+        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt),
+    };
+
+    private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
+
+    private static DateTimeOffset? Time(DbDataReader r, int i) => r.IsDBNull(i) ? null : Micros.To(r.GetInt64(i));
+
+    private static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private async Task<IReadOnlyList<SubscriptionRecord>> Query(string sql, object args)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
+        var list = new List<SubscriptionRecord>();
+        while (await r.ReadAsync())
+        {
+            Periods.TryParse(r.GetString(17), out var interval);
+            list.Add(new SubscriptionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetString(6),
+                r.GetInt64(7), Time(r, 8), Time(r, 9), Time(r, 10), r.GetBoolean(11), Time(r, 12), r.GetBoolean(13), Text(r, 14), Micros.To(r.GetInt64(15)),
+                Time(r, 16), interval, r.GetInt32(18), Text(r, 19), Text(r, 20), Time(r, 21), Time(r, 22), Text(r, 23), Time(r, 24)));
+        }
+        return list;
+    }
 }

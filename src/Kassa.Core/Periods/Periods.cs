@@ -50,6 +50,17 @@ public static class Periods
         return ok;
     }
 
+    /// <summary>The API name of an interval (<c>month</c>), the inverse of <see cref="TryParse"/>.</summary>
+    public static string Name(Interval interval) => interval switch
+    {
+        Interval.Hour => "hour",
+        Interval.Day => "day",
+        Interval.Week => "week",
+        Interval.Month => "month",
+        Interval.Year => "year",
+        _ => throw new ArgumentOutOfRangeException(nameof(interval)),
+    };
+
     /// <summary>
     /// The k-th boundary from the anchor: anchor + k × count × interval, computed from the anchor,
     /// never by chaining. Months and years clamp the day to the month's length (anchor Jan 31 →

@@ -28,6 +28,15 @@ public static class EventTypes
     public const string InvoiceFinalized = "invoice.finalized";
     public const string InvoiceVoided = "invoice.voided";
     public const string InvoiceMarkedUncollectible = "invoice.marked_uncollectible";
+    public const string SubscriptionCreated = "subscription.created";
+    public const string SubscriptionActivated = "subscription.activated";
+    public const string SubscriptionUpdated = "subscription.updated";
+    public const string SubscriptionRenewed = "subscription.renewed";
+    public const string SubscriptionPastDue = "subscription.past_due";
+    public const string SubscriptionPaused = "subscription.paused";
+    public const string SubscriptionResumed = "subscription.resumed";
+    public const string SubscriptionCanceled = "subscription.canceled";
+    public const string SubscriptionScheduled = "subscription.scheduled";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -210,6 +210,14 @@ public interface IBalanceStore
     /// <summary>Forgets keys older than <paramref name="cutoff"/>, at most <paramref name="batchSizeMax"/>; returns how many.</summary>
     Task<int> ReleaseIdempotencyKeysOlderThanAsync(DateTimeOffset cutoff, int batchSizeMax);
     Task InsertTransactionsAsync(IReadOnlyList<CreditTransactionRecord> transactions);
+    /// <summary>
+    /// Per feature, the overage that balance resets of the customer recorded (movements of type
+    /// <c>reset</c>, entity balances included) with <c>from &lt; created_at ≤ to</c>: the usage a
+    /// renewal bills in arrears. Reads the customer's index range only.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, long>> ResetOverageAsync(Tenant tenant, string customerId, IReadOnlyCollection<string> featureIds, DateTimeOffset from, DateTimeOffset to);
+    /// <summary>Deletes a boolean feature's entitlement row (a flag has no buckets): the customer no longer has the feature.</summary>
+    Task DeleteFlagAsync(Tenant tenant, string customerId, string featureId, string entityId);
 
     Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id);
     Task<IReadOnlyList<StoredBucket>> ListGrantsAsync(Tenant tenant, string? customerId, Cursor? after, int limit);
@@ -227,10 +235,6 @@ public interface IBalanceStore
     Task<IReadOnlyList<FeatureRecord>> FeaturesWithCreditSystemsAsync(Tenant tenant, IReadOnlyCollection<string> featureIds);
 }
 
-public interface ISubscriptionStore
-{
-    Task InsertAsync(SubscriptionSummary subscription, Tenant tenant, string customerId, long quantity, DateTimeOffset now);
-}
 
 public sealed record EntityRecord(string AccountId, bool Livemode, string CustomerId, string Id, string FeatureId, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? DeletedAt);
 

@@ -50,6 +50,9 @@ public interface IInvoiceStore
     /// SQLite's single writer does the same. A rollback gives the number back, so numbers have no gaps.
     /// </summary>
     Task<long> NextNumberAsync(Tenant tenant);
+
+    /// <summary>Open invoices whose dunning retry is due at <paramref name="now"/>, oldest first (bounded).</summary>
+    Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForPaymentRetryAsync(DateTimeOffset now, int limit);
 }
 
 /// <summary>A stored journal entry with its lines (spec §9).</summary>

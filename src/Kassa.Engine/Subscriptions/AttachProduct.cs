@@ -29,8 +29,27 @@ public static class AttachProduct
 
     public static async Task<Result<string>> Execute(IStoreSession s, OperationContext op, string customerId, ProductRecord product, ProductVersionRecord version, long quantity)
     {
-        var subscriptionId = op.NewId(IdPrefixes.Subscription);
-        await s.Subscriptions.InsertAsync(new SubscriptionSummary(subscriptionId, product.Id, version.Version, "active", null), op.Tenant, customerId, quantity, op.Now);
+        var sub = NewSubscription(op, customerId, product, version, quantity, SubscriptionStatus.Active, op.Now);
+        await s.Subscriptions.InsertAsync(sub);
+        var granted = await GrantAsync(s, op, customerId, sub.Id, version, quantity);
+        return granted is { } error ? error : sub.Id;
+    }
+
+    /// <summary>A new subscription row: billing periods anchored at <paramref name="anchor"/> in the plan's interval.</summary>
+    public static SubscriptionRecord NewSubscription(OperationContext op, string customerId, ProductRecord product, ProductVersionRecord version, long quantity,
+        string status, DateTimeOffset anchor, DateTimeOffset? trialEnd = null)
+    {
+        var plan = BillingPlan.Of(version);
+        // A trial is a period of its own; the first billed period is anchored where it ends.
+        var (start, end) = trialEnd is { } t ? (anchor, t) : SubscriptionBilling.FirstPeriod(plan, anchor);
+        return new SubscriptionRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.Subscription), customerId, product.Id, version.Version,
+            status, quantity, start, end, trialEnd, false, null, false, null, op.Now, trialEnd ?? anchor, plan.Interval, plan.IntervalCount, plan.Currency,
+            null, null, op.Now, null, op.Now);
+    }
+
+    /// <summary>Grants the balances a subscription's product version promises (see the class summary).</summary>
+    public static async Task<KassaError?> GrantAsync(IStoreSession s, OperationContext op, string customerId, string subscriptionId, ProductVersionRecord version, long quantity)
+    {
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [customerId], [], forUpdate: true, op.Now);
         var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, version.Features.Select(f => f.FeatureId!).ToList())).ToDictionary(f => f.Id);
         var writes = new Grants();
@@ -53,7 +72,7 @@ public static class AttachProduct
             if (Grant(op, book, customerId, "", pf, feature, quantity, subscriptionId, OveragePrice(version, pf), writes) is { } error) return error;
         }
         await writes.SaveAsync(s);
-        return subscriptionId;
+        return null;
     }
 
     /// <summary>

@@ -1,33 +1,48 @@
-using System.Text.Json.Serialization;
 using Kassa.Core.Errors;
+using Kassa.Core.Invoicing;
 using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
+using Kassa.Engine.Coupons;
+using Kassa.Engine.Events;
+using Kassa.Engine.Invoices;
+using Kassa.Engine.Payments;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Subscriptions;
 
 /// <summary>
-/// <c>POST /v1/subscribe</c> for products that charge nothing up front (free, or only usage billed in
-/// arrears): the subscription is active at once and its balances are granted in the same
-/// transaction. Products with a fixed or prepaid price need checkout and payments, which arrive with
-/// their own capability; until then they are refused with <c>invalid_state</c>. A customer has at most
-/// <see cref="Catalog.GetPricingTable.SubscriptionsMax"/> live subscriptions; one more is refused with
-/// <c>409 limit_reached</c>.
+/// <c>POST /v1/subscribe</c> (spec §4.1), in two steps so a crash can never charge twice:
+/// <see cref="Execute"/> runs in one transaction — the subscription, its first invoice (finalized:
+/// numbered, discounted, taxed, posted) and the payment attempt are written together; after the
+/// commit <see cref="FinishAsync"/> charges the attempt and answers from what was recorded.
+/// <list type="bullet">
+/// <item>Nothing charged up front (free, or usage billed in arrears): <c>active</c> now, balances granted.</item>
+/// <item>A free trial without a required card: <c>trialing</c> now, balances granted, nothing charged;
+/// the first invoice comes when the trial ends.</item>
+/// <item>Paid: the subscription is <c>incomplete</c> until its first invoice is paid (then
+/// <c>active</c> and its balances are granted). With a payment method (given, or the customer's
+/// default) the invoice is charged now; a decline or 3-D Secure answers <c>requires_action</c>.
+/// Without one: <c>requires_checkout</c> with the invoice's hosted page as <c>checkout_url</c> (the
+/// hosted checkout arrives with the next capability).</item>
+/// </list>
+/// The customer row is locked first, so two subscribes of one customer run one after the other.
 /// </summary>
 public static class Subscribe
 {
     public const long QuantityMax = 1_000_000;
 
-    public sealed record Request(string? CustomerId, string? ProductId, long? Quantity);
+    public sealed record Request(string? CustomerId, string? ProductId, long? Quantity, string? Coupon, string? PaymentMethodId,
+        string? SuccessUrl, string? CancelUrl);
 
-    public sealed record SubscriptionRef(string Id, string CustomerId, string ProductId, int ProductVersion, string Status, long Quantity)
-    {
-        [JsonPropertyOrder(-1)] public string Object => "subscription";
-    }
+    /// <summary>Why the subscription is not active yet: <c>3ds_required</c> or <c>payment_failed</c>.</summary>
+    public sealed record RequiredAction(string Code, string Reason);
 
-    public sealed record Response(string Status, SubscriptionRef Subscription, object? Invoice, string? CheckoutUrl, object? RequiredAction);
+    public sealed record Response(string Status, SubscriptionResource Subscription, InvoiceResource? Invoice, string? CheckoutUrl, RequiredAction? RequiredAction);
 
-    public static async Task<Result<Response>> Execute(IStoreSession s, OperationContext op, Request request)
+    /// <summary>What the transaction decided: the answer so far and the payment attempt to complete after the commit.</summary>
+    public sealed record Started(Response Response, string? PaymentId);
+
+    public static async Task<Result<Started>> Execute(IStoreSession s, OperationContext op, Request request)
     {
         if (request.CustomerId is null) return KassaError.Missing("customer_id");
         if (request.ProductId is null) return KassaError.Missing("product_id");
@@ -39,8 +54,6 @@ public static class Subscribe
         if (product is null) return KassaError.NotFound("product", request.ProductId) with { Param = "product_id" };
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{product.Id}' is archived and cannot be attached");
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version))!;
-        if (!AttachProduct.ChargesNothingUpFront(version))
-            return KassaError.InvalidState($"Product '{product.Id}' has a price charged up front; paid subscriptions need checkout and payments, which this server does not offer yet");
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
         if (live.Any(x => x.ProductId == product.Id)) return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}'");
         if (!product.IsAddOn && product.Group is not null)
@@ -49,19 +62,137 @@ public static class Subscribe
             {
                 var otherProduct = await s.Catalog.GetProductAsync(op.Tenant, other.ProductId);
                 if (otherProduct is { IsAddOn: false } && otherProduct.Group == product.Group)
-                    return KassaError.InvalidState($"Customer '{customer.Id}' has '{otherProduct.Id}' in group '{product.Group}'; switching plans arrives with paid subscriptions");
+                    return KassaError.InvalidState($"Customer '{customer.Id}' has '{otherProduct.Id}' in group '{product.Group}'; switching plans in a group is not available yet");
             }
         }
         // The customer row is locked, so live subscriptions cannot grow behind this count. Everything that
         // reads them (this method, the pricing table, entity grants) reads at most the bound; one more would
-        // be silently ignored there, so it is refused here. New customers start with at most
-        // AutoEnableLimit.ProductsMax, which is below this bound.
+        // be silently ignored there, so it is refused here.
         if (live.Count >= Catalog.GetPricingTable.SubscriptionsMax)
             return new KassaError(ErrorCodes.LimitReached,
                 $"Customer '{customer.Id}' already has {Catalog.GetPricingTable.SubscriptionsMax} live subscriptions, the most allowed", "customer_id");
-        var attached = await AttachProduct.Execute(s, op, customer.Id, product, version, quantity);
-        if (!attached.IsOk) return attached.Error!;
-        await RecordAudit.Execute(s, op, "subscription.created", "subscription", attached.Value, ["customer_id", "product_id", "quantity"]);
-        return new Response("active", new SubscriptionRef(attached.Value, customer.Id, product.Id, version.Version, "active", quantity), null, null, null);
+
+        var plan = BillingPlan.Of(version);
+        var upFront = !AttachProduct.ChargesNothingUpFront(version);
+        var trial = product.FreeTrial is { Days: > 0 } t ? t : null;
+        CouponTerms? coupon = null;
+        if (request.Coupon is not null && plan.Currency is null)
+            return KassaError.Validation("coupon", "applies only to a product with a price");
+
+        // A trial without a required card starts now; one that requires a card needs a method on file.
+        if (trial is not null && upFront)
+        {
+            var trialEnd = op.Now.AddDays(trial.Days);
+            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Trialing, op.Now, trialEnd);
+            await s.Subscriptions.InsertAsync(sub);
+            if (request.Coupon is not null)
+            {
+                var redeemed = await RedeemCoupon.Execute(s, op, request.Coupon, customer.Id, product.Id, plan.Currency!, sub.Id);
+                if (!redeemed.IsOk) return redeemed.Error! with { Param = "coupon" };
+                coupon = redeemed.Value;
+                if (coupon.Type == CouponType.TrialExtension)
+                {
+                    // A trial extension lengthens the trial (and so moves the first billed period).
+                    var extended = trialEnd.AddDays((double)coupon.Value);
+                    sub = sub with { TrialEnd = extended, CurrentPeriodEnd = extended, BillingAnchor = extended };
+                    await s.Subscriptions.UpdateAsync(sub);
+                }
+            }
+            if (trial.CardRequired && !await HasPaymentMethodAsync(s, op, customer.Id, request.PaymentMethodId))
+            {
+                // The trial starts once a card is on file: until then the subscription grants nothing.
+                sub = sub with { Status = SubscriptionStatus.Incomplete };
+                await s.Subscriptions.UpdateAsync(sub);
+                await RecordCreatedAsync(s, op, sub);
+                return new Started(new Response("requires_checkout", SubscriptionResource.From(sub), null, null, null), null);
+            }
+            if (await AttachProduct.GrantAsync(s, op, customer.Id, sub.Id, version, quantity) is { } grantError) return grantError;
+            await RecordCreatedAsync(s, op, sub);
+            return new Started(new Response(SubscriptionStatus.Trialing, SubscriptionResource.From(sub), null, null, null), null);
+        }
+
+        if (!upFront)
+        {
+            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Active, op.Now);
+            await s.Subscriptions.InsertAsync(sub);
+            if (await AttachProduct.GrantAsync(s, op, customer.Id, sub.Id, version, quantity) is { } grantError) return grantError;
+            if (request.Coupon is not null)
+            {
+                var redeemed = await RedeemCoupon.Execute(s, op, request.Coupon, customer.Id, product.Id, plan.Currency!, sub.Id);
+                if (!redeemed.IsOk) return redeemed.Error! with { Param = "coupon" };
+            }
+            await RecordCreatedAsync(s, op, sub);
+            return new Started(new Response(SubscriptionStatus.Active, SubscriptionResource.From(sub), null, null, null), null);
+        }
+
+        // Paid: incomplete until the first invoice is paid.
+        var pending = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Incomplete, op.Now);
+        await s.Subscriptions.InsertAsync(pending);
+        if (request.Coupon is not null)
+        {
+            var redeemed = await RedeemCoupon.Execute(s, op, request.Coupon, customer.Id, product.Id, plan.Currency!, pending.Id);
+            if (!redeemed.IsOk) return redeemed.Error! with { Param = "coupon" };
+        }
+        var lines = FirstInvoiceLines(product, version, plan, quantity, pending.CurrentPeriodStart!.Value, pending.CurrentPeriodEnd!.Value);
+        var invoiced = await SubscriptionBilling.InvoiceAsync(s, op, pending, plan.Currency!, SubscriptionBilling.ReasonCreate,
+            pending.CurrentPeriodStart!.Value, pending.CurrentPeriodEnd!.Value, lines);
+        if (!invoiced.IsOk) return invoiced.Error!;
+        var invoice = invoiced.Value!;
+        pending = (await s.Subscriptions.GetAsync(op.Tenant, pending.Id))! with { LatestInvoiceId = invoice.Id };
+        await s.Subscriptions.UpdateAsync(pending);
+        await RecordCreatedAsync(s, op, pending);
+        if (invoice.Status == InvoiceRules.Paid)
+        {
+            // Nothing was due (a 100 % coupon, or customer credit covered it): finalize marked it paid.
+            var activated = await SubscriptionPayments.ActivateAsync(s, op, pending);
+            return new Started(new Response(SubscriptionStatus.Active, SubscriptionResource.From(activated), invoice, null, null), null);
+        }
+        var begun = await ChargeInvoice.BeginAsync(s, op, invoice.Id, request.PaymentMethodId);
+        if (!begun.IsOk)
+        {
+            // A method named but unusable is the caller's mistake; no method at all leads to checkout.
+            if (request.PaymentMethodId is not null) return begun.Error!;
+            return new Started(new Response("requires_checkout", SubscriptionResource.From(pending), invoice, invoice.HostedUrl, null), null);
+        }
+        return new Started(new Response(SubscriptionStatus.Incomplete, SubscriptionResource.From(pending), invoice, null, null), begun.Value);
+    }
+
+    /// <summary>After the transaction committed: charges the attempt it wrote and answers with what the charge left.</summary>
+    public static async Task<Result<Response>> FinishAsync(IKassaStore store, PaymentProviders providers, OperationContext op, Started started, CancellationToken ct)
+    {
+        if (started.PaymentId is null) return started.Response;
+        var outcome = await ChargeInvoice.CompleteAsync(store, providers, op, started.PaymentId, ct);
+        if (!outcome.IsOk) return outcome.Error!;
+        return await store.ReadAsync(async s =>
+        {
+            var sub = (await s.Subscriptions.GetAsync(op.Tenant, started.Response.Subscription.Id))!;
+            var invoice = await GetInvoice.Execute(s, op.Tenant, started.Response.Invoice!.Id);
+            var resource = SubscriptionResource.From(sub);
+            if (outcome.Value.Status == "succeeded")
+                return Result<Response>.Ok(new Response(sub.Status, resource, invoice.Value, null, null));
+            var action = outcome.Value.Status == "requires_action"
+                ? new RequiredAction("3ds_required", "The card needs 3-D Secure authentication; complete it on the hosted page")
+                : new RequiredAction("payment_failed", outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
+            return Result<Response>.Ok(new Response("requires_action", resource, invoice.Value, invoice.Value?.HostedUrl, action));
+        }, ct);
+    }
+
+    /// <summary>The first invoice: the first period's fixed fees in advance and the one-time prices.</summary>
+    public static IReadOnlyList<LineInput> FirstInvoiceLines(ProductRecord product, ProductVersionRecord version, BillingPlan plan, long quantity,
+        DateTimeOffset start, DateTimeOffset end)
+    {
+        var lines = PeriodLines.InAdvance(plan.Fees(product), quantity, start, end).ToList();
+        foreach (var p in plan.OneTime.Where(p => (p.Amount ?? 0) > 0))
+            lines.Add(new LineInput(LineType.OneTime, product.Name, quantity, p.Amount!.Value, checked(p.Amount!.Value * quantity), ProductId: product.Id));
+        return lines;
+    }
+
+    private static async Task<bool> HasPaymentMethodAsync(IStoreSession s, OperationContext op, string customerId, string? methodId) =>
+        methodId is not null || await SubscriptionPayments.DefaultMethodAsync(s, op, customerId) is not null;
+
+    private static async Task RecordCreatedAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
+    {
+        await RecordAudit.Execute(s, op, "subscription.created", "subscription", sub.Id, ["customer_id", "product_id", "quantity"]);
+        await EmitEvent.Execute(s, op, EventTypes.SubscriptionCreated, "subscription", sub.Id, SubscriptionResource.From(sub));
     }
 }

@@ -93,11 +93,6 @@ public static class EntitlementEndpoints
                 EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListCreditTransactions.Execute(s, t, customer_id, feature_id, page)))
             .Doc("listCreditTransactions", "Every balance movement, newest first", grants)
             .Produces<ListResource<CreditTransactionResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
-
-        v1.MapPost("/subscribe", (HttpContext http, Api api) =>
-                api.Mutate<Subscribe.Request, Subscribe.Response>(http, Subscribe.Execute, r => new Reply(200, r)))
-            .Doc("subscribe", "Attach a product to a customer (free products: active at once)", "Subscriptions")
-            .Body<Subscribe.Request>().Produces<Subscribe.Response>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
     }
 
     /// <summary>

@@ -60,6 +60,7 @@ public static class KassaApp
             builder.Services.AddHostedService<ExpiredRecordPurgeWorker>();
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();
+            builder.Services.AddHostedService<SubscriptionRenewalWorker>();
         }
         configure?.Invoke(builder);
 
@@ -78,6 +79,7 @@ public static class KassaApp
         });
         var v1 = app.MapGroup("/v1");
         CustomerEndpoints.Map(v1);
+        SubscriptionEndpoints.Map(v1);
         ApiKeyEndpoints.Map(v1);
         AuditEndpoints.Map(v1);
         CatalogEndpoints.Map(v1);

@@ -45,6 +45,66 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
             return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
         });
 
+    /// <summary>
+    /// A mutation whose effect finishes outside the transaction (a provider call): <paramref name="work"/>
+    /// runs in one transaction that writes everything needed to finish (e.g. a payment attempt), then,
+    /// after the commit, <paramref name="finish"/> completes it and produces the answer. With an
+    /// <c>Idempotency-Key</c> the final answer is stored under the key afterwards; a retry while the first
+    /// is still running gets <c>409 idempotency_key_in_use</c>. If the process dies between the two steps the
+    /// claim expires and a retry runs the work again, which the use cases refuse (the first one's effect
+    /// is there) — and the attempt itself is completed by the payments reconcile, never run twice.
+    /// </summary>
+    public async Task MutateThen<TBody, TStep, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, Task<Result<TStep>>> work,
+        Func<TStep, OperationContext, CancellationToken, Task<Result<TResult>>> finish, Func<TResult, Reply> reply)
+        where TBody : class
+    {
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
+        {
+            await ApiResponses.WriteError(http, read.Error!);
+            return;
+        }
+        var body = read.Value;
+        var op = Operation(http);
+        var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
+        if (answered) return;
+        int status;
+        byte[] bytes;
+        try
+        {
+            var parsed = JsonBody.Parse<TBody>(body);
+            Result<TResult> result;
+            if (!parsed.IsOk) result = parsed.Error!;
+            else
+            {
+                var step = await store.WriteAsync(s => work(s, op, parsed.Value), commitIf: r => r.IsOk, ct: CancellationToken.None);
+                if (step.IsOk) signal.Poke();
+                // Not cancelled with the request: once committed, the effect is finished either way.
+                result = step.IsOk ? await finish(step.Value, op, CancellationToken.None) : step.Error!;
+            }
+            if (result.IsOk)
+            {
+                var r = reply(result.Value);
+                (status, bytes) = (r.Status, JsonSerializer.SerializeToUtf8Bytes(r.Body, KassaJson.Options));
+            }
+            else (status, bytes) = ApiErrors.Render(result.Error!, op.RequestId);
+        }
+        catch
+        {
+            if (claimToken is not null) await ReleaseClaimAsync(op, key!, claimToken);
+            throw;
+        }
+        if (claimToken is not null)
+        {
+            if (status < 500)
+                await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, bytes, op.Now + ClaimIdempotencyKey.Retention),
+                    ct: CancellationToken.None);
+            else await ReleaseClaimAsync(op, key!, claimToken);
+        }
+        signal.Poke();
+        await ApiResponses.WriteBytes(http, status, bytes);
+    }
+
     /// <summary>A read in one read-only session.</summary>
     public async Task Read<TResult>(HttpContext http, Func<IStoreSession, Tenant, Task<Result<TResult>>> work, int status = 200)
     {

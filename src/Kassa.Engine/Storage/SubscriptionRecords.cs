@@ -1,0 +1,31 @@
+using Kassa.Core.Paging;
+using Kassa.Core.Periods;
+using Kassa.Engine.Common;
+
+namespace Kassa.Engine.Storage;
+
+/// <summary>
+/// A subscription row (spec §4). Billing periods are anniversary periods of <see cref="BillingAnchor"/>
+/// in <see cref="Interval"/> × <see cref="IntervalCount"/>; <see cref="UsageBilledThrough"/> is the cut
+/// up to which billed overage has been invoiced.
+/// </summary>
+public sealed record SubscriptionRecord(
+    string AccountId, bool Livemode, string Id, string CustomerId, string ProductId, int ProductVersion, string Status, long Quantity,
+    DateTimeOffset? CurrentPeriodStart, DateTimeOffset? CurrentPeriodEnd, DateTimeOffset? TrialEnd, bool CancelAtPeriodEnd,
+    DateTimeOffset? CanceledAt, bool Paused, string? ScheduledProductId, DateTimeOffset CreatedAt,
+    DateTimeOffset? BillingAnchor, Interval Interval, int IntervalCount, string? Currency, string? CancelReason, DateTimeOffset? EndedAt,
+    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt);
+
+public sealed record SubscriptionFilter(string? CustomerId, string? Status);
+
+public interface ISubscriptionStore
+{
+    Task InsertAsync(SubscriptionSummary subscription, Tenant tenant, string customerId, long quantity, DateTimeOffset now);
+    Task InsertAsync(SubscriptionRecord subscription);
+    /// <summary>A subscription; with <paramref name="forUpdate"/> locked on PostgreSQL until the transaction ends.</summary>
+    Task<SubscriptionRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false);
+    Task UpdateAsync(SubscriptionRecord subscription);
+    Task<IReadOnlyList<SubscriptionRecord>> ListAsync(Tenant tenant, SubscriptionFilter filter, Cursor? after, int limit);
+    /// <summary>Live, unpaused subscriptions whose period ended at or before <paramref name="now"/>, oldest end first (the renewal worker's input, bounded).</summary>
+    Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForRenewalAsync(DateTimeOffset now, int limit);
+}

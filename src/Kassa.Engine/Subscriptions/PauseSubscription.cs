@@ -1,0 +1,44 @@
+using Kassa.Core.Errors;
+using Kassa.Engine.Common;
+using Kassa.Engine.Events;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Subscriptions;
+
+/// <summary>
+/// <c>POST /v1/subscriptions/{id}/pause</c> and <c>/resume</c> (spec §4.2). A paused subscription is not
+/// renewed; resuming a subscription whose period ended while paused starts a new period now (the
+/// paused time is not billed) and the renewal worker bills it from there.
+/// </summary>
+public static class PauseSubscription
+{
+    public static async Task<Result<SubscriptionResource>> Pause(IStoreSession s, OperationContext op, string id)
+    {
+        var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
+        if (sub is null) return KassaError.NotFound("subscription", id);
+        if (sub.Paused) return KassaError.InvalidState($"Subscription '{sub.Id}' is already paused");
+        if (!SubscriptionStatus.Renews(sub.Status)) return KassaError.InvalidState($"Subscription '{sub.Id}' is {sub.Status}; only a live subscription can be paused");
+        var after = sub with { Paused = true, UpdatedAt = op.Now };
+        await SubscriptionPayments.SaveAsync(s, op, sub, after, EventTypes.SubscriptionPaused);
+        return SubscriptionResource.From(after);
+    }
+
+    public static async Task<Result<SubscriptionResource>> Resume(IStoreSession s, OperationContext op, string id)
+    {
+        var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
+        if (sub is null) return KassaError.NotFound("subscription", id);
+        if (!sub.Paused) return KassaError.InvalidState($"Subscription '{sub.Id}' is not paused");
+        var after = sub with { Paused = false, UpdatedAt = op.Now };
+        if (sub.CurrentPeriodEnd is { } end && end <= op.Now)
+        {
+            // The period ended while paused: the subscription continues from now, on a new anchor, so
+            // the paused stretch is neither billed nor renewed retroactively.
+            var plan = BillingPlan.Of((await s.Catalog.GetVersionAsync(op.Tenant, sub.ProductId, sub.ProductVersion))!);
+            // The new period is billed like a renewal: its end is now, so the renewal worker invoices the
+            // period starting now (fees in advance, usage before the pause in arrears) on its next round.
+            after = after with { BillingAnchor = op.Now, CurrentPeriodEnd = op.Now, Interval = plan.Interval, IntervalCount = plan.IntervalCount };
+        }
+        await SubscriptionPayments.SaveAsync(s, op, sub, after, EventTypes.SubscriptionResumed);
+        return SubscriptionResource.From(after);
+    }
+}

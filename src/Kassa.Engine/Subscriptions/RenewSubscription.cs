@@ -1,0 +1,120 @@
+using Kassa.Core.Balances;
+using Kassa.Core.Invoicing;
+using Kassa.Engine.Balances;
+using Kassa.Engine.Catalog;
+using Kassa.Engine.Common;
+using Kassa.Engine.Events;
+using Kassa.Engine.Invoices;
+using Kassa.Engine.Payments;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Engine.Subscriptions;
+
+/// <summary>
+/// Renews one subscription whose period has ended (spec §4.2), in one transaction with the
+/// subscription row locked: the customer's balances are brought up to date (so each reset records the
+/// closed period's billed overage), then one invoice bills the next period's fixed fees in advance and
+/// the closed period's usage in arrears, is finalized, and its charge attempt is written (completed by
+/// the caller after the commit). The invoice is unique per subscription and period start, so a rerun,
+/// a crash mid-run or two nodes racing bill a period once. A subscription more than one period behind
+/// renews one period per call, in time order. With <c>cancel_at_period_end</c> it ends instead
+/// (usage billed on a final invoice); a trial that ends with no payment method on file ends the
+/// subscription (reason <c>trial_ended</c>).
+/// </summary>
+public static class RenewSubscription
+{
+    public const string ReasonTrialEnded = "trial_ended";
+
+    /// <summary>What a renewal did: the invoice it made (if any) and the charge attempt to complete.</summary>
+    public sealed record Renewed(string SubscriptionId, string? InvoiceId, string? PaymentId, bool Ended);
+
+    public static async Task<Renewed?> Execute(IStoreSession s, OperationContext op, string subscriptionId)
+    {
+        var sub = await s.Subscriptions.GetAsync(op.Tenant, subscriptionId, forUpdate: true);
+        if (sub is null || sub.Paused || !SubscriptionStatus.Renews(sub.Status) || sub.CurrentPeriodEnd is not { } end || end > op.Now) return null;
+        if (sub.CancelAtPeriodEnd)
+        {
+            var (_, finalPayment) = await CancelSubscription.EndAsync(s, op, sub, "canceled_at_period_end");
+            return new Renewed(sub.Id, null, finalPayment, true);
+        }
+        var trialEnding = sub.Status == SubscriptionStatus.Trialing && sub.TrialEnd is { } t && t <= op.Now;
+        if (trialEnding && await SubscriptionPayments.DefaultMethodAsync(s, op, sub.CustomerId) is null)
+        {
+            var (_, finalPayment) = await CancelSubscription.EndAsync(s, op, sub, ReasonTrialEnded);
+            return new Renewed(sub.Id, null, finalPayment, true);
+        }
+
+        var product = (await s.Catalog.GetProductAsync(op.Tenant, sub.ProductId))!;
+        var version = (await s.Catalog.GetVersionAsync(op.Tenant, sub.ProductId, sub.ProductVersion))!;
+        var plan = BillingPlan.Of(version);
+        var next = SubscriptionBilling.PeriodStartingAt(sub, end);
+        var closedStart = sub.CurrentPeriodStart ?? sub.CreatedAt;
+        var lines = new List<LineInput>(PeriodLines.InAdvance(plan.Fees(product), sub.Quantity, next.Start, next.End));
+        // A trial's usage is not billed: the trial is free.
+        var usage = await UsageLinesAsync(s, op, sub, product, version, closedStart, end);
+        if (sub.Status != SubscriptionStatus.Trialing) lines.AddRange(usage);
+
+        var renewed = sub with
+        {
+            CurrentPeriodStart = next.Start, CurrentPeriodEnd = next.End, UsageBilledThrough = op.Now, UpdatedAt = op.Now,
+            Status = trialEnding ? SubscriptionStatus.Active : sub.Status,
+        };
+        string? invoiceId = null, paymentId = null;
+        if (sub.Currency is { } currency && lines.Count > 0)
+        {
+            var invoiced = await SubscriptionBilling.InvoiceAsync(s, op, sub, currency, SubscriptionBilling.ReasonCycle, next.Start, next.End, lines);
+            if (!invoiced.IsOk) throw new InvalidOperationException($"Renewal invoice of {sub.Id}: {invoiced.Error!.Message}");
+            var invoice = invoiced.Value!;
+            invoiceId = invoice.Id;
+            renewed = renewed with { LatestInvoiceId = invoice.Id };
+            await s.Subscriptions.UpdateAsync(renewed);
+            if (invoice.Status == InvoiceRules.Open)
+            {
+                var begun = await ChargeInvoice.BeginAsync(s, op, invoice.Id, null);
+                if (begun.IsOk) paymentId = begun.Value;
+                else
+                {
+                    // No usable method: the attempt failed before it started; dunning takes it from here.
+                    var stored = (await s.Invoices.GetAsync(op.Tenant, invoice.Id, forUpdate: true))!;
+                    await s.Invoices.UpdateAsync(stored with { AttemptCount = stored.AttemptCount + 1 });
+                    await SubscriptionPayments.OnInvoicePaymentFailedAsync(s, op, stored, begun.Error!.Code);
+                    renewed = (await s.Subscriptions.GetAsync(op.Tenant, sub.Id))!;
+                }
+            }
+        }
+        // Read back: a payment-failure hook above may have changed the status.
+        await SubscriptionPayments.SaveAsync(s, op, sub, renewed, EventTypes.SubscriptionRenewed);
+        return new Renewed(sub.Id, invoiceId, paymentId, false);
+    }
+
+    /// <summary>
+    /// The closed period's usage lines: for each of the product's usage prices whose feature's overage
+    /// is billed, the overage the customer's balance resets recorded since the subscription last billed
+    /// usage, priced by the model (rounded once per line). Balances are brought up to date first, so a
+    /// reset that was due is recorded now.
+    /// </summary>
+    public static async Task<IReadOnlyList<LineInput>> UsageLinesAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub, ProductRecord product,
+        ProductVersionRecord version, DateTimeOffset periodStart, DateTimeOffset periodEnd)
+    {
+        var priced = version.Prices.Where(p => p.Type == "usage" && p.Billing != "prepaid" && p.FeatureId is not null).ToList();
+        if (priced.Count == 0) return [];
+        await BringBalancesUpToDateAsync(s, op, sub.CustomerId);
+        var from = sub.UsageBilledThrough ?? sub.CreatedAt;
+        var overage = await s.Balances.ResetOverageAsync(op.Tenant, sub.CustomerId, [.. priced.Select(p => p.FeatureId!)], from, op.Now);
+        var charges = priced.Where(p => overage.GetValueOrDefault(p.FeatureId!) > 0)
+            .Select(p => new UsageCharge(product.Id, p.FeatureId!, $"{product.Name} — {p.FeatureId} usage", CatalogRules.ToUsagePrice(p)!,
+                Micro.ToDecimal(overage[p.FeatureId!])));
+        return PeriodLines.InArrears(charges, periodStart, periodEnd);
+    }
+
+    /// <summary>Brings every balance of the customer up to date at the operation's time (period resets, expiries) and stores what changed.</summary>
+    private static async Task BringBalancesUpToDateAsync(IStoreSession s, OperationContext op, string customerId)
+    {
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customerId], [], forUpdate: true, op.Now);
+        foreach (var live in book.All.ToList())
+        {
+            book.Get(live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId, op.Now);
+            if (live.Touched) await BalanceWrites.SaveAsync(s, live, op.Now, "renewal", customerId);
+        }
+    }
+}
