@@ -11,7 +11,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
 {
     private const string Columns = "account_id, livemode, id, customer_id, product_id, product_version, status, quantity, current_period_start, " +
         "current_period_end, trial_end, cancel_at_period_end, canceled_at, paused, scheduled_product_id, created_at, billing_anchor, billing_interval, " +
-        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at";
+        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity";
 
     public Task InsertAsync(SubscriptionSummary sub, Tenant tenant, string customerId, long quantity, DateTimeOffset now) =>
         s.Connection.ExecuteAsync("""
@@ -25,7 +25,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         s.Connection.ExecuteAsync($"""
             INSERT INTO subscriptions ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @ProductId, @ProductVersion, @Status, @Quantity,
               @periodStart, @periodEnd, @trialEnd, @CancelAtPeriodEnd, @canceledAt, @Paused, @ScheduledProductId, @createdAt, @anchor, @interval,
-              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt)
+              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity)
             """, Args(r), s.Transaction);
 
     public async Task<SubscriptionRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
@@ -38,7 +38,8 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
               current_period_start = @periodStart, current_period_end = @periodEnd, trial_end = @trialEnd, cancel_at_period_end = @CancelAtPeriodEnd,
               canceled_at = @canceledAt, paused = @Paused, scheduled_product_id = @ScheduledProductId, billing_anchor = @anchor,
               billing_interval = @interval, interval_count = @IntervalCount, currency = @Currency, cancel_reason = @CancelReason, ended_at = @endedAt,
-              usage_billed_through = @billedThrough, latest_invoice_id = @LatestInvoiceId, updated_at = @updatedAt
+              usage_billed_through = @billedThrough, latest_invoice_id = @LatestInvoiceId, updated_at = @updatedAt,
+              scheduled_quantity = @ScheduledQuantity
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
             """, Args(r), s.Transaction);
 
@@ -72,7 +73,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         periodStart = Opt(r.CurrentPeriodStart), periodEnd = Opt(r.CurrentPeriodEnd), trialEnd = Opt(r.TrialEnd), r.CancelAtPeriodEnd,
         canceledAt = Opt(r.CanceledAt), r.Paused, r.ScheduledProductId, createdAt = Micros.From(r.CreatedAt), anchor = Opt(r.BillingAnchor),
         interval = Periods.Name(r.Interval), r.IntervalCount, r.Currency, r.CancelReason, endedAt = Opt(r.EndedAt),
-        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt),
+        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt), r.ScheduledQuantity,
     };
 
     private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
@@ -90,7 +91,8 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
             Periods.TryParse(r.GetString(17), out var interval);
             list.Add(new SubscriptionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetString(6),
                 r.GetInt64(7), Time(r, 8), Time(r, 9), Time(r, 10), r.GetBoolean(11), Time(r, 12), r.GetBoolean(13), Text(r, 14), Micros.To(r.GetInt64(15)),
-                Time(r, 16), interval, r.GetInt32(18), Text(r, 19), Text(r, 20), Time(r, 21), Time(r, 22), Text(r, 23), Time(r, 24)));
+                Time(r, 16), interval, r.GetInt32(18), Text(r, 19), Text(r, 20), Time(r, 21), Time(r, 22), Text(r, 23), Time(r, 24),
+                r.IsDBNull(25) ? null : r.GetInt64(25)));
         }
         return list;
     }

@@ -35,6 +35,13 @@ public static class CancelSubscription
         if (sub is null) return KassaError.NotFound("subscription", id);
         if (sub.Status is SubscriptionStatus.Canceled or SubscriptionStatus.Expired)
             return KassaError.InvalidState($"Subscription '{sub.Id}' is already {sub.Status}");
+        if (sub.Status == SubscriptionStatus.Scheduled)
+        {
+            // A scheduled downgrade that has not started: it simply never will; the current plan renews.
+            if (refund != "none") return KassaError.Validation("refund", "a scheduled subscription has nothing to refund");
+            var dropped = await DropScheduledAsync(s, op, sub);
+            return new Done(SubscriptionResource.From(dropped), null, null);
+        }
         if (at == "period_end")
         {
             if (sub.Status == SubscriptionStatus.Incomplete)
@@ -81,6 +88,14 @@ public static class CancelSubscription
             Status = SubscriptionStatus.Canceled, CanceledAt = sub.CanceledAt ?? op.Now, EndedAt = op.Now, CancelReason = reason,
             CancelAtPeriodEnd = false, UsageBilledThrough = op.Now, UpdatedAt = op.Now,
         };
+        if (sub.ScheduledProductId is not null && reason != ChangePlan.ReasonDowngraded)
+        {
+            // The change it had scheduled goes with it.
+            foreach (var pending in await s.Subscriptions.ListAsync(op.Tenant, new SubscriptionFilter(sub.CustomerId, SubscriptionStatus.Scheduled), null,
+                         Catalog.GetPricingTable.SubscriptionsMax))
+                if (pending.ProductId == sub.ScheduledProductId) await DropScheduledAsync(s, op, pending);
+            ended = ended with { ScheduledProductId = null };
+        }
         string? paymentId = null;
         if (wasLive && sub.Currency is not null)
         {
@@ -97,6 +112,20 @@ public static class CancelSubscription
         }
         await SubscriptionPayments.SaveAsync(s, op, sub, ended, EventTypes.SubscriptionCanceled);
         return (ended, paymentId);
+    }
+
+    /// <summary>Cancels a scheduled subscription that never started, and clears it from the plan that scheduled it.</summary>
+    private static async Task<SubscriptionRecord> DropScheduledAsync(IStoreSession s, OperationContext op, SubscriptionRecord scheduled)
+    {
+        var dropped = scheduled with { Status = SubscriptionStatus.Canceled, CanceledAt = op.Now, EndedAt = op.Now, CancelReason = "canceled_by_request", UpdatedAt = op.Now };
+        await SubscriptionPayments.SaveAsync(s, op, scheduled, dropped, EventTypes.SubscriptionCanceled);
+        foreach (var current in await s.Catalog.LiveSubscriptionsAsync(op.Tenant, scheduled.CustomerId, Catalog.GetPricingTable.SubscriptionsMax))
+        {
+            if (current.ScheduledProductId != scheduled.ProductId || !SubscriptionStatus.Renews(current.Status)) continue;
+            var locked = (await s.Subscriptions.GetAsync(op.Tenant, current.Id, forUpdate: true))!;
+            await SubscriptionPayments.SaveAsync(s, op, locked, locked with { ScheduledProductId = null, UpdatedAt = op.Now }, EventTypes.SubscriptionUpdated);
+        }
+        return dropped;
     }
 
     /// <summary>The part of the current period after now, or null when there is none (a trial is not refunded: nothing was paid for it).</summary>

@@ -37,6 +37,11 @@ public static class RenewSubscription
             var (_, finalPayment) = await CancelSubscription.EndAsync(s, op, sub, "canceled_at_period_end");
             return new Renewed(sub.Id, null, finalPayment, true);
         }
+        if (sub.ScheduledProductId is not null)
+        {
+            var (started, switchedInvoice, switchedPayment) = await ChangePlan.SwitchAsync(s, op, sub);
+            return new Renewed(started?.Id ?? sub.Id, switchedInvoice, switchedPayment, started is null);
+        }
         var trialEnding = sub.Status == SubscriptionStatus.Trialing && sub.TrialEnd is { } t && t <= op.Now;
         if (trialEnding && await SubscriptionPayments.DefaultMethodAsync(s, op, sub.CustomerId) is null)
         {
@@ -47,6 +52,9 @@ public static class RenewSubscription
         var product = (await s.Catalog.GetProductAsync(op.Tenant, sub.ProductId))!;
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, sub.ProductId, sub.ProductVersion))!;
         var plan = BillingPlan.Of(version);
+        // A lowered quantity takes effect with the new period: its fees and its allowances.
+        var before = sub;
+        if (sub.ScheduledQuantity is not null) sub = await UpdateSubscriptionQuantity.ApplyScheduledAsync(s, op, sub, version);
         var next = SubscriptionBilling.PeriodStartingAt(sub, end);
         var closedStart = sub.CurrentPeriodStart ?? sub.CreatedAt;
         var lines = new List<LineInput>(PeriodLines.InAdvance(plan.Fees(product), sub.Quantity, next.Start, next.End));
@@ -83,7 +91,7 @@ public static class RenewSubscription
             }
         }
         // Read back: a payment-failure hook above may have changed the status.
-        await SubscriptionPayments.SaveAsync(s, op, sub, renewed, EventTypes.SubscriptionRenewed);
+        await SubscriptionPayments.SaveAsync(s, op, before, renewed, EventTypes.SubscriptionRenewed);
         return new Renewed(sub.Id, invoiceId, paymentId, false);
     }
 

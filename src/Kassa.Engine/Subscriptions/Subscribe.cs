@@ -55,14 +55,27 @@ public static class Subscribe
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{product.Id}' is archived and cannot be attached");
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version))!;
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
-        if (live.Any(x => x.ProductId == product.Id)) return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}'");
+        if (live.FirstOrDefault(x => x.ProductId == product.Id && x.Status != SubscriptionStatus.Scheduled) is { } same)
+        {
+            // The same product again changes only its quantity (spec §4.1); anything else is a conflict.
+            var current = (await s.Subscriptions.GetAsync(op.Tenant, same.Id, forUpdate: true))!;
+            if (request.Quantity is not { } q || q == current.Quantity || !SubscriptionStatus.Renews(current.Status))
+                return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}'");
+            var changed = await UpdateSubscriptionQuantity.ChangeAsync(s, op, current, q);
+            if (!changed.IsOk) return changed.Error!;
+            return new Started(new Response(changed.Value.Subscription.Status, changed.Value.Subscription, null, null, null), changed.Value.PaymentId);
+        }
+        if (live.Any(x => x.ProductId == product.Id)) return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}' scheduled");
         if (!product.IsAddOn && product.Group is not null)
         {
-            foreach (var other in live)
+            foreach (var other in live.Where(x => x.Status != SubscriptionStatus.Scheduled))
             {
                 var otherProduct = await s.Catalog.GetProductAsync(op.Tenant, other.ProductId);
                 if (otherProduct is { IsAddOn: false } && otherProduct.Group == product.Group)
-                    return KassaError.InvalidState($"Customer '{customer.Id}' has '{otherProduct.Id}' in group '{product.Group}'; switching plans in a group is not available yet");
+                {
+                    var old = (await s.Subscriptions.GetAsync(op.Tenant, other.Id, forUpdate: true))!;
+                    return await ChangePlan.Execute(s, op, old, product, version, quantity, request);
+                }
             }
         }
         // The customer row is locked, so live subscriptions cannot grow behind this count. Everything that
@@ -166,14 +179,15 @@ public static class Subscribe
         return await store.ReadAsync(async s =>
         {
             var sub = (await s.Subscriptions.GetAsync(op.Tenant, started.Response.Subscription.Id))!;
-            var invoice = await GetInvoice.Execute(s, op.Tenant, started.Response.Invoice!.Id);
+            var invoiceId = started.Response.Invoice?.Id ?? outcome.Value.InvoiceId;
+            var invoice = invoiceId is null ? null : (await GetInvoice.Execute(s, op.Tenant, invoiceId)).Value;
             var resource = SubscriptionResource.From(sub);
             if (outcome.Value.Status == "succeeded")
-                return Result<Response>.Ok(new Response(sub.Status, resource, invoice.Value, null, null));
+                return Result<Response>.Ok(new Response(sub.Status, resource, invoice, null, null));
             var action = outcome.Value.Status == "requires_action"
                 ? new RequiredAction("3ds_required", "The card needs 3-D Secure authentication; complete it on the hosted page")
                 : new RequiredAction("payment_failed", outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
-            return Result<Response>.Ok(new Response("requires_action", resource, invoice.Value, invoice.Value?.HostedUrl, action));
+            return Result<Response>.Ok(new Response("requires_action", resource, invoice, invoice?.HostedUrl, action));
         }, ct);
     }
 

@@ -38,6 +38,16 @@ public static class SubscriptionEndpoints
                     }, r => new Reply(200, r)))
             .Doc("cancelSubscription", "Cancel at the period end (default) or now; now can refund the unused time as customer credit or to the card", tag)
             .Body<CancelSubscription.Request>().Produces<SubscriptionResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+        v1.MapPatch("/subscriptions/{id}", (HttpContext http, Api api, IKassaStore store, PaymentProviders providers, string id) =>
+                api.MutateThen<UpdateSubscriptionQuantity.Request, UpdateSubscriptionQuantity.Done, SubscriptionResource>(http,
+                    (s, op, body) => UpdateSubscriptionQuantity.Execute(s, op, id, body),
+                    async (done, op, ct) =>
+                    {
+                        if (done.PaymentId is { } paymentId) await ChargeInvoice.CompleteAsync(store, providers, op, paymentId, ct);
+                        return Result<SubscriptionResource>.Ok(done.Subscription);
+                    }, r => new Reply(200, r)))
+            .Doc("updateSubscription", "Change the quantity: more is granted and charged now for the rest of the period; fewer takes effect at the renewal", tag)
+            .Body<UpdateSubscriptionQuantity.Request>().Produces<SubscriptionResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
         v1.MapPost("/subscriptions/{id}/uncancel", (HttpContext http, Api api, string id) =>
                 api.Mutate(http, (s, op) => UncancelSubscription.Execute(s, op, id), r => new Reply(200, r)))
             .Doc("uncancelSubscription", "Undo a pending cancel at the period end", tag)

@@ -10,6 +10,8 @@ ALTER TABLE subscriptions ADD COLUMN ended_at BIGINT;
 ALTER TABLE subscriptions ADD COLUMN usage_billed_through BIGINT;
 ALTER TABLE subscriptions ADD COLUMN latest_invoice_id TEXT;
 ALTER TABLE subscriptions ADD COLUMN updated_at BIGINT;
+-- A quantity lowered by PATCH takes effect at the next renewal (the period already paid keeps its quantity).
+ALTER TABLE subscriptions ADD COLUMN scheduled_quantity BIGINT;
 -- The renewal worker's queue: live subscriptions by the end of their period.
 CREATE INDEX subscriptions_due ON subscriptions (current_period_end) WHERE status IN ('active', 'trialing', 'past_due') AND NOT paused;
 -- A period is billed once: a rerun, a crash mid-run or two nodes racing cannot make a second renewal
