@@ -18,6 +18,17 @@ public static class SubscriptionEndpoints
                     (started, op, ct) => Subscribe.FinishAsync(store, providers, op, started, ct), r => new Reply(200, r)))
             .Doc("subscribe", "Attach a product to a customer: free → active; trial → trialing; paid → first invoice finalized and charged now", tag)
             .Body<Subscribe.Request>().Produces<Subscribe.Response>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(402, 404);
+        v1.MapPost("/subscribe/preview", async (HttpContext http, Api api) =>
+            {
+                if (await api.ReadBody<Subscribe.Request>(http) is { } body)
+                    await api.Preview(http, (s, op) => PreviewSubscribe.Execute(s, op, body));
+            })
+            .Doc("previewSubscribe", "What subscribing with the same body would bill now (lines, discount, tax, total, due now), with no effect", tag)
+            .Body<Subscribe.Request>().Produces<PreviewSubscribe.Preview>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(402, 404, 409, 422);
+        v1.MapGet("/invoices/upcoming", (HttpContext http, Api api, string? subscription_id) =>
+                api.Preview(http, (s, op) => GetUpcomingInvoice.Execute(s, op, subscription_id)))
+            .Doc("getUpcomingInvoice", "The invoice the subscription's next renewal would make, computed now (a draft without a number; not stored)", "Invoices")
+            .Produces<Kassa.Engine.Invoices.InvoiceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404, 409);
         v1.MapGet("/subscriptions/{id}", (HttpContext http, Api api, string id) => api.Read(http, (s, t) => ReadSubscriptions.Get(s, t, id)))
             .Doc("getSubscription", "A subscription", tag)
             .Produces<SubscriptionResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);

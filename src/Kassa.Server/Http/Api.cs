@@ -105,6 +105,18 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         await ApiResponses.WriteBytes(http, status, bytes);
     }
 
+    /// <summary>
+    /// A preview: the use case runs in a write transaction that is always rolled back, so it can do
+    /// exactly what the real call would (numbers, redemptions, postings) and keep none of it.
+    /// </summary>
+    public async Task Preview<TResult>(HttpContext http, Func<IStoreSession, OperationContext, Task<Result<TResult>>> work)
+    {
+        var op = Operation(http);
+        var result = await store.WriteAsync(s => work(s, op), commitIf: _ => false, ct: http.RequestAborted);
+        if (result.IsOk) await ApiResponses.WriteJson(http, StatusCodes.Status200OK, result.Value);
+        else await ApiResponses.WriteError(http, result.Error!);
+    }
+
     /// <summary>A read in one read-only session.</summary>
     public async Task Read<TResult>(HttpContext http, Func<IStoreSession, Tenant, Task<Result<TResult>>> work, int status = 200)
     {
