@@ -105,10 +105,13 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
 
     public async Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForPaymentRetryAsync(DateTimeOffset now, int limit)
     {
-        // The partial index invoices_retry holds exactly the invoices with a retry scheduled.
+        // The partial index invoices_retry holds exactly the invoices with a retry scheduled; a test clock's
+        // invoices are retried when the clock is advanced, in its time.
         await using var r = await s.Connection.ExecuteReaderAsync("""
             SELECT account_id, livemode, id FROM invoices
             WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= @now AND status = 'open'
+              AND NOT EXISTS (SELECT 1 FROM subscriptions c WHERE c.account_id = invoices.account_id AND c.livemode = invoices.livemode
+                              AND c.id = invoices.subscription_id AND c.test_clock_id IS NOT NULL)
             ORDER BY next_attempt_at LIMIT @limit
             """, new { now = Micros.From(now), limit }, s.Transaction);
         var list = new List<(Tenant, string)>();

@@ -38,6 +38,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Catalog = new SqlCatalog(this);
         Balances = new SqlBalances(this);
         Subscriptions = new SqlSubscriptions(this);
+        TestClocks = new SqlTestClocks(this);
         Entities = new SqlEntities(this);
         TopUps = new SqlTopUps(this);
         SpendCaps = new SqlSpendCaps(this);
@@ -70,6 +71,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IWebhookStore Webhooks { get; }
     public ICatalogStore Catalog { get; }
     public IBalanceStore Balances { get; }
+    public ITestClockStore TestClocks { get; }
     public ISubscriptionStore Subscriptions { get; }
     public IEntityStore Entities { get; }
     public ITopUpStore TopUps { get; }

@@ -11,7 +11,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
 {
     private const string Columns = "account_id, livemode, id, customer_id, product_id, product_version, status, quantity, current_period_start, " +
         "current_period_end, trial_end, cancel_at_period_end, canceled_at, paused, scheduled_product_id, created_at, billing_anchor, billing_interval, " +
-        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity";
+        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity, test_clock_id";
 
     public Task InsertAsync(SubscriptionSummary sub, Tenant tenant, string customerId, long quantity, DateTimeOffset now) =>
         s.Connection.ExecuteAsync("""
@@ -25,7 +25,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         s.Connection.ExecuteAsync($"""
             INSERT INTO subscriptions ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @ProductId, @ProductVersion, @Status, @Quantity,
               @periodStart, @periodEnd, @trialEnd, @CancelAtPeriodEnd, @canceledAt, @Paused, @ScheduledProductId, @createdAt, @anchor, @interval,
-              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity)
+              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity, @TestClockId)
             """, Args(r), s.Transaction);
 
     public async Task<SubscriptionRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
@@ -59,12 +59,48 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         // The partial index subscriptions_due holds exactly these rows, ordered by period end.
         await using var r = await s.Connection.ExecuteReaderAsync("""
             SELECT account_id, livemode, id FROM subscriptions
-            WHERE status IN ('active', 'trialing', 'past_due') AND paused = @no AND current_period_end <= @now
+            WHERE status IN ('active', 'trialing', 'past_due') AND paused = @no AND test_clock_id IS NULL AND current_period_end <= @now
             ORDER BY current_period_end LIMIT @limit
             """, new { now = Micros.From(now), no = false, limit }, s.Transaction);
         var list = new List<(Tenant, string)>();
         while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
         return list;
+    }
+
+    public async Task<DateTimeOffset?> NextDueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset to)
+    {
+        var next = await s.Connection.ExecuteScalarAsync<long?>("""
+            SELECT MIN(due) FROM (
+              SELECT MIN(current_period_end) AS due FROM subscriptions
+              WHERE account_id = @AccountId AND livemode = @Livemode AND test_clock_id = @clockId
+                AND status IN ('active', 'trialing', 'past_due') AND paused = @no AND current_period_end <= @to
+              UNION ALL
+              SELECT MIN(i.next_attempt_at) AS due FROM invoices i
+              JOIN subscriptions c ON c.account_id = i.account_id AND c.livemode = i.livemode AND c.id = i.subscription_id
+              WHERE i.account_id = @AccountId AND i.livemode = @Livemode AND c.test_clock_id = @clockId
+                AND i.status = 'open' AND i.next_attempt_at IS NOT NULL AND i.next_attempt_at <= @to
+            ) d
+            """, new { tenant.AccountId, tenant.Livemode, clockId, no = false, to = Micros.From(to) }, s.Transaction);
+        return next is { } micros ? Micros.To(micros) : null;
+    }
+
+    public async Task<(IReadOnlyList<string> Subscriptions, IReadOnlyList<string> Retries)> DueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset now, int limit)
+    {
+        var args = new { tenant.AccountId, tenant.Livemode, clockId, no = false, now = Micros.From(now), limit };
+        var subs = (await s.Connection.QueryAsync<string>("""
+            SELECT id FROM subscriptions
+            WHERE account_id = @AccountId AND livemode = @Livemode AND test_clock_id = @clockId
+              AND status IN ('active', 'trialing', 'past_due') AND paused = @no AND current_period_end <= @now
+            ORDER BY current_period_end, id LIMIT @limit
+            """, args, s.Transaction)).ToList();
+        var retries = (await s.Connection.QueryAsync<string>("""
+            SELECT i.id FROM invoices i
+            JOIN subscriptions c ON c.account_id = i.account_id AND c.livemode = i.livemode AND c.id = i.subscription_id
+            WHERE i.account_id = @AccountId AND i.livemode = @Livemode AND c.test_clock_id = @clockId
+              AND i.status = 'open' AND i.next_attempt_at IS NOT NULL AND i.next_attempt_at <= @now
+            ORDER BY i.next_attempt_at, i.id LIMIT @limit
+            """, args, s.Transaction)).ToList();
+        return (subs, retries);
     }
 
     private static object Args(SubscriptionRecord r) => new
@@ -73,7 +109,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         periodStart = Opt(r.CurrentPeriodStart), periodEnd = Opt(r.CurrentPeriodEnd), trialEnd = Opt(r.TrialEnd), r.CancelAtPeriodEnd,
         canceledAt = Opt(r.CanceledAt), r.Paused, r.ScheduledProductId, createdAt = Micros.From(r.CreatedAt), anchor = Opt(r.BillingAnchor),
         interval = Periods.Name(r.Interval), r.IntervalCount, r.Currency, r.CancelReason, endedAt = Opt(r.EndedAt),
-        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt), r.ScheduledQuantity,
+        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt), r.ScheduledQuantity, r.TestClockId,
     };
 
     private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
@@ -92,7 +128,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
             list.Add(new SubscriptionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetString(6),
                 r.GetInt64(7), Time(r, 8), Time(r, 9), Time(r, 10), r.GetBoolean(11), Time(r, 12), r.GetBoolean(13), Text(r, 14), Micros.To(r.GetInt64(15)),
                 Time(r, 16), interval, r.GetInt32(18), Text(r, 19), Text(r, 20), Time(r, 21), Time(r, 22), Text(r, 23), Time(r, 24),
-                r.IsDBNull(25) ? null : r.GetInt64(25)));
+                r.IsDBNull(25) ? null : r.GetInt64(25), Text(r, 26)));
         }
         return list;
     }

@@ -10,6 +10,7 @@ public static class IdPrefixes
     public const string Event = "evt";
     public const string AuditEvent = "aud";
     public const string Request = "req";
+    public const string TestClock = "clock";
     public const string Price = "price";
     public const string Subscription = "sub";
     public const string WebhookEndpoint = "we";

@@ -26,6 +26,9 @@ public sealed class OperationContext(Tenant tenant, Actor actor, string requestI
     public DateTimeOffset Now { get; } = now;
 
     public string NewId(string prefix) => Ids.New(prefix, Now);
+
+    /// <summary>The same operation at another time: a test clock's customers live in the clock's time.</summary>
+    public OperationContext At(DateTimeOffset now) => new(Tenant, Actor, RequestId, now);
 }
 
 /// <summary>Makes time-sortable ids with cryptographic randomness.</summary>

@@ -35,6 +35,7 @@ public interface IStoreSession
     ICatalogStore Catalog { get; }
     IBalanceStore Balances { get; }
     ISubscriptionStore Subscriptions { get; }
+    ITestClockStore TestClocks { get; }
     IEntityStore Entities { get; }
     ITopUpStore TopUps { get; }
     ISpendCapStore SpendCaps { get; }

@@ -14,7 +14,7 @@ public sealed record SubscriptionRecord(
     DateTimeOffset? CurrentPeriodStart, DateTimeOffset? CurrentPeriodEnd, DateTimeOffset? TrialEnd, bool CancelAtPeriodEnd,
     DateTimeOffset? CanceledAt, bool Paused, string? ScheduledProductId, DateTimeOffset CreatedAt,
     DateTimeOffset? BillingAnchor, Interval Interval, int IntervalCount, string? Currency, string? CancelReason, DateTimeOffset? EndedAt,
-    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null);
+    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null, string? TestClockId = null);
 
 public sealed record SubscriptionFilter(string? CustomerId, string? Status);
 
@@ -28,4 +28,23 @@ public interface ISubscriptionStore
     Task<IReadOnlyList<SubscriptionRecord>> ListAsync(Tenant tenant, SubscriptionFilter filter, Cursor? after, int limit);
     /// <summary>Live, unpaused subscriptions whose period ended at or before <paramref name="now"/>, oldest end first (the renewal worker's input, bounded).</summary>
     Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForRenewalAsync(DateTimeOffset now, int limit);
+    /// <summary>
+    /// The earliest moment at or before <paramref name="to"/> when something of a test clock's customers is
+    /// due: a live subscription's period end, or an open invoice's dunning retry; null when nothing is.
+    /// </summary>
+    Task<DateTimeOffset?> NextDueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset to);
+    /// <summary>A test clock's live subscriptions due at <paramref name="now"/>, and its open invoices whose retry is due (bounded).</summary>
+    Task<(IReadOnlyList<string> Subscriptions, IReadOnlyList<string> Retries)> DueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset now, int limit);
+}
+
+/// <summary>A test clock (spec §11): the frozen time its customers live in.</summary>
+public sealed record TestClockRecord(string AccountId, bool Livemode, string Id, string? Name, DateTimeOffset FrozenTime, string Status,
+    DateTimeOffset CreatedAt, DateTimeOffset? DeletedAt);
+
+public interface ITestClockStore
+{
+    Task InsertAsync(TestClockRecord clock);
+    Task<TestClockRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false);
+    Task UpdateAsync(TestClockRecord clock);
+    Task<IReadOnlyList<TestClockRecord>> ListAsync(Tenant tenant, Cursor? after, int limit);
 }

@@ -37,14 +37,14 @@ public static class AttachProduct
 
     /// <summary>A new subscription row: billing periods anchored at <paramref name="anchor"/> in the plan's interval.</summary>
     public static SubscriptionRecord NewSubscription(OperationContext op, string customerId, ProductRecord product, ProductVersionRecord version, long quantity,
-        string status, DateTimeOffset anchor, DateTimeOffset? trialEnd = null)
+        string status, DateTimeOffset anchor, DateTimeOffset? trialEnd = null, string? testClockId = null)
     {
         var plan = BillingPlan.Of(version);
         // A trial is a period of its own; the first billed period is anchored where it ends.
         var (start, end) = trialEnd is { } t ? (anchor, t) : SubscriptionBilling.FirstPeriod(plan, anchor);
         return new SubscriptionRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.Subscription), customerId, product.Id, version.Version,
             status, quantity, start, end, trialEnd, false, null, false, null, op.Now, trialEnd ?? anchor, plan.Interval, plan.IntervalCount, plan.Currency,
-            null, null, op.Now, null, op.Now);
+            null, null, op.Now, null, op.Now, TestClockId: testClockId);
     }
 
     /// <summary>Grants the balances a subscription's product version promises (see the class summary).</summary>

@@ -22,7 +22,7 @@ public static class CancelSubscription
     public sealed record Request(string? At, string? Refund);
 
     /// <summary>The answer, and the payment attempts (final invoice) and refund to complete after the commit.</summary>
-    public sealed record Done(SubscriptionResource Subscription, string? PaymentId, string? RefundId);
+    public sealed record Done(SubscriptionResource Subscription, string? PaymentId, string? RefundId, DateTimeOffset? At = null);
 
     public static async Task<Result<Done>> Execute(IStoreSession s, OperationContext op, string id, Request r)
     {
@@ -33,6 +33,7 @@ public static class CancelSubscription
         if (at == "period_end" && refund != "none") return KassaError.Validation("refund", "applies only with at: now (a subscription canceled at its period end has no unused time)");
         var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
         if (sub is null) return KassaError.NotFound("subscription", id);
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, sub.TestClockId);
         if (sub.Status is SubscriptionStatus.Canceled or SubscriptionStatus.Expired)
             return KassaError.InvalidState($"Subscription '{sub.Id}' is already {sub.Status}");
         if (sub.Status == SubscriptionStatus.Scheduled)
@@ -40,7 +41,7 @@ public static class CancelSubscription
             // A scheduled downgrade that has not started: it simply never will; the current plan renews.
             if (refund != "none") return KassaError.Validation("refund", "a scheduled subscription has nothing to refund");
             var dropped = await DropScheduledAsync(s, op, sub);
-            return new Done(SubscriptionResource.From(dropped), null, null);
+            return new Done(SubscriptionResource.From(dropped), null, null, op.Now);
         }
         if (at == "period_end")
         {
@@ -48,7 +49,7 @@ public static class CancelSubscription
                 return KassaError.InvalidState($"Subscription '{sub.Id}' is incomplete; cancel it with at: now");
             var after = sub with { CancelAtPeriodEnd = true, CanceledAt = op.Now, UpdatedAt = op.Now };
             await SubscriptionPayments.SaveAsync(s, op, sub, after, EventTypes.SubscriptionUpdated);
-            return new Done(SubscriptionResource.From(after), null, null);
+            return new Done(SubscriptionResource.From(after), null, null, op.Now);
         }
 
         string? refundId = null;
@@ -69,7 +70,7 @@ public static class CancelSubscription
             }
         }
         var (ended, paymentId) = await EndAsync(s, op, sub, "canceled_by_request");
-        return new Done(SubscriptionResource.From(ended), paymentId, refundId);
+        return new Done(SubscriptionResource.From(ended), paymentId, refundId, op.Now);
     }
 
     /// <summary>

@@ -55,7 +55,7 @@ public static class ChangePlan
         var (oldStart, oldEnd) = (old.CurrentPeriodStart!.Value, old.CurrentPeriodEnd!.Value);
         await CancelSubscription.EndAsync(s, op, old, ReasonUpgraded);
 
-        var sub = AttachProduct.NewSubscription(op, old.CustomerId, product, version, quantity, SubscriptionStatus.Active, op.Now);
+        var sub = AttachProduct.NewSubscription(op, old.CustomerId, product, version, quantity, SubscriptionStatus.Active, op.Now, testClockId: old.TestClockId);
         await s.Subscriptions.InsertAsync(sub);
         if (await AttachProduct.GrantAsync(s, op, sub.CustomerId, sub.Id, version, quantity) is { } grantError) return grantError;
         var lines = Proration.Upgrade(quantity == 1 ? product.Name : $"{product.Name} × {quantity}", newAmount, sub.CurrentPeriodEnd!.Value,
@@ -83,7 +83,7 @@ public static class ChangePlan
         ProductRecord product, ProductVersionRecord version, long quantity)
     {
         var start = old.CurrentPeriodEnd!.Value;
-        var scheduled = AttachProduct.NewSubscription(op, old.CustomerId, product, version, quantity, SubscriptionStatus.Scheduled, start);
+        var scheduled = AttachProduct.NewSubscription(op, old.CustomerId, product, version, quantity, SubscriptionStatus.Scheduled, start, testClockId: old.TestClockId);
         await s.Subscriptions.InsertAsync(scheduled);
         await SubscriptionPayments.SaveAsync(s, op, old, old with { ScheduledProductId = product.Id, UpdatedAt = op.Now }, EventTypes.SubscriptionScheduled);
         await EmitEvent.Execute(s, op, EventTypes.SubscriptionCreated, "subscription", scheduled.Id, SubscriptionResource.From(scheduled));

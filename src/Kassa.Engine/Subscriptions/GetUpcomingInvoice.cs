@@ -19,6 +19,7 @@ public static class GetUpcomingInvoice
         if (subscriptionId is null) return KassaError.Missing("subscription_id");
         var sub = await s.Subscriptions.GetAsync(op.Tenant, subscriptionId);
         if (sub is null) return KassaError.NotFound("subscription", subscriptionId) with { Param = "subscription_id" };
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, sub.TestClockId);
         if (!SubscriptionStatus.Renews(sub.Status) || sub.Paused || sub.CurrentPeriodEnd is not { } end)
             return KassaError.InvalidState($"Subscription '{sub.Id}' is {(sub.Paused ? "paused" : sub.Status)}; it has no upcoming invoice");
         if (sub.CancelAtPeriodEnd) return KassaError.InvalidState($"Subscription '{sub.Id}' ends at its period end; it has no upcoming invoice");

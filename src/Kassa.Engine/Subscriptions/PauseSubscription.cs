@@ -16,6 +16,7 @@ public static class PauseSubscription
     {
         var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
         if (sub is null) return KassaError.NotFound("subscription", id);
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, sub.TestClockId);
         if (sub.Paused) return KassaError.InvalidState($"Subscription '{sub.Id}' is already paused");
         if (!SubscriptionStatus.Renews(sub.Status)) return KassaError.InvalidState($"Subscription '{sub.Id}' is {sub.Status}; only a live subscription can be paused");
         var after = sub with { Paused = true, UpdatedAt = op.Now };
@@ -27,6 +28,7 @@ public static class PauseSubscription
     {
         var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
         if (sub is null) return KassaError.NotFound("subscription", id);
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, sub.TestClockId);
         if (!sub.Paused) return KassaError.InvalidState($"Subscription '{sub.Id}' is not paused");
         var after = sub with { Paused = false, UpdatedAt = op.Now };
         if (sub.CurrentPeriodEnd is { } end && end <= op.Now)

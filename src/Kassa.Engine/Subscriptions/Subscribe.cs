@@ -40,7 +40,8 @@ public static class Subscribe
     public sealed record Response(string Status, SubscriptionResource Subscription, InvoiceResource? Invoice, string? CheckoutUrl, RequiredAction? RequiredAction);
 
     /// <summary>What the transaction decided: the answer so far and the payment attempt to complete after the commit.</summary>
-    public sealed record Started(Response Response, string? PaymentId);
+    /// <param name="At">The time the transaction ran at (a test clock's customers live in the clock's time); the charge is recorded at it too.</param>
+    public sealed record Started(Response Response, string? PaymentId, DateTimeOffset? At = null);
 
     public static async Task<Result<Started>> Execute(IStoreSession s, OperationContext op, Request request)
     {
@@ -50,8 +51,15 @@ public static class Subscribe
         if (quantity < 1 || quantity > QuantityMax) return KassaError.Validation("quantity", $"must be from 1 to {QuantityMax}");
         var customer = await s.Customers.GetForUpdateAsync(op.Tenant, request.CustomerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", request.CustomerId) with { Param = "customer_id" };
-        var product = await s.Catalog.GetProductAsync(op.Tenant, request.ProductId);
-        if (product is null) return KassaError.NotFound("product", request.ProductId) with { Param = "product_id" };
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, customer.TestClockId);
+        var started = await StartAsync(s, op, request, customer, quantity);
+        return started.IsOk ? started.Value with { At = op.Now } : started;
+    }
+
+    private static async Task<Result<Started>> StartAsync(IStoreSession s, OperationContext op, Request request, CustomerRecord customer, long quantity)
+    {
+        var product = await s.Catalog.GetProductAsync(op.Tenant, request.ProductId!);
+        if (product is null) return KassaError.NotFound("product", request.ProductId!) with { Param = "product_id" };
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{product.Id}' is archived and cannot be attached");
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version))!;
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
@@ -96,7 +104,7 @@ public static class Subscribe
         if (trial is not null && upFront)
         {
             var trialEnd = op.Now.AddDays(trial.Days);
-            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Trialing, op.Now, trialEnd);
+            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Trialing, op.Now, trialEnd, customer.TestClockId);
             await s.Subscriptions.InsertAsync(sub);
             if (request.Coupon is not null)
             {
@@ -126,7 +134,7 @@ public static class Subscribe
 
         if (!upFront)
         {
-            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Active, op.Now);
+            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Active, op.Now, testClockId: customer.TestClockId);
             await s.Subscriptions.InsertAsync(sub);
             if (await AttachProduct.GrantAsync(s, op, customer.Id, sub.Id, version, quantity) is { } grantError) return grantError;
             if (request.Coupon is not null)
@@ -139,7 +147,7 @@ public static class Subscribe
         }
 
         // Paid: incomplete until the first invoice is paid.
-        var pending = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Incomplete, op.Now);
+        var pending = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Incomplete, op.Now, testClockId: customer.TestClockId);
         await s.Subscriptions.InsertAsync(pending);
         if (request.Coupon is not null)
         {
@@ -174,6 +182,7 @@ public static class Subscribe
     public static async Task<Result<Response>> FinishAsync(IKassaStore store, PaymentProviders providers, OperationContext op, Started started, CancellationToken ct)
     {
         if (started.PaymentId is null) return started.Response;
+        if (started.At is { } at) op = op.At(at);
         var outcome = await ChargeInvoice.CompleteAsync(store, providers, op, started.PaymentId, ct);
         if (!outcome.IsOk) return outcome.Error!;
         return await store.ReadAsync(async s =>

@@ -12,6 +12,7 @@ public static class UncancelSubscription
     {
         var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
         if (sub is null) return KassaError.NotFound("subscription", id);
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, sub.TestClockId);
         if (!sub.CancelAtPeriodEnd || !SubscriptionStatus.Renews(sub.Status))
             return KassaError.InvalidState($"Subscription '{sub.Id}' has no pending cancel to undo");
         var after = sub with { CancelAtPeriodEnd = false, CanceledAt = null, UpdatedAt = op.Now };

@@ -22,7 +22,7 @@ public static class UpdateSubscriptionQuantity
 {
     public sealed record Request(long? Quantity);
 
-    public sealed record Done(SubscriptionResource Subscription, string? PaymentId);
+    public sealed record Done(SubscriptionResource Subscription, string? PaymentId, DateTimeOffset? At = null);
 
     public static async Task<Result<Done>> Execute(IStoreSession s, OperationContext op, string id, Request r)
     {
@@ -30,6 +30,7 @@ public static class UpdateSubscriptionQuantity
         if (quantity < 1 || quantity > Subscribe.QuantityMax) return KassaError.Validation("quantity", $"must be from 1 to {Subscribe.QuantityMax}");
         var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
         if (sub is null) return KassaError.NotFound("subscription", id);
+        op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, sub.TestClockId);
         if (!SubscriptionStatus.Renews(sub.Status)) return KassaError.InvalidState($"Subscription '{sub.Id}' is {sub.Status}; only a live subscription's quantity can change");
         return await ChangeAsync(s, op, sub, quantity);
     }
@@ -40,7 +41,7 @@ public static class UpdateSubscriptionQuantity
         {
             var after = sub with { ScheduledQuantity = quantity == sub.Quantity ? null : quantity, UpdatedAt = op.Now };
             await SubscriptionPayments.SaveAsync(s, op, sub, after, EventTypes.SubscriptionUpdated);
-            return new Done(SubscriptionResource.From(after), null);
+            return new Done(SubscriptionResource.From(after), null, op.Now);
         }
         var product = (await s.Catalog.GetProductAsync(op.Tenant, sub.ProductId))!;
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, sub.ProductId, sub.ProductVersion))!;
@@ -68,7 +69,7 @@ public static class UpdateSubscriptionQuantity
             }
         }
         await SubscriptionPayments.SaveAsync(s, op, sub, increased, EventTypes.SubscriptionUpdated);
-        return new Done(SubscriptionResource.From(increased), paymentId);
+        return new Done(SubscriptionResource.From(increased), paymentId, op.Now);
     }
 
     /// <summary>At a renewal: applies a scheduled decrease — the plan allowances shrink by the removed units' share.</summary>

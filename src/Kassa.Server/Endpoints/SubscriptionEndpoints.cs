@@ -43,6 +43,7 @@ public static class SubscriptionEndpoints
                     {
                         // The final invoice's charge and the refund run after the commit; the payments
                         // reconcile completes them if this process stops first.
+                        if (done.At is { } at) op = op.At(at);
                         if (done.PaymentId is { } paymentId) await ChargeInvoice.CompleteAsync(store, providers, op, paymentId, ct);
                         if (done.RefundId is { } refundId) await RefundPayment.CompleteAsync(store, providers, op, refundId, ct);
                         return Result<SubscriptionResource>.Ok(done.Subscription);
@@ -54,6 +55,7 @@ public static class SubscriptionEndpoints
                     (s, op, body) => UpdateSubscriptionQuantity.Execute(s, op, id, body),
                     async (done, op, ct) =>
                     {
+                        if (done.At is { } at) op = op.At(at);
                         if (done.PaymentId is { } paymentId) await ChargeInvoice.CompleteAsync(store, providers, op, paymentId, ct);
                         return Result<SubscriptionResource>.Ok(done.Subscription);
                     }, r => new Reply(200, r)))

@@ -80,6 +80,7 @@ public static class KassaApp
         var v1 = app.MapGroup("/v1");
         CustomerEndpoints.Map(v1);
         SubscriptionEndpoints.Map(v1);
+        TestClockEndpoints.Map(v1);
         ApiKeyEndpoints.Map(v1);
         AuditEndpoints.Map(v1);
         CatalogEndpoints.Map(v1);
