@@ -60,6 +60,7 @@ public static class KassaApp
             builder.Services.AddHostedService<ExpiredRecordPurgeWorker>();
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();
+            builder.Services.AddHostedService<PaymentReconcileWorker>();
         }
         configure?.Invoke(builder);
 
@@ -85,6 +86,7 @@ public static class KassaApp
         EntitlementEndpoints.Map(v1);
         MeteringEndpoints.Map(v1);
         InvoiceEndpoints.Map(v1);
+        PaymentEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);
