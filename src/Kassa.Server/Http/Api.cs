@@ -262,7 +262,8 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
                 var parsed = JsonBody.Parse<TBody>(body);
                 return parsed.IsOk ? await begin(session, op, parsed.Value, key) : Result<string>.Fail(parsed.Error!);
             }, commitIf: r => r.IsOk, ct: CancellationToken.None);
-            var result = begun.IsOk ? await complete(op, begun.Value) : Result<Reply>.Fail(begun.Error!);
+            // The outcome is recorded at its own time (settled_at, the ledger entry), after the attempt's.
+            var result = begun.IsOk ? await complete(Operation(http), begun.Value) : Result<Reply>.Fail(begun.Error!);
             (status, bytes) = result.IsOk
                 ? (result.Value.Status, JsonSerializer.SerializeToUtf8Bytes(result.Value.Body, KassaJson.Options))
                 : ApiErrors.Render(result.Error!, op.RequestId);
