@@ -132,7 +132,7 @@ public abstract class PaymentTests(KassaHost host)
         var pm = await AttachAsync(c, customer, Visa);
         var invoice = await OpenInvoiceAsync(c, customer, 2000, 500);
 
-        var paid = await c.Post($"/v1/invoices/{invoice}/pay");
+        var paid = await c.Post($"/v1/invoices/{invoice}/pay", new { });
         Assert.Equal(HttpStatusCode.OK, paid.Status);
         Assert.Equal(("paid", 2500L, 2500L, 0L), ((string?)paid.Body!["status"], (long)paid.Body["total"]!, (long)paid.Body["amount_paid"]!, (long)paid.Body["amount_due"]!));
         Assert.NotNull(paid.Body["paid_at"]);
@@ -155,7 +155,7 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal((2500L, 0L), (await BalanceAsync(c, "1000"), await BalanceAsync(c, "1200")));
 
         // Paid means settled: a second pay is refused and nothing charges or posts again.
-        (await c.Post($"/v1/invoices/{invoice}/pay")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await c.Post($"/v1/invoices/{invoice}/pay", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         (await c.Post($"/v1/invoices/{invoice}/void")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         Assert.Single(await PaymentsAsync(c, customer));
         Assert.Equal(2, (await EntryLinesAsync(c, customer)).Length);
@@ -204,7 +204,7 @@ public abstract class PaymentTests(KassaHost host)
         var secure = await AttachAsync(c, customer, ThreeDSecure);
         var invoice = await OpenInvoiceAsync(c, customer, 1500);
 
-        var refused = (await c.Post($"/v1/invoices/{invoice}/pay")).AssertError(HttpStatusCode.PaymentRequired, "payment_error", "requires_action");
+        var refused = (await c.Post($"/v1/invoices/{invoice}/pay", new { })).AssertError(HttpStatusCode.PaymentRequired, "payment_error", "requires_action");
         var attempt = Assert.Single(await PaymentsAsync(c, customer))!;
         Assert.Contains((string)attempt["id"]!, (string)refused["message"]!, StringComparison.Ordinal);
         Assert.Equal(("requires_action", "requires_action", secure, 1500L), ((string?)attempt["status"], (string?)attempt["failure_code"], (string?)attempt["payment_method_id"], (long)attempt["amount"]!));
@@ -232,7 +232,7 @@ public abstract class PaymentTests(KassaHost host)
         var failing = await AttachAsync(c, customer, ChargeFails);
         var invoice = await OpenInvoiceAsync(c, customer, 3000);
 
-        (await c.Post($"/v1/invoices/{invoice}/pay")).AssertError(HttpStatusCode.PaymentRequired, "payment_error", "card_declined");
+        (await c.Post($"/v1/invoices/{invoice}/pay", new { })).AssertError(HttpStatusCode.PaymentRequired, "payment_error", "card_declined");
         var failed = Assert.Single(await PaymentsAsync(c, customer))!;
         Assert.Equal(("failed", "card_declined", failing), ((string?)failed["status"], (string?)failed["failure_code"], (string?)failed["payment_method_id"]));
         Assert.Equal("open", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
@@ -267,14 +267,14 @@ public abstract class PaymentTests(KassaHost host)
         var after = (await c.Get($"/v1/payments/{payment}")).Body!;
         Assert.Equal(("partially_refunded", 1200L), ((string?)after["status"], (long)after["amount_refunded"]!));
 
-        var rest = await c.Post($"/v1/payments/{payment}/refunds");
+        var rest = await c.Post($"/v1/payments/{payment}/refunds", new { });
         Assert.Equal(HttpStatusCode.Created, rest.Status);
         Assert.Equal((3800L, "succeeded"), ((long)rest.Body!["amount"]!, (string?)rest.Body["status"]));
         after = (await c.Get($"/v1/payments/{payment}")).Body!;
         Assert.Equal(("refunded", 5000L), ((string?)after["status"], (long)after["amount_refunded"]!));
 
         (await c.Post($"/v1/payments/{payment}/refunds", new { amount = 1 })).AssertError(HttpStatusCode.Conflict, "conflict", "refund_exceeds_payment", "amount");
-        (await c.Post($"/v1/payments/{payment}/refunds")).AssertError(HttpStatusCode.Conflict, "conflict", "refund_exceeds_payment", "amount");
+        (await c.Post($"/v1/payments/{payment}/refunds", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "refund_exceeds_payment", "amount");
 
         var entries = await EntryLinesAsync(c, customer);
         Assert.Equal(["invoice/finalized: 1200 DR 5000 CR 0; 4000 DR 0 CR 5000", "payment/succeeded: 1000 DR 5000 CR 0; 1200 DR 0 CR 5000",
@@ -297,7 +297,7 @@ public abstract class PaymentTests(KassaHost host)
         // Half the requests go to a second node on the same database: only the database is shared.
         var other = await host.AnotherNodeClientAsync(account.TestSecretKey);
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? c : other).Post($"/v1/invoices/{invoice}/pay")));
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? c : other).Post($"/v1/invoices/{invoice}/pay", new { })));
         Assert.Single(results, r => r.Status == HttpStatusCode.OK);
         foreach (var refused in results.Where(r => r.Status != HttpStatusCode.OK))
             refused.AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
@@ -327,7 +327,7 @@ public abstract class PaymentTests(KassaHost host)
         // its key): the retry finds that attempt by the key and completes it, instead of charging again.
         var invoice = await OpenInvoiceAsync(c, customer, 950);
         var begun = await host.Store.WriteAsync(s => ChargeInvoice.BeginAsync(s, Op(accountId, host.Clock.GetUtcNow()), invoice, null, "pay-invoice-7"), r => r.IsOk);
-        var retried = await c.Post($"/v1/invoices/{invoice}/pay", idempotencyKey: "pay-invoice-7");
+        var retried = await c.Post($"/v1/invoices/{invoice}/pay", new { }, idempotencyKey: "pay-invoice-7");
         Assert.Equal(HttpStatusCode.OK, retried.Status);
         Assert.Equal("paid", (string?)retried.Body!["status"]);
         var payments = await PaymentsAsync(c, customer);
@@ -349,7 +349,7 @@ public abstract class PaymentTests(KassaHost host)
         var begun = await host.Store.WriteAsync(s => ChargeInvoice.BeginAsync(s, Op(accountId, now), invoice, null), r => r.IsOk);
         var paymentId = begun.Value!;
         Assert.Equal("processing", (string?)(await c.Get($"/v1/payments/{paymentId}")).Body!["status"]);
-        (await c.Post($"/v1/invoices/{invoice}/pay")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await c.Post($"/v1/invoices/{invoice}/pay", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         await LedgerSelfCheck.AssertHoldsAsync(c);
 
         var providers = new PaymentProviders(new SandboxProvider());
@@ -397,6 +397,27 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
         Assert.Equal(["invoice/finalized: 1200 DR 2750 CR 0; 4000 DR 0 CR 2750", "payment/succeeded: 1000 DR 2750 CR 0; 1200 DR 0 CR 2750"],
             await EntryLinesAsync(c, customer));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
+    public async Task A_charge_that_succeeds_after_its_invoice_was_voided_is_held_as_customer_credit()
+    {
+        var (c, accountId) = await NewAccountAsync();
+        var customer = await NewCustomerAsync(c);
+        await AttachAsync(c, customer, Visa);
+        var invoice = await OpenInvoiceAsync(c, customer, 1300);
+        var now = host.Clock.GetUtcNow();
+        var paymentId = (await host.Store.WriteAsync(s => ChargeInvoice.BeginAsync(s, Op(accountId, now), invoice, null), r => r.IsOk)).Value!;
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/v1/invoices/{invoice}/void")).Status);
+
+        var report = await ReconcilePayments.RunOnceAsync(host.Store, new PaymentProviders(new SandboxProvider()), now + TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(new ReconcilePayments.Report(1, 0, 0), report);
+        Assert.Equal("succeeded", (string?)(await c.Get($"/v1/payments/{paymentId}")).Body!["status"]);
+        Assert.Equal("void", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
+        Assert.Equal(["invoice/finalized: 1200 DR 1300 CR 0; 4000 DR 0 CR 1300", "invoice/voided: 1200 DR 0 CR 1300; 4000 DR 1300 CR 0",
+            "payment/succeeded: 1000 DR 1300 CR 0; 2000 DR 0 CR 1300"], await EntryLinesAsync(c, customer));
+        Assert.Equal((1300L, 1300L, 0L), (await BalanceAsync(c, "1000"), await BalanceAsync(c, "2000"), await BalanceAsync(c, "1200")));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -473,17 +494,17 @@ public abstract class PaymentTests(KassaHost host)
         (await c.Post("/v1/payments/pay_missing/refunds", new { amount = 1 })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
         var failing = await AttachAsync(c, bare, ChargeFails);
         var failed = (string)(await c.Post("/v1/payments", new { customer_id = bare, amount = 100, currency = "usd", description = "x", payment_method_id = failing })).Body!["id"]!;
-        (await c.Post($"/v1/payments/{failed}/refunds")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await c.Post($"/v1/payments/{failed}/refunds", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         (await c.Post($"/v1/payments/{failed}/refunds", new { amount = 0 })).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "amount");
         (await c.Post($"/v1/payments/{failed}/refunds", new { amount = 1, reason = "x" })).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "unknown_field", "reason");
 
-        (await c.Post("/v1/invoices/in_missing/pay")).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+        (await c.Post("/v1/invoices/in_missing/pay", new { })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
         var draft = (string)(await c.Post("/v1/invoices", new { customer_id = customer, currency = "usd" })).Body!["id"]!;
-        (await c.Post($"/v1/invoices/{draft}/pay")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await c.Post($"/v1/invoices/{draft}/pay", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         var open = await OpenInvoiceAsync(c, customer, 100);
         (await c.Post($"/v1/invoices/{open}/pay", new { payment_method_id = failing })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "payment_method_id");
         (await c.Post($"/v1/invoices/{open}/pay", new { method = pm })).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "unknown_field", "method");
-        (await c.Post($"/v1/invoices/{open}/pay", idempotencyKey: new string('k', 256))).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "Idempotency-Key");
+        (await c.Post($"/v1/invoices/{open}/pay", new { }, idempotencyKey: new string('k', 256))).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "Idempotency-Key");
         Assert.Equal("open", (string?)(await c.Get($"/v1/invoices/{open}")).Body!["status"]);
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
