@@ -422,6 +422,39 @@ public abstract class PaymentTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Two_reconcile_workers_starting_at_once_after_a_crash_complete_the_attempt_once()
+    {
+        var (c, accountId) = await NewAccountAsync();
+        var customer = await NewCustomerAsync(c);
+        await AttachAsync(c, customer, Visa);
+        var invoice = await OpenInvoiceAsync(c, customer, 3300);
+        // Begun a minute ago by a process that then died: past the grace period when the workers start.
+        var begunAt = host.Clock.GetUtcNow() - TimeSpan.FromMinutes(1);
+        var paymentId = (await host.Store.WriteAsync(s => ChargeInvoice.BeginAsync(s, Op(accountId, begunAt), invoice, null), r => r.IsOk)).Value!;
+
+        // Two processes restarting at once: each store is its own pool (and SQLite write gate).
+        await using var otherStore = host.OpenAnotherStore();
+        var providers = new PaymentProviders(new SandboxProvider());
+        using var one = new Kassa.Server.Workers.PaymentReconcileWorker(host.Store, providers, host.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<Kassa.Server.Workers.PaymentReconcileWorker>.Instance);
+        using var two = new Kassa.Server.Workers.PaymentReconcileWorker(otherStore, providers, host.Clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<Kassa.Server.Workers.PaymentReconcileWorker>.Instance);
+        await Task.WhenAll(one.StartAsync(CancellationToken.None), two.StartAsync(CancellationToken.None));
+        string? status = null;
+        for (var i = 0; i < 100 && status != "succeeded"; i++)
+        {
+            status = (string?)(await c.Get($"/v1/payments/{paymentId}")).Body!["status"];
+            if (status != "succeeded") await Task.Delay(100);
+        }
+        await Task.WhenAll(one.StopAsync(CancellationToken.None), two.StopAsync(CancellationToken.None));
+
+        Assert.Equal("succeeded", status);
+        Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
+        Assert.Equal(["invoice/finalized: 1200 DR 3300 CR 0; 4000 DR 0 CR 3300", "payment/succeeded: 1000 DR 3300 CR 0; 1200 DR 0 CR 3300"],
+            await EntryLinesAsync(c, customer));
+        Assert.Equal(["invoice.paid", "invoice.finalized", "invoice.created"], await EventTypesAsync(c, invoice));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
     public async Task A_refund_begun_before_a_crash_is_completed_by_reconcile_once()
     {
         var (c, accountId) = await NewAccountAsync();
