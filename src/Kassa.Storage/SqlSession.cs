@@ -46,6 +46,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         GroupCommits = new SqlGroupCommits(this);
         Invoices = new SqlInvoices(this);
         Ledger = new SqlLedger(this);
+        Payments = new SqlPayments(this);
     }
 
     public DbConnection Connection { get; }
@@ -80,4 +81,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IGroupCommitStore GroupCommits { get; }
     public IInvoiceStore Invoices { get; }
     public ILedgerStore Ledger { get; }
+    public IPaymentStore Payments { get; }
 }

@@ -19,6 +19,13 @@ public static class ErrorCodes
     public const string MissingApiKey = "missing_api_key";
     public const string InvalidApiKey = "invalid_api_key";
     public const string ExpiredToken = "expired_token";
+    /// <summary>A live-mode key asked for something only the test-mode sandbox provider does (saving a raw card number).</summary>
+    public const string TestModeOnly = "test_mode_only";
+    // 402 payment_error
+    public const string CardDeclined = "card_declined";
+    public const string InsufficientFunds = "insufficient_funds";
+    /// <summary>The charge needs the customer (3-D Secure) before it can complete.</summary>
+    public const string RequiresAction = "requires_action";
     // 403 permission_error
     public const string KeyNotAllowed = "key_not_allowed";
     // 404 not_found
@@ -31,6 +38,8 @@ public static class ErrorCodes
     public const string IdempotencyKeyInUse = "idempotency_key_in_use";
     public const string InvalidState = "invalid_state";
     public const string LimitReached = "limit_reached";
+    /// <summary>A refund asked for more than what is left of the payment after its earlier and pending refunds.</summary>
+    public const string RefundExceedsPayment = "refund_exceeds_payment";
     // 413 invalid_request_error
     public const string PayloadTooLarge = "payload_too_large";
     // 414 invalid_request_error

@@ -23,6 +23,9 @@ public static class IdPrefixes
     public const string Invoice = "in";
     public const string InvoiceLine = "il";
     public const string JournalEntry = "je";
+    public const string Payment = "pay";
+    public const string PaymentMethod = "pm";
+    public const string Refund = "re";
     /// <summary>A group-commit batch (internal: names the marker row that settles an unknown commit outcome).</summary>
     public const string GroupCommit = "gcb";
 }

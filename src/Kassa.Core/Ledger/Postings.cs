@@ -47,6 +47,13 @@ public static class Postings
     public static JournalEntry PaymentSucceeded(string paymentId, string currency, long amountMinor) =>
         Move("payment", paymentId, "succeeded", currency, amountMinor, Chart.Cash, Chart.Receivable);
 
+    /// <summary>
+    /// A payment that succeeded after its invoice left receivables (voided while the charge was in
+    /// flight): DR cash; CR customer credit balance, so the money is owed back rather than lost.
+    /// </summary>
+    public static JournalEntry PaymentToCustomerCredit(string paymentId, string currency, long amountMinor) =>
+        Move("payment", paymentId, "succeeded", currency, amountMinor, Chart.Cash, Chart.CustomerCredit);
+
     /// <summary>Money returned to the customer's payment method: DR refunds; CR cash.</summary>
     public static JournalEntry Refunded(string refundId, string currency, long amountMinor) =>
         Move("refund", refundId, "succeeded", currency, amountMinor, Chart.Refunds, Chart.Cash);

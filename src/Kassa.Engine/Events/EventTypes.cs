@@ -37,6 +37,13 @@ public static class EventTypes
     public const string SubscriptionResumed = "subscription.resumed";
     public const string SubscriptionCanceled = "subscription.canceled";
     public const string SubscriptionScheduled = "subscription.scheduled";
+    public const string InvoicePaid = "invoice.paid";
+    public const string InvoicePaymentFailed = "invoice.payment_failed";
+    public const string PaymentSucceeded = "payment.succeeded";
+    public const string PaymentFailed = "payment.failed";
+    public const string PaymentRefunded = "payment.refunded";
+    public const string PaymentMethodAttached = "payment_method.attached";
+    public const string PaymentMethodDetached = "payment_method.detached";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {

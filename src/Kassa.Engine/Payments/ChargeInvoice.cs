@@ -1,6 +1,13 @@
 using Kassa.Core.Errors;
+using Kassa.Core.Ids;
+using Kassa.Core.Ledger;
+using Kassa.Engine.Audit;
 using Kassa.Engine.Common;
+using Kassa.Engine.Events;
+using Kassa.Engine.Invoices;
+using Kassa.Engine.Ledger;
 using Kassa.Engine.Storage;
+using Kassa.Engine.Subscriptions;
 
 namespace Kassa.Engine.Payments;
 
@@ -10,7 +17,7 @@ public sealed record PaymentOutcome(string PaymentId, string Status, string? Fai
 
 /// <summary>
 /// Charges an open invoice's <c>amount_due</c> in two steps so a crash can never charge twice:
-/// <see cref="BeginAsync"/> writes the payment attempt inside the caller's transaction; once that has
+/// <see cref="BeginAsync(IStoreSession, OperationContext, string, string?)"/> writes the payment attempt inside the caller's transaction; once that has
 /// committed, <see cref="CompleteAsync"/> calls the provider with the attempt's id as idempotency key and
 /// records the outcome in a new transaction. CONTRACT STUB: implemented by the payments work.
 /// </summary>
@@ -18,9 +25,138 @@ public static class ChargeInvoice
 {
     /// <summary>In the caller's transaction: checks the invoice is open with something due and the method (given, or the customer's default) is usable, writes the attempt (<c>processing</c>) and returns its id.</summary>
     public static Task<Result<string>> BeginAsync(IStoreSession s, OperationContext op, string invoiceId, string? paymentMethodId) =>
-        throw new NotImplementedException();
+        BeginAsync(s, op, invoiceId, paymentMethodId, requestKey: null);
+
+    /// <summary>
+    /// As <see cref="BeginAsync(IStoreSession, OperationContext, string, string?)"/>, remembering the request's
+    /// Idempotency-Key on the attempt: a retry of a request whose first run began an attempt and then
+    /// died (so no answer was stored under the key) finds that attempt instead of beginning another.
+    /// </summary>
+    public static async Task<Result<string>> BeginAsync(IStoreSession s, OperationContext op, string invoiceId, string? paymentMethodId, string? requestKey)
+    {
+        if (requestKey is not null && await s.Payments.FindPaymentByRequestKeyAsync(op.Tenant, requestKey) is { } earlier)
+        {
+            return earlier.InvoiceId == invoiceId
+                ? earlier.Id
+                : new KassaError(ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key already began a payment of another invoice");
+        }
+        // The invoice lock serialises concurrent charges of one invoice: the second sees the first's attempt.
+        var invoice = await s.Invoices.GetAsync(op.Tenant, invoiceId, forUpdate: true);
+        if (invoice is null) return KassaError.NotFound("invoice", invoiceId);
+        if (invoice.Status != InvoiceRules.Open) return KassaError.InvalidState($"Invoice '{invoice.Id}' is {invoice.Status}; only an open invoice can be paid");
+        if (invoice.AmountDue <= 0) return KassaError.InvalidState($"Invoice '{invoice.Id}' has nothing due");
+        if (await s.Payments.ProcessingPaymentOfInvoiceAsync(op.Tenant, invoice.Id) is { } inFlight)
+            return KassaError.InvalidState($"Invoice '{invoice.Id}' has a payment in progress ('{inFlight.Id}')");
+
+        PaymentMethodRecord? method;
+        if (paymentMethodId is not null)
+        {
+            method = await s.Payments.GetMethodAsync(op.Tenant, paymentMethodId);
+            if (method is null || method.CustomerId != invoice.CustomerId || method.DetachedAt is not null)
+                return new KassaError(ErrorCodes.ResourceMissing, $"No such payment_method of customer '{invoice.CustomerId}': '{paymentMethodId}'", "payment_method_id");
+        }
+        else
+        {
+            method = await s.Payments.DefaultMethodAsync(op.Tenant, invoice.CustomerId);
+            if (method is null)
+                return new KassaError(ErrorCodes.ParameterMissing, $"Customer '{invoice.CustomerId}' has no default payment method; give payment_method_id", "payment_method_id");
+        }
+
+        var payment = new PaymentRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.Payment), invoice.CustomerId, invoice.Id,
+            invoice.AmountDue, invoice.Currency, PaymentStatuses.Processing, null, null, method.Id, method.Provider, null, 0,
+            invoice.Description ?? $"Invoice {invoice.Number}", requestKey, op.Now, null);
+        await s.Payments.InsertPaymentAsync(payment);
+        await RecordAudit.Execute(s, op, "payment.created", "payment", payment.Id, ["invoice_id", "amount", "payment_method_id"]);
+        return payment.Id;
+    }
 
     /// <summary>After the attempt committed: calls the provider and records the outcome. Calling it again for a settled attempt answers the stored outcome.</summary>
-    public static Task<Result<PaymentOutcome>> CompleteAsync(IKassaStore store, PaymentProviders providers, OperationContext op, string paymentId, CancellationToken ct) =>
-        throw new NotImplementedException();
+    public static async Task<Result<PaymentOutcome>> CompleteAsync(IKassaStore store, PaymentProviders providers, OperationContext op, string paymentId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(providers);
+        var (payment, method) = await store.ReadAsync(async s =>
+        {
+            var p = await s.Payments.GetPaymentAsync(op.Tenant, paymentId);
+            return (p, p is null ? null : await s.Payments.GetMethodAsync(op.Tenant, p.PaymentMethodId));
+        }, ct);
+        if (payment is null) return KassaError.NotFound("payment", paymentId);
+        if (payment.Status != PaymentStatuses.Processing) return await store.ReadAsync(s => OutcomeAsync(s, op.Tenant, payment), ct);
+
+        // The attempt's id is the provider's idempotency key: however often this runs for one attempt
+        // (a retry, the reconcile worker on another node), the provider charges once and answers alike.
+        var provider = providers.For(op.Tenant);
+        var charge = provider is null || method is null || provider.Name != payment.Provider
+            ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
+            : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+        return await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The outcome transaction: re-reads the attempt locked (invoice first, then payment: the lock order
+    /// of <see cref="BeginAsync(IStoreSession, OperationContext, string, string?, string?)"/>) and does nothing when someone else settled it already.
+    /// </summary>
+    private static async Task<Result<PaymentOutcome>> RecordOutcomeAsync(IStoreSession s, OperationContext op, string paymentId, string? invoiceId, ChargeResult charge)
+    {
+        var invoice = invoiceId is null ? null : await s.Invoices.GetAsync(op.Tenant, invoiceId, forUpdate: true);
+        var payment = (await s.Payments.GetPaymentAsync(op.Tenant, paymentId, forUpdate: true))!;
+        if (payment.Status != PaymentStatuses.Processing) return await OutcomeAsync(s, op.Tenant, payment);
+
+        var status = charge.Status switch
+        {
+            ChargeStatus.Succeeded => PaymentStatuses.Succeeded,
+            ChargeStatus.RequiresAction => PaymentStatuses.RequiresAction,
+            _ => PaymentStatuses.Failed,
+        };
+        var settled = payment with
+        {
+            Status = status, FailureCode = charge.FailureCode, FailureMessage = charge.FailureMessage,
+            ProviderChargeId = charge.ProviderChargeId.Length == 0 ? null : charge.ProviderChargeId, SettledAt = op.Now,
+        };
+        await s.Payments.UpdatePaymentAsync(settled);
+        var resource = PaymentResource.From(settled);
+        await RecordAudit.Execute(s, op, status == PaymentStatuses.Succeeded ? EventTypes.PaymentSucceeded : "payment." + status, "payment", payment.Id,
+            ["status", "failure_code", "provider_charge_id"]);
+
+        if (invoice is not null) invoice = invoice with { AttemptCount = invoice.AttemptCount + 1 };
+        if (status == PaymentStatuses.Succeeded)
+        {
+            if (invoice is { Status: InvoiceRules.Open } open && open.AmountDue <= settled.Amount)
+            {
+                invoice = await MarkInvoicePaid.Execute(s, op, open, settled.Amount);
+                await PostJournalEntry.Execute(s, op, Postings.PaymentSucceeded(settled.Id, settled.Currency, settled.Amount),
+                    $"Payment {settled.Id} of invoice {open.Number}", settled.CustomerId);
+            }
+            else
+            {
+                // The invoice left receivables while the charge was in flight (voided, say): the money
+                // was still collected, and is owed back to the customer as credit, never lost.
+                if (invoice is not null) await s.Invoices.UpdateAsync(invoice);
+                await PostJournalEntry.Execute(s, op, Postings.PaymentToCustomerCredit(settled.Id, settled.Currency, settled.Amount),
+                    $"Payment {settled.Id} without an open invoice, held as customer credit", settled.CustomerId);
+            }
+            await EmitEvent.Execute(s, op, EventTypes.PaymentSucceeded, "payment", settled.Id, resource);
+        }
+        else
+        {
+            if (status == PaymentStatuses.Failed) await EmitEvent.Execute(s, op, EventTypes.PaymentFailed, "payment", settled.Id, resource);
+            if (invoice is not null)
+            {
+                await s.Invoices.UpdateAsync(invoice);
+                if (invoice.Status == InvoiceRules.Open)
+                {
+                    await EmitEvent.Execute(s, op, EventTypes.InvoicePaymentFailed, "invoice", invoice.Id, await InvoiceRules.ResourceAsync(s, op.Tenant, invoice));
+                    if (invoice.SubscriptionId is not null)
+                        await SubscriptionPayments.OnInvoicePaymentFailedAsync(s, op, invoice, settled.FailureCode ?? status);
+                }
+            }
+        }
+        return new PaymentOutcome(settled.Id, status, settled.FailureCode, settled.FailureMessage, invoice?.Id, invoice?.Status);
+    }
+
+    private static async Task<Result<PaymentOutcome>> OutcomeAsync(IStoreSession s, Tenant tenant, PaymentRecord p)
+    {
+        var invoice = p.InvoiceId is null ? null : await s.Invoices.GetAsync(tenant, p.InvoiceId);
+        return new PaymentOutcome(p.Id, p.Status, p.FailureCode, p.FailureMessage, invoice?.Id, invoice?.Status);
+    }
 }

@@ -7,7 +7,18 @@ namespace Kassa.Engine.Payments;
 /// provider (Stripe, next capability), so until one is configured it has none and charging answers an
 /// error instead of pretending to collect money.
 /// </summary>
-public sealed class PaymentProviders(SandboxProvider sandbox)
+public sealed class PaymentProviders
 {
-    public IPaymentProvider? For(Tenant tenant) => tenant.Livemode ? null : sandbox;
+    private readonly IPaymentProvider _testMode;
+
+    public PaymentProviders(SandboxProvider sandbox) => _testMode = sandbox;
+
+    /// <summary>
+    /// Serves test mode with another provider: for tests that wrap the sandbox to inject a fault (a
+    /// charge that happens and then loses its answer). Dependency injection uses the constructor above,
+    /// since no <see cref="IPaymentProvider"/> is registered.
+    /// </summary>
+    public PaymentProviders(IPaymentProvider testMode) => _testMode = testMode;
+
+    public IPaymentProvider? For(Tenant tenant) => tenant.Livemode ? null : _testMode;
 }

@@ -43,6 +43,7 @@ public interface IStoreSession
     IGroupCommitStore GroupCommits { get; }
     IInvoiceStore Invoices { get; }
     ILedgerStore Ledger { get; }
+    IPaymentStore Payments { get; }
 }
 
 /// <summary>

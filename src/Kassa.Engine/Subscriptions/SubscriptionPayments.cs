@@ -68,7 +68,8 @@ public static class SubscriptionPayments
     }
 
     /// <summary>The customer's default payment method id, or null.</summary>
-    public static Task<string?> DefaultMethodAsync(IStoreSession s, OperationContext op, string customerId) => Task.FromResult<string?>(null);
+    public static async Task<string?> DefaultMethodAsync(IStoreSession s, OperationContext op, string customerId) =>
+        (await s.Payments.DefaultMethodAsync(op.Tenant, customerId))?.Id;
 
     /// <summary>Stores a subscription change with its audit record and event (the status before as previous attributes).</summary>
     public static async Task SaveAsync(IStoreSession s, OperationContext op, SubscriptionRecord before, SubscriptionRecord after, string eventType)

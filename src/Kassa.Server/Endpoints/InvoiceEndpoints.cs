@@ -27,6 +27,9 @@ public static class InvoiceEndpoints
                 api.Mutate(http, (s, op) => FinalizeInvoice.Execute(s, op, id), i => new Reply(200, i)))
             .Doc("finalizeInvoice", "Draft → open: freeze the figures, take the next gap-free number, post to the ledger", tag)
             .Produces<InvoiceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+        v1.MapPost("/invoices/{id}/pay", PaymentEndpoints.PayInvoice)
+            .Doc("payInvoice", "Charge an open invoice's amount_due (the given method or the default) → paid; a refused charge → 402 and the invoice stays open", tag)
+            .Body<PaymentEndpoints.PayInvoiceRequest>().Produces<InvoiceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(402, 404);
         v1.MapPost("/invoices/{id}/void", (HttpContext http, Api api, string id) =>
                 api.Mutate(http, (s, op) => VoidInvoice.Execute(s, op, id), i => new Reply(200, i)))
             .Doc("voidInvoice", "Open (or draft) → void; an open invoice's ledger entry is reversed; paid → 409", tag)

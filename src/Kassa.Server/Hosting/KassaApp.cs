@@ -61,6 +61,7 @@ public static class KassaApp
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();
             builder.Services.AddHostedService<SubscriptionRenewalWorker>();
+            builder.Services.AddHostedService<PaymentReconcileWorker>();
         }
         configure?.Invoke(builder);
 
@@ -88,6 +89,7 @@ public static class KassaApp
         EntitlementEndpoints.Map(v1);
         MeteringEndpoints.Map(v1);
         InvoiceEndpoints.Map(v1);
+        PaymentEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);

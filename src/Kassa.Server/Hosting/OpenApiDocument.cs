@@ -26,6 +26,7 @@ public static class OpenApiDocument
         ["Subscriptions"] = "Attaching products to customers.",
         ["Invoices"] = "Manual invoices: drafts with lines, finalized with gap-free numbers and posted to the ledger, voided with reversing entries.",
         ["Ledger"] = "The double-entry ledger: balanced, immutable journal entries and the trial balance.",
+        ["Payments"] = "Sandbox payments: saved cards (test mode), charges that settle invoices, refunds; every attempt is committed before the provider is called.",
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",
     };
 

@@ -74,6 +74,9 @@ public static class OpenApiSchemas
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = ["events"],
         [typeof(Kassa.Engine.Invoices.CreateInvoice.Request)] = ["customer_id", "currency"],
         [typeof(Kassa.Engine.Invoices.AddInvoiceLine.Request)] = ["description"],
+        [typeof(Kassa.Engine.Payments.AttachPaymentMethod.Request)] = ["customer_id", "card"],
+        [typeof(Kassa.Engine.Payments.SetDefaultPaymentMethod.Request)] = ["payment_method_id"],
+        [typeof(Kassa.Engine.Payments.CreatePayment.Request)] = ["customer_id", "amount", "currency", "description"],
     };
 
     /// <summary>

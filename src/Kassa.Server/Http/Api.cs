@@ -298,6 +298,66 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     private Task ReleaseClaimAsync(OperationContext op, string key, string claimToken) =>
         store.WriteAsync(async s => { await s.Idempotency.ReleaseAsync(op.Tenant, key, claimToken); return true; }, ct: CancellationToken.None);
 
+    /// <summary>
+    /// A mutation in two transactions with an outside call between them (a payment or a refund): the
+    /// body is parsed and <paramref name="begin"/> writes an attempt that commits on its own; then
+    /// <paramref name="complete"/> calls the provider (the attempt's id is its idempotency key) and
+    /// records the outcome in a transaction of its own. The Idempotency-Key header is claimed first, as in
+    /// <see cref="Mutate{TBody,TResult}"/>, and the answer is stored under it after the second step, so a
+    /// retry replays it. A retry whose first run died between the steps (its claim then lapses unstored)
+    /// runs again: <paramref name="begin"/> receives the key and must find the attempt it began instead of
+    /// beginning another, so even a lost response never charges twice.
+    /// </summary>
+    /// <param name="begin">Runs in the first transaction with the parsed body and the request's key (null without one); returns the attempt's id.</param>
+    /// <param name="complete">Runs after that commit; answers the reply or an error.</param>
+    public async Task MutateInSteps<TBody>(HttpContext http, Func<IStoreSession, OperationContext, TBody, string?, Task<Result<string>>> begin,
+        Func<OperationContext, string, Task<Result<Reply>>> complete) where TBody : class
+    {
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
+        {
+            await ApiResponses.WriteError(http, read.Error!);
+            return;
+        }
+        var body = read.Value;
+        var op = Operation(http);
+        var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
+        if (answered) return;
+
+        int status;
+        byte[] bytes;
+        try
+        {
+            // Not cancelled with the request: once an attempt is begun it is completed either way.
+            var begun = await store.WriteAsync(async session =>
+            {
+                var parsed = JsonBody.Parse<TBody>(body);
+                return parsed.IsOk ? await begin(session, op, parsed.Value, key) : Result<string>.Fail(parsed.Error!);
+            }, commitIf: r => r.IsOk, ct: CancellationToken.None);
+            // The outcome is recorded at its own time (settled_at, the ledger entry), after the attempt's.
+            var result = begun.IsOk ? await complete(Operation(http), begun.Value) : Result<Reply>.Fail(begun.Error!);
+            (status, bytes) = result.IsOk
+                ? (result.Value.Status, JsonSerializer.SerializeToUtf8Bytes(result.Value.Body, KassaJson.Options))
+                : ApiErrors.Render(result.Error!, op.RequestId);
+            if (begun.IsOk) signal.Poke();
+        }
+        catch
+        {
+            // A 5xx is not stored: free the key so the retry runs again (and finds the attempt, if one was begun).
+            if (claimToken is not null)
+                await ReleaseClaimAsync(op, key!, claimToken);
+            throw;
+        }
+        if (claimToken is not null)
+        {
+            // False only if the claim lapsed meanwhile; the effect stands and a retry finds the attempt by its key.
+            var (s1, b1) = (status, bytes);
+            await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, s1, b1, op.Now + ClaimIdempotencyKey.Retention),
+                ct: CancellationToken.None);
+        }
+        await ApiResponses.WriteBytes(http, status, bytes);
+    }
+
     private sealed record EmptyBody;
 
     private sealed record Outcome(int Status, byte[] Body, bool Ok, bool LostClaim);

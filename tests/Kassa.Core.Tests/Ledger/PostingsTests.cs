@@ -54,6 +54,16 @@ public class PostingsTests
     }
 
     [Fact]
+    public void A_payment_whose_invoice_left_receivables_meanwhile_is_owed_back_as_customer_credit_under_the_payments_source()
+    {
+        var entry = Postings.PaymentToCustomerCredit("pay_7", "usd", 1250);
+        Assert.Equal("DR1000:1250 CR2000:1250", Show(entry));
+        // The same source key as a normal success: one payment can post "succeeded" only once, either way.
+        Assert.Equal(Postings.PaymentSucceeded("pay_7", "usd", 1250).Source, entry.Source);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Postings.PaymentToCustomerCredit("pay_8", "usd", -1));
+    }
+
+    [Fact]
     public void A_void_is_the_exact_reverse_and_leaves_every_account_at_zero()
     {
         var figures = InvoiceMath.Build(new InvoiceInput([Line(2000), Line(999, LineType.Usage)], new Coupon(CouponKind.Fixed, 250), new TaxRate("t", 7.5m, false)));

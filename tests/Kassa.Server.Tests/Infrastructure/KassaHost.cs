@@ -96,6 +96,13 @@ public abstract class KassaHost : IAsyncLifetime
         return client;
     }
 
+    /// <summary>A second store on the same database (its own pool and SQLite write gate), as another process would have; the caller disposes it.</summary>
+    public IKassaStore OpenAnotherStore()
+    {
+        RequireEngine();
+        return KassaApp.OpenStore(_options!);
+    }
+
     /// <summary>An in-memory client of <paramref name="app"/>, recording its exchanges when KASSA_RECORD_EXCHANGES is set.</summary>
     private HttpClient TestClient(WebApplication app)
     {
