@@ -45,6 +45,10 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         GroupCommits = new SqlGroupCommits(this);
         Invoices = new SqlInvoices(this);
         Ledger = new SqlLedger(this);
+        Coupons = new SqlCoupons(this);
+        TaxRates = new SqlTaxRates(this);
+        CustomerCredit = new SqlCustomerCredit(this);
+        CreditNotes = new SqlCreditNotes(this);
     }
 
     public DbConnection Connection { get; }
@@ -78,4 +82,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IGroupCommitStore GroupCommits { get; }
     public IInvoiceStore Invoices { get; }
     public ILedgerStore Ledger { get; }
+    public ICouponStore Coupons { get; }
+    public ITaxRateStore TaxRates { get; }
+    public ICustomerCreditStore CustomerCredit { get; }
+    public ICreditNoteStore CreditNotes { get; }
 }

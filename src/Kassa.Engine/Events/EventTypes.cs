@@ -28,6 +28,9 @@ public static class EventTypes
     public const string InvoiceFinalized = "invoice.finalized";
     public const string InvoiceVoided = "invoice.voided";
     public const string InvoiceMarkedUncollectible = "invoice.marked_uncollectible";
+    public const string InvoicePaid = "invoice.paid";
+    public const string CreditNoteCreated = "credit_note.created";
+    public const string CreditNoteVoided = "credit_note.voided";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -42,6 +45,7 @@ public static class EventTypes
         "payment.succeeded", "payment.failed", "payment.refunded", "checkout.completed",
         "payment_method.attached", "payment_method.detached",
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
+        CreditNoteCreated, CreditNoteVoided,
         "balance.low", "entitlement.exhausted", "lock.expired",
     };
 }

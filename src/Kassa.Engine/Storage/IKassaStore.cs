@@ -42,6 +42,10 @@ public interface IStoreSession
     IGroupCommitStore GroupCommits { get; }
     IInvoiceStore Invoices { get; }
     ILedgerStore Ledger { get; }
+    ICouponStore Coupons { get; }
+    ITaxRateStore TaxRates { get; }
+    ICustomerCreditStore CustomerCredit { get; }
+    ICreditNoteStore CreditNotes { get; }
 }
 
 /// <summary>
