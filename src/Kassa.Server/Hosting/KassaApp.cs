@@ -85,6 +85,7 @@ public static class KassaApp
         EntitlementEndpoints.Map(v1);
         MeteringEndpoints.Map(v1);
         InvoiceEndpoints.Map(v1);
+        BillingEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);
