@@ -165,6 +165,12 @@ internal sealed class SqlCustomerCredit(SqlSession s) : ICustomerCreditStore
             WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId ORDER BY currency
             """, new { tenant.AccountId, tenant.Livemode, customerId });
 
+    public Task EnsureAsync(Tenant tenant, string customerId, string currency, DateTimeOffset now) =>
+        s.Connection.ExecuteAsync($"""
+            INSERT INTO customer_credit_balances ({Columns}) VALUES (@AccountId, @Livemode, @customerId, @currency, 0, @updated)
+            ON CONFLICT (account_id, livemode, customer_id, currency) DO NOTHING
+            """, new { tenant.AccountId, tenant.Livemode, customerId, currency, updated = Micros.From(now) }, s.Transaction);
+
     public Task UpsertAsync(CustomerCreditBalanceRecord b) =>
         s.Connection.ExecuteAsync($"""
             INSERT INTO customer_credit_balances ({Columns}) VALUES (@AccountId, @Livemode, @CustomerId, @Currency, @Balance, @updated)

@@ -18,7 +18,11 @@ public static class CustomerCreditBook
     public const string InvoiceNegativeTotal = "invoice_negative_total";
     public const string Adjustment = "adjustment";
 
-    /// <summary>The balance now (0 when the customer never had credit in this currency), locked for the transaction.</summary>
+    /// <summary>
+    /// The balance now (0 when the customer never had credit in this currency), locked for the
+    /// transaction when the row exists. A reader that only spends credit needs no more: with no row
+    /// there is nothing to spend, and every writer goes through <see cref="ChangeAsync"/>.
+    /// </summary>
     public static async Task<long> LockedBalanceAsync(IStoreSession s, Tenant tenant, string customerId, string currency) =>
         (await s.CustomerCredit.GetAsync(tenant, customerId, currency, forUpdate: true))?.Balance ?? 0;
 
@@ -29,6 +33,7 @@ public static class CustomerCreditBook
     public static async Task<CustomerCreditTransactionRecord?> ChangeAsync(IStoreSession s, OperationContext op, string customerId, string currency, long delta,
         string type, string? description, string? invoiceId = null, string? creditNoteId = null, string? transactionId = null)
     {
+        await s.CustomerCredit.EnsureAsync(op.Tenant, customerId, currency, op.Now);
         var before = await LockedBalanceAsync(s, op.Tenant, customerId, currency);
         var after = checked(before + delta);
         if (after < 0) return null;

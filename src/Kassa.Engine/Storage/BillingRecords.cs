@@ -64,6 +64,12 @@ public interface ICustomerCreditStore
     Task<CustomerCreditBalanceRecord?> GetAsync(Tenant tenant, string customerId, string currency, bool forUpdate = false);
     /// <summary>Every currency's balance of a customer (at most one row per currency).</summary>
     Task<IReadOnlyList<CustomerCreditBalanceRecord>> ForCustomerAsync(Tenant tenant, string customerId);
+    /// <summary>
+    /// Makes sure the balance row exists (at 0), so that a following <see cref="GetAsync"/> with
+    /// <c>forUpdate</c> has a row to lock: without it two first changes would both read "none" and the
+    /// second would overwrite the first. A concurrent insert of the same row is waited for, not duplicated.
+    /// </summary>
+    Task EnsureAsync(Tenant tenant, string customerId, string currency, DateTimeOffset now);
     Task UpsertAsync(CustomerCreditBalanceRecord balance);
     Task InsertTransactionAsync(CustomerCreditTransactionRecord transaction);
     /// <summary>The newest transactions of a customer, at most <paramref name="limit"/>.</summary>

@@ -339,6 +339,14 @@ public abstract class CouponTaxCreditTests(KassaHost host)
         Assert.Equal("2000 DR 0 CR 300; 4000 DR 300 CR 0", await EntryAsync(a, negative, "finalized"));
         Assert.Equal(300, await CreditBalanceAsync(a, customer));
 
+        // Ten negative invoices of a customer without a balance row: every credit counts.
+        var other = await NewCustomerAsync(a);
+        var drafts = new List<string>();
+        for (var i = 0; i < 10; i++) drafts.Add(await DraftAsync(a, other, null, 100, -200));
+        var finalized = await Task.WhenAll(drafts.Select(d => a.Client.Post($"/v1/invoices/{d}/finalize")));
+        Assert.All(finalized, f => Assert.Equal(HttpStatusCode.OK, f.Status));
+        Assert.Equal(1000, await CreditBalanceAsync(a, other));
+
         var removed = await a.Client.Post($"/v1/customers/{customer}/credit_balance/adjustments", new { amount = -100, currency = "usd", description = "Correction" });
         Assert.Equal(HttpStatusCode.OK, removed.Status);
         Assert.Equal(200, await CreditBalanceAsync(a, customer));
@@ -439,6 +447,35 @@ public abstract class CouponTaxCreditTests(KassaHost host)
         (await a.Client.Post($"/v1/credit_notes/{second}/void")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         Assert.Equal(200, await CreditBalanceAsync(a, customer));
         Assert.Equal(new[] { second }, (await a.Client.Get($"/v1/credit_notes?customer_id={customer}&limit=1")).Body!["data"]!.AsArray().Select(n => (string)n!["id"]!).ToArray());
+
+        // Ten paid invoices of a customer who never had credit (paid by card, planted here as the payments
+        // work would leave them), credited at once: every note counts, since the balance row is created
+        // before it is locked and no first write overwrites another.
+        var carded = await NewCustomerAsync(a);
+        var paidIds = Enumerable.Range(0, 10).Select(_ => Wire.NewId("in")).ToList();
+        var now = host.Clock.GetUtcNow();
+        await host.Store.WriteAsync(async s =>
+        {
+            foreach (var paidId in paidIds)
+                await s.Invoices.InsertAsync(new InvoiceRecord(a.AccountId, false, paidId, carded, null, null, "paid", "usd", null, null, null,
+                    100, 0, 0, 100, 100, 0, now, now, null, PaidAt: now));
+            return true;
+        });
+        var notes = await Task.WhenAll(paidIds.Select(p => a.Client.Post("/v1/credit_notes", new { invoice_id = p, amount = 100, reason = "Refund", refund = "credit" })));
+        Assert.All(notes, n => Assert.Equal(HttpStatusCode.Created, n.Status));
+        Assert.Equal(1000, await CreditBalanceAsync(a, carded));
+
+        // The same at the level of the credit book, with the transactions held open so they overlap for certain.
+        var fresh = Wire.NewId("cus");
+        var tenant = new Tenant(a.AccountId, false);
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => host.Store.WriteAsync(async s =>
+        {
+            var op = new OperationContext(tenant, Actor.System, $"req_book{i}", host.Clock.GetUtcNow());
+            var change = await Kassa.Engine.CustomerCredit.CustomerCreditBook.ChangeAsync(s, op, fresh, "eur", 100, "adjustment", "overlap");
+            await Task.Delay(300);
+            return change;
+        })));
+        Assert.Equal(500, await host.Store.ReadAsync(async s => (await s.CustomerCredit.GetAsync(tenant, fresh, "eur"))!.Balance));
         await AssertLedgerHoldsAsync(a);
     }
 
