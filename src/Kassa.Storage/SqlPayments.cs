@@ -66,6 +66,14 @@ internal sealed class SqlPayments(SqlSession s) : IPaymentStore
             WHERE account_id = @AccountId AND livemode = @Livemode AND invoice_id = @invoiceId AND status = 'processing'
             """, new { tenant.AccountId, tenant.Livemode, invoiceId })).FirstOrDefault();
 
+    public async Task<PaymentRecord?> PaymentThatPaidAsync(Tenant tenant, string invoiceId) =>
+        (await Payments($"""
+            SELECT {PaymentColumns} FROM payments
+            WHERE account_id = @AccountId AND livemode = @Livemode AND invoice_id = @invoiceId
+              AND status IN ('succeeded', 'partially_refunded', 'refunded')
+            ORDER BY created_at DESC, id DESC LIMIT 1
+            """, new { tenant.AccountId, tenant.Livemode, invoiceId })).FirstOrDefault();
+
     public Task UpdatePaymentAsync(PaymentRecord p) =>
         s.Connection.ExecuteAsync("""
             UPDATE payments SET status = @Status, failure_code = @FailureCode, failure_message = @FailureMessage, provider_charge_id = @ProviderChargeId,

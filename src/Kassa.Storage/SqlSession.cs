@@ -47,6 +47,10 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Invoices = new SqlInvoices(this);
         Ledger = new SqlLedger(this);
         Payments = new SqlPayments(this);
+        Coupons = new SqlCoupons(this);
+        TaxRates = new SqlTaxRates(this);
+        CustomerCredit = new SqlCustomerCredit(this);
+        CreditNotes = new SqlCreditNotes(this);
     }
 
     public DbConnection Connection { get; }
@@ -82,4 +86,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IInvoiceStore Invoices { get; }
     public ILedgerStore Ledger { get; }
     public IPaymentStore Payments { get; }
+    public ICouponStore Coupons { get; }
+    public ITaxRateStore TaxRates { get; }
+    public ICustomerCreditStore CustomerCredit { get; }
+    public ICreditNoteStore CreditNotes { get; }
 }

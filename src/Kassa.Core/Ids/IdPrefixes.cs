@@ -26,6 +26,13 @@ public static class IdPrefixes
     public const string Payment = "pay";
     public const string PaymentMethod = "pm";
     public const string Refund = "re";
+    public const string Coupon = "cpn";
+    public const string TaxRate = "txr";
+    public const string CreditNote = "cn";
+    /// <summary>One use of a coupon (internal: not in the spec's list, never an API path).</summary>
+    public const string CouponRedemption = "cpr";
+    /// <summary>One change of a customer credit balance (shown in its transactions).</summary>
+    public const string CustomerCreditTransaction = "cbtx";
     /// <summary>A group-commit batch (internal: names the marker row that settles an unknown commit outcome).</summary>
     public const string GroupCommit = "gcb";
 }

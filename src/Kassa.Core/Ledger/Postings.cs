@@ -62,6 +62,26 @@ public static class Postings
     public static JournalEntry CreditNoteAsCredit(string creditNoteId, string currency, long amountMinor) =>
         Move("credit_note", creditNoteId, "issued", currency, amountMinor, Chart.Refunds, Chart.CustomerCredit);
 
+    /// <summary>
+    /// A credit note on an open invoice lowers what the customer still owes: DR refunds and credit
+    /// notes; CR receivable. Voiding the note posts the exact reverse.
+    /// </summary>
+    public static JournalEntry CreditNoteOnOpenInvoice(string creditNoteId, string currency, long amountMinor) =>
+        Move("credit_note", creditNoteId, "issued", currency, amountMinor, Chart.Refunds, Chart.Receivable);
+
+    /// <summary>
+    /// A manual change of a customer's credit balance. A grant (positive) is a concession: DR refunds
+    /// and credit notes; CR customer credit balance. A removal (negative) is its mirror: DR customer
+    /// credit balance; CR refunds and credit notes.
+    /// </summary>
+    public static JournalEntry CustomerCreditAdjusted(string transactionId, string currency, long signedAmountMinor)
+    {
+        if (signedAmountMinor == 0) throw new ArgumentOutOfRangeException(nameof(signedAmountMinor), "An adjustment moves a non-zero amount.");
+        return signedAmountMinor > 0
+            ? Move("customer_credit", transactionId, "adjusted", currency, signedAmountMinor, Chart.Refunds, Chart.CustomerCredit)
+            : Move("customer_credit", transactionId, "adjusted", currency, -signedAmountMinor, Chart.CustomerCredit, Chart.Refunds);
+    }
+
     /// <summary>Customer credit used to pay an invoice: DR customer credit balance; CR receivable.</summary>
     public static JournalEntry CustomerCreditApplied(string invoiceId, string currency, long amountMinor) =>
         Move("invoice", invoiceId, "credit_applied", currency, amountMinor, Chart.CustomerCredit, Chart.Receivable);

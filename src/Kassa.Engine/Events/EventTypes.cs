@@ -44,6 +44,8 @@ public static class EventTypes
     public const string PaymentRefunded = "payment.refunded";
     public const string PaymentMethodAttached = "payment_method.attached";
     public const string PaymentMethodDetached = "payment_method.detached";
+    public const string CreditNoteCreated = "credit_note.created";
+    public const string CreditNoteVoided = "credit_note.voided";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -58,6 +60,7 @@ public static class EventTypes
         "payment.succeeded", "payment.failed", "payment.refunded", "checkout.completed",
         "payment_method.attached", "payment_method.detached",
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
+        CreditNoteCreated, CreditNoteVoided,
         "balance.low", "entitlement.exhausted", "lock.expired",
     };
 }

@@ -12,15 +12,17 @@ using Kassa.Engine.Storage;
 namespace Kassa.Engine.Invoices;
 
 /// <summary>One invoice line (spec §7). <c>unit_amount_decimal</c> is null when the line was given as an amount.</summary>
+/// <remarks><c>discount</c> and <c>tax</c> are the line's share of the invoice discount and its tax, set when the invoice is finalized (0 on a draft).</remarks>
 public sealed record InvoiceLineResource(
     string Id, string Type, string Description, decimal Quantity,
     [property: JsonConverter(typeof(DecimalStringConverter))] decimal? UnitAmountDecimal,
-    long Amount, DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd, string? FeatureId)
+    long Amount, DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd, string? FeatureId, string? ProductId = null, long Discount = 0, long Tax = 0)
 {
     [JsonPropertyOrder(-1)] public string Object => "line_item";
 
     public static InvoiceLineResource From(InvoiceLineRecord l) =>
-        new(l.Id, l.Type, l.Description, Micro.ToDecimal(l.QuantityMicros), l.UnitAmountDecimal, l.Amount, l.PeriodStart, l.PeriodEnd, l.FeatureId);
+        new(l.Id, l.Type, l.Description, Micro.ToDecimal(l.QuantityMicros), l.UnitAmountDecimal, l.Amount, l.PeriodStart, l.PeriodEnd, l.FeatureId,
+            l.ProductId, l.Discount, l.Tax);
 }
 
 /// <summary>
@@ -62,17 +64,33 @@ public static class InvoiceRules
     /// <summary>The invoice's number as customers read it: <c>KAS-000001</c>, then more digits past a million.</summary>
     public static string Number(long sequence) => $"KAS-{sequence.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)}";
 
-    /// <summary>The figures of the lines as they stand (manual lines: no coupon, tax or customer credit in this slice).</summary>
-    public static InvoiceFigures Figures(IReadOnlyList<InvoiceLineRecord> lines) =>
-        InvoiceMath.Build(new InvoiceInput([.. lines.Select(l => new LineInput(LineType.Manual, l.Description, Micro.ToDecimal(l.QuantityMicros),
-            l.UnitAmountDecimal ?? l.Amount, l.Amount))]));
+    /// <summary>The stored line types (<c>invoice_lines.type</c>) and the core's.</summary>
+    public static LineType LineTypeOf(string type) => type switch
+    {
+        "recurring" => LineType.Recurring,
+        "usage" => LineType.Usage,
+        "one_time" => LineType.OneTime,
+        "proration" => LineType.Proration,
+        "manual" => LineType.Manual,
+        "prior_period" => LineType.PriorPeriod,
+        _ => throw new InvalidOperationException($"Unknown invoice line type '{type}'"),
+    };
+
+    /// <summary>
+    /// The figures of the lines with their real types, product and period, and — at finalize — the
+    /// coupon, the tax rate and the customer credit that apply (<see cref="InvoiceMath.Build"/>). A
+    /// draft's figures are the lines alone: discount, tax and credit are settled when it is finalized.
+    /// </summary>
+    public static InvoiceFigures Figures(IReadOnlyList<InvoiceLineRecord> lines, Coupon? coupon = null, TaxRate? tax = null, long customerCreditMinor = 0) =>
+        InvoiceMath.Build(new InvoiceInput([.. lines.Select(l => new LineInput(LineTypeOf(l.Type), l.Description, Micro.ToDecimal(l.QuantityMicros),
+            l.UnitAmountDecimal ?? l.Amount, l.Amount, l.PeriodStart, l.PeriodEnd, l.ProductId, l.FeatureId))], coupon, tax, customerCreditMinor));
 
     /// <summary>The invoice with figures recomputed from its lines (drafts only: a finalized invoice's figures never change).</summary>
-    public static InvoiceRecord WithFigures(InvoiceRecord i, IReadOnlyList<InvoiceLineRecord> lines)
-    {
-        var f = Figures(lines);
-        return i with { Subtotal = f.Subtotal, Discount = f.Discount, Tax = f.Tax, Total = f.Total, AmountDue = f.AmountDue };
-    }
+    public static InvoiceRecord WithFigures(InvoiceRecord i, IReadOnlyList<InvoiceLineRecord> lines) => WithFigures(i, Figures(lines));
+
+    /// <summary>The invoice carrying <paramref name="f"/>.</summary>
+    public static InvoiceRecord WithFigures(InvoiceRecord i, InvoiceFigures f) =>
+        i with { Subtotal = f.Subtotal, Discount = f.Discount, Tax = f.Tax, Total = f.Total, CreditApplied = f.CreditApplied, AmountDue = f.AmountDue };
 
     /// <summary>
     /// Takes an open invoice out of receivables: posts the exact reverse of its finalize entry under

@@ -44,6 +44,10 @@ public interface IStoreSession
     IInvoiceStore Invoices { get; }
     ILedgerStore Ledger { get; }
     IPaymentStore Payments { get; }
+    ICouponStore Coupons { get; }
+    ITaxRateStore TaxRates { get; }
+    ICustomerCreditStore CustomerCredit { get; }
+    ICreditNoteStore CreditNotes { get; }
 }
 
 /// <summary>

@@ -46,6 +46,8 @@ public interface IPaymentStore
     Task<PaymentRecord?> FindPaymentByRequestKeyAsync(Tenant tenant, string requestKey);
     /// <summary>The attempt of this invoice still in flight (at most one, by a unique index).</summary>
     Task<PaymentRecord?> ProcessingPaymentOfInvoiceAsync(Tenant tenant, string invoiceId);
+    /// <summary>The payment that paid this invoice (succeeded, possibly refunded in part since), or null.</summary>
+    Task<PaymentRecord?> PaymentThatPaidAsync(Tenant tenant, string invoiceId);
     /// <summary>Rewrites the settled fields: status, failure, provider charge id, amount refunded, settled_at.</summary>
     Task UpdatePaymentAsync(PaymentRecord payment);
     Task<IReadOnlyList<PaymentRecord>> ListPaymentsAsync(Tenant tenant, string? customerId, Cursor? after, int limit);

@@ -90,6 +90,7 @@ public static class KassaApp
         MeteringEndpoints.Map(v1);
         InvoiceEndpoints.Map(v1);
         PaymentEndpoints.Map(v1);
+        BillingEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);

@@ -45,6 +45,8 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.Metering.GetMeterUsage.UsageResource)] = "MeterUsage",
         [typeof(Endpoints.MeteringEndpoints.MeterEventInputDoc)] = "MeterEventInput",
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = "MeterEventBatchRequest",
+        [typeof(Kassa.Engine.Coupons.ValidateCoupon.Response)] = "CouponValidation",
+        [typeof(Kassa.Engine.CreditNotes.CreateCreditNote.LineRequest)] = "CreditNoteLineRequest",
     };
 
     /// <summary>Short names that only make sense with their declaring type (<c>Subscribe.Request</c> → <c>SubscribeRequest</c>).</summary>
@@ -77,6 +79,11 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.Payments.AttachPaymentMethod.Request)] = ["customer_id", "card"],
         [typeof(Kassa.Engine.Payments.SetDefaultPaymentMethod.Request)] = ["payment_method_id"],
         [typeof(Kassa.Engine.Payments.CreatePayment.Request)] = ["customer_id", "amount", "currency", "description"],
+        [typeof(Kassa.Engine.Coupons.CreateCoupon.Request)] = ["code", "type", "value", "duration"],
+        [typeof(Kassa.Engine.Coupons.ValidateCoupon.Request)] = ["code", "product_id", "amount"],
+        [typeof(Kassa.Engine.TaxRates.CreateTaxRate.Request)] = ["name", "country", "percentage", "inclusive"],
+        [typeof(Kassa.Engine.CreditNotes.CreateCreditNote.Request)] = ["invoice_id", "reason", "refund"],
+        [typeof(Kassa.Engine.CustomerCredit.AdjustCreditBalance.Request)] = ["amount", "currency", "description"],
     };
 
     /// <summary>
@@ -95,6 +102,15 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.Metering.MeterResource), "aggregation")] = AggregationNames(),
         [(typeof(Kassa.Engine.Balances.FinalizeLock.Request), "action")] = ["confirm", "release"],
         [(typeof(Kassa.Engine.Invoices.InvoiceResource), "status")] = Kassa.Engine.Invoices.InvoiceRules.Statuses,
+        [(typeof(Kassa.Engine.Coupons.CreateCoupon.Request), "type")] = Kassa.Engine.Coupons.CouponWords.Types,
+        [(typeof(Kassa.Engine.Coupons.CouponResource), "type")] = Kassa.Engine.Coupons.CouponWords.Types,
+        [(typeof(Kassa.Engine.Coupons.CreateCoupon.Request), "duration")] = Kassa.Engine.Coupons.CouponWords.Durations,
+        [(typeof(Kassa.Engine.Coupons.CouponResource), "duration")] = Kassa.Engine.Coupons.CouponWords.Durations,
+        [(typeof(Kassa.Engine.CreditNotes.CreateCreditNote.Request), "refund")] = Kassa.Engine.CreditNotes.CreditNoteWords.Refunds,
+        [(typeof(Kassa.Engine.CreditNotes.CreditNoteResource), "refund")] = Kassa.Engine.CreditNotes.CreditNoteWords.Refunds,
+        [(typeof(Kassa.Engine.CreditNotes.CreditNoteResource), "kind")] =
+            [Kassa.Engine.CreditNotes.CreditNoteWords.OpenInvoice, Kassa.Engine.CreditNotes.CreditNoteWords.CustomerCredit, Kassa.Engine.CreditNotes.CreditNoteWords.PaymentRefund],
+        [(typeof(Kassa.Engine.CreditNotes.CreditNoteResource), "status")] = [Kassa.Engine.CreditNotes.CreditNoteWords.Issued, Kassa.Engine.CreditNotes.CreditNoteWords.Void],
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];

@@ -64,6 +64,31 @@ public class PostingsTests
     }
 
     [Fact]
+    public void Every_line_type_credits_its_revenue_account_and_inclusive_tax_is_carved_out_per_line()
+    {
+        var figures = InvoiceMath.Build(new InvoiceInput(
+            [Line(1200), Line(600, LineType.OneTime), Line(-240, LineType.Proration), Line(360, LineType.Usage), Line(120, LineType.PriorPeriod), Line(240, LineType.Manual)],
+            Tax: new TaxRate("VAT", 20, Inclusive: true)));
+        // Recurring, one-time, proration and manual lines are subscription revenue (4000); usage and late usage are usage revenue (4001).
+        // Inclusive 20 %: the tax in each line is amount × 20 / 120 (1200 → 200, 600 → 100, −240 → −40, 360 → 60, 120 → 20, 240 → 40) = 380.
+        Assert.Equal("DR1200:2280 CR2200:380 CR4000:1500 CR4001:400", Show(Postings.InvoiceFinalized("in_7", "usd", figures)));
+    }
+
+    [Fact]
+    public void A_credit_note_on_an_open_invoice_lowers_receivables_and_a_manual_credit_adjustment_moves_2000_against_4950()
+    {
+        Assert.Equal("CR1200:450 DR4950:450", Show(Postings.CreditNoteOnOpenInvoice("cn_2", "usd", 450)));
+        Assert.Equal(new EntrySource("credit_note", "cn_2", "issued"), Postings.CreditNoteOnOpenInvoice("cn_2", "usd", 450).Source);
+        Assert.Equal("CR2000:1000 DR4950:1000", Show(Postings.CustomerCreditAdjusted("cbtx_1", "usd", 1000)));
+        Assert.Equal("DR2000:300 CR4950:300", Show(Postings.CustomerCreditAdjusted("cbtx_2", "usd", -300)));
+        Assert.Equal(new EntrySource("customer_credit", "cbtx_2", "adjusted"), Postings.CustomerCreditAdjusted("cbtx_2", "usd", -300).Source);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Postings.CustomerCreditAdjusted("cbtx_3", "usd", 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Postings.CreditNoteOnOpenInvoice("cn_3", "usd", -1));
+        // A void of the credit note is its exact mirror.
+        Assert.Equal("DR1200:450 CR4950:450", Show(Postings.CreditNoteOnOpenInvoice("cn_2", "usd", 450).Reverse(new EntrySource("credit_note", "cn_2", "voided"))));
+    }
+
+    [Fact]
     public void A_void_is_the_exact_reverse_and_leaves_every_account_at_zero()
     {
         var figures = InvoiceMath.Build(new InvoiceInput([Line(2000), Line(999, LineType.Usage)], new Coupon(CouponKind.Fixed, 250), new TaxRate("t", 7.5m, false)));
