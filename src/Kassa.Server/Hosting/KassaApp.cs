@@ -85,6 +85,8 @@ public static class KassaApp
         EntitlementEndpoints.Map(v1);
         MeteringEndpoints.Map(v1);
         InvoiceEndpoints.Map(v1);
+        LedgerEndpoints.Map(v1);
+        HostedPageEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);
