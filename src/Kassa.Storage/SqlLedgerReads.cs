@@ -74,9 +74,12 @@ internal sealed partial class SqlLedger
     };
 }
 
-/// <summary>Server-wide secrets in <c>kassa_meta</c>: insert-if-absent, then read what won.</summary>
-internal sealed class SqlServerSecrets(SqlSession s) : IServerSecretStore
+/// <summary>Server-wide values in <c>kassa_meta</c>: insert-if-absent, then read what won.</summary>
+internal sealed class SqlKassaMeta(SqlSession s) : IKassaMetaStore
 {
+    public Task<string?> GetAsync(string name) =>
+        s.Connection.ExecuteScalarAsync<string?>("SELECT value FROM kassa_meta WHERE key = @name", new { name }, s.Transaction);
+
     public async Task<string> GetOrAddAsync(string name, string candidate)
     {
         await s.Connection.ExecuteAsync("INSERT INTO kassa_meta (key, value) VALUES (@name, @candidate) ON CONFLICT (key) DO NOTHING",

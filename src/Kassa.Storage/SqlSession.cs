@@ -45,7 +45,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         GroupCommits = new SqlGroupCommits(this);
         Invoices = new SqlInvoices(this);
         Ledger = new SqlLedger(this);
-        ServerSecrets = new SqlServerSecrets(this);
+        Meta = new SqlKassaMeta(this);
     }
 
     public DbConnection Connection { get; }
@@ -79,5 +79,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IGroupCommitStore GroupCommits { get; }
     public IInvoiceStore Invoices { get; }
     public ILedgerStore Ledger { get; }
-    public IServerSecretStore ServerSecrets { get; }
+    public IKassaMetaStore Meta { get; }
 }

@@ -39,7 +39,7 @@ public static class HostedInvoiceLinks
     {
         ArgumentNullException.ThrowIfNull(store);
         var candidate = Convert.ToBase64String(s_key);
-        var stored = await store.WriteAsync(s => s.ServerSecrets.GetOrAddAsync(SecretName, candidate), ct: ct);
+        var stored = await store.WriteAsync(s => s.Meta.GetOrAddAsync(SecretName, candidate), ct: ct);
         if (Interlocked.CompareExchange(ref s_adopted, 1, 0) == 0) s_key = Convert.FromBase64String(stored);
     }
 

@@ -42,7 +42,7 @@ public interface IStoreSession
     IGroupCommitStore GroupCommits { get; }
     IInvoiceStore Invoices { get; }
     ILedgerStore Ledger { get; }
-    IServerSecretStore ServerSecrets { get; }
+    IKassaMetaStore Meta { get; }
 }
 
 /// <summary>

@@ -29,11 +29,14 @@ public interface ILedgerReads
 }
 
 /// <summary>
-/// Server-wide secrets shared by every node of one database (kept in <c>kassa_meta</c>, never in an API
-/// response): the first node to start stores its candidate; every node then uses the stored value.
+/// Server-wide values shared by every node of one database (<c>kassa_meta</c>), such as the secret of
+/// hosted links (never in an API response): the first node to start stores its candidate; every node
+/// then uses the stored value.
 /// </summary>
-public interface IServerSecretStore
+public interface IKassaMetaStore
 {
     /// <summary>The stored value of <paramref name="name"/>, storing <paramref name="candidate"/> first when there is none.</summary>
     Task<string> GetOrAddAsync(string name, string candidate);
+    /// <summary>The stored value of <paramref name="name"/>, or null.</summary>
+    Task<string?> GetAsync(string name);
 }
