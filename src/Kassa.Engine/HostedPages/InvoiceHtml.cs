@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using Kassa.Core.Balances;
 using Kassa.Core.Money;
@@ -70,7 +69,7 @@ public static class InvoiceHtml
             h.Append("<tr><td>").Append(E(line.Description)).Append("</td><td class=\"period\">")
              .Append(line.PeriodStart is { } s && line.PeriodEnd is { } e ? $"{Date(s)} – {Date(e)}" : "—").Append("</td><td class=\"num\">")
              .Append(E(quantity.ToString("#,0.######", CultureInfo.InvariantCulture))).Append("</td><td class=\"num\">")
-             .Append(E(MoneyFormat.FormatDecimalMinor(line.UnitAmountDecimal ?? (quantity == 0 ? line.Amount : line.Amount / quantity), currency)))
+             .Append(E(UnitPrice(line.UnitAmountDecimal ?? (quantity == 0 ? line.Amount : line.Amount / quantity), currency)))
              .Append("</td><td class=\"num\">").Append(Money(line.Amount)).Append("</td></tr>\n");
         }
         h.Append("</tbody>\n</table>\n");
@@ -88,6 +87,12 @@ public static class InvoiceHtml
          .Append(invoice.Livemode ? "" : " · <strong>test mode</strong>").Append("</p>\n</footer>\n</main>\n</body>\n</html>\n");
         return h.ToString();
     }
+
+    /// <summary>A whole number of minor units reads like every other amount ($500.00); a fraction of one keeps its digits ($0.005).</summary>
+    private static string UnitPrice(decimal minor, Currency currency) =>
+        decimal.Truncate(minor) == minor && Math.Abs(minor) <= long.MaxValue
+            ? MoneyFormat.Format((long)minor, currency, trimZeroFraction: false)
+            : MoneyFormat.FormatDecimalMinor(minor, currency);
 
     private static string StatusLabel(string status) => status switch
     {
@@ -109,7 +114,29 @@ public static class InvoiceHtml
 
     private static string Date(DateTimeOffset t) => t.UtcDateTime.ToString("d MMM yyyy", CultureInfo.InvariantCulture);
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
+    /// <summary>
+    /// Encodes the five characters that matter in HTML text and attribute values. Not
+    /// <c>WebUtility.HtmlEncode</c>: it also turns ¥, £ and é into numeric references, which is safe but
+    /// makes the page's text differ from the figures the API and the ledger show.
+    /// </summary>
+    private static string E(string text)
+    {
+        if (text.AsSpan().IndexOfAny("&<>\"'") < 0) return text;
+        var sb = new StringBuilder(text.Length + 16);
+        foreach (var ch in text)
+        {
+            sb.Append(ch switch
+            {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => null,
+            } ?? ch.ToString());
+        }
+        return sb.ToString();
+    }
 
     private const string Css = """
 
