@@ -14,6 +14,9 @@ namespace Kassa.Engine.Ledger;
 /// </summary>
 public static class ListLedgerAccounts
 {
+    /// <summary>The account types as the API names them.</summary>
+    public static readonly IReadOnlyList<string> Types = ["asset", "liability", "revenue", "contra_revenue"];
+
     public static async Task<Result<IReadOnlyList<LedgerAccountResource>>> Execute(IStoreSession s, Tenant tenant, string? currency)
     {
         string? code = null;

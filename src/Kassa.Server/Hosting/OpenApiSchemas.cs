@@ -92,6 +92,8 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.Metering.MeterResource), "aggregation")] = AggregationNames(),
         [(typeof(Kassa.Engine.Balances.FinalizeLock.Request), "action")] = ["confirm", "release"],
         [(typeof(Kassa.Engine.Invoices.InvoiceResource), "status")] = Kassa.Engine.Invoices.InvoiceRules.Statuses,
+        [(typeof(Kassa.Engine.Ledger.LedgerAccountResource), "type")] = Kassa.Engine.Ledger.ListLedgerAccounts.Types,
+        [(typeof(Kassa.Engine.Ledger.LedgerAccountResource), "normal_balance")] = ["credit", "debit"],
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];
