@@ -46,11 +46,14 @@ const templates = Object.entries(document.paths).map(([template, item]) => ({
   regex: new RegExp('^' + template.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : '\\' + c))
     .replace(/\{[^}]+\}/g, '[^/]+') + '$'),
   literals: template.split('/').filter((s) => !s.startsWith('{')).length,
+  // A segment that mixes a parameter and text ({id}.html) is more specific than a bare parameter, as in
+  // ASP.NET Core's route precedence: among templates with as many literal segments, more literal text wins.
+  literalChars: template.replace(/\{[^}]+\}/g, '').length,
 }));
 
 function findOperation(method, urlPath) {
   // The most literal template wins, as in the server's router (/v1/meter_events/batch before /v1/meter_events/{id}).
-  const matches = templates.filter((t) => t.regex.test(urlPath)).sort((a, b) => b.literals - a.literals);
+  const matches = templates.filter((t) => t.regex.test(urlPath)).sort((a, b) => b.literals - a.literals || b.literalChars - a.literalChars);
   if (matches.length === 0) return { template: null, operation: null };
   for (const m of matches) {
     const operation = m.item[method.toLowerCase()];

@@ -149,7 +149,7 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
     }
 }
 
-internal sealed class SqlLedger(SqlSession s) : ILedgerStore
+internal sealed partial class SqlLedger(SqlSession s) : ILedgerStore
 {
     private const string Columns = "account_id, livemode, id, currency, description, source_type, source_id, action, customer_id, occurred_at";
 

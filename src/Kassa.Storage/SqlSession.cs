@@ -51,6 +51,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         TaxRates = new SqlTaxRates(this);
         CustomerCredit = new SqlCustomerCredit(this);
         CreditNotes = new SqlCreditNotes(this);
+        Meta = new SqlKassaMeta(this);
     }
 
     public DbConnection Connection { get; }
@@ -90,4 +91,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ITaxRateStore TaxRates { get; }
     public ICustomerCreditStore CustomerCredit { get; }
     public ICreditNoteStore CreditNotes { get; }
+    public IKassaMetaStore Meta { get; }
 }

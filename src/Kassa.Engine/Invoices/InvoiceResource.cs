@@ -34,14 +34,14 @@ public sealed record InvoiceResource(
     DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd, IReadOnlyList<InvoiceLineResource> Lines,
     long Subtotal, long Discount, long Tax, long Total, long AmountPaid, long AmountDue,
     DateTimeOffset? DueAt, DateTimeOffset CreatedAt, DateTimeOffset? FinalizedAt, DateTimeOffset? PaidAt, DateTimeOffset? VoidedAt,
-    string? HostedUrl, bool Livemode)
+    string HostedUrl, bool Livemode)
 {
     [JsonPropertyOrder(-1)] public string Object => "invoice";
 
     public static InvoiceResource From(InvoiceRecord i, IEnumerable<InvoiceLineRecord> lines) =>
         new(i.Id, i.Number, i.CustomerId, i.SubscriptionId, i.Status, i.Currency, i.Description, i.PeriodStart, i.PeriodEnd,
             [.. lines.Select(InvoiceLineResource.From)], i.Subtotal, i.Discount, i.Tax, i.Total, i.AmountPaid, i.AmountDue,
-            i.DueAt, i.CreatedAt, i.FinalizedAt, i.PaidAt, i.VoidedAt, null, i.Livemode);
+            i.DueAt, i.CreatedAt, i.FinalizedAt, i.PaidAt, i.VoidedAt, HostedPages.HostedInvoiceLinks.Url(i.AccountId, i.Livemode, i.Id), i.Livemode);
 }
 
 /// <summary>The invoice statuses and rules shared by the invoice use cases.</summary>

@@ -27,3 +27,12 @@ public sealed record TrialBalanceAccountResource(string Code, string Name, long 
 
 /// <summary>The trial balance of one currency (spec §9): <c>debits</c> equals <c>credits</c>.</summary>
 public sealed record TrialBalanceResource(DateTimeOffset AsOf, string Currency, IReadOnlyList<TrialBalanceAccountResource> Accounts, long Debits, long Credits);
+
+/// <summary>One currency's totals of one account; <c>balance</c> is on the account's normal side.</summary>
+public sealed record LedgerAccountBalanceResource(string Currency, long Debit, long Credit, long Balance);
+
+/// <summary>An account of the chart (spec §9) with its totals per currency.</summary>
+public sealed record LedgerAccountResource(string Code, string Name, string Type, string NormalBalance, IReadOnlyList<LedgerAccountBalanceResource> Balances)
+{
+    [JsonPropertyOrder(-1)] public string Object => "ledger_account";
+}

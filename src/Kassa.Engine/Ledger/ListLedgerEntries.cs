@@ -1,18 +1,19 @@
 using Kassa.Core.Errors;
 using Kassa.Core.Paging;
-using Kassa.Core.Validation;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.Ledger;
 
-/// <summary><c>GET /v1/ledger/entries?customer_id=</c>: journal entries with their lines, newest first.</summary>
+/// <summary>
+/// <c>GET /v1/ledger/entries?customer_id=&amp;from=&amp;to=</c>: journal entries with their lines, newest
+/// first, in the half-open range <c>[from, to)</c>.
+/// </summary>
 public static class ListLedgerEntries
 {
-    public static async Task<Result<Page<LedgerEntryResource>>> Execute(IStoreSession s, Tenant tenant, string? customerId, PageRequest page)
+    public static async Task<Result<Page<LedgerEntryResource>>> Execute(IStoreSession s, Tenant tenant, LedgerFilter filter, PageRequest page)
     {
-        if (customerId is not null && Rules.Text(customerId, Rules.CustomerIdLengthMax) is { } c) return KassaError.Validation("customer_id", c);
-        var rows = await s.Ledger.ListAsync(tenant, customerId, page.After, page.Limit + 1);
+        var rows = await s.Ledger.ListAsync(tenant, filter, page.After, page.Limit + 1);
         return page.Build(rows, e => new Cursor(Micros.From(e.OccurredAt), e.Id), LedgerEntryResource.From);
     }
 }

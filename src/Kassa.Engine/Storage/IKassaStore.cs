@@ -48,6 +48,7 @@ public interface IStoreSession
     ITaxRateStore TaxRates { get; }
     ICustomerCreditStore CustomerCredit { get; }
     ICreditNoteStore CreditNotes { get; }
+    IKassaMetaStore Meta { get; }
 }
 
 /// <summary>

@@ -65,7 +65,7 @@ public sealed record LedgerLineRecord(string AccountCode, long Debit, long Credi
 /// <summary>The sums of one account's lines in one currency.</summary>
 public sealed record LedgerAccountTotals(string AccountCode, long Debit, long Credit);
 
-public interface ILedgerStore
+public interface ILedgerStore : ILedgerReads
 {
     /// <summary>Writes an entry and its lines; false (nothing written) when its source already posted this action.</summary>
     Task<bool> TryInsertAsync(LedgerEntryRecord entry);

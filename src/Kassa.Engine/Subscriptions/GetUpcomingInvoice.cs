@@ -30,6 +30,6 @@ public static class GetUpcomingInvoice
             return KassaError.InvalidState($"Subscription '{sub.Id}' bills nothing at its next renewal");
         var invoice = (await s.Invoices.GetAsync(op.Tenant, invoiceId))!;
         var draft = invoice with { Status = InvoiceRules.Draft, Number = null, FinalizedAt = null, PaidAt = null, AmountPaid = 0, AmountDue = invoice.AmountDue + invoice.AmountPaid };
-        return InvoiceResource.From(draft, await s.Invoices.LinesAsync(op.Tenant, [invoiceId])) with { HostedUrl = null };
+        return InvoiceResource.From(draft, await s.Invoices.LinesAsync(op.Tenant, [invoiceId]));
     }
 }

@@ -118,6 +118,7 @@ public static class KassaCli
             return 0;
         }));
         root.Subcommands.Add(new Command("meters", "Manage meters") { rebuild });
+        root.Subcommands.Add(LedgerExportCommand.Build(dbOption));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -130,7 +131,7 @@ public static class KassaCli
         return await parsed.InvokeAsync();
     }
 
-    private static KassaOptions Options(ParseResult parse, Option<string?> db, Option<string?>? urls)
+    internal static KassaOptions Options(ParseResult parse, Option<string?> db, Option<string?>? urls)
     {
         var options = KassaOptions.FromEnvironment();
         if (parse.GetValue(db) is { Length: > 0 } d) options.Db = d;
@@ -138,14 +139,14 @@ public static class KassaCli
         return options;
     }
 
-    private static int Fail(string message)
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"kassa: {message}");
         return ExitFailure;
     }
 
     /// <summary>Turns the failures an operator can cause into one line and exit code 1.</summary>
-    private static async Task<int> Guard(Func<Task<int>> action)
+    internal static async Task<int> Guard(Func<Task<int>> action)
     {
         try
         {

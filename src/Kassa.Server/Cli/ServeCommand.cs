@@ -9,6 +9,8 @@ public static class ServeCommand
     {
         await using var store = KassaApp.OpenStore(options);
         await store.MigrateAsync(ct);
+        // Every node of one database signs hosted invoice links with the same stored secret.
+        await Kassa.Engine.HostedPages.HostedInvoiceLinks.UseStoredSecretAsync(store, ct);
         var created = await Bootstrap.EnsureFirstAccountAsync(store, options.Time, options.BootstrapKey, ct);
         var app = KassaApp.Build(options, store);
         await app.StartAsync(ct);

@@ -1,11 +1,10 @@
 using Kassa.Engine.Invoices;
-using Kassa.Engine.Ledger;
 using Kassa.Engine.Resources;
 using Kassa.Server.Http;
 
 namespace Kassa.Server.Endpoints;
 
-/// <summary>Spec §7 manual invoices (draft, lines, finalize, void) and the §9 ledger reads.</summary>
+/// <summary>Spec §7 manual invoices (draft, lines, finalize, void); the §9 ledger reads are in <see cref="LedgerEndpoints"/>.</summary>
 public static class InvoiceEndpoints
 {
     public static void Map(RouteGroupBuilder v1)
@@ -45,15 +44,5 @@ public static class InvoiceEndpoints
                 EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListInvoices.Execute(s, t, customer_id, status, page)))
             .Doc("listInvoices", "Invoices newest first, optionally of one customer or status", tag)
             .Produces<ListResource<InvoiceResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
-
-        const string ledger = "Ledger";
-        v1.MapGet("/ledger/entries", (HttpContext http, Api api, string? customer_id, string? limit, string? starting_after) =>
-                EndpointConventions.ListPage(http, api, limit, starting_after, (s, t, page) => ListLedgerEntries.Execute(s, t, customer_id, page)))
-            .Doc("listLedgerEntries", "Journal entries with their lines, newest first", ledger)
-            .Produces<ListResource<LedgerEntryResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
-        v1.MapGet("/ledger/trial_balance", (HttpContext http, Api api, TimeProvider time, string? currency) =>
-                api.Read(http, (s, t) => GetTrialBalance.Execute(s, t, currency, time.GetUtcNow())))
-            .Doc("getTrialBalance", "Every account's debits, credits and balance in one currency; debits equal credits", ledger)
-            .Produces<TrialBalanceResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400);
     }
 }

@@ -91,6 +91,8 @@ public static class KassaApp
         InvoiceEndpoints.Map(v1);
         PaymentEndpoints.Map(v1);
         BillingEndpoints.Map(v1);
+        LedgerEndpoints.Map(v1);
+        HostedPageEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);

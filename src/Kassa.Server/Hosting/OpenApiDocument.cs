@@ -25,7 +25,7 @@ public static class OpenApiDocument
         ["Credit grants"] = "Buckets of credits or units on a customer's balance, and every movement.",
         ["Subscriptions"] = "Attaching products to customers.",
         ["Invoices"] = "Manual invoices: drafts with lines, finalized with gap-free numbers and posted to the ledger, voided with reversing entries.",
-        ["Ledger"] = "The double-entry ledger: balanced, immutable journal entries and the trial balance.",
+        ["Ledger"] = "The double-entry ledger: balanced, immutable journal entries, the chart of accounts with balances, the trial balance and a CSV export.",
         ["Payments"] = "Sandbox payments: saved cards (test mode), charges that settle invoices, refunds; every attempt is committed before the provider is called.",
         ["Coupons"] = "Coupons: percentage, fixed or trial extension, for once, some or every invoice; max redemptions, expiry, product restriction; validate a code without effect.",
         ["Tax rates"] = "Tax rates by country or state, exclusive or inclusive, chosen at finalize by the customer's address.",
@@ -42,10 +42,14 @@ public static class OpenApiDocument
         ["limit"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "100", Default = JsonValue.Create(20) },
         ["from"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
         ["to"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+        ["as_of"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
         ["include_archived"] = () => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(false) },
         ["window"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("hour"), JsonValue.Create("day"), JsonValue.Create("month")] },
         ["tz"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("UTC")], Default = JsonValue.Create("UTC") },
     };
+
+    /// <summary>Operations that also take a signed <c>token</c> instead of a key (see <c>SignedTokenAccess</c>).</summary>
+    private static readonly HashSet<string> SignedLinkOperations = ["getInvoicePage"];
 
     public static void Configure(OpenApiOptions options)
     {
@@ -109,6 +113,8 @@ public static class OpenApiDocument
                     operation.Security = authenticated
                         ? [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }]
                         : [];
+                    // Pages opened through a signed link also work without a key (an empty requirement).
+                    if (authenticated && operation.OperationId is { } id && SignedLinkOperations.Contains(id)) operation.Security.Add(new OpenApiSecurityRequirement());
                 }
             }
             return Task.CompletedTask;

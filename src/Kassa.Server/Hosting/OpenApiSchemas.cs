@@ -111,6 +111,8 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.CreditNotes.CreditNoteResource), "kind")] =
             [Kassa.Engine.CreditNotes.CreditNoteWords.OpenInvoice, Kassa.Engine.CreditNotes.CreditNoteWords.CustomerCredit, Kassa.Engine.CreditNotes.CreditNoteWords.PaymentRefund],
         [(typeof(Kassa.Engine.CreditNotes.CreditNoteResource), "status")] = [Kassa.Engine.CreditNotes.CreditNoteWords.Issued, Kassa.Engine.CreditNotes.CreditNoteWords.Void],
+        [(typeof(Kassa.Engine.Ledger.LedgerAccountResource), "type")] = Kassa.Engine.Ledger.ListLedgerAccounts.Types,
+        [(typeof(Kassa.Engine.Ledger.LedgerAccountResource), "normal_balance")] = ["credit", "debit"],
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];

@@ -21,6 +21,12 @@ public sealed class Authentication(RequestDelegate next, IKassaStore store, KeyC
             return;
         }
         var authorization = http.Request.Headers.Authorization.ToString();
+        if (authorization.Length == 0 && http.GetEndpoint()?.Metadata.GetMetadata<Kassa.Server.Endpoints.SignedTokenAccess>() is not null)
+        {
+            // A page reachable through a signed link (the hosted invoice page): its handler checks the token.
+            await next(http);
+            return;
+        }
         if (authorization.Length == 0)
         {
             await ApiResponses.WriteError(http, new KassaError(ErrorCodes.MissingApiKey,
