@@ -283,7 +283,8 @@ public abstract class SubscriptionBillingTests(KassaHost host)
         var (start, end, at) = (Time(sub, "current_period_start"), Time(sub, "current_period_end"), Time(canceled.Body, "ended_at"));
         var expected = Proration.Prorate(3000, Proration.Fraction(start, end, at, end));
         var tb = await GetAsync(p.Client, "/v1/ledger/trial_balance?currency=usd");
-        Assert.Equal(-expected, Balance(tb, "2000"));
+        // Balances are shown on each account's normal side: the liability 2000 and the contra-revenue 4950 both hold the credit.
+        Assert.Equal(expected, Balance(tb, "2000"));
         Assert.Equal(expected, Balance(tb, "4950"));
         await AssertLedgerHoldsAsync(p.Client);
     }
