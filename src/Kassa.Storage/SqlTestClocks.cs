@@ -31,6 +31,11 @@ internal sealed class SqlTestClocks(SqlSession s) : ITestClockStore
             ORDER BY created_at DESC, id DESC LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
 
+    public async Task<bool> AnyAsync(Tenant tenant) =>
+        await s.Connection.ExecuteScalarAsync<int?>(
+            "SELECT 1 FROM test_clocks WHERE account_id = @AccountId AND livemode = @Livemode AND deleted_at IS NULL LIMIT 1",
+            new { tenant.AccountId, tenant.Livemode }, s.Transaction) is not null;
+
     private static object Args(TestClockRecord c) => new
     {
         c.AccountId, c.Livemode, c.Id, c.Name, frozen = Micros.From(c.FrozenTime), c.Status, created = Micros.From(c.CreatedAt),

@@ -42,8 +42,12 @@ public static partial class ApplyBalanceBatch
         var books = new List<BalanceBook>();
         // Tenants in a fixed order, customers sorted within each: every batch on every node takes its
         // row locks in one global order, so concurrent batches wait for each other but never deadlock.
-        foreach (var group in ops.GroupBy(o => o.Tenant).OrderBy(g => g.Key.AccountId, StringComparer.Ordinal).ThenBy(g => g.Key.Livemode))
+        // A test clock's customers are loaded apart, at the clock's time; the order (tenant, clock, customer)
+        // is still one global order.
+        foreach (var byClock in ops.GroupBy(o => (o.Tenant, o.ClockId)).OrderBy(g => g.Key.Tenant.AccountId, StringComparer.Ordinal)
+                     .ThenBy(g => g.Key.Tenant.Livemode).ThenBy(g => g.Key.ClockId, StringComparer.Ordinal))
         {
+            var group = byClock.GroupBy(o => o.Tenant).Single();
             var loadStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var tenantOps = group.ToList();
             var now = tenantOps.Max(o => o.Now);

@@ -8,11 +8,22 @@ namespace Kassa.Engine.Balances;
 /// One operation for the balance engine. It is validated before it is queued; the engine decides it
 /// inside a batch and completes it only after that batch committed.
 /// </summary>
+/// <summary>A request body that names its customer, so the time it runs at can follow the customer's test clock.</summary>
+public interface ICustomerScoped
+{
+    string? CustomerId { get; }
+}
+
 public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset now)
 {
     public Tenant Tenant { get; } = tenant;
     public string RequestId { get; } = requestId;
     public DateTimeOffset Now { get; } = now;
+    /// <summary>
+    /// The test clock whose time <see cref="Now"/> is (null: real time). A batch loads each clock's
+    /// customers apart from the others, each at its own time.
+    /// </summary>
+    public string? ClockId { get; set; }
     /// <summary>The customers whose balances this operation needs loaded (and locked).</summary>
     public abstract string? CustomerId { get; }
     public abstract void Fail(Exception e);

@@ -25,7 +25,7 @@ public static class Check
     public sealed record LockOptions(bool? Enabled, DateTimeOffset? ExpiresAt);
 
     public sealed record Request(string? CustomerId, string? FeatureId, string? EntityId, decimal? RequiredBalance, bool? SendEvent, LockOptions? Lock,
-        string? IdempotencyKey, Dictionary<string, JsonElement>? Properties);
+        string? IdempotencyKey, Dictionary<string, JsonElement>? Properties) : ICustomerScoped;
 
     /// <summary>
     /// The operation the request asks for, or why it is refused. <c>idempotency_key</c> is the body's

@@ -23,7 +23,7 @@ public static class Track
     public static readonly TimeSpan FutureMax = Kassa.Core.Metering.MeterEventInput.FutureSkew;
 
     public sealed record Request(string? CustomerId, string? FeatureId, decimal? Value, string? EntityId, string? IdempotencyKey, DateTimeOffset? Timestamp,
-        Dictionary<string, JsonElement>? Properties);
+        Dictionary<string, JsonElement>? Properties) : ICustomerScoped;
 
     /// <summary>The operation the request asks for, or why it is refused (see <see cref="Check.Validate"/> on the two idempotency keys).</summary>
     public static Result<TrackOp> Validate(Request r, Tenant tenant, string requestId, DateTimeOffset now)

@@ -47,4 +47,6 @@ public interface ITestClockStore
     Task<TestClockRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false);
     Task UpdateAsync(TestClockRecord clock);
     Task<IReadOnlyList<TestClockRecord>> ListAsync(Tenant tenant, Cursor? after, int limit);
+    /// <summary>Whether the tenant has any test clock that is not deleted.</summary>
+    Task<bool> AnyAsync(Tenant tenant);
 }

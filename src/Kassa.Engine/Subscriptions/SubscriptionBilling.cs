@@ -52,8 +52,10 @@ public static class SubscriptionBilling
         if (lines.Count == 0) return (InvoiceResource?)null;
         var invoice = new InvoiceRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.Invoice), sub.CustomerId, sub.Id, null, InvoiceRules.Draft,
             currency, null, periodStart, periodEnd, 0, 0, 0, 0, 0, 0, op.Now, null, null, BillingReason: reason, CouponId: couponId);
-        var records = lines.Select(l => new InvoiceLineRecord(op.Tenant.AccountId, op.Tenant.Livemode, invoice.Id, op.NewId(IdPrefixes.InvoiceLine),
-            LineTypeName(l.Type), l.Description, Micros(l.Quantity), l.UnitAmountDecimal, l.AmountMinor, op.Now,
+        // Lines are read back in (created_at, id) order; ids made in the same instant sort at random, so each
+        // line is stamped one microsecond after the one before it and the invoice keeps the order given.
+        var records = lines.Select((l, i) => new InvoiceLineRecord(op.Tenant.AccountId, op.Tenant.Livemode, invoice.Id, op.NewId(IdPrefixes.InvoiceLine),
+            LineTypeName(l.Type), l.Description, Micros(l.Quantity), l.UnitAmountDecimal, l.AmountMinor, op.Now.AddTicks(i * 10L),
             l.PeriodStart, l.PeriodEnd, l.ProductId, l.FeatureId)).ToList();
         await s.Invoices.InsertAsync(InvoiceRules.WithFigures(invoice, records));
         foreach (var line in records) await s.Invoices.InsertLineAsync(line);

@@ -49,6 +49,7 @@ public static class KassaApp
         builder.Services.AddSingleton<WebhookSignal>();
         builder.Services.AddSingleton(options.GroupCommitFaults);
         builder.Services.AddSingleton<Kassa.Engine.Balances.BalanceEngine>();
+        builder.Services.AddSingleton<Kassa.Engine.TestClocks.ClockTimes>();
         builder.Services.AddSingleton<Kassa.Engine.Payments.SandboxProvider>();
         builder.Services.AddSingleton<Kassa.Engine.Payments.PaymentProviders>();
         // The engine's loops always run: without them no balance could change and no event be stored.

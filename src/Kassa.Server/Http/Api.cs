@@ -17,7 +17,8 @@ public readonly record struct Reply(int Status, object Body);
 /// the response under the claimed key → answer. Business errors roll the transaction back; their
 /// response is then stored on its own, so a retry gets the same answer. A 5xx is never stored.
 /// </summary>
-public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Workers.WebhookSignal signal, Kassa.Engine.Balances.BalanceEngine engine)
+public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Workers.WebhookSignal signal, Kassa.Engine.Balances.BalanceEngine engine,
+    Kassa.Engine.TestClocks.ClockTimes clocks)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -216,9 +217,17 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     {
         var parsed = JsonBody.Parse<TBody>(body);
         if (!parsed.IsOk) return Refused(parsed.Error!, context);
+        string? clockId = null;
+        if (parsed.Value is Kassa.Engine.Balances.ICustomerScoped { CustomerId: { } customerId })
+        {
+            // A test clock's customer checks and tracks in the clock's time (spec §11).
+            (clockId, var now) = await clocks.ForAsync(context.Tenant, customerId, context.Now, http.RequestAborted);
+            if (clockId is not null) context = context.At(now);
+        }
         var built = build(parsed.Value, context);
         if (!built.IsOk) return Refused(built.Error!, context);
         var op = built.Value;
+        op.ClockId = clockId;
         if (readOnly?.Invoke(op) is { } decide)
         {
             // Nothing to protect: a read-only check changes nothing, so its answer is stored afterwards.

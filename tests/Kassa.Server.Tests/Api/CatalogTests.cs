@@ -21,9 +21,10 @@ public abstract class CatalogTests(KassaHost host)
     /// <summary>Pretends a customer subscribes to a product version (subscriptions arrive in a later capability).</summary>
     private async Task Subscribe(string customerId, string productId, int version, string status = "active", string? scheduledProductId = null)
     {
+        // Named columns: the rest (billing anchor, interval, clock…) keep their defaults.
         var sql = host.Engine == "postgres"
-            ? "INSERT INTO subscriptions VALUES (@a, FALSE, @id, @c, @p, @v, @s, 1, NULL, NULL, NULL, FALSE, NULL, FALSE, @sp, 0)"
-            : "INSERT INTO subscriptions VALUES (@a, 0, @id, @c, @p, @v, @s, 1, NULL, NULL, NULL, 0, NULL, 0, @sp, 0)";
+            ? "INSERT INTO subscriptions (account_id, livemode, id, customer_id, product_id, product_version, status, quantity, cancel_at_period_end, paused, scheduled_product_id, created_at) VALUES (@a, FALSE, @id, @c, @p, @v, @s, 1, FALSE, FALSE, @sp, 0)"
+            : "INSERT INTO subscriptions (account_id, livemode, id, customer_id, product_id, product_version, status, quantity, cancel_at_period_end, paused, scheduled_product_id, created_at) VALUES (@a, 0, @id, @c, @p, @v, @s, 1, 0, 0, @sp, 0)";
         await host.Store.WriteAsync(async s =>
         {
             var session = (Kassa.Storage.ISqlAccess)s;
@@ -273,8 +274,8 @@ public abstract class CatalogTests(KassaHost host)
         await client.Post("/v1/products", new { id = "addon", name = "Add-on", is_add_on = true, prices = new[] { new { type = "recurring", amount = 500, currency = "usd", interval = "month" } } });
         await client.Put("/v1/customers/c1", new { name = "C" });
         var sql = host.Engine == "postgres"
-            ? "INSERT INTO subscriptions VALUES (@a, FALSE, @id, 'c1', @p, 1, @s, 1, NULL, NULL, NULL, FALSE, NULL, FALSE, @sp, 0)"
-            : "INSERT INTO subscriptions VALUES (@a, 0, @id, 'c1', @p, 1, @s, 1, NULL, NULL, NULL, 0, NULL, 0, @sp, 0)";
+            ? "INSERT INTO subscriptions (account_id, livemode, id, customer_id, product_id, product_version, status, quantity, cancel_at_period_end, paused, scheduled_product_id, created_at) VALUES (@a, FALSE, @id, 'c1', @p, 1, @s, 1, FALSE, FALSE, @sp, 0)"
+            : "INSERT INTO subscriptions (account_id, livemode, id, customer_id, product_id, product_version, status, quantity, cancel_at_period_end, paused, scheduled_product_id, created_at) VALUES (@a, 0, @id, 'c1', @p, 1, @s, 1, 0, 0, @sp, 0)";
         await host.Store.WriteAsync(async s =>
         {
             var session = (Kassa.Storage.ISqlAccess)s;

@@ -518,11 +518,15 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
-    public async Task Subscribing_is_refused_for_paid_archived_or_already_attached_products()
+    public async Task Subscribing_a_paid_product_without_a_card_requires_checkout_and_archived_or_attached_products_are_refused()
     {
         var (c, _, _, _, _) = await Setup();
         var paid = Slug("paid");
         await host.Client().Post("/v1/products", new { id = paid, name = "Paid", prices = new[] { new { type = "recurring", amount = 100, currency = "usd", interval = "month" } } });
+        var pending = await host.Client().Post("/v1/subscribe", new { customer_id = c, product_id = paid });
+        Assert.Equal("requires_checkout", (string?)pending.Body!["status"]);
+        Assert.Equal("incomplete", (string?)pending.Body["subscription"]!["status"]);
+        Assert.Equal(100, (long)pending.Body["invoice"]!["amount_due"]!);
         (await host.Client().Post("/v1/subscribe", new { customer_id = c, product_id = paid })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         var free = Slug("free2");
         await host.Client().Post("/v1/products", new { id = free, name = "Free 2" });
