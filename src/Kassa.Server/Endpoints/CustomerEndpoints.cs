@@ -19,7 +19,7 @@ public static class CustomerEndpoints
             .Doc("createCustomer", "Create a customer", Tag)
             .Body<CreateCustomer.Request>()
             .Produces<CustomerResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType)
-            .MutationErrors();
+            .MutationErrors(404);
 
         v1.MapPut("/customers/{id}", (HttpContext http, Api api, string id) =>
                 api.Mutate<CustomerPatch, UpsertCustomer.Outcome>(http, (s, op, body) => UpsertCustomer.Execute(s, op, id, body),

@@ -78,7 +78,7 @@ public abstract class CouponTaxCreditTests(KassaHost host)
     /// <summary>The ledger self-check of issue 12: balanced, receivables = open amount due, customer credit = the balances.</summary>
     private static async Task AssertLedgerHoldsAsync(Account a)
     {
-        var tb = (await a.Client.Get("/v1/ledger/trial_balance?currency=usd")).Body!;
+        var tb = (await a.Client.Get("/v1/ledger/trial_balance?currency=usd&as_of=2100-01-01T00:00:00Z")).Body!;
         Assert.Equal((long)tb["debits"]!, (long)tb["credits"]!);
         long Balance(string code) => (long)tb["accounts"]!.AsArray().Single(x => (string?)x!["code"] == code)!["balance"]!;
         var open = (await a.Client.Get("/v1/invoices?status=open&limit=100")).Body!["data"]!.AsArray();
