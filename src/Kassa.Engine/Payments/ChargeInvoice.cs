@@ -93,6 +93,64 @@ public static class ChargeInvoice
     }
 
     /// <summary>
+    /// <see cref="CompleteAsync"/> for many attempts at once (the renewal run): the attempts are read in one
+    /// transaction, the provider is called for each still processing (with its id as idempotency key, as
+    /// always), and every outcome is recorded in one transaction. If that transaction fails, each attempt
+    /// is completed alone — the provider answers a repeated key with the first outcome, so nothing is
+    /// charged twice either way. Returns how many were recorded as succeeded.
+    /// </summary>
+    public static async Task<int> CompleteManyAsync(IKassaStore store, PaymentProviders providers, IReadOnlyList<(OperationContext Op, string PaymentId)> attempts,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(providers);
+        if (attempts.Count == 0) return 0;
+        var loaded = await store.ReadAsync(async s =>
+        {
+            var list = new List<(OperationContext Op, PaymentRecord? Payment, PaymentMethodRecord? Method)>(attempts.Count);
+            foreach (var (op, id) in attempts)
+            {
+                var p = await s.Payments.GetPaymentAsync(op.Tenant, id);
+                list.Add((op, p, p is null ? null : await s.Payments.GetMethodAsync(op.Tenant, p.PaymentMethodId)));
+            }
+            return list;
+        }, ct);
+        var charges = new List<(OperationContext Op, PaymentRecord Payment, ChargeResult Charge)>(loaded.Count);
+        foreach (var (op, payment, method) in loaded)
+        {
+            if (payment is not { Status: PaymentStatuses.Processing }) continue;
+            var provider = providers.For(op.Tenant);
+            var charge = provider is null || method is null || provider.Name != payment.Provider
+                ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
+                : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+            charges.Add((op, payment, charge));
+        }
+        try
+        {
+            return await store.WriteAsync(async s =>
+            {
+                var succeeded = 0;
+                foreach (var (op, payment, charge) in charges)
+                {
+                    var outcome = await RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge);
+                    if (outcome is { IsOk: true, Value.Status: PaymentStatuses.Succeeded }) succeeded++;
+                }
+                return succeeded;
+            }, ct: CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var succeeded = 0;
+            foreach (var (op, payment, charge) in charges)
+            {
+                var outcome = await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
+                if (outcome is { IsOk: true, Value.Status: PaymentStatuses.Succeeded }) succeeded++;
+            }
+            return succeeded;
+        }
+    }
+
+    /// <summary>
     /// The outcome transaction: re-reads the attempt locked (invoice first, then payment: the lock order
     /// of <see cref="BeginAsync(IStoreSession, OperationContext, string, string?, string?)"/>) and does nothing when someone else settled it already.
     /// </summary>

@@ -16,6 +16,9 @@ namespace Kassa.Engine.Subscriptions;
 public static class RunRenewals
 {
     public const int ChunkSize = 200;
+
+    /// <summary>Renewals committed together (see <see cref="RenewBatchAsync"/>).</summary>
+    public const int BatchSize = 50;
     public const int PassesMax = 1_000;
 
     public sealed record Summary(int Renewed, int Ended, int Invoices, int Charges, int Failures);
@@ -27,29 +30,21 @@ public static class RunRenewals
         {
             var due = await store.ReadAsync(s => s.Subscriptions.DueForRenewalAsync(now, ChunkSize), ct);
             var progressed = 0;
-            foreach (var (tenant, id) in due)
+            foreach (var batch in due.Chunk(BatchSize))
             {
-                var op = new OperationContext(tenant, Actor.System, $"renewal_{id}", now);
-                try
+                var (results, failed) = await RenewBatchAsync(store, batch, now, onFailure, ct);
+                failures += failed;
+                var attempts = new List<(OperationContext, string)>();
+                foreach (var (tenant, result) in results)
                 {
-                    var result = await store.WriteAsync(s => RenewSubscription.Execute(s, op, id), ct: ct);
-                    if (result is null) continue;
                     progressed++;
                     if (result.Ended) ended++;
                     else renewed++;
                     if (result.InvoiceId is not null) invoices++;
-                    if (result.PaymentId is { } paymentId)
-                    {
-                        charges++;
-                        await ChargeInvoice.CompleteAsync(store, providers, op, paymentId, ct);
-                    }
+                    if (result.PaymentId is { } paymentId) attempts.Add((Op(tenant, result.SubscriptionId, now), paymentId));
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // A unique-key race with another node lands here too: that node billed the period.
-                    failures++;
-                    onFailure?.Invoke(e);
-                }
+                charges += attempts.Count;
+                await ChargeInvoice.CompleteManyAsync(store, providers, attempts, ct);
             }
             if (due.Count < ChunkSize && progressed == due.Count) break;
             if (progressed == 0) break;
@@ -57,6 +52,53 @@ public static class RunRenewals
         charges += await RetryDueAsync(store, providers, now, onFailure, ct);
         return new Summary(renewed, ended, invoices, charges, failures);
     }
+
+    /// <summary>
+    /// Subscriptions renewed in one transaction: a commit (an fsync) per <see cref="BatchSize"/> renewals
+    /// instead of per renewal. Each renewal locks and re-checks its own subscription, so the batch is a
+    /// sequence of independent renewals that happen to commit together. If any of them throws, the
+    /// batch is rolled back and each renewal runs again alone, so one bad subscription costs only itself.
+    /// </summary>
+    private static async Task<(List<(Tenant Tenant, RenewSubscription.Renewed Result)> Results, int Failures)> RenewBatchAsync(IKassaStore store,
+        (Tenant Tenant, string Id)[] batch, DateTimeOffset now, Action<Exception>? onFailure, CancellationToken ct)
+    {
+        if (batch.Length > 1)
+        {
+            try
+            {
+                var together = await store.WriteAsync(async s =>
+                {
+                    var list = new List<(Tenant, RenewSubscription.Renewed)>(batch.Length);
+                    foreach (var (tenant, id) in batch)
+                        if (await RenewSubscription.Execute(s, Op(tenant, id, now), id) is { } r) list.Add((tenant, r));
+                    return list;
+                }, ct: ct);
+                return (together, 0);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Rolled back as a whole: each renewal runs again alone below, and only the bad one fails.
+            }
+        }
+        var results = new List<(Tenant, RenewSubscription.Renewed)>(batch.Length);
+        var failures = 0;
+        foreach (var (tenant, id) in batch)
+        {
+            try
+            {
+                if (await store.WriteAsync(s => RenewSubscription.Execute(s, Op(tenant, id, now), id), ct: ct) is { } r) results.Add((tenant, r));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A unique-key race with another node lands here too: that node billed the period.
+                failures++;
+                onFailure?.Invoke(e);
+            }
+        }
+        return (results, failures);
+    }
+
+    private static OperationContext Op(Tenant tenant, string id, DateTimeOffset now) => new(tenant, Actor.System, $"renewal_{id}", now);
 
     private static async Task<int> RetryDueAsync(IKassaStore store, PaymentProviders providers, DateTimeOffset now, Action<Exception>? onFailure, CancellationToken ct)
     {
