@@ -22,7 +22,7 @@ internal static partial class RowWriter
     {
         if (rows.Count == 0) return;
         var names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct().ToArray();
-        if (s.Connection is SqliteConnection sqlite)
+        if (s.Native is SqliteConnection sqlite)
         {
             using var command = sqlite.CreateCommand();
             command.Transaction = (SqliteTransaction?)s.Transaction;
@@ -37,7 +37,7 @@ internal static partial class RowWriter
             }
             return;
         }
-        var pg = (NpgsqlConnection)s.Connection;
+        var pg = (NpgsqlConnection)s.Native;
         var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i + 1);
         var positional = ParameterName().Replace(sql, m => "$" + index[m.Groups[1].Value]);
         for (var start = 0; start < rows.Count; start += RowsPerRoundTripMax)

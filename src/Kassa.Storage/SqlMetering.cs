@@ -185,7 +185,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             json.WriteEndArray();
         }
         var select = string.Join(", ", Enumerable.Range(0, columns).Select(i => $"json_extract(value, '$[{i}]')"));
-        await using var command = ((SqliteConnection)s.Connection).CreateCommand();
+        await using var command = ((SqliteConnection)s.Native).CreateCommand();
         command.Transaction = (SqliteTransaction?)s.Transaction;
         // "WHERE true": SQLite needs it to tell an upsert's ON CONFLICT from a join's ON after a SELECT.
         command.CommandText = $"{insert} SELECT @a, @l, {select} FROM json_each(@rows) WHERE true {suffix}";

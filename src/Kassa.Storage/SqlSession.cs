@@ -25,7 +25,10 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
 {
     public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect)
     {
-        Connection = connection;
+        Native = connection;
+        // SQLite statements stay prepared for the session (see SqliteStatementCache); PostgreSQL's own
+        // driver keeps its statements.
+        Connection = connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? new SqliteStatementCache(sqlite) : connection;
         Transaction = transaction;
         Dialect = dialect;
         Accounts = new SqlAccounts(this);
@@ -55,6 +58,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     }
 
     public DbConnection Connection { get; }
+    /// <summary>The driver's own connection, for code that uses driver features (bulk writers, prepared loops).</summary>
+    public DbConnection Native { get; }
     public DbTransaction? Transaction { get; }
     public SqlDialect Dialect { get; }
 

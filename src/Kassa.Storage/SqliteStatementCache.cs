@@ -1,0 +1,211 @@
+using System.Collections;
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Data.Sqlite;
+
+namespace Kassa.Storage;
+
+/// <summary>
+/// A SQLite connection that keeps its statements prepared for the length of one session. Microsoft.Data.Sqlite
+/// keeps a statement compiled only inside one <see cref="SqliteCommand"/> object, and Dapper makes a new
+/// command for every call, so every statement used to be parsed and planned again each time it ran:
+/// measured on the renewal run, compiling SQL was about 40 % of its CPU. This wrapper hands Dapper
+/// commands that, when executed, borrow an already prepared <see cref="SqliteCommand"/> for the same text
+/// (made on first use) and give it back afterwards — for a reader, when the reader is disposed. A batch
+/// that runs the same statements for fifty renewals compiles each of them once. At most
+/// <see cref="StatementsMax"/> texts are kept (statements with a varying text, such as multi-row inserts,
+/// run uncached past it). SQLite finalizes the statements when the connection is closed.
+/// </summary>
+internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnection
+{
+    public const int StatementsMax = 256;
+
+    private readonly Dictionary<string, Stack<SqliteCommand>> _idle = new(StringComparer.Ordinal);
+
+    public SqliteConnection Inner { get; } = inner;
+
+    internal SqliteCommand Rent(string sql)
+    {
+        if (_idle.TryGetValue(sql, out var idle) && idle.Count > 0) return idle.Pop();
+        var command = Inner.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    internal void Return(SqliteCommand command)
+    {
+        command.Parameters.Clear();
+        command.Transaction = null;
+        if (!_idle.TryGetValue(command.CommandText, out var idle))
+        {
+            if (_idle.Count >= StatementsMax)
+            {
+                command.Dispose();
+                return;
+            }
+            idle = new Stack<SqliteCommand>();
+            _idle[command.CommandText] = idle;
+        }
+        idle.Push(command);
+    }
+
+    [AllowNull]
+    public override string ConnectionString
+    {
+        get => Inner.ConnectionString;
+        set => throw new NotSupportedException("The session's connection is already open");
+    }
+
+    public override string Database => Inner.Database;
+    public override string DataSource => Inner.DataSource;
+    public override string ServerVersion => Inner.ServerVersion;
+    public override ConnectionState State => Inner.State;
+    public override void ChangeDatabase(string databaseName) => Inner.ChangeDatabase(databaseName);
+    public override void Close() => Inner.Close();
+    public override void Open() => Inner.Open();
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => Inner.BeginTransaction(isolationLevel);
+    protected override DbCommand CreateDbCommand() => new CachedCommand(this);
+
+    /// <summary>What Dapper fills in (text, transaction, parameters); executing it runs a borrowed prepared command.</summary>
+    private sealed class CachedCommand(SqliteStatementCache owner) : DbCommand
+    {
+        // Holds the parameters Dapper adds; never executed itself.
+        private readonly SqliteCommand _holder = new();
+
+        [AllowNull]
+        public override string CommandText { get; set; } = "";
+        public override int CommandTimeout { get; set; } = 30;
+        public override CommandType CommandType { get; set; } = CommandType.Text;
+        public override bool DesignTimeVisible { get; set; }
+        public override UpdateRowSource UpdatedRowSource { get; set; }
+        protected override DbConnection? DbConnection { get => owner; set { } }
+        protected override DbParameterCollection DbParameterCollection => _holder.Parameters;
+        protected override DbTransaction? DbTransaction { get; set; }
+
+        public override void Cancel() { }
+        public override void Prepare() { }
+        protected override DbParameter CreateDbParameter() => _holder.CreateParameter();
+
+        private SqliteCommand Borrow()
+        {
+            var command = owner.Rent(CommandText);
+            command.Transaction = (SqliteTransaction?)DbTransaction;
+            command.CommandTimeout = CommandTimeout;
+            // The very parameter objects Dapper made (a collection does not own its parameters), so a type
+            // Dapper set and one left to the value bind exactly as they would on a command of their own.
+            foreach (SqliteParameter p in _holder.Parameters) command.Parameters.Add(p);
+            return command;
+        }
+
+        public override int ExecuteNonQuery()
+        {
+            var command = Borrow();
+            try
+            {
+                return command.ExecuteNonQuery();
+            }
+            finally
+            {
+                owner.Return(command);
+            }
+        }
+
+        public override object? ExecuteScalar()
+        {
+            var command = Borrow();
+            try
+            {
+                return command.ExecuteScalar();
+            }
+            finally
+            {
+                owner.Return(command);
+            }
+        }
+
+        protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+        {
+            var command = Borrow();
+            try
+            {
+                return new ReturningReader(command.ExecuteReader(behavior), () => owner.Return(command));
+            }
+            catch
+            {
+                owner.Return(command);
+                throw;
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _holder.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>A reader that gives its command back to the cache once it is closed.</summary>
+    private sealed class ReturningReader(SqliteDataReader inner, Action onClose) : DbDataReader
+    {
+        private bool _returned;
+
+        public override object this[int ordinal] => inner[ordinal];
+        public override object this[string name] => inner[name];
+        public override int Depth => inner.Depth;
+        public override int FieldCount => inner.FieldCount;
+        public override bool HasRows => inner.HasRows;
+        public override bool IsClosed => inner.IsClosed;
+        public override int RecordsAffected => inner.RecordsAffected;
+        public override bool GetBoolean(int ordinal) => inner.GetBoolean(ordinal);
+        public override byte GetByte(int ordinal) => inner.GetByte(ordinal);
+        public override long GetBytes(int ordinal, long dataOffset, byte[]? buffer, int bufferOffset, int length) => inner.GetBytes(ordinal, dataOffset, buffer, bufferOffset, length);
+        public override char GetChar(int ordinal) => inner.GetChar(ordinal);
+        public override long GetChars(int ordinal, long dataOffset, char[]? buffer, int bufferOffset, int length) => inner.GetChars(ordinal, dataOffset, buffer, bufferOffset, length);
+        public override string GetDataTypeName(int ordinal) => inner.GetDataTypeName(ordinal);
+        public override DateTime GetDateTime(int ordinal) => inner.GetDateTime(ordinal);
+        public override decimal GetDecimal(int ordinal) => inner.GetDecimal(ordinal);
+        public override double GetDouble(int ordinal) => inner.GetDouble(ordinal);
+        public override IEnumerator GetEnumerator() => ((IEnumerable)inner).GetEnumerator();
+        public override Type GetFieldType(int ordinal) => inner.GetFieldType(ordinal);
+        public override T GetFieldValue<T>(int ordinal) => inner.GetFieldValue<T>(ordinal);
+        public override float GetFloat(int ordinal) => inner.GetFloat(ordinal);
+        public override Guid GetGuid(int ordinal) => inner.GetGuid(ordinal);
+        public override short GetInt16(int ordinal) => inner.GetInt16(ordinal);
+        public override int GetInt32(int ordinal) => inner.GetInt32(ordinal);
+        public override long GetInt64(int ordinal) => inner.GetInt64(ordinal);
+        public override string GetName(int ordinal) => inner.GetName(ordinal);
+        public override int GetOrdinal(string name) => inner.GetOrdinal(name);
+        public override Stream GetStream(int ordinal) => inner.GetStream(ordinal);
+        public override string GetString(int ordinal) => inner.GetString(ordinal);
+        public override object GetValue(int ordinal) => inner.GetValue(ordinal);
+        public override int GetValues(object[] values) => inner.GetValues(values);
+        public override bool IsDBNull(int ordinal) => inner.IsDBNull(ordinal);
+        public override bool NextResult() => inner.NextResult();
+        public override bool Read() => inner.Read();
+        public override DataTable? GetSchemaTable() => inner.GetSchemaTable();
+
+        public override void Close()
+        {
+            inner.Close();
+            GiveBack();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                GiveBack();
+            }
+            base.Dispose(disposing);
+        }
+
+        private void GiveBack()
+        {
+            if (_returned) return;
+            _returned = true;
+            onClose();
+        }
+    }
+}
