@@ -70,7 +70,7 @@ for (var first = 0; first < count; first += chunk)
         }
         return ids;
     });
-    foreach (var paymentId in payments) Check(await ChargeInvoice.CompleteAsync(store, providers, Op(), paymentId, CancellationToken.None));
+    await ChargeInvoice.CompleteManyAsync(store, providers, [.. payments.Select(id => (Op(), id))], CancellationToken.None);
     await store.WriteAsync(async s =>
     {
         var op = Op();

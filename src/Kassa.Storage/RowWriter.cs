@@ -22,18 +22,24 @@ internal static partial class RowWriter
     {
         if (rows.Count == 0) return;
         var names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct().ToArray();
-        if (s.Native is SqliteConnection sqlite)
+        if (s.Connection is SqliteStatementCache cache)
         {
-            using var command = sqlite.CreateCommand();
-            command.Transaction = (SqliteTransaction?)s.Transaction;
-            command.CommandText = sql;
-            var parameters = names.Select(n => command.Parameters.Add(new SqliteParameter("@" + n, null))).ToArray();
-            command.Prepare();
-            foreach (var row in rows)
+            // The session's prepared statement for this text, kept for the rest of the session.
+            var command = cache.Rent(sql);
+            try
             {
-                var v = values(row);
-                for (var i = 0; i < parameters.Length; i++) parameters[i].Value = v[i] ?? DBNull.Value;
-                command.ExecuteNonQuery();
+                command.Transaction = (SqliteTransaction?)s.Transaction;
+                var parameters = names.Select(n => command.Parameters.Add(new SqliteParameter("@" + n, null))).ToArray();
+                foreach (var row in rows)
+                {
+                    var v = values(row);
+                    for (var i = 0; i < parameters.Length; i++) parameters[i].Value = v[i] ?? DBNull.Value;
+                    command.ExecuteNonQuery();
+                }
+            }
+            finally
+            {
+                cache.Return(command);
             }
             return;
         }

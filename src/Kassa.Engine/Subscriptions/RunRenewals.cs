@@ -18,7 +18,7 @@ public static class RunRenewals
     public const int ChunkSize = 200;
 
     /// <summary>Renewals committed together (see <see cref="RenewBatchAsync"/>).</summary>
-    public const int BatchSize = 50;
+    public const int BatchSize = 200;
     public const int PassesMax = 1_000;
 
     public sealed record Summary(int Renewed, int Ended, int Invoices, int Charges, int Failures);
