@@ -18,20 +18,29 @@ using Kassa.Storage;
 // advance and its usage in arrears, finalized and posted, then the charge and its outcome) and times it.
 // Prints one line: engine, subscriptions, seconds, invoices per second, charges.
 //
-// Usage: kassa-bench-renewals --db <sqlite file | PostgreSQL connection string> --subscriptions N [--chunk 500]
+// Usage: kassa-bench-renewals --db <sqlite file | PostgreSQL connection string> --subscriptions N [--chunk 500] [--phase both|seed|renew]
+// (--phase seed leaves a seeded database; --phase renew renews whatever is due a month and a day from now, so
+// one seeded copy can be renewed under different builds or settings.)
 
 var db = Arg("--db") ?? throw new ArgumentException("--db is required");
 var count = int.Parse(Arg("--subscriptions") ?? "10000", CultureInfo.InvariantCulture);
 var chunk = int.Parse(Arg("--chunk") ?? "500", CultureInfo.InvariantCulture);
+var phase = Arg("--phase") ?? "both";
+if (phase is not ("both" or "seed" or "renew")) throw new ArgumentException("--phase both|seed|renew");
 if (count < 1 || count > 1_000_000 || chunk < 1 || chunk > 5_000) throw new ArgumentException("--subscriptions 1..1,000,000, --chunk 1..5,000");
 
 var clock = new SettableClock(DateTimeOffset.UtcNow);
 await using var store = StoreFactory.Open(db, clock);
 await store.MigrateAsync();
+var providers = new PaymentProviders(new SandboxProvider());
+if (phase == "renew")
+{
+    clock.Set(clock.GetUtcNow().AddMonths(1).AddDays(1));
+    return await RenewAsync();
+}
 var created = (await store.WriteAsync(s => CreateAccount.Execute(s, clock.GetUtcNow(), $"bench {Guid.NewGuid():N}"))).Value!;
 var tenant = new Tenant(created.AccountId, false);
 OperationContext Op() => new(tenant, Actor.System, "bench", clock.GetUtcNow());
-var providers = new PaymentProviders(new SandboxProvider());
 
 T Body<T>(string json) => JsonSerializer.Deserialize<T>(json, KassaJson.Options)!;
 await store.WriteAsync(async s =>
@@ -82,17 +91,24 @@ for (var first = 0; first < count; first += chunk)
 }
 Console.Error.WriteLine($"seeded {count} in {seed.Elapsed.TotalSeconds:F1} s");
 
-// The run: every subscription's period ended a second ago.
+if (phase == "seed") return 0;
+
+// The run: every subscription's period ended a day ago.
 clock.Set(clock.GetUtcNow().AddMonths(1).AddDays(1));
-var run = Stopwatch.StartNew();
-var failures = 0;
-var summary = await RunRenewals.RunAsync(store, providers, clock.GetUtcNow(), e => { if (Interlocked.Increment(ref failures) <= 3) Console.Error.WriteLine(e); },
-    CancellationToken.None);
-run.Stop();
-var seconds = run.Elapsed.TotalSeconds;
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"[bench] renewals engine={store.Engine} subscriptions={count} renewed={summary.Renewed} invoices={summary.Invoices} charges={summary.Charges} failures={summary.Failures} seconds={seconds:F1} invoices_per_s={summary.Invoices / seconds:F0}"));
-return summary.Renewed == count && summary.Failures == 0 ? 0 : 1;
+return await RenewAsync();
+
+async Task<int> RenewAsync()
+{
+    var run = Stopwatch.StartNew();
+    var failures = 0;
+    var summary = await RunRenewals.RunAsync(store, providers, clock.GetUtcNow(),
+        e => { if (Interlocked.Increment(ref failures) <= 3) Console.Error.WriteLine(e); }, CancellationToken.None);
+    run.Stop();
+    var seconds = run.Elapsed.TotalSeconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"[bench] renewals engine={store.Engine} subscriptions={count} renewed={summary.Renewed} invoices={summary.Invoices} charges={summary.Charges} failures={summary.Failures} seconds={seconds:F1} invoices_per_s={summary.Invoices / seconds:F0}"));
+    return summary.Renewed == count && summary.Failures == 0 ? 0 : 1;
+}
 
 static T Check<T>(Kassa.Core.Errors.Result<T> r) => r.IsOk ? r.Value : throw new InvalidOperationException(r.Error!.Message);
 

@@ -85,9 +85,23 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
             WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @ProductId AND version = @Version
             """, VersionArgs(v), s.Transaction);
 
-    public async Task<ProductVersionRecord?> GetVersionAsync(Tenant tenant, string productId, int version) =>
-        (await QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId AND version = @version",
+    /// <summary>
+    /// Versions read in this session, by key. A version row never changes once written (a change to the
+    /// product makes a new version), so a session that renews hundreds of subscriptions of one plan
+    /// reads and parses it once. Bounded: a session past <see cref="VersionsRememberedMax"/> distinct
+    /// versions reads the rest each time.
+    /// </summary>
+    private readonly Dictionary<(Tenant, string, int), ProductVersionRecord> _versions = [];
+    private const int VersionsRememberedMax = 1_000;
+
+    public async Task<ProductVersionRecord?> GetVersionAsync(Tenant tenant, string productId, int version)
+    {
+        if (_versions.TryGetValue((tenant, productId, version), out var known)) return known;
+        var read = (await QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId AND version = @version",
             new { tenant.AccountId, tenant.Livemode, productId, version })).FirstOrDefault();
+        if (read is not null && _versions.Count < VersionsRememberedMax) _versions[(tenant, productId, version)] = read;
+        return read;
+    }
 
     public Task<IReadOnlyList<ProductVersionRecord>> ListVersionsAsync(Tenant tenant, string productId, int limit) =>
         QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId ORDER BY version DESC LIMIT @limit",

@@ -32,7 +32,18 @@ public static class FinalizeInvoice
         var invoice = await s.Invoices.GetAsync(op.Tenant, invoiceId, forUpdate: true);
         if (invoice is null) return KassaError.NotFound("invoice", invoiceId);
         if (invoice.Status != InvoiceRules.Draft) return KassaError.InvalidState($"Invoice '{invoice.Id}' is {invoice.Status}; only a draft can be finalized");
-        var lines = await s.Invoices.LinesAsync(op.Tenant, [invoice.Id]);
+        return await Execute(s, op, invoice, await s.Invoices.LinesAsync(op.Tenant, [invoice.Id]));
+    }
+
+    /// <summary>
+    /// Finalizes a draft the caller has just written in this transaction (a subscription's invoice), with
+    /// its lines in the order they were added: the same as <see cref="Execute(IStoreSession, OperationContext, string)"/>
+    /// without reading back what the caller holds.
+    /// </summary>
+    public static async Task<Result<InvoiceResource>> Execute(IStoreSession s, OperationContext op, InvoiceRecord invoice, IReadOnlyList<InvoiceLineRecord> lines)
+    {
+        var invoiceId = invoice.Id;
+        if (invoice.Status != InvoiceRules.Draft) return KassaError.InvalidState($"Invoice '{invoice.Id}' is {invoice.Status}; only a draft can be finalized");
         if (lines.Count == 0) return KassaError.InvalidState($"Invoice '{invoice.Id}' has no lines; add a line before finalizing it");
 
         var (coupon, couponId) = await CouponAsync(s, op, invoice);

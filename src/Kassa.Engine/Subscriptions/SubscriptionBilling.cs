@@ -57,10 +57,11 @@ public static class SubscriptionBilling
         var records = lines.Select((l, i) => new InvoiceLineRecord(op.Tenant.AccountId, op.Tenant.Livemode, invoice.Id, op.NewId(IdPrefixes.InvoiceLine),
             LineTypeName(l.Type), l.Description, Micros(l.Quantity), l.UnitAmountDecimal, l.AmountMinor, op.Now.AddTicks(i * 10L),
             l.PeriodStart, l.PeriodEnd, l.ProductId, l.FeatureId)).ToList();
-        await s.Invoices.InsertAsync(InvoiceRules.WithFigures(invoice, records));
+        var draft = InvoiceRules.WithFigures(invoice, records);
+        await s.Invoices.InsertAsync(draft);
         foreach (var line in records) await s.Invoices.InsertLineAsync(line);
-        await EmitEvent.Execute(s, op, EventTypes.InvoiceCreated, "invoice", invoice.Id, InvoiceResource.From(invoice, records));
-        var finalized = await FinalizeInvoice.Execute(s, op, invoice.Id);
+        await EmitEvent.Execute(s, op, EventTypes.InvoiceCreated, "invoice", invoice.Id, InvoiceResource.From(draft, records));
+        var finalized = await FinalizeInvoice.Execute(s, op, draft, records);
         if (!finalized.IsOk) return finalized.Error!;
         return finalized.Value;
     }
