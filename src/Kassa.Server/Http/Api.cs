@@ -55,7 +55,16 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// claim expires and a retry runs the work again, which the use cases refuse (the first one's effect
     /// is there) — and the attempt itself is completed by the payments reconcile, never run twice.
     /// </summary>
-    public async Task MutateThen<TBody, TStep, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, Task<Result<TStep>>> work,
+    public Task MutateThen<TBody, TStep, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, Task<Result<TStep>>> work,
+        Func<TStep, OperationContext, CancellationToken, Task<Result<TResult>>> finish, Func<TResult, Reply> reply)
+        where TBody : class =>
+        InTwoSteps<TBody, TStep, TResult>(http, (s, op, body, _) => work(s, op, body), finish, reply);
+
+    /// <summary>
+    /// The two-step mutation behind <see cref="MutateThen"/> and <see cref="MutateInSteps{TBody}"/>: the first
+    /// step also receives the request's Idempotency-Key (null without one).
+    /// </summary>
+    private async Task InTwoSteps<TBody, TStep, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, string?, Task<Result<TStep>>> work,
         Func<TStep, OperationContext, CancellationToken, Task<Result<TResult>>> finish, Func<TResult, Reply> reply)
         where TBody : class
     {
@@ -78,7 +87,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
             if (!parsed.IsOk) result = parsed.Error!;
             else
             {
-                var step = await store.WriteAsync(s => work(s, op, parsed.Value), commitIf: r => r.IsOk, ct: CancellationToken.None);
+                var step = await store.WriteAsync(s => work(s, op, parsed.Value, key), commitIf: r => r.IsOk, ct: CancellationToken.None);
                 if (step.IsOk) signal.Poke();
                 // Not cancelled with the request: once committed, the effect is finished either way.
                 result = step.IsOk ? await finish(step.Value, op, CancellationToken.None) : step.Error!;
@@ -319,53 +328,10 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// </summary>
     /// <param name="begin">Runs in the first transaction with the parsed body and the request's key (null without one); returns the attempt's id.</param>
     /// <param name="complete">Runs after that commit; answers the reply or an error.</param>
-    public async Task MutateInSteps<TBody>(HttpContext http, Func<IStoreSession, OperationContext, TBody, string?, Task<Result<string>>> begin,
-        Func<OperationContext, string, Task<Result<Reply>>> complete) where TBody : class
-    {
-        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
-        if (!read.IsOk)
-        {
-            await ApiResponses.WriteError(http, read.Error!);
-            return;
-        }
-        var body = read.Value;
-        var op = Operation(http);
-        var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
-        if (answered) return;
-
-        int status;
-        byte[] bytes;
-        try
-        {
-            // Not cancelled with the request: once an attempt is begun it is completed either way.
-            var begun = await store.WriteAsync(async session =>
-            {
-                var parsed = JsonBody.Parse<TBody>(body);
-                return parsed.IsOk ? await begin(session, op, parsed.Value, key) : Result<string>.Fail(parsed.Error!);
-            }, commitIf: r => r.IsOk, ct: CancellationToken.None);
-            // The outcome is recorded at its own time (settled_at, the ledger entry), after the attempt's.
-            var result = begun.IsOk ? await complete(Operation(http), begun.Value) : Result<Reply>.Fail(begun.Error!);
-            (status, bytes) = result.IsOk
-                ? (result.Value.Status, JsonSerializer.SerializeToUtf8Bytes(result.Value.Body, KassaJson.Options))
-                : ApiErrors.Render(result.Error!, op.RequestId);
-            if (begun.IsOk) signal.Poke();
-        }
-        catch
-        {
-            // A 5xx is not stored: free the key so the retry runs again (and finds the attempt, if one was begun).
-            if (claimToken is not null)
-                await ReleaseClaimAsync(op, key!, claimToken);
-            throw;
-        }
-        if (claimToken is not null)
-        {
-            // False only if the claim lapsed meanwhile; the effect stands and a retry finds the attempt by its key.
-            var (s1, b1) = (status, bytes);
-            await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, s1, b1, op.Now + ClaimIdempotencyKey.Retention),
-                ct: CancellationToken.None);
-        }
-        await ApiResponses.WriteBytes(http, status, bytes);
-    }
+    public Task MutateInSteps<TBody>(HttpContext http, Func<IStoreSession, OperationContext, TBody, string?, Task<Result<string>>> begin,
+        Func<OperationContext, string, Task<Result<Reply>>> complete) where TBody : class =>
+        // The outcome is recorded at its own time (settled_at, the ledger entry), after the attempt's.
+        InTwoSteps<TBody, string, Reply>(http, begin, (attempt, _, _) => complete(Operation(http), attempt), r => r);
 
     private sealed record EmptyBody;
 
