@@ -108,7 +108,12 @@ const pending = new Map();
 
 function listen(app) {
   return new Promise((resolve) => {
-    const server = http.createServer(app).listen(0, '127.0.0.1', () => resolve(server));
+    const server = http.createServer(app);
+    // Node closes a keep-alive socket idle for 5 s by default; a replay that picks that socket up just as
+    // it closes fails with "socket hang up" (seen in CI). Idle sockets are kept far longer than a run's gaps.
+    server.keepAliveTimeout = 120000;
+    server.headersTimeout = 125000;
+    server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
 
@@ -139,7 +144,19 @@ function replayQuery(query) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 
-function replay(port, id, exchange) {
+// A reused keep-alive socket can still be reset by the validator's server in the moment it is picked
+// up; the replay is then sent again on a fresh connection (it has no effect: the validator only reads it).
+async function replay(port, id, exchange) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await replayOnce(port, id, exchange, attempt === 1 ? agent : false);
+    } catch (e) {
+      if (attempt >= 3 || (e.code !== 'ECONNRESET' && e.code !== 'EPIPE')) throw e;
+    }
+  }
+}
+
+function replayOnce(port, id, exchange, connectionAgent) {
   return new Promise((resolve, reject) => {
     const headers = { 'x-contract-exchange': id };
     for (const name of ['content-type', 'accept']) {
@@ -149,7 +166,7 @@ function replay(port, id, exchange) {
     if (body.length > 0 && !headers['content-type']) headers['content-type'] = 'application/json';
     headers['content-length'] = Buffer.byteLength(body);
     const target = replayPath(exchange) + replayQuery(exchange.query);
-    const req = http.request({ host: '127.0.0.1', port, method: exchange.method, path: target, headers, agent }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method: exchange.method, path: target, headers, agent: connectionAgent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));

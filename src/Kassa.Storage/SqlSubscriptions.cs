@@ -67,6 +67,19 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         return list;
     }
 
+    public async Task<IReadOnlyList<(Tenant Tenant, string Id)>> IncompleteBeforeAsync(DateTimeOffset before, int limit)
+    {
+        // The partial index subscriptions_incomplete holds exactly these rows.
+        await using var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT account_id, livemode, id FROM subscriptions
+            WHERE status = 'incomplete' AND test_clock_id IS NULL AND created_at < @before
+            ORDER BY created_at LIMIT @limit
+            """, new { before = Micros.From(before), limit }, s.Transaction);
+        var list = new List<(Tenant, string)>();
+        while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
+        return list;
+    }
+
     public async Task<DateTimeOffset?> NextDueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset to)
     {
         var next = await s.Connection.ExecuteScalarAsync<long?>("""

@@ -28,6 +28,8 @@ public interface ISubscriptionStore
     Task<IReadOnlyList<SubscriptionRecord>> ListAsync(Tenant tenant, SubscriptionFilter filter, Cursor? after, int limit);
     /// <summary>Live, unpaused subscriptions whose period ended at or before <paramref name="now"/>, oldest end first (the renewal worker's input, bounded).</summary>
     Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueForRenewalAsync(DateTimeOffset now, int limit);
+    /// <summary>Incomplete subscriptions made before <paramref name="before"/>, oldest first (bounded; test clocks' excluded).</summary>
+    Task<IReadOnlyList<(Tenant Tenant, string Id)>> IncompleteBeforeAsync(DateTimeOffset before, int limit);
     /// <summary>
     /// The earliest moment at or before <paramref name="to"/> when something of a test clock's customers is
     /// due: a live subscription's period end, or an open invoice's dunning retry; null when nothing is.

@@ -50,6 +50,7 @@ public static class RunRenewals
             if (progressed == 0) break;
         }
         charges += await RetryDueAsync(store, providers, now, onFailure, ct);
+        ended += await ExpireIncompleteAsync(store, now, onFailure, ct);
         return new Summary(renewed, ended, invoices, charges, failures);
     }
 
@@ -99,6 +100,25 @@ public static class RunRenewals
     }
 
     private static OperationContext Op(Tenant tenant, string id, DateTimeOffset now) => new(tenant, Actor.System, $"renewal_{id}", now);
+
+    /// <summary>Expires incomplete subscriptions past their window (<see cref="ExpireIncompleteSubscription"/>), one transaction each.</summary>
+    private static async Task<int> ExpireIncompleteAsync(IKassaStore store, DateTimeOffset now, Action<Exception>? onFailure, CancellationToken ct)
+    {
+        var expired = 0;
+        var due = await store.ReadAsync(s => s.Subscriptions.IncompleteBeforeAsync(now - ExpireIncompleteSubscription.After, ChunkSize), ct);
+        foreach (var (tenant, id) in due)
+        {
+            try
+            {
+                if (await store.WriteAsync(s => ExpireIncompleteSubscription.Execute(s, Op(tenant, id, now), id), ct: ct)) expired++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                onFailure?.Invoke(e);
+            }
+        }
+        return expired;
+    }
 
     private static async Task<int> RetryDueAsync(IKassaStore store, PaymentProviders providers, DateTimeOffset now, Action<Exception>? onFailure, CancellationToken ct)
     {

@@ -128,6 +128,30 @@ public abstract class SubscriptionBillingTests(KassaHost host)
     }
 
     [Fact]
+    public async Task An_incomplete_subscription_expires_after_23_hours_and_its_first_invoice_is_voided()
+    {
+        var p = await PaidPlanAsync(card: null);
+        var r = await p.Client.Post("/v1/subscribe", new { customer_id = p.Customer, product_id = p.Product });
+        var sub = (string)r.Body!["subscription"]!["id"]!;
+        var invoice = (string)r.Body["invoice"]!["id"]!;
+        host.Clock.Advance(TimeSpan.FromHours(22));
+        await RenewAsync();
+        Assert.Equal("incomplete", (string?)(await GetAsync(p.Client, $"/v1/subscriptions/{sub}"))["status"]);
+        host.Clock.Advance(TimeSpan.FromHours(2));
+        await RenewAsync();
+        var expired = await GetAsync(p.Client, $"/v1/subscriptions/{sub}");
+        Assert.Equal("expired", (string?)expired["status"]);
+        Assert.Equal("incomplete_expired", (string?)expired["cancel_reason"]);
+        Assert.Equal("void", (string?)(await GetAsync(p.Client, $"/v1/invoices/{invoice}"))["status"]);
+        var tb = await GetAsync(p.Client, "/v1/ledger/trial_balance?currency=usd&as_of=2100-01-01T00:00:00Z");
+        Assert.Equal(0, Balance(tb, "1200"));
+        Assert.Equal(0, Balance(tb, "4000"));
+        // The customer can subscribe again.
+        Assert.Equal("requires_checkout", (string?)(await p.Client.Post("/v1/subscribe", new { customer_id = p.Customer, product_id = p.Product })).Body!["status"]);
+        await AssertLedgerHoldsAsync(p.Client);
+    }
+
+    [Fact]
     public async Task A_card_whose_charges_fail_leaves_the_subscription_incomplete_with_payment_failed()
     {
         var p = await PaidPlanAsync(card: ChargeFailsCard);

@@ -15,6 +15,8 @@ ALTER TABLE subscriptions ADD COLUMN scheduled_quantity BIGINT;
 ALTER TABLE subscriptions ADD COLUMN test_clock_id TEXT;
 -- The renewal worker's queue: live subscriptions by the end of their period.
 CREATE INDEX subscriptions_due ON subscriptions (current_period_end) WHERE status IN ('active', 'trialing', 'past_due') AND NOT paused AND test_clock_id IS NULL;
+-- Incomplete subscriptions whose first invoice was never paid, for their expiry.
+CREATE INDEX subscriptions_incomplete ON subscriptions (created_at) WHERE status = 'incomplete' AND test_clock_id IS NULL;
 -- A period is billed once: a rerun, a crash mid-run or two nodes racing cannot make a second renewal
 -- invoice for the same subscription and period start.
 CREATE UNIQUE INDEX invoices_one_per_period ON invoices (account_id, livemode, subscription_id, period_start) WHERE billing_reason = 'subscription_cycle';
