@@ -72,9 +72,7 @@ public static class ChangePlan
         var begun = await ChargeInvoice.BeginAsync(s, op, invoice.Id, null);
         if (begun.IsOk)
             return new Subscribe.Started(new Subscribe.Response(sub.Status, SubscriptionResource.From(sub), invoice, null, null), begun.Value);
-        var stored = (await s.Invoices.GetAsync(op.Tenant, invoice.Id, forUpdate: true))!;
-        await s.Invoices.UpdateAsync(stored with { AttemptCount = stored.AttemptCount + 1 });
-        await SubscriptionPayments.OnInvoicePaymentFailedAsync(s, op, stored with { AttemptCount = stored.AttemptCount + 1 }, begun.Error!.Code);
+        await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoice.Id, begun.Error!.Code);
         sub = (await s.Subscriptions.GetAsync(op.Tenant, sub.Id))!;
         return new Subscribe.Started(new Subscribe.Response("requires_checkout", SubscriptionResource.From(sub), invoice, invoice.HostedUrl, null), null);
     }
@@ -122,9 +120,7 @@ public static class ChangePlan
                 await SubscriptionPayments.SaveAsync(s, op, scheduled, sub, EventTypes.SubscriptionActivated);
                 var begun = await ChargeInvoice.BeginAsync(s, op, invoiceId, null);
                 if (begun.IsOk) return (sub, invoiceId, begun.Value);
-                var stored = (await s.Invoices.GetAsync(op.Tenant, invoiceId, forUpdate: true))!;
-                await s.Invoices.UpdateAsync(stored with { AttemptCount = stored.AttemptCount + 1 });
-                await SubscriptionPayments.OnInvoicePaymentFailedAsync(s, op, stored with { AttemptCount = stored.AttemptCount + 1 }, begun.Error!.Code);
+                await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoiceId, begun.Error!.Code);
                 return (sub, invoiceId, null);
             }
         }

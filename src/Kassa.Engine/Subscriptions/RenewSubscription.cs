@@ -83,9 +83,7 @@ public static class RenewSubscription
                 else
                 {
                     // No usable method: the attempt failed before it started; dunning takes it from here.
-                    var stored = (await s.Invoices.GetAsync(op.Tenant, invoice.Id, forUpdate: true))!;
-                    await s.Invoices.UpdateAsync(stored with { AttemptCount = stored.AttemptCount + 1 });
-                    await SubscriptionPayments.OnInvoicePaymentFailedAsync(s, op, stored, begun.Error!.Code);
+                    await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoice.Id, begun.Error!.Code);
                     renewed = (await s.Subscriptions.GetAsync(op.Tenant, sub.Id))!;
                 }
             }

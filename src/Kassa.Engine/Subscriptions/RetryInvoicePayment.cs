@@ -21,9 +21,7 @@ public static class RetryInvoicePayment
         await s.Invoices.UpdateAsync(cleared);
         var begun = await ChargeInvoice.BeginAsync(s, op, invoice.Id, null);
         if (begun.IsOk) return begun.Value;
-        var failed = cleared with { AttemptCount = cleared.AttemptCount + 1 };
-        await s.Invoices.UpdateAsync(failed);
-        await SubscriptionPayments.OnInvoicePaymentFailedAsync(s, op, failed, begun.Error!.Code);
+        await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoice.Id, begun.Error!.Code);
         return null;
     }
 }

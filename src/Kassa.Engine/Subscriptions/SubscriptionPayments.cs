@@ -53,6 +53,18 @@ public static class SubscriptionPayments
         await CancelSubscription.EndAsync(s, op, sub, ReasonPaymentFailed);
     }
 
+    /// <summary>
+    /// A charge that could not even begin (no usable payment method): it counts as a failed attempt of the
+    /// invoice, and dunning decides what follows, exactly as for a charge the provider declined.
+    /// </summary>
+    public static async Task ChargeCouldNotBeginAsync(IStoreSession s, OperationContext op, string invoiceId, string failureCode)
+    {
+        var stored = (await s.Invoices.GetAsync(op.Tenant, invoiceId, forUpdate: true))!;
+        var failed = stored with { AttemptCount = stored.AttemptCount + 1 };
+        await s.Invoices.UpdateAsync(failed);
+        await OnInvoicePaymentFailedAsync(s, op, failed, failureCode);
+    }
+
     /// <summary>Makes an incomplete subscription live: <c>trialing</c> while its trial runs, else <c>active</c>; grants its balances.</summary>
     public static async Task<SubscriptionRecord> ActivateAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
     {

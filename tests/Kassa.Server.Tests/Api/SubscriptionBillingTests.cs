@@ -245,6 +245,24 @@ public abstract class SubscriptionBillingTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_renewal_with_no_card_left_counts_as_a_failed_attempt_and_goes_past_due()
+    {
+        var p = await PaidPlanAsync(card: null);
+        var card = await AttachCardAsync(p.Client, p.Customer, GoodCard);
+        var sub = (await p.Client.Post("/v1/subscribe", new { customer_id = p.Customer, product_id = p.Product })).Body!["subscription"]!;
+        Assert.Equal(HttpStatusCode.OK, (await p.Client.Delete($"/v1/payment_methods/{card}")).Status);
+        host.Clock.Advance(Time(sub, "current_period_end") - host.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+        await RenewAsync();
+        Assert.Equal("past_due", (string?)(await GetAsync(p.Client, $"/v1/subscriptions/{(string)sub["id"]!}"))["status"]);
+        var open = (await InvoicesAsync(p.Client, p.Customer)).Single(i => (string?)i!["status"] == "open")!;
+        Assert.Equal(2000, (long)open["amount_due"]!);
+        // No payment was attempted: there was nothing to charge.
+        var payments = (await GetAsync(p.Client, $"/v1/payments?customer_id={p.Customer}&limit=100"))["data"]!.AsArray();
+        Assert.DoesNotContain(payments, x => (string?)x!["invoice_id"] == (string?)open["id"]);
+        await AssertLedgerHoldsAsync(p.Client);
+    }
+
+    [Fact]
     public async Task Dunning_retries_on_days_1_3_5_and_7_then_cancels_with_payment_failed()
     {
         var p = await PaidPlanAsync();
