@@ -21,6 +21,9 @@ public static class CancelSubscription
 {
     public sealed record Request(string? At, string? Refund);
 
+    public static readonly IReadOnlyList<string> Ats = ["period_end", "now"];
+    public static readonly IReadOnlyList<string> Refunds = ["none", "credit", "payment"];
+
     /// <summary>The answer, and the payment attempts (final invoice) and refund to complete after the commit.</summary>
     public sealed record Done(SubscriptionResource Subscription, string? PaymentId, string? RefundId, DateTimeOffset? At = null);
 
@@ -28,8 +31,8 @@ public static class CancelSubscription
     {
         var at = r.At ?? "period_end";
         var refund = r.Refund ?? "none";
-        if (at is not ("period_end" or "now")) return KassaError.Validation("at", "must be period_end or now");
-        if (refund is not ("none" or "credit" or "payment")) return KassaError.Validation("refund", "must be none, credit or payment");
+        if (!Ats.Contains(at)) return KassaError.Validation("at", $"must be one of {string.Join(", ", Ats)}");
+        if (!Refunds.Contains(refund)) return KassaError.Validation("refund", $"must be one of {string.Join(", ", Refunds)}");
         if (at == "period_end" && refund != "none") return KassaError.Validation("refund", "applies only with at: now (a subscription canceled at its period end has no unused time)");
         var sub = await s.Subscriptions.GetAsync(op.Tenant, id, forUpdate: true);
         if (sub is null) return KassaError.NotFound("subscription", id);

@@ -25,7 +25,7 @@ public static class ChangePlan
     public const string ReasonDowngraded = "downgraded";
 
     public static async Task<Result<Subscribe.Started>> Execute(IStoreSession s, OperationContext op, SubscriptionRecord old, ProductRecord product,
-        ProductVersionRecord version, long quantity, Subscribe.Request request)
+        ProductVersionRecord version, long quantity)
     {
         if (!SubscriptionStatus.Renews(old.Status))
             return KassaError.InvalidState($"Subscription '{old.Id}' is {old.Status}; only a live plan can be changed");
@@ -74,7 +74,7 @@ public static class ChangePlan
             return new Subscribe.Started(new Subscribe.Response(sub.Status, SubscriptionResource.From(sub), invoice, null, null), begun.Value);
         await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoice.Id, begun.Error!.Code);
         sub = (await s.Subscriptions.GetAsync(op.Tenant, sub.Id))!;
-        return new Subscribe.Started(new Subscribe.Response("requires_checkout", SubscriptionResource.From(sub), invoice, invoice.HostedUrl, null), null);
+        return new Subscribe.Started(new Subscribe.Response(Subscribe.RequiresCheckout, SubscriptionResource.From(sub), invoice, invoice.HostedUrl, null), null);
     }
 
     private static async Task<Result<Subscribe.Started>> ScheduleDowngradeAsync(IStoreSession s, OperationContext op, SubscriptionRecord old,

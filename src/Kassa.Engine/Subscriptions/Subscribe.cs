@@ -34,6 +34,17 @@ public static class Subscribe
     public sealed record Request(string? CustomerId, string? ProductId, long? Quantity, string? Coupon, string? PaymentMethodId,
         string? SuccessUrl, string? CancelUrl);
 
+    public const string RequiresCheckout = "requires_checkout";
+    public const string RequiresAction = "requires_action";
+    public const string ThreeDsRequired = "3ds_required";
+    public const string PaymentFailed = "payment_failed";
+
+    /// <summary>What <see cref="Response.Status"/> can say: the subscription's own live status, or what the customer must do.</summary>
+    public static readonly IReadOnlyList<string> ResultStatuses =
+        [SubscriptionStatus.Active, SubscriptionStatus.Trialing, SubscriptionStatus.PastDue, SubscriptionStatus.Scheduled, RequiresCheckout, RequiresAction];
+
+    public static readonly IReadOnlyList<string> ActionCodes = [ThreeDsRequired, PaymentFailed];
+
     /// <summary>Why the subscription is not active yet: <c>3ds_required</c> or <c>payment_failed</c>.</summary>
     public sealed record RequiredAction(string Code, string Reason);
 
@@ -82,7 +93,7 @@ public static class Subscribe
                 if (otherProduct is { IsAddOn: false } && otherProduct.Group == product.Group)
                 {
                     var old = (await s.Subscriptions.GetAsync(op.Tenant, other.Id, forUpdate: true))!;
-                    return await ChangePlan.Execute(s, op, old, product, version, quantity, request);
+                    return await ChangePlan.Execute(s, op, old, product, version, quantity);
                 }
             }
         }
@@ -125,7 +136,7 @@ public static class Subscribe
                 sub = sub with { Status = SubscriptionStatus.Incomplete };
                 await s.Subscriptions.UpdateAsync(sub);
                 await RecordCreatedAsync(s, op, sub);
-                return new Started(new Response("requires_checkout", SubscriptionResource.From(sub), null, null, null), null);
+                return new Started(new Response(RequiresCheckout, SubscriptionResource.From(sub), null, null, null), null);
             }
             if (await AttachProduct.GrantAsync(s, op, customer.Id, sub.Id, version, quantity) is { } grantError) return grantError;
             await RecordCreatedAsync(s, op, sub);
@@ -173,7 +184,7 @@ public static class Subscribe
         {
             // A method named but unusable is the caller's mistake; no method at all leads to checkout.
             if (request.PaymentMethodId is not null) return begun.Error!;
-            return new Started(new Response("requires_checkout", SubscriptionResource.From(pending), invoice, invoice.HostedUrl, null), null);
+            return new Started(new Response(RequiresCheckout, SubscriptionResource.From(pending), invoice, invoice.HostedUrl, null), null);
         }
         return new Started(new Response(SubscriptionStatus.Incomplete, SubscriptionResource.From(pending), invoice, null, null), begun.Value);
     }
@@ -193,10 +204,10 @@ public static class Subscribe
             var resource = SubscriptionResource.From(sub);
             if (outcome.Value.Status == "succeeded")
                 return Result<Response>.Ok(new Response(sub.Status, resource, invoice, null, null));
-            var action = outcome.Value.Status == "requires_action"
-                ? new RequiredAction("3ds_required", "The card needs 3-D Secure authentication; complete it on the hosted page")
-                : new RequiredAction("payment_failed", outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
-            return Result<Response>.Ok(new Response("requires_action", resource, invoice, invoice?.HostedUrl, action));
+            var action = outcome.Value.Status == PaymentStatuses.RequiresAction
+                ? new RequiredAction(ThreeDsRequired, "The card needs 3-D Secure authentication; complete it on the hosted page")
+                : new RequiredAction(PaymentFailed, outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
+            return Result<Response>.Ok(new Response(RequiresAction, resource, invoice, invoice?.HostedUrl, action));
         }, ct);
     }
 

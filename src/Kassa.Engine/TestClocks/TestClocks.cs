@@ -61,6 +61,7 @@ public static class TestClockRules
 {
     public const string Ready = "ready";
     public const string Advancing = "advancing";
+    public static readonly IReadOnlyList<string> Statuses = [Ready, Advancing];
 
     /// <summary>The furthest one advance may move a clock: two years of renewals is already thousands of steps for a busy clock.</summary>
     public static readonly TimeSpan AdvanceMax = TimeSpan.FromDays(2 * 366);

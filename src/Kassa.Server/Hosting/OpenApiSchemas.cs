@@ -47,6 +47,9 @@ public static class OpenApiSchemas
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = "MeterEventBatchRequest",
         [typeof(Kassa.Engine.Coupons.ValidateCoupon.Response)] = "CouponValidation",
         [typeof(Kassa.Engine.CreditNotes.CreateCreditNote.LineRequest)] = "CreditNoteLineRequest",
+        [typeof(Kassa.Engine.Subscriptions.PreviewSubscribe.Preview)] = "SubscriptionPreview",
+        [typeof(Kassa.Engine.Subscriptions.PreviewSubscribe.LineItem)] = "SubscriptionPreviewLine",
+        [typeof(Kassa.Engine.Subscriptions.Subscribe.RequiredAction)] = "SubscribeRequiredAction",
     };
 
     /// <summary>Short names that only make sense with their declaring type (<c>Subscribe.Request</c> → <c>SubscribeRequest</c>).</summary>
@@ -84,6 +87,9 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.TaxRates.CreateTaxRate.Request)] = ["name", "country", "percentage", "inclusive"],
         [typeof(Kassa.Engine.CreditNotes.CreateCreditNote.Request)] = ["invoice_id", "reason", "refund"],
         [typeof(Kassa.Engine.CustomerCredit.AdjustCreditBalance.Request)] = ["amount", "currency", "description"],
+        [typeof(Kassa.Engine.Subscriptions.UpdateSubscriptionQuantity.Request)] = ["quantity"],
+        [typeof(Kassa.Engine.TestClocks.CreateTestClock.Request)] = ["frozen_time"],
+        [typeof(Kassa.Engine.TestClocks.AdvanceTestClock.Request)] = ["to"],
     };
 
     /// <summary>
@@ -113,6 +119,12 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.CreditNotes.CreditNoteResource), "status")] = [Kassa.Engine.CreditNotes.CreditNoteWords.Issued, Kassa.Engine.CreditNotes.CreditNoteWords.Void],
         [(typeof(Kassa.Engine.Ledger.LedgerAccountResource), "type")] = Kassa.Engine.Ledger.ListLedgerAccounts.Types,
         [(typeof(Kassa.Engine.Ledger.LedgerAccountResource), "normal_balance")] = ["credit", "debit"],
+        [(typeof(Kassa.Engine.Subscriptions.SubscriptionResource), "status")] = Kassa.Engine.Subscriptions.SubscriptionStatus.All,
+        [(typeof(Kassa.Engine.Subscriptions.Subscribe.Response), "status")] = Kassa.Engine.Subscriptions.Subscribe.ResultStatuses,
+        [(typeof(Kassa.Engine.Subscriptions.Subscribe.RequiredAction), "code")] = Kassa.Engine.Subscriptions.Subscribe.ActionCodes,
+        [(typeof(Kassa.Engine.Subscriptions.CancelSubscription.Request), "at")] = Kassa.Engine.Subscriptions.CancelSubscription.Ats,
+        [(typeof(Kassa.Engine.Subscriptions.CancelSubscription.Request), "refund")] = Kassa.Engine.Subscriptions.CancelSubscription.Refunds,
+        [(typeof(Kassa.Engine.TestClocks.TestClockResource), "status")] = Kassa.Engine.TestClocks.TestClockRules.Statuses,
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];
