@@ -83,8 +83,13 @@ public sealed class PostgresStore : IKassaStore
             await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
             try
             {
-                var result = await work(new SqlSession(connection, tx, Dialect));
-                if (commitIf is null || commitIf(result)) await tx.CommitAsync(CancellationToken.None);
+                var session = new SqlSession(connection, tx, Dialect);
+                var result = await work(session);
+                if (commitIf is null || commitIf(result))
+                {
+                    await session.FlushAsync();
+                    await tx.CommitAsync(CancellationToken.None);
+                }
                 else await tx.RollbackAsync(CancellationToken.None);
                 return result;
             }

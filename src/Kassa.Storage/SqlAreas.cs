@@ -148,16 +148,12 @@ internal sealed class SqlAudit(SqlSession s) : IAuditStore
 {
     private const string Columns = "account_id, livemode, id, created_at, actor_type, actor_id, action, object_type, object_id, request_id, changed_fields";
 
-    public Task AppendAsync(AuditRecord a) =>
-        s.Connection.ExecuteAsync($"""
-            INSERT INTO audit_events ({Columns})
-            VALUES (@AccountId, @Livemode, @Id, @created, @ActorType, @ActorId, @Action, @ObjectType, @ObjectId, @RequestId, @changed)
-            """,
-            new { a.AccountId, a.Livemode, a.Id, created = Micros.From(a.CreatedAt), a.ActorType, a.ActorId, a.Action, a.ObjectType, a.ObjectId, a.RequestId,
-                changed = JsonSerializer.Serialize(a.ChangedFields, StorageJson.Options) }, s.Transaction);
+    // Written with the transaction's other append-only rows just before it commits (PendingRows).
+    public Task AppendAsync(AuditRecord a) => s.Pending.AddAsync(s, a);
 
     public async Task<IReadOnlyList<AuditRecord>> ListAsync(Tenant tenant, AuditFilter f, Cursor? after, int limit)
     {
+        await s.FlushAsync();
         await using var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT {Columns} FROM audit_events
             WHERE account_id = @AccountId AND livemode = @Livemode

@@ -13,12 +13,8 @@ internal sealed class SqlEvents(SqlSession s) : IEventStore
     // Any constant: the same on every node sharing the database.
     private const long DispatchLockKey = 0x4B61737361_01;
 
-    public Task AppendAsync(EventRecord e) =>
-        s.Connection.ExecuteAsync("""
-            INSERT INTO events (account_id, livemode, id, type, object_type, object_id, data, request_id, created_at, dispatched)
-            VALUES (@AccountId, @Livemode, @Id, @Type, @ObjectType, @ObjectId, @Data, @RequestId, @created, @notDispatched)
-            """, new { e.AccountId, e.Livemode, e.Id, e.Type, e.ObjectType, e.ObjectId, e.Data, e.RequestId, created = Micros.From(e.CreatedAt), notDispatched = false },
-            s.Transaction);
+    // Written with the transaction's other append-only rows just before it commits (PendingRows).
+    public Task AppendAsync(EventRecord e) => s.Pending.AddAsync(s, e);
 
     public async Task<EventRecord?> GetAsync(Tenant tenant, string id) =>
         (await Query($"SELECT {Columns} FROM events WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
@@ -43,13 +39,17 @@ internal sealed class SqlEvents(SqlSession s) : IEventStore
     public Task<IReadOnlyList<EventRecord>> UndispatchedAsync(int limit) =>
         Query($"SELECT {Columns} FROM events WHERE dispatched = @no ORDER BY seq LIMIT @limit", new { no = false, limit });
 
-    public Task MarkDispatchedAsync(IReadOnlyList<long> seqs) =>
-        s.Dialect.IsPostgres
+    public async Task MarkDispatchedAsync(IReadOnlyList<long> seqs)
+    {
+        await s.FlushAsync();
+        await (s.Dialect.IsPostgres
             ? s.Connection.ExecuteAsync("UPDATE events SET dispatched = TRUE WHERE seq = ANY(@seqs)", new { seqs = seqs.ToArray() }, s.Transaction)
-            : s.Connection.ExecuteAsync("UPDATE events SET dispatched = 1 WHERE seq IN @seqs", new { seqs }, s.Transaction);
+            : s.Connection.ExecuteAsync("UPDATE events SET dispatched = 1 WHERE seq IN @seqs", new { seqs }, s.Transaction));
+    }
 
     private async Task<IReadOnlyList<EventRecord>> Query(string sql, object args)
     {
+        await s.FlushAsync();
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
         var list = new List<EventRecord>();
         while (await r.ReadAsync()) list.Add(Read(r, 0));
@@ -110,6 +110,7 @@ internal sealed class SqlWebhooks(SqlSession s) : IWebhookStore
 
     public async Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, string leaseToken)
     {
+        await s.FlushAsync();
         var nowMicros = Micros.From(now);
         // A row is due when its time has come, no worker holds it, its endpoint is enabled, and no
         // earlier event of the same object waits for the same endpoint (delivery in order per object).

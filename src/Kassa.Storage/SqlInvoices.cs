@@ -161,13 +161,8 @@ internal sealed partial class SqlLedger(SqlSession s) : ILedgerStore
             """, new { e.AccountId, e.Livemode, e.Id, e.Currency, e.Description, e.SourceType, e.SourceId, e.Action, e.CustomerId, occurred = Micros.From(e.OccurredAt) },
             s.Transaction);
         if (inserted == 0) return false;
-        foreach (var line in e.Lines)
-        {
-            await s.Connection.ExecuteAsync("""
-                INSERT INTO ledger_lines (account_id, livemode, entry_id, account_code, currency, debit, credit)
-                VALUES (@AccountId, @Livemode, @entryId, @AccountCode, @Currency, @Debit, @Credit)
-                """, new { e.AccountId, e.Livemode, entryId = e.Id, line.AccountCode, e.Currency, line.Debit, line.Credit }, s.Transaction);
-        }
+        // The lines go with the transaction's other append-only rows just before it commits (PendingRows).
+        await s.Pending.AddLinesAsync(s, e);
         return true;
     }
 
@@ -189,6 +184,7 @@ internal sealed partial class SqlLedger(SqlSession s) : ILedgerStore
 
     public async Task<IReadOnlyList<LedgerAccountTotals>> TotalsAsync(Tenant tenant, string currency)
     {
+        await s.FlushAsync();
         await using var r = await s.Connection.ExecuteReaderAsync("""
             SELECT account_code, SUM(debit), SUM(credit) FROM ledger_lines
             WHERE account_id = @AccountId AND livemode = @Livemode AND currency = @currency
@@ -202,6 +198,7 @@ internal sealed partial class SqlLedger(SqlSession s) : ILedgerStore
 
     private async Task<IReadOnlyList<LedgerEntryRecord>> Query(string sql, object args, Tenant tenant)
     {
+        await s.FlushAsync();
         var heads = new List<(string AccountId, bool Livemode, string Id, string Currency, string Description, string Type, string SourceId, string Action, string? CustomerId, long Occurred)>();
         await using (var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction))
         {

@@ -39,6 +39,7 @@ internal sealed partial class SqlLedger
 
     public async Task<IReadOnlyList<LedgerCurrencyTotals>> TotalsAsync(Tenant tenant, string? currency, DateTimeOffset? before)
     {
+        await s.FlushAsync();
         // Lines carry their currency but not their time; the entry's time decides "before", so the
         // lines are joined to their entries only when a cut-off is asked for.
         await using var r = await s.Connection.ExecuteReaderAsync("""

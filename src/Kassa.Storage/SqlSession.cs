@@ -58,6 +58,16 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     }
 
     public DbConnection Connection { get; }
+
+    /// <summary>Append-only rows written together before the commit (see <see cref="PendingRows"/>).</summary>
+    internal PendingRows Pending { get; } = new();
+
+    /// <summary>
+    /// Writes the rows <see cref="Pending"/> holds. The store calls it before every commit; a read of a
+    /// table those rows go to calls it first, so the session always reads what it wrote.
+    /// </summary>
+    public Task FlushAsync() => Pending.FlushAsync(this);
+
     /// <summary>The driver's own connection, for code that uses driver features (bulk writers, prepared loops).</summary>
     public DbConnection Native { get; }
     public DbTransaction? Transaction { get; }

@@ -107,8 +107,13 @@ public sealed class SqliteStore : IKassaStore
         {
             await using var connection = await OpenWriterAsync(ct);
             await using var tx = connection.BeginTransaction(deferred: false);
-            var result = await work(new SqlSession(connection, tx, Dialect));
-            if (commitIf is null || commitIf(result)) await tx.CommitAsync(CancellationToken.None);
+            var session = new SqlSession(connection, tx, Dialect);
+            var result = await work(session);
+            if (commitIf is null || commitIf(result))
+            {
+                await session.FlushAsync();
+                await tx.CommitAsync(CancellationToken.None);
+            }
             else await tx.RollbackAsync(CancellationToken.None);
             await RestartWalIfLargeAsync(connection);
             return result;
