@@ -55,11 +55,32 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
             ON CONFLICT (account_id, livemode, id) DO NOTHING
             """, ProductArgs(p), s.Transaction) == 1;
 
-    public async Task<ProductRecord?> GetProductAsync(Tenant tenant, string id, bool forUpdate = false) =>
-        (await QueryProducts($"SELECT {ProductColumns} FROM products WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
-            (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+    // Products read in this session (one transaction), by id: a renewal batch reads the same few products
+    // hundreds of times. A locked read always goes to the database (and refreshes the entry), and every
+    // product write in this session forgets them all, so the session never reads a product older than
+    // its own writes. On PostgreSQL another transaction's committed change may show a transaction later
+    // than a fresh read would show it (SQLite has one writer, so none can happen); what must exclude
+    // concurrent changes reads the row locked, and a subscription's prices come from its own immutable
+    // version, not from the product row.
+    private readonly Dictionary<(Tenant, string), ProductRecord> _products = [];
+    private const int ProductsRememberedMax = 1_000;
 
-    public Task UpdateProductAsync(ProductRecord p) =>
+    public async Task<ProductRecord?> GetProductAsync(Tenant tenant, string id, bool forUpdate = false)
+    {
+        if (!forUpdate && _products.TryGetValue((tenant, id), out var known)) return known;
+        var read = (await QueryProducts($"SELECT {ProductColumns} FROM products WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
+            (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+        if (read is not null && _products.Count < ProductsRememberedMax) _products[(tenant, id)] = read;
+        return read;
+    }
+
+    public Task UpdateProductAsync(ProductRecord p)
+    {
+        _products.Clear();
+        return UpdateProductRowAsync(p);
+    }
+
+    private Task UpdateProductRowAsync(ProductRecord p) =>
         s.Connection.ExecuteAsync("""
             UPDATE products SET name = @Name, grp = @Group, is_add_on = @IsAddOn, auto_enable = @AutoEnable, free_trial = @trial, version = @Version,
                 metadata = @metadata, archived_at = @archived, updated_at = @updated

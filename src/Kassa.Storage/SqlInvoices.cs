@@ -90,16 +90,13 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
 
     public async Task<long> NextNumberAsync(Tenant tenant)
     {
-        // The row is created on first use; DO NOTHING makes a concurrent first use wait for the other
-        // insert and then take the UPDATE path, which on PostgreSQL locks the row to the end of the
-        // transaction and re-reads it after the previous holder committed.
-        await s.Connection.ExecuteAsync("""
-            INSERT INTO invoice_counters (account_id, livemode, last_number) VALUES (@AccountId, @Livemode, 0)
-            ON CONFLICT (account_id, livemode) DO NOTHING
-            """, new { tenant.AccountId, tenant.Livemode }, s.Transaction);
+        // One statement: the row is created on first use, incremented after. On PostgreSQL the upsert
+        // locks the row to the end of the transaction, and a concurrent one waits for that commit and
+        // then increments the committed value, so numbers stay gap-free across nodes.
         return await s.Connection.ExecuteScalarAsync<long>("""
-            UPDATE invoice_counters SET last_number = last_number + 1
-            WHERE account_id = @AccountId AND livemode = @Livemode RETURNING last_number
+            INSERT INTO invoice_counters (account_id, livemode, last_number) VALUES (@AccountId, @Livemode, 1)
+            ON CONFLICT (account_id, livemode) DO UPDATE SET last_number = invoice_counters.last_number + 1
+            RETURNING last_number
             """, new { tenant.AccountId, tenant.Livemode }, s.Transaction);
     }
 

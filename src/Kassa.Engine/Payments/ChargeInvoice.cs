@@ -62,12 +62,40 @@ public static class ChargeInvoice
                 return new KassaError(ErrorCodes.ParameterMissing, $"Customer '{invoice.CustomerId}' has no default payment method; give payment_method_id", "payment_method_id");
         }
 
-        var payment = new PaymentRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.Payment), invoice.CustomerId, invoice.Id,
-            invoice.AmountDue, invoice.Currency, PaymentStatuses.Processing, null, null, method.Id, method.Provider, null, 0,
-            invoice.Description ?? $"Invoice {invoice.Number}", requestKey, op.Now, null);
+        return (await WriteAttemptAsync(s, op, invoice.Id, invoice.CustomerId, invoice.AmountDue, invoice.Currency, invoice.Description ?? $"Invoice {invoice.Number}",
+            method, requestKey)).Id;
+    }
+
+    /// <summary>A charge attempt written in a transaction, with what completing it needs, so a batch need not read it back.</summary>
+    public sealed record BegunCharge(OperationContext Op, PaymentRecord Payment, PaymentMethodRecord Method);
+
+    /// <summary>
+    /// <see cref="BeginAsync(IStoreSession, OperationContext, string, string?)"/> with the customer's default
+    /// method, for an invoice this very transaction made and finalized (a renewal's): no other transaction
+    /// can see it yet, let alone hold it or have an attempt on it, so neither is read back — two statements
+    /// fewer on the renewal path.
+    /// </summary>
+    public static async Task<Result<BegunCharge>> BeginForNewInvoiceAsync(IStoreSession s, OperationContext op, InvoiceResource invoice)
+    {
+        ArgumentNullException.ThrowIfNull(invoice);
+        if (invoice.Status != InvoiceRules.Open) return KassaError.InvalidState($"Invoice '{invoice.Id}' is {invoice.Status}; only an open invoice can be paid");
+        if (invoice.AmountDue <= 0) return KassaError.InvalidState($"Invoice '{invoice.Id}' has nothing due");
+        var method = await s.Payments.DefaultMethodAsync(op.Tenant, invoice.CustomerId);
+        if (method is null)
+            return new KassaError(ErrorCodes.ParameterMissing, $"Customer '{invoice.CustomerId}' has no default payment method; give payment_method_id", "payment_method_id");
+        var payment = await WriteAttemptAsync(s, op, invoice.Id, invoice.CustomerId, invoice.AmountDue, invoice.Currency, invoice.Description ?? $"Invoice {invoice.Number}",
+            method, requestKey: null);
+        return new BegunCharge(op, payment, method);
+    }
+
+    private static async Task<PaymentRecord> WriteAttemptAsync(IStoreSession s, OperationContext op, string invoiceId, string customerId, long amount, string currency,
+        string description, PaymentMethodRecord method, string? requestKey)
+    {
+        var payment = new PaymentRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.Payment), customerId, invoiceId,
+            amount, currency, PaymentStatuses.Processing, null, null, method.Id, method.Provider, null, 0, description, requestKey, op.Now, null);
         await s.Payments.InsertPaymentAsync(payment);
         await RecordAudit.Execute(s, op, "payment.created", "payment", payment.Id, ["invoice_id", "amount", "payment_method_id"]);
-        return payment.Id;
+        return payment;
     }
 
     /// <summary>After the attempt committed: calls the provider and records the outcome. Calling it again for a settled attempt answers the stored outcome.</summary>
@@ -115,6 +143,22 @@ public static class ChargeInvoice
             }
             return list;
         }, ct);
+        return await CompleteManyAsync(store, providers, loaded, ct);
+    }
+
+    /// <summary>
+    /// <see cref="CompleteManyAsync(IKassaStore, PaymentProviders, IReadOnlyList{ValueTuple{OperationContext, string}}, CancellationToken)"/>
+    /// for attempts whose records the caller still holds from the transaction that wrote them (a renewal
+    /// batch): they are not read again. Each is still settled only if its row, re-read locked in the
+    /// outcome transaction, is still <c>processing</c>.
+    /// </summary>
+    public static Task<int> CompleteManyAsync(IKassaStore store, PaymentProviders providers, IReadOnlyList<BegunCharge> begun, CancellationToken ct) =>
+        begun.Count == 0 ? Task.FromResult(0)
+        : CompleteManyAsync(store, providers, [.. begun.Select(b => (b.Op, (PaymentRecord?)b.Payment, (PaymentMethodRecord?)b.Method))], ct);
+
+    private static async Task<int> CompleteManyAsync(IKassaStore store, PaymentProviders providers,
+        IReadOnlyList<(OperationContext Op, PaymentRecord? Payment, PaymentMethodRecord? Method)> loaded, CancellationToken ct)
+    {
         var charges = new List<(OperationContext Op, PaymentRecord Payment, ChargeResult Charge)>(loaded.Count);
         foreach (var (op, payment, method) in loaded)
         {

@@ -26,7 +26,8 @@ public static class RenewSubscription
     public const string ReasonTrialEnded = "trial_ended";
 
     /// <summary>What a renewal did: the invoice it made (if any) and the charge attempt to complete.</summary>
-    public sealed record Renewed(string SubscriptionId, string? InvoiceId, string? PaymentId, bool Ended);
+    /// <param name="Charge">The renewal invoice's attempt with what completing it needs (the renewal run completes a batch's attempts without reading them back).</param>
+    public sealed record Renewed(string SubscriptionId, string? InvoiceId, string? PaymentId, bool Ended, ChargeInvoice.BegunCharge? Charge = null);
 
     public static async Task<Renewed?> Execute(IStoreSession s, OperationContext op, string subscriptionId)
     {
@@ -67,7 +68,8 @@ public static class RenewSubscription
             CurrentPeriodStart = next.Start, CurrentPeriodEnd = next.End, UsageBilledThrough = op.Now, UpdatedAt = op.Now,
             Status = trialEnding ? SubscriptionStatus.Active : sub.Status,
         };
-        string? invoiceId = null, paymentId = null;
+        string? invoiceId = null;
+        ChargeInvoice.BegunCharge? charge = null;
         if (sub.Currency is { } currency && lines.Count > 0)
         {
             var invoiced = await SubscriptionBilling.InvoiceAsync(s, op, sub, currency, SubscriptionBilling.ReasonCycle, next.Start, next.End, lines);
@@ -75,22 +77,23 @@ public static class RenewSubscription
             var invoice = invoiced.Value!;
             invoiceId = invoice.Id;
             renewed = renewed with { LatestInvoiceId = invoice.Id };
-            await s.Subscriptions.UpdateAsync(renewed);
             if (invoice.Status == InvoiceRules.Open)
             {
-                var begun = await ChargeInvoice.BeginAsync(s, op, invoice.Id, null);
-                if (begun.IsOk) paymentId = begun.Value;
+                var begun = await ChargeInvoice.BeginForNewInvoiceAsync(s, op, invoice);
+                if (begun.IsOk) charge = begun.Value;
                 else
                 {
-                    // No usable method: the attempt failed before it started; dunning takes it from here.
+                    // No usable method: the attempt failed before it started; dunning takes it from here. Its
+                    // hook reads the subscription from the database, so the new period is stored first, and
+                    // what the hook changed (the status) is read back.
+                    await s.Subscriptions.UpdateAsync(renewed);
                     await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoice.Id, begun.Error!.Code);
                     renewed = (await s.Subscriptions.GetAsync(op.Tenant, sub.Id))!;
                 }
             }
         }
-        // Read back: a payment-failure hook above may have changed the status.
         await SubscriptionPayments.SaveAsync(s, op, before, renewed, EventTypes.SubscriptionRenewed);
-        return new Renewed(sub.Id, invoiceId, paymentId, false);
+        return new Renewed(sub.Id, invoiceId, charge?.Payment.Id, false, charge);
     }
 
     /// <summary>

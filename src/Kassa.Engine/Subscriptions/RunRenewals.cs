@@ -34,6 +34,9 @@ public static class RunRenewals
             {
                 var (results, failed) = await RenewBatchAsync(store, batch, now, onFailure, ct);
                 failures += failed;
+                // Renewal invoices' attempts come with their records; the rest (a final invoice at a period-end
+                // cancel, a scheduled switch's first invoice) by id.
+                var begun = new List<ChargeInvoice.BegunCharge>();
                 var attempts = new List<(OperationContext, string)>();
                 foreach (var (tenant, result) in results)
                 {
@@ -41,9 +44,11 @@ public static class RunRenewals
                     if (result.Ended) ended++;
                     else renewed++;
                     if (result.InvoiceId is not null) invoices++;
-                    if (result.PaymentId is { } paymentId) attempts.Add((Op(tenant, result.SubscriptionId, now), paymentId));
+                    if (result.Charge is { } charge) begun.Add(charge);
+                    else if (result.PaymentId is { } paymentId) attempts.Add((Op(tenant, result.SubscriptionId, now), paymentId));
                 }
-                charges += attempts.Count;
+                charges += begun.Count + attempts.Count;
+                await ChargeInvoice.CompleteManyAsync(store, providers, begun, ct);
                 await ChargeInvoice.CompleteManyAsync(store, providers, attempts, ct);
             }
             if (due.Count < ChunkSize && progressed == due.Count) break;
