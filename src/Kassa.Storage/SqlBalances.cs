@@ -267,13 +267,15 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 
     public async Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit)
     {
-        await using var r = await s.Connection.ExecuteReaderAsync("""
+        // Literal conditions, so the partial index balance_buckets_expiring applies (see SqlDialect.IsFalse).
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT account_id, livemode, customer_id FROM (
               SELECT account_id, livemode, customer_id FROM feature_balances WHERE next_reset_at <= @now
               UNION
-              SELECT account_id, livemode, customer_id FROM balance_buckets WHERE expires_at <= @now AND expiry_recorded = @no AND voided = @no
+              SELECT account_id, livemode, customer_id FROM balance_buckets
+              WHERE expires_at <= @now AND {s.Dialect.IsFalse("expiry_recorded")} AND {s.Dialect.IsFalse("voided")}
             ) due LIMIT @limit
-            """, new { now = Micros.From(now), no = false, limit }, s.Transaction);
+            """, new { now = Micros.From(now), limit }, s.Transaction);
         var list = new List<(Tenant, string)>();
         while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
         return list;

@@ -37,7 +37,8 @@ internal sealed class SqlEvents(SqlSession s) : IEventStore
         await s.Connection.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@key)", new { key = DispatchLockKey }, s.Transaction);
 
     public Task<IReadOnlyList<EventRecord>> UndispatchedAsync(int limit) =>
-        Query($"SELECT {Columns} FROM events WHERE dispatched = @no ORDER BY seq LIMIT @limit", new { no = false, limit });
+        // Literal condition: the partial index events_undispatched applies (a parameter hid it: a scan of every event).
+        Query($"SELECT {Columns} FROM events WHERE {s.Dialect.IsFalse("dispatched")} ORDER BY seq LIMIT @limit", new { limit });
 
     public async Task MarkDispatchedAsync(IReadOnlyList<long> seqs)
     {

@@ -8,6 +8,17 @@ internal sealed record SqlDialect(string Engine, bool IsPostgres)
 {
     /// <summary>Row locking for read-modify-write; SQLite needs none (one writer holds the database).</summary>
     public string ForUpdate => IsPostgres ? " FOR UPDATE" : "";
+
+    /// <summary>
+    /// A boolean column's condition written the way its partial index's WHERE clause is written. A planner
+    /// uses a partial index only when the query's own text implies the index's condition: <c>paused = @no</c>
+    /// implies nothing about <c>paused = 0</c> until the parameter is bound, so SQLite scanned the whole
+    /// table instead (every renewal chunk read all subscriptions: quadratic in their number).
+    /// </summary>
+    public string IsFalse(string column) => IsPostgres ? $"NOT {column}" : $"{column} = 0";
+
+    /// <inheritdoc cref="IsFalse"/>
+    public string IsTrue(string column) => IsPostgres ? column : $"{column} = 1";
 }
 
 /// <summary>
