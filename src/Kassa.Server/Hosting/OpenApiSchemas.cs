@@ -50,6 +50,8 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.Subscriptions.PreviewSubscribe.Preview)] = "SubscriptionPreview",
         [typeof(Kassa.Engine.Subscriptions.PreviewSubscribe.LineItem)] = "SubscriptionPreviewLine",
         [typeof(Kassa.Engine.Subscriptions.Subscribe.RequiredAction)] = "SubscribeRequiredAction",
+        [typeof(Kassa.Engine.Catalog.MigrateProduct.Request)] = "ProductMigrationRequest",
+        [typeof(Kassa.Engine.Catalog.MigrateProduct.Migration)] = "ProductMigration",
     };
 
     /// <summary>Short names that only make sense with their declaring type (<c>Subscribe.Request</c> → <c>SubscribeRequest</c>).</summary>
@@ -76,6 +78,7 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.SpendCaps.SetSpendCap.Request)] = ["max_overage_amount"],
         [typeof(Kassa.Engine.Metering.CreateMeter.Request)] = ["id", "name", "event_name", "aggregation"],
         [typeof(Kassa.Engine.Subscriptions.Subscribe.Request)] = ["customer_id", "product_id"],
+        [typeof(Kassa.Engine.Catalog.MigrateProduct.Request)] = ["from_version"],
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = ["events"],
         [typeof(Kassa.Engine.Invoices.CreateInvoice.Request)] = ["customer_id", "currency"],
         [typeof(Kassa.Engine.Invoices.AddInvoiceLine.Request)] = ["description"],
