@@ -136,6 +136,9 @@ public abstract class ProductMigrationTests(KassaHost host)
         await MigrateAsync(w, pro, from: 1, expectedCount: 0, expectedTo: 2);
         Assert.Equal(1, (int)(await GetAsync(w, $"/v1/subscriptions/{sub}"))["product_version"]!);
         Assert.Equal((1000m, 1100m, 0m), await BalanceAsync(w, customer, calls));
+        // The upcoming invoice already shows what the renewal will bill.
+        var upcoming = await GetAsync(w, $"/v1/invoices/upcoming?subscription_id={sub}");
+        Assert.Equal(("recurring 2500 | usage 100", 2600L), (Shape(upcoming), (long)upcoming["total"]!));
 
         await AdvanceAsync(w, "2028-02-10T00:00:01Z");
         var renewal = (await InvoicesAsync(w, customer)).Last();
@@ -230,6 +233,13 @@ public abstract class ProductMigrationTests(KassaHost host)
         // The only version is the latest: there is nothing to migrate to.
         (await w.C.Post(path, new { from_version = 1 })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         (await w.C.Post("/v1/products/nope_missing/migrate", new { from_version = 1 })).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
+
+        // A subscription keeps its currency: a version priced in another one cannot be migrated to.
+        await SubscribeAsync(w, await CustomerAsync(w), product);
+        await UpdateAsync(w, product, new { prices = new[] { new { type = "recurring", amount = 1000, currency = "eur", interval = "month", interval_count = 1 } } }, 2);
+        (await w.C.Post(path, new { from_version = 1 })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+        (await w.C.Post(path, new { from_version = 3 })).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "from_version");
+        Assert.Empty((await GetAsync(w, $"/v1/events?type=product.migrated&object_id={product}"))["data"]!.AsArray());
     }
 
     [Theory]
