@@ -11,7 +11,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
 {
     private const string Columns = "account_id, livemode, id, customer_id, product_id, product_version, status, quantity, current_period_start, " +
         "current_period_end, trial_end, cancel_at_period_end, canceled_at, paused, scheduled_product_id, created_at, billing_anchor, billing_interval, " +
-        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity, test_clock_id";
+        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity, test_clock_id, migrate_to_version";
 
     public Task InsertAsync(SubscriptionSummary sub, Tenant tenant, string customerId, long quantity, DateTimeOffset now) =>
         s.Connection.ExecuteAsync("""
@@ -25,7 +25,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         s.Connection.ExecuteAsync($"""
             INSERT INTO subscriptions ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @ProductId, @ProductVersion, @Status, @Quantity,
               @periodStart, @periodEnd, @trialEnd, @CancelAtPeriodEnd, @canceledAt, @Paused, @ScheduledProductId, @createdAt, @anchor, @interval,
-              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity, @TestClockId)
+              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity, @TestClockId, @MigrateToVersion)
             """, Args(r), s.Transaction);
 
     public async Task<SubscriptionRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
@@ -117,13 +117,23 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         return (subs, retries);
     }
 
+    public Task<int> ScheduleMigrationAsync(Tenant tenant, string productId, int fromVersion, int toVersion) =>
+        // One statement however many subscribers the version has (the subscriptions_by_product index finds
+        // them); a renewal holding a row's lock makes it wait, and it then re-reads that row's version.
+        s.Connection.ExecuteAsync("""
+            UPDATE subscriptions SET migrate_to_version = @toVersion
+            WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId AND product_version = @fromVersion
+              AND status IN ('active', 'trialing', 'past_due', 'incomplete')
+              AND (migrate_to_version IS NULL OR migrate_to_version < @toVersion)
+            """, new { tenant.AccountId, tenant.Livemode, productId, fromVersion, toVersion }, s.Transaction);
+
     private static object Args(SubscriptionRecord r) => new
     {
         r.AccountId, r.Livemode, r.Id, r.CustomerId, r.ProductId, r.ProductVersion, r.Status, r.Quantity,
         periodStart = Opt(r.CurrentPeriodStart), periodEnd = Opt(r.CurrentPeriodEnd), trialEnd = Opt(r.TrialEnd), r.CancelAtPeriodEnd,
         canceledAt = Opt(r.CanceledAt), r.Paused, r.ScheduledProductId, createdAt = Micros.From(r.CreatedAt), anchor = Opt(r.BillingAnchor),
         interval = Periods.Name(r.Interval), r.IntervalCount, r.Currency, r.CancelReason, endedAt = Opt(r.EndedAt),
-        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt), r.ScheduledQuantity, r.TestClockId,
+        billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt), r.ScheduledQuantity, r.TestClockId, r.MigrateToVersion,
     };
 
     private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
@@ -142,7 +152,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
             list.Add(new SubscriptionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetString(6),
                 r.GetInt64(7), Time(r, 8), Time(r, 9), Time(r, 10), r.GetBoolean(11), Time(r, 12), r.GetBoolean(13), Text(r, 14), Micros.To(r.GetInt64(15)),
                 Time(r, 16), interval, r.GetInt32(18), Text(r, 19), Text(r, 20), Time(r, 21), Time(r, 22), Text(r, 23), Time(r, 24),
-                r.IsDBNull(25) ? null : r.GetInt64(25), Text(r, 26)));
+                r.IsDBNull(25) ? null : r.GetInt64(25), Text(r, 26), r.IsDBNull(27) ? null : r.GetInt32(27)));
         }
         return list;
     }

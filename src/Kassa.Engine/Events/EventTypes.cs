@@ -17,6 +17,8 @@ public static class EventTypes
     public const string ProductUpdated = "product.updated";
     public const string ProductVersionCreated = "product.version_created";
     public const string ProductArchived = "product.archived";
+    /// <summary>A <c>POST /v1/products/{id}/migrate</c> call marked subscriptions to move at their next renewal.</summary>
+    public const string ProductMigrated = "product.migrated";
     public const string WebhookEndpointDisabled = "webhook_endpoint.disabled";
     public const string EntitlementExhausted = "entitlement.exhausted";
     public const string BalanceLow = "balance.low";
@@ -51,7 +53,7 @@ public static class EventTypes
     {
         CustomerCreated, CustomerUpdated, CustomerDeleted,
         FeatureCreated, FeatureUpdated, FeatureArchived,
-        ProductCreated, ProductUpdated, ProductVersionCreated, ProductArchived,
+        ProductCreated, ProductUpdated, ProductVersionCreated, ProductArchived, ProductMigrated,
         WebhookEndpointDisabled,
         // Announced by the spec and emitted by later capabilities; endpoints may subscribe already.
         "subscription.created", "subscription.activated", "subscription.updated", "subscription.renewed", "subscription.past_due",

@@ -7,14 +7,18 @@ namespace Kassa.Engine.Storage;
 /// <summary>
 /// A subscription row (spec §4). Billing periods are anniversary periods of <see cref="BillingAnchor"/>
 /// in <see cref="Interval"/> × <see cref="IntervalCount"/>; <see cref="UsageBilledThrough"/> is the cut
-/// up to which billed overage has been invoiced.
+/// up to which billed overage has been invoiced. <see cref="MigrateToVersion"/>, when above
+/// <see cref="ProductVersion"/>, is the product version the next renewal moves the subscription to
+/// (<c>POST /v1/products/{id}/migrate</c>); it is written only by
+/// <see cref="ISubscriptionStore.ScheduleMigrationAsync"/>, never by <see cref="ISubscriptionStore.UpdateAsync"/>.
 /// </summary>
 public sealed record SubscriptionRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string ProductId, int ProductVersion, string Status, long Quantity,
     DateTimeOffset? CurrentPeriodStart, DateTimeOffset? CurrentPeriodEnd, DateTimeOffset? TrialEnd, bool CancelAtPeriodEnd,
     DateTimeOffset? CanceledAt, bool Paused, string? ScheduledProductId, DateTimeOffset CreatedAt,
     DateTimeOffset? BillingAnchor, Interval Interval, int IntervalCount, string? Currency, string? CancelReason, DateTimeOffset? EndedAt,
-    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null, string? TestClockId = null);
+    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null, string? TestClockId = null,
+    int? MigrateToVersion = null);
 
 public sealed record SubscriptionFilter(string? CustomerId, string? Status);
 
@@ -37,6 +41,13 @@ public interface ISubscriptionStore
     Task<DateTimeOffset?> NextDueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset to);
     /// <summary>A test clock's live subscriptions due at <paramref name="now"/>, and its open invoices whose retry is due (bounded).</summary>
     Task<(IReadOnlyList<string> Subscriptions, IReadOnlyList<string> Retries)> DueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset now, int limit);
+    /// <summary>
+    /// In one statement: marks every running (<c>active</c>, <c>trialing</c>, <c>past_due</c>,
+    /// <c>incomplete</c>) subscription of the product on <paramref name="fromVersion"/> to move to
+    /// <paramref name="toVersion"/> at its next renewal, skipping those already marked for it or later;
+    /// returns how many it marked. On PostgreSQL each marked row is locked until the transaction ends.
+    /// </summary>
+    Task<int> ScheduleMigrationAsync(Tenant tenant, string productId, int fromVersion, int toVersion);
 }
 
 /// <summary>A test clock (spec §11): the frozen time its customers live in.</summary>

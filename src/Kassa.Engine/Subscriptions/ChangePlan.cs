@@ -25,7 +25,7 @@ public static class ChangePlan
     public const string ReasonDowngraded = "downgraded";
 
     public static async Task<Result<Subscribe.Started>> Execute(IStoreSession s, OperationContext op, SubscriptionRecord old, ProductRecord product,
-        ProductVersionRecord version, long quantity)
+        ProductVersionRecord version, long quantity, CarryOverBalances.CarryOver? carryOver = null)
     {
         if (!SubscriptionStatus.Renews(old.Status))
             return KassaError.InvalidState($"Subscription '{old.Id}' is {old.Status}; only a live plan can be changed");
@@ -39,13 +39,19 @@ public static class ChangePlan
             return KassaError.InvalidState($"Product '{product.Id}' is priced in {plan.Currency} and '{oldProduct.Id}' in {oldPlan.Currency}; a plan change keeps the currency");
         var newAmount = checked(plan.RecurringAmount * quantity);
         var oldAmount = checked(oldPlan.RecurringAmount * old.Quantity);
+        if (carryOver is not null)
+        {
+            // A downgrade starts at the period end, when nothing of the old period is left unused or in use.
+            if (newAmount <= oldAmount) return KassaError.Validation("carry_over", "applies only to an upgrade; a downgrade starts at the period end with nothing to carry");
+            if (await CarryOverBalances.CheckAgainstAsync(s, op, carryOver, product, version) is { } carryError) return carryError;
+        }
         return newAmount > oldAmount
-            ? await UpgradeAsync(s, op, old, oldProduct, oldAmount, product, version, plan, quantity, newAmount)
+            ? await UpgradeAsync(s, op, old, oldProduct, oldAmount, product, version, plan, quantity, newAmount, carryOver)
             : await ScheduleDowngradeAsync(s, op, old, product, version, quantity);
     }
 
     private static async Task<Result<Subscribe.Started>> UpgradeAsync(IStoreSession s, OperationContext op, SubscriptionRecord old, ProductRecord oldProduct,
-        long oldAmount, ProductRecord product, ProductVersionRecord version, BillingPlan plan, long quantity, long newAmount)
+        long oldAmount, ProductRecord product, ProductVersionRecord version, BillingPlan plan, long quantity, long newAmount, CarryOverBalances.CarryOver? carryOver)
     {
         // Unused time is credited only for a period that was paid for: not a trial, not an unpaid renewal.
         var credit = 0L;
@@ -53,11 +59,14 @@ public static class ChangePlan
             await s.Invoices.GetAsync(op.Tenant, latest) is { Status: InvoiceRules.Paid } paid && paid.PeriodStart == old.CurrentPeriodStart)
             credit = oldAmount;
         var (oldStart, oldEnd) = (old.CurrentPeriodStart!.Value, old.CurrentPeriodEnd!.Value);
+        // Measured before the old plan ends: ending it voids what was left of its allowance.
+        var carried = carryOver is null ? null : await CarryOverBalances.MeasureAsync(s, op, old);
         await CancelSubscription.EndAsync(s, op, old, ReasonUpgraded);
 
         var sub = AttachProduct.NewSubscription(op, old.CustomerId, product, version, quantity, SubscriptionStatus.Active, op.Now, testClockId: old.TestClockId);
         await s.Subscriptions.InsertAsync(sub);
         if (await AttachProduct.GrantAsync(s, op, sub.CustomerId, sub.Id, version, quantity) is { } grantError) return grantError;
+        if (carried is not null && await CarryOverBalances.ApplyAsync(s, op, sub, version, carryOver!, carried) is { } carryError) return carryError;
         var lines = Proration.Upgrade(quantity == 1 ? product.Name : $"{product.Name} × {quantity}", newAmount, sub.CurrentPeriodEnd!.Value,
             oldProduct.Name, credit, oldStart, oldEnd, op.Now, product.Id, oldProduct.Id);
         await EmitEvent.Execute(s, op, EventTypes.SubscriptionCreated, "subscription", sub.Id, SubscriptionResource.From(sub));

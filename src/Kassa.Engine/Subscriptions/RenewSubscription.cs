@@ -56,11 +56,14 @@ public static class RenewSubscription
         // A lowered quantity takes effect with the new period: its fees and its allowances.
         var before = sub;
         if (sub.ScheduledQuantity is not null) sub = await UpdateSubscriptionQuantity.ApplyScheduledAsync(s, op, sub, version);
-        var next = SubscriptionBilling.PeriodStartingAt(sub, end);
         var closedStart = sub.CurrentPeriodStart ?? sub.CreatedAt;
+        // The closed period's usage is priced by the version it ran on, so it is read before a migration switches.
+        var usage = await UsageLinesAsync(s, op, sub, product, version, closedStart, end);
+        var migrated = sub.MigrateToVersion is { } target && target > sub.ProductVersion;
+        if (migrated) (sub, version, plan) = await SwitchProductVersion.ExecuteAsync(s, op, sub, version, sub.MigrateToVersion!.Value, end);
+        var next = SubscriptionBilling.PeriodStartingAt(sub, end);
         var lines = new List<LineInput>(PeriodLines.InAdvance(plan.Fees(product), sub.Quantity, next.Start, next.End));
         // A trial's usage is not billed: the trial is free.
-        var usage = await UsageLinesAsync(s, op, sub, product, version, closedStart, end);
         if (sub.Status != SubscriptionStatus.Trialing) lines.AddRange(usage);
 
         var renewed = sub with
@@ -93,6 +96,9 @@ public static class RenewSubscription
             }
         }
         await SubscriptionPayments.SaveAsync(s, op, before, renewed, EventTypes.SubscriptionRenewed);
+        if (migrated)
+            await EmitEvent.Execute(s, op, EventTypes.SubscriptionUpdated, "subscription", sub.Id, SubscriptionResource.From(renewed),
+                new Dictionary<string, object?> { ["product_version"] = before.ProductVersion });
         return new Renewed(sub.Id, invoiceId, charge?.Payment.Id, false, charge);
     }
 

@@ -32,7 +32,7 @@ public static class Subscribe
     public const long QuantityMax = 1_000_000;
 
     public sealed record Request(string? CustomerId, string? ProductId, long? Quantity, string? Coupon, string? PaymentMethodId,
-        string? SuccessUrl, string? CancelUrl);
+        string? SuccessUrl, string? CancelUrl, CarryOverBalances.CarryOver? CarryOver = null);
 
     public const string RequiresCheckout = "requires_checkout";
     public const string RequiresAction = "requires_action";
@@ -60,6 +60,7 @@ public static class Subscribe
         if (request.ProductId is null) return KassaError.Missing("product_id");
         var quantity = request.Quantity ?? 1;
         if (quantity < 1 || quantity > QuantityMax) return KassaError.Validation("quantity", $"must be from 1 to {QuantityMax}");
+        if (CarryOverBalances.Validate(request.CarryOver) is { } carryError) return carryError;
         var customer = await s.Customers.GetForUpdateAsync(op.Tenant, request.CustomerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", request.CustomerId) with { Param = "customer_id" };
         op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, customer.TestClockId);
@@ -93,10 +94,11 @@ public static class Subscribe
                 if (otherProduct is { IsAddOn: false } && otherProduct.Group == product.Group)
                 {
                     var old = (await s.Subscriptions.GetAsync(op.Tenant, other.Id, forUpdate: true))!;
-                    return await ChangePlan.Execute(s, op, old, product, version, quantity);
+                    return await ChangePlan.Execute(s, op, old, product, version, quantity, request.CarryOver);
                 }
             }
         }
+        if (request.CarryOver is not null) return KassaError.Validation("carry_over", "applies only to an upgrade within a group (the customer has no plan in this product's group)");
         // The customer row is locked, so live subscriptions cannot grow behind this count. Everything that
         // reads them (this method, the pricing table, entity grants) reads at most the bound; one more would
         // be silently ignored there, so it is refused here.

@@ -65,6 +65,11 @@ public static class CatalogEndpoints
             .Doc("archiveProduct", "Archive a product: it leaves the pricing table and cannot be attached", products)
             .Produces<ProductResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
 
+        v1.MapPost("/products/{id}/migrate", (HttpContext http, Api api, string id) =>
+                api.Mutate<MigrateProduct.Request, MigrateProduct.Migration>(http, (s, op, b) => MigrateProduct.Execute(s, op, id, b), m => new Reply(200, m)))
+            .Doc("migrateProduct", "Move every subscription running on from_version to the latest version at its next renewal; answers how many this call scheduled", products)
+            .Body<MigrateProduct.Request>().Produces<MigrateProduct.Migration>(StatusCodes.Status200OK, ApiResponses.JsonContentType).MutationErrors(404);
+
         v1.MapGet("/products/{id}/versions", (HttpContext http, Api api, string id) => api.Read(http, (s, t) => ListProductVersions.Execute(s, t, id)))
             .Doc("listProductVersions", "List a product's versions, newest first", products)
             .Produces<ListResource<ProductVersionResource>>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(404);

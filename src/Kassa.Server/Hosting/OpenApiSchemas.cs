@@ -50,6 +50,8 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.Subscriptions.PreviewSubscribe.Preview)] = "SubscriptionPreview",
         [typeof(Kassa.Engine.Subscriptions.PreviewSubscribe.LineItem)] = "SubscriptionPreviewLine",
         [typeof(Kassa.Engine.Subscriptions.Subscribe.RequiredAction)] = "SubscribeRequiredAction",
+        [typeof(Kassa.Engine.Catalog.MigrateProduct.Request)] = "ProductMigrationRequest",
+        [typeof(Kassa.Engine.Catalog.MigrateProduct.Migration)] = "ProductMigration",
     };
 
     /// <summary>Short names that only make sense with their declaring type (<c>Subscribe.Request</c> → <c>SubscribeRequest</c>).</summary>
@@ -76,6 +78,7 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.SpendCaps.SetSpendCap.Request)] = ["max_overage_amount"],
         [typeof(Kassa.Engine.Metering.CreateMeter.Request)] = ["id", "name", "event_name", "aggregation"],
         [typeof(Kassa.Engine.Subscriptions.Subscribe.Request)] = ["customer_id", "product_id"],
+        [typeof(Kassa.Engine.Catalog.MigrateProduct.Request)] = ["from_version"],
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = ["events"],
         [typeof(Kassa.Engine.Invoices.CreateInvoice.Request)] = ["customer_id", "currency"],
         [typeof(Kassa.Engine.Invoices.AddInvoiceLine.Request)] = ["description"],
@@ -183,6 +186,7 @@ public static class OpenApiSchemas
                     if (media.Schema is OpenApiSchemaReference r) pass.Component(r.Reference.Id!);
         }
         MeterEvents(document);
+        CarryOver(document);
         SplitAndRequire(document);
         Prune(document);
         document.Components.Schemas = new SortedDictionary<string, IOpenApiSchema>(document.Components.Schemas, StringComparer.Ordinal);
@@ -404,6 +408,38 @@ public static class OpenApiSchemas
                 Items = new OpenApiSchemaReference("MeterEventInput", document),
             };
         }
+    }
+
+    /// <summary>
+    /// <c>carry_over</c> on subscribe (spec §4.1): exactly one of <c>{"balances": true}</c> and
+    /// <c>{"usages": [feature ids]}</c>, as <see cref="Kassa.Engine.Subscriptions.CarryOverBalances.Validate"/> insists.
+    /// </summary>
+    private static void CarryOver(Document document)
+    {
+        var schemas = document.Components!.Schemas!;
+        if (!schemas.ContainsKey("CarryOver")) return;
+        static OpenApiSchema Present(string name) => new() { Required = new HashSet<string> { name } };
+        schemas["CarryOver"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = "Only with an upgrade within a group. balances: the old plan's unused allowance is added once to the new balance " +
+                "(until its next reset); usages: the old plan's usage so far is deducted from the new allowance.",
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["balances"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)] },
+                ["usages"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Array,
+                    MinItems = 1,
+                    MaxItems = Kassa.Engine.Subscriptions.CarryOverBalances.UsagesMax,
+                    UniqueItems = true,
+                    Description = "Metered features of the new product.",
+                    Items = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1 },
+                },
+            },
+            OneOf = [Present("balances"), Present("usages")],
+            AdditionalPropertiesAllowed = false,
+        };
     }
 
     /// <summary>
