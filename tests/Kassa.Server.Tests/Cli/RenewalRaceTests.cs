@@ -75,7 +75,18 @@ public sealed class RenewalRaceTests(ITestOutputHelper output)
             }
             while (renewed < Subscriptions && DateTime.UtcNow < deadline);
             Assert.True(renewed == Subscriptions, $"{renewed} of {Subscriptions} renewed; server output: {servers[0].Output} {servers[1].Output}");
-            // Let any straggling round of either node finish before counting.
+            // A renewal commits before its charge is made (the charge is recorded in a transaction of its own),
+            // so wait until every invoice is paid — on a loaded machine that can take seconds — and then a little
+            // longer, so a straggling round of either node would have written a second invoice or charge.
+            bool settled;
+            do
+            {
+                await Task.Delay(250);
+                var open = JsonNode.Parse(await http.GetStringAsync(url + "/v1/invoices?status=open&limit=100"))!["data"]!.AsArray();
+                settled = open.Count == 0;
+            }
+            while (!settled && DateTime.UtcNow < deadline);
+            Assert.True(settled, $"invoices still open at the deadline; server output: {servers[0].Output} {servers[1].Output}");
             await Task.Delay(1000);
 
             for (var i = 0; i < Subscriptions; i++)
