@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh, bench/metering.sh); sourced, not run. For each
+# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh, bench/metering.sh, bench/subscribe.sh); sourced, not run. For each
 # storage engine it starts a fresh server on a fresh database, runs one kassa-bench scenario against it
 # and stops the server.
 #

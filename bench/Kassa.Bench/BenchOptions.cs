@@ -19,6 +19,21 @@ internal sealed record BenchOptions(
     long IngestSpreadSeconds,
     TimeSpan Settle)
 {
+    /// <summary>
+    /// Subscribe scenario: the subscribes per second its customer pool is sized for (each request needs a
+    /// customer of its own, created in setup).
+    /// </summary>
+    public int SubscribeRate { get; init; } = DefaultSubscribeRate;
+
+    // The subscribe pool costs two setup requests per customer, so the assumed rate sets the setup time:
+    // 500/s is a few times what the development machine subscribes (tens to a few hundred a second) and
+    // makes 6,000 customers for the default 12 s; a faster server runs out and says so.
+    public const int DefaultSubscribeRate = 500;
+
+    // A pool for this rate over a 10-minute phase would be millions of customers; past this the setup
+    // alone is hours, so a higher rate is a typo.
+    public const int MaxSubscribeRate = 100_000;
+
     // Past 1024 workers a 2-core load generator measures its own scheduler, not the server; each
     // worker also holds a ~30 KB histogram and a connection.
     public const int MaxWorkers = 1024;

@@ -41,7 +41,12 @@ internal static class BenchRun
         var endpoint = new Endpoint(options.Url);
         var info = Scenarios.Find(options.Scenario)
             ?? throw new InvalidOperationException($"scenario {options.Scenario} passed parsing but is unknown");
-        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers, options.Workers, options.Events, options.QueryWorkers, options.IngestSpreadSeconds, options.Settle));
+        var scenario = info.Create(new ScenarioSettings(endpoint, options.Customers, options.Workers, options.Events, options.QueryWorkers, options.IngestSpreadSeconds, options.Settle)
+        {
+            Duration = options.Duration,
+            Warmup = options.Warmup,
+            SubscribeRate = options.SubscribeRate,
+        });
 
         using var client = BenchHttp.CreateClient(options.Workers);
         var unreachable = await BenchHttp.CheckHealthAsync(client, endpoint, cancel);
@@ -120,6 +125,14 @@ internal static class BenchRun
 
             report.Add(result, baseline);
             measured.Add(result.Target);
+            if (order[phase].After?.Invoke() is { } problem)
+            {
+                // Printed, so the failed requests show in its breakdown, but the run stops: the later
+                // phases would measure against the same shortfall.
+                Console.Error.WriteLine($"kassa-bench: {problem}");
+                Finish(options, report, scenario, measured);
+                return ExitSetupFailed;
+            }
         }
 
         Finish(options, report, scenario, measured);

@@ -278,6 +278,7 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
         var auth = target.Authenticated ? authorization : null;
         var marker = target.Reject?.Marker;
         var reader = target.Reader;
+        var check = target.Check;
 
         // The clock is checked as well as the token: a timer may fire a little late, the window may not.
         while (!stop.IsCancellationRequested)
@@ -296,7 +297,7 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
             Exception? failure = null;
             try
             {
-                (status, refused) = await ExchangeAsync(request, buffer, marker, keep: reader is not null, target.Expected, hard);
+                (status, refused) = await ExchangeAsync(request, buffer, marker, keep: reader is not null || check is not null, target.Expected, hard);
             }
             catch (OperationCanceledException) when (hard.IsCancellationRequested)
             {
@@ -344,6 +345,12 @@ internal sealed class LoadRunner(HttpClient client, BenchOptions options) : ISet
                     {
                         // An unexpected status already counts once; the body only matters when HTTP said yes.
                         stats.Errors.CountKind(target.Reject!.Kind);
+                    }
+                    else if (check?.Invoke(buffer.Kept) is { } wrong)
+                    {
+                        // HTTP said yes but the body says the operation did not do what was asked.
+                        stats.Errors.CountKind(wrong);
+                        stats.Errors.NoteExample(status, buffer.Head);
                     }
                     else if (reader is not null)
                     {

@@ -14,7 +14,7 @@ internal static class Program
         usage:
           kassa-bench run --url URL --key KEY --scenario NAME [--workers N] [--duration D] [--warmup D]
                           [--baseline PATH|none] [--json FILE] [--customers N] [--events N]
-                          [--query-workers N] [--ingest-spread SECONDS] [--settle D]
+                          [--query-workers N] [--ingest-spread SECONDS] [--settle D] [--subscribe-rate N]
           kassa-bench scenarios
 
         run        drives N workers (one request in flight each) against a running server: setup, then the
@@ -37,6 +37,8 @@ internal static class Program
                        back, 0..2592000 (default 2419200, 28 days; 300 is live traffic)
           --settle     metering: idle time after the large load, before its targets, 0..30m (default 0s):
                        lets the database's background maintenance (autovacuum) catch up
+          --subscribe-rate  subscribe: the subscribes per second the customer pool is sized for, 1..100000
+                       (default 500); the pool is rate x (warmup + duration) + 2 x workers, at most 200000
         scenarios  lists the scenario names
         exit codes: 0 run finished (errors are reported, not judged), 1 server unreachable, 2 bad command line,
                     3 a setup step the targets depend on failed (the phases measured before it are
@@ -86,7 +88,7 @@ internal static class Program
     {
         options = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers", "--ingest-spread", "--settle"];
+        string[] known = ["--url", "--key", "--workers", "--duration", "--warmup", "--scenario", "--baseline", "--json", "--customers", "--events", "--query-workers", "--ingest-spread", "--settle", "--subscribe-rate"];
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -200,6 +202,13 @@ internal static class Program
             return $"--settle must be a time from 0 to 30m (like 0s, 5m), got {settleText}";
         }
 
+        var subscribeRate = BenchOptions.DefaultSubscribeRate;
+        if (values.TryGetValue("--subscribe-rate", out var rateText)
+            && !TryParseInt(rateText, 1, BenchOptions.MaxSubscribeRate, out subscribeRate))
+        {
+            return $"--subscribe-rate must be an integer in 1..{BenchOptions.MaxSubscribeRate}, got {rateText}";
+        }
+
         var duration = BenchOptions.DefaultDuration;
         if (values.TryGetValue("--duration", out var durationText)
             && (!TryParseDuration(durationText, out duration) || duration <= TimeSpan.Zero || duration > BenchOptions.MaxDuration))
@@ -230,7 +239,10 @@ internal static class Program
             return "--json needs a file name";
         }
 
-        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers, ingestSpread, settle);
+        options = new BenchOptions(url, key, workers, duration, warmup, scenario.Name, baseline, json, customers, events, queryWorkers, ingestSpread, settle)
+        {
+            SubscribeRate = subscribeRate,
+        };
         return null;
     }
 

@@ -125,7 +125,28 @@ internal sealed record Target(string Name, bool Authenticated, RequestFactory Bu
 
     /// <summary>Workers of this target's phase, if fewer than the run's (0: the run's).</summary>
     public int Workers { get; init; }
+
+    /// <summary>
+    /// Set when an expected status is not enough: each answer's body is read whole and given to it, and a
+    /// non-null result is the error kind to count (e.g. <c>body status requires_action</c>). Unlike
+    /// <see cref="Reject"/> it can demand what a body must say, not only what it must not.
+    /// </summary>
+    public BodyCheck? Check { get; init; }
+
+    /// <summary>
+    /// Asked once the phase is measured and printed: a non-null message says the phase did not measure
+    /// what it should (e.g. it used up the rows its setup made), and the run stops with exit code 3 after
+    /// printing it (the phases measured so far are kept).
+    /// </summary>
+    public Func<string?>? After { get; init; }
 }
+
+/// <summary>
+/// Judges the body of an answer with an expected status: null when it is the answer the target wants,
+/// otherwise the error kind to count. Called from several workers at once, so it must be thread-safe;
+/// it should return one of a few fixed strings, since every distinct kind is a line of the breakdown.
+/// </summary>
+internal delegate string? BodyCheck(ReadOnlySpan<byte> body);
 
 /// <summary>
 /// Two targets of the same scenario to set side by side once both are measured: <paramref name="Target"/>
@@ -206,7 +227,17 @@ internal sealed record Scenario(
 internal sealed class SetupFailedException(string message) : Exception(message);
 
 /// <summary>The parameters scenario factories may read.</summary>
-internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events, int QueryWorkers, long IngestSpreadSeconds, TimeSpan Settle);
+internal sealed record ScenarioSettings(Endpoint Endpoint, int Customers, int Workers, long Events, int QueryWorkers, long IngestSpreadSeconds, TimeSpan Settle)
+{
+    /// <summary>The run's measured time per target, for scenarios that size their setup by it.</summary>
+    public TimeSpan Duration { get; init; }
+
+    /// <summary>The run's unrecorded time before each target.</summary>
+    public TimeSpan Warmup { get; init; }
+
+    /// <summary>Subscribe: the subscribes per second the customer pool is sized for.</summary>
+    public int SubscribeRate { get; init; } = BenchOptions.DefaultSubscribeRate;
+}
 
 /// <summary>Catalog entry: a scenario's name, what it does, and how to build it.</summary>
 internal sealed record ScenarioInfo(string Name, string Description, bool RequiresKey, Func<ScenarioSettings, Scenario> Create);
@@ -246,6 +277,11 @@ internal static class Scenarios
             "the query part of metering alone: usage_small, then (--events N > 0) load N events, usage_large and usage_large_bulk",
             true,
             settings => Metering.Create(settings, ingest: false)),
+        new(
+            "subscribe",
+            "setup creates a paid product (2000/month) and a pool of customers with a saved 4242 card sized by --duration/--warmup/--workers; target subscribe_paid (each request a fresh customer, 200 with status active)",
+            true,
+            SubscribeScenario.Create),
     ];
 
     /// <summary>The customer every hot target hits: all its requests contend for one balance row.</summary>
