@@ -7,14 +7,17 @@ namespace Kassa.Engine.Storage;
 /// <summary>
 /// A subscription row (spec §4). Billing periods are anniversary periods of <see cref="BillingAnchor"/>
 /// in <see cref="Interval"/> × <see cref="IntervalCount"/>; <see cref="UsageBilledThrough"/> is the cut
-/// up to which billed overage has been invoiced.
+/// up to which billed overage has been invoiced. <see cref="OneTime"/> marks a one-time purchase (it never
+/// renews); <see cref="Prepaid"/> holds the prepaid usage quantities bought per feature, and
+/// <see cref="ScheduledPrepaid"/> lowered ones that take effect at the next renewal.
 /// </summary>
 public sealed record SubscriptionRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string ProductId, int ProductVersion, string Status, long Quantity,
     DateTimeOffset? CurrentPeriodStart, DateTimeOffset? CurrentPeriodEnd, DateTimeOffset? TrialEnd, bool CancelAtPeriodEnd,
     DateTimeOffset? CanceledAt, bool Paused, string? ScheduledProductId, DateTimeOffset CreatedAt,
     DateTimeOffset? BillingAnchor, Interval Interval, int IntervalCount, string? Currency, string? CancelReason, DateTimeOffset? EndedAt,
-    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null, string? TestClockId = null);
+    DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null, string? TestClockId = null,
+    bool OneTime = false, IReadOnlyDictionary<string, long>? Prepaid = null, IReadOnlyDictionary<string, long>? ScheduledPrepaid = null);
 
 public sealed record SubscriptionFilter(string? CustomerId, string? Status);
 

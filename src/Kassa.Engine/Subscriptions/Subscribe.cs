@@ -73,6 +73,7 @@ public static class Subscribe
         if (product is null) return KassaError.NotFound("product", request.ProductId!) with { Param = "product_id" };
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{product.Id}' is archived and cannot be attached");
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version))!;
+        if (BillingPlan.Of(version).IsOneTime) return await PurchaseOneTime.StartAsync(s, op, request, customer, product, version, quantity);
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
         if (live.FirstOrDefault(x => x.ProductId == product.Id && x.Status != SubscriptionStatus.Scheduled) is { } same)
         {
@@ -203,7 +204,8 @@ public static class Subscribe
             var invoice = invoiceId is null ? null : (await GetInvoice.Execute(s, op.Tenant, invoiceId)).Value;
             var resource = SubscriptionResource.From(sub);
             if (outcome.Value.Status == "succeeded")
-                return Result<Response>.Ok(new Response(sub.Status, resource, invoice, null, null));
+                // A paid one-time purchase has ended (granted, nothing to renew); the purchase itself succeeded.
+                return Result<Response>.Ok(new Response(sub.OneTime ? SubscriptionStatus.Active : sub.Status, resource, invoice, null, null));
             var action = outcome.Value.Status == PaymentStatuses.RequiresAction
                 ? new RequiredAction(ThreeDsRequired, "The card needs 3-D Secure authentication; complete it on the hosted page")
                 : new RequiredAction(PaymentFailed, outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
@@ -224,7 +226,7 @@ public static class Subscribe
     private static async Task<bool> HasPaymentMethodAsync(IStoreSession s, OperationContext op, string customerId, string? methodId) =>
         methodId is not null || await SubscriptionPayments.DefaultMethodAsync(s, op, customerId) is not null;
 
-    private static async Task RecordCreatedAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
+    internal static async Task RecordCreatedAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
     {
         await RecordAudit.Execute(s, op, "subscription.created", "subscription", sub.Id, ["customer_id", "product_id", "quantity"]);
         await EmitEvent.Execute(s, op, EventTypes.SubscriptionCreated, "subscription", sub.Id, SubscriptionResource.From(sub));

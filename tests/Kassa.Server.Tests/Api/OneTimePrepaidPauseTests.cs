@@ -1,0 +1,169 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Kassa.Engine.Payments;
+using Kassa.Engine.Subscriptions;
+using Kassa.Server.Tests.Infrastructure;
+using Kassa.Server.Tests.Support;
+
+namespace Kassa.Server.Tests.Api;
+
+/// <summary>
+/// Issue 12 item 2 on both engines: one-time products bought through subscribe (credit top-ups that
+/// add up and never renew), prepaid usage quantities billed in advance, and pause that makes check
+/// deny the paused subscription's features. Each test has an account of its own (invoice numbers
+/// start at KAS-000001) and ends with the ledger self-check.
+/// </summary>
+public abstract class OneTimePrepaidPauseTests(KassaHost host)
+{
+    private const string GoodCard = "4242424242424242";
+    private const string ChargeFailsCard = "4000000000000341";
+
+    private static async Task<JsonNode> GetAsync(HttpClient c, string path)
+    {
+        var r = await c.Get(path);
+        Assert.True(r.Status == HttpStatusCode.OK, $"{path}: {r.Body?.ToJsonString()}");
+        return r.Body!;
+    }
+
+    private static long Account(JsonNode tb, string code) =>
+        (long?)tb["accounts"]!.AsArray().SingleOrDefault(a => (string?)a!["code"] == code)?["balance"] ?? 0;
+
+    private static async Task<string> CustomerAsync(HttpClient c, string? card)
+    {
+        var customer = Wire.NewId("cus");
+        Assert.Equal(HttpStatusCode.Created, (await c.Put($"/v1/customers/{customer}", new { name = "Ada" })).Status);
+        if (card is null) return customer;
+        var pm = await c.Post("/v1/payment_methods", new { customer_id = customer, card = new { number = card, exp_month = 12, exp_year = 2040, cvc = "123" } });
+        Assert.True(pm.Status is HttpStatusCode.OK or HttpStatusCode.Created, pm.Body?.ToJsonString());
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/v1/customers/{customer}/default_payment_method", new { payment_method_id = (string)pm.Body!["id"]! })).Status);
+        return customer;
+    }
+
+    private static async Task<string> FeatureAsync(HttpClient c, string type)
+    {
+        var id = Wire.NewId(type == "boolean" ? "flag" : "credits");
+        Assert.Equal(HttpStatusCode.Created, (await c.Post("/v1/features", new { id, name = id, type })).Status);
+        return id;
+    }
+
+    private static async Task<string> ProductAsync(HttpClient c, object[] prices, object[] features, string name = "Credits pack")
+    {
+        var id = Wire.NewId("prod");
+        var created = await c.Post("/v1/products", new { id, name, prices, features });
+        Assert.True(created.Status == HttpStatusCode.Created, created.Body?.ToJsonString());
+        return id;
+    }
+
+    /// <summary>A 1,000-credit pack sold once for 1000 (10.00 USD).</summary>
+    private static async Task<(string Product, string Feature)> CreditPackAsync(HttpClient c)
+    {
+        var feature = await FeatureAsync(c, "metered");
+        var product = await ProductAsync(c, [new { type = "one_time", amount = 1000, currency = "usd" }],
+            [new { feature_id = feature, included = 1000, reset = "never", overage = "blocked" }]);
+        return (product, feature);
+    }
+
+    private static async Task<decimal?> RemainingAsync(HttpClient c, string customer, string feature)
+    {
+        var check = await c.Post("/v1/check", new { customer_id = customer, feature_id = feature, required_balance = 1 });
+        Assert.Equal(HttpStatusCode.OK, check.Status);
+        return (decimal?)check.Body!["balance"]?["remaining"];
+    }
+
+    private static void AssertOneTimeLine(JsonNode invoice, long quantity, long amount, string feature)
+    {
+        var line = Assert.Single(invoice["lines"]!.AsArray())!;
+        Assert.Equal(("one_time", "Credits pack", (decimal)quantity, amount, feature),
+            ((string?)line["type"], (string?)line["description"], (decimal)line["quantity"]!, (long)line["amount"]!, (string?)line["feature_id"]));
+        Assert.Equal(amount, (long)invoice["total"]!);
+    }
+
+    [Fact]
+    public async Task A_credit_pack_bought_twice_adds_up_as_a_top_up_and_never_renews()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var (product, feature) = await CreditPackAsync(c);
+        var customer = await CustomerAsync(c, GoodCard);
+
+        var first = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product });
+        Assert.True(first.Status == HttpStatusCode.OK, first.Body?.ToJsonString());
+        Assert.Equal("active", (string?)first.Body!["status"]);
+        var purchase = first.Body["subscription"]!;
+        Assert.Equal(("expired", true, 1L), ((string?)purchase["status"], (bool)purchase["one_time"]!, (long)purchase["quantity"]!));
+        Assert.Null(purchase["current_period_end"]);
+        Assert.NotNull(purchase["ended_at"]);
+        Assert.Equal(("KAS-000001", "paid", 1000L, 0L), ((string?)first.Body["invoice"]!["number"], (string?)first.Body["invoice"]!["status"],
+            (long)first.Body["invoice"]!["amount_paid"]!, (long)first.Body["invoice"]!["amount_due"]!));
+        AssertOneTimeLine(first.Body["invoice"]!, 1, 1000, feature);
+        Assert.Equal(1000m, await RemainingAsync(c, customer, feature));
+
+        // The same product again is another purchase, not a 409: quantity 2 adds 2,000 more.
+        var second = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, quantity = 2 });
+        Assert.True(second.Status == HttpStatusCode.OK, second.Body?.ToJsonString());
+        Assert.Equal("active", (string?)second.Body!["status"]);
+        Assert.NotEqual((string?)purchase["id"], (string?)second.Body["subscription"]!["id"]);
+        Assert.Equal("KAS-000002", (string?)second.Body["invoice"]!["number"]);
+        AssertOneTimeLine(second.Body["invoice"]!, 2, 2000, feature);
+        Assert.Equal(3000m, await RemainingAsync(c, customer, feature));
+
+        // Credits sold up front are owed to the customer until used: deferred revenue, not revenue.
+        var tb = await GetAsync(c, "/v1/ledger/trial_balance?currency=usd&as_of=2100-01-01T00:00:00Z");
+        Assert.Equal((3000L, 3000L, 0L, 0L), (Account(tb, "1000"), Account(tb, "2100"), Account(tb, "4000"), Account(tb, "1200")));
+
+        // Nothing renews or resets: a year later the renewal run bills nothing and the credits are all there.
+        host.Clock.Advance(TimeSpan.FromDays(400));
+        await RunRenewals.RunAsync(host.Store, new PaymentProviders(new SandboxProvider()), host.Clock.GetUtcNow(), e => throw e, CancellationToken.None);
+        Assert.Equal(2, (await GetAsync(c, $"/v1/invoices?customer_id={customer}&limit=100"))["data"]!.AsArray().Count);
+        Assert.Equal(3000m, await RemainingAsync(c, customer, feature));
+        var listed = (await GetAsync(c, $"/v1/subscriptions?customer_id={customer}"))["data"]!.AsArray();
+        Assert.Equal(["expired", "expired"], listed.Select(s => (string?)s!["status"]));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
+    public async Task A_declined_purchase_grants_nothing_and_requires_action()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var (product, feature) = await CreditPackAsync(c);
+        var customer = await CustomerAsync(c, ChargeFailsCard);
+        var r = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product });
+        Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
+        Assert.Equal(("requires_action", "payment_failed"), ((string?)r.Body!["status"], (string?)r.Body["required_action"]!["code"]));
+        Assert.Equal(("incomplete", true), ((string?)r.Body["subscription"]!["status"], (bool)r.Body["subscription"]!["one_time"]!));
+        Assert.Equal(("open", 1000L), ((string?)r.Body["invoice"]!["status"], (long)r.Body["invoice"]!["amount_due"]!));
+        var check = await c.Post("/v1/check", new { customer_id = customer, feature_id = feature, required_balance = 1 });
+        Assert.Equal((false, "no_access"), ((bool)check.Body!["allowed"]!, (string?)check.Body["code"]));
+        var tb = await GetAsync(c, "/v1/ledger/trial_balance?currency=usd&as_of=2100-01-01T00:00:00Z");
+        Assert.Equal((0L, 1000L, 1000L), (Account(tb, "1000"), Account(tb, "1200"), Account(tb, "2100")));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
+    public async Task Without_a_card_a_purchase_requires_checkout_and_grants_once_the_invoice_is_paid()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var (product, feature) = await CreditPackAsync(c);
+        var customer = await CustomerAsync(c, card: null);
+        var r = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, quantity = 3 });
+        Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
+        Assert.Equal("requires_checkout", (string?)r.Body!["status"]);
+        Assert.Equal((string?)r.Body["invoice"]!["hosted_url"], (string?)r.Body["checkout_url"]);
+        AssertOneTimeLine(r.Body["invoice"]!, 3, 3000, feature);
+        Assert.Null(await RemainingAsync(c, customer, feature));
+
+        // The customer adds a card and pays the invoice: the credits arrive with the payment.
+        var pm = await c.Post("/v1/payment_methods", new { customer_id = customer, card = new { number = GoodCard, exp_month = 12, exp_year = 2040, cvc = "123" } });
+        var invoice = (string)r.Body["invoice"]!["id"]!;
+        var paid = await c.Post($"/v1/invoices/{invoice}/pay", new { payment_method_id = (string)pm.Body!["id"]! });
+        Assert.True(paid.Status == HttpStatusCode.OK, paid.Body?.ToJsonString());
+        Assert.Equal("paid", (string?)paid.Body!["status"]);
+        Assert.Equal(3000m, await RemainingAsync(c, customer, feature));
+        var sub = await GetAsync(c, $"/v1/subscriptions/{(string)r.Body["subscription"]!["id"]!}");
+        Assert.Equal(("expired", invoice), ((string?)sub["status"], (string?)sub["latest_invoice_id"]));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+}
+
+public sealed class OneTimePrepaidPauseTestsSqlite(SqliteHost host) : OneTimePrepaidPauseTests(host), IClassFixture<SqliteHost>;
+
+public sealed class OneTimePrepaidPauseTestsPostgres(PostgresHost host) : OneTimePrepaidPauseTests(host), IClassFixture<PostgresHost>;
