@@ -77,6 +77,8 @@ public static class SubscriptionPayments
         // would mean the plan changed underneath, which versioning rules out.
         if (await AttachProduct.GrantAsync(s, op, sub.CustomerId, sub.Id, version, sub.Quantity) is { } error)
             throw new InvalidOperationException($"Granting subscription {sub.Id}'s balances failed: {error.Message}");
+        if (await PrepaidUsage.GrantAsync(s, op, sub.CustomerId, sub.Id, sub.Prepaid) is { } prepaidError)
+            throw new InvalidOperationException($"Granting subscription {sub.Id}'s prepaid units failed: {prepaidError.Message}");
         await SaveAsync(s, op, sub, after, EventTypes.SubscriptionActivated);
         return after;
     }

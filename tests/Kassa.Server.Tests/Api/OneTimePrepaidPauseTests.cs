@@ -162,6 +162,114 @@ public abstract class OneTimePrepaidPauseTests(KassaHost host)
         Assert.Equal(("expired", invoice), ((string?)sub["status"], (string?)sub["latest_invoice_id"]));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
+
+    /// <summary>Pro: 2000 a month, 100 API calls included, more bought up front at 2 per call (billing: prepaid).</summary>
+    private static async Task<(string Product, string Feature)> PrepaidPlanAsync(HttpClient c)
+    {
+        var feature = await FeatureAsync(c, "metered");
+        var product = await ProductAsync(c,
+            [
+                new { type = "recurring", amount = 2000, currency = "usd", interval = "month", interval_count = 1 },
+                new { type = "usage", feature_id = feature, currency = "usd", billing = "prepaid", model = "per_unit", unit_amount_decimal = "2" },
+            ],
+            [new { feature_id = feature, included = 100, reset = "month", overage = "blocked" }], "Pro");
+        return (product, feature);
+    }
+
+    private static JsonNode Line(JsonNode invoice, string type) => invoice["lines"]!.AsArray().Single(l => (string?)l!["type"] == type)!;
+
+    [Fact]
+    public async Task Prepaid_units_are_billed_in_advance_and_granted_more_is_prorated_now_fewer_applies_at_renewal()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var (product, feature) = await PrepaidPlanAsync(c);
+        var customer = await CustomerAsync(c, GoodCard);
+
+        var r = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 500 } });
+        Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
+        Assert.Equal("active", (string?)r.Body!["status"]);
+        var sub = r.Body["subscription"]!;
+        var subId = (string)sub["id"]!;
+        Assert.Equal(500L, (long)sub["prepaid"]![feature]!);
+        var first = r.Body["invoice"]!;
+        Assert.Equal(("paid", 3000L), ((string?)first["status"], (long)first["total"]!));
+        Assert.Equal(2, first["lines"]!.AsArray().Count);
+        Assert.Equal(2000L, (long)Line(first, "recurring")["amount"]!);
+        var prepaidLine = Line(first, "usage");
+        Assert.Equal(($"Pro — {feature} prepaid", 500m, 1000L, feature), ((string?)prepaidLine["description"], (decimal)prepaidLine["quantity"]!,
+            (long)prepaidLine["amount"]!, (string?)prepaidLine["feature_id"]));
+        Assert.Equal((string?)sub["current_period_end"], (string?)prepaidLine["period_end"]);
+        // included 100 + 500 bought.
+        Assert.Equal(600m, await RemainingAsync(c, customer, feature));
+
+        // The same product with the same prepaid quantity changes nothing: 409.
+        (await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 500 } }))
+            .AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+
+        // 300 more: granted now and charged now for the rest of the period (1600 − 1000 for a whole period, all of it but seconds left).
+        var more = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 800 } });
+        Assert.True(more.Status == HttpStatusCode.OK, more.Body?.ToJsonString());
+        Assert.Equal(800L, (long)more.Body!["subscription"]!["prepaid"]![feature]!);
+        Assert.Equal(900m, await RemainingAsync(c, customer, feature));
+        var invoices = (await GetAsync(c, $"/v1/invoices?customer_id={customer}&limit=100"))["data"]!.AsArray();
+        var update = invoices.Single(i => (string?)i!["number"] == "KAS-000002")!;
+        Assert.Equal(("paid", 600L), ((string?)update["status"], (long)update["total"]!));
+        var proration = Line(update, "proration");
+        Assert.Equal((300m, 600L, feature), ((decimal)proration["quantity"]!, (long)proration["amount"]!, (string?)proration["feature_id"]));
+
+        // Fewer: nothing now; the renewal bills and grants 200.
+        var fewer = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 200 } });
+        Assert.True(fewer.Status == HttpStatusCode.OK, fewer.Body?.ToJsonString());
+        Assert.Equal(800L, (long)fewer.Body!["subscription"]!["prepaid"]![feature]!);
+        Assert.Equal(900m, await RemainingAsync(c, customer, feature));
+        Assert.Equal(2, (await GetAsync(c, $"/v1/invoices?customer_id={customer}&limit=100"))["data"]!.AsArray().Count);
+
+        var end = DateTimeOffset.Parse((string)sub["current_period_end"]!, System.Globalization.CultureInfo.InvariantCulture);
+        host.Clock.Advance(end - host.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+        await RunRenewals.RunAsync(host.Store, new PaymentProviders(new SandboxProvider()), host.Clock.GetUtcNow(), e => throw e, CancellationToken.None);
+        var renewed = await GetAsync(c, $"/v1/subscriptions/{subId}");
+        Assert.Equal(200L, (long)renewed["prepaid"]![feature]!);
+        var cycle = (await GetAsync(c, $"/v1/invoices?customer_id={customer}&limit=100"))["data"]!.AsArray().Single(i => (string?)i!["number"] == "KAS-000003")!;
+        Assert.Equal(("paid", 2400L), ((string?)cycle["status"], (long)cycle["total"]!));
+        Assert.Equal(2000L, (long)Line(cycle, "recurring")["amount"]!);
+        Assert.Equal((200m, 400L), ((decimal)Line(cycle, "usage")["quantity"]!, (long)Line(cycle, "usage")["amount"]!));
+        Assert.Equal(300m, await RemainingAsync(c, customer, feature));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
+    public async Task Hostile_prepaid_input_is_refused_with_the_envelope()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var (product, feature) = await PrepaidPlanAsync(c);
+        var (pack, _) = await CreditPackAsync(c);
+        var customer = await CustomerAsync(c, GoodCard);
+        (await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = -1 } }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", $"prepaid.{feature}");
+        (await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 1_000_000_001 } }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", $"prepaid.{feature}");
+        (await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { ["nope"] = 1 } }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "prepaid.nope");
+        (await c.Post("/v1/subscribe", new { customer_id = customer, product_id = pack, prepaid = new Dictionary<string, long> { [feature] = 1 } }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", $"prepaid.{feature}");
+        string Body(string prepaid) => "{\"customer_id\":\"" + customer + "\",\"product_id\":\"" + product + "\",\"prepaid\":" + prepaid + "}";
+        foreach (var body in new[]
+        {
+            Body("{\"" + feature + "\":1.5}"),
+            Body("{\"" + feature + "\":\"10\"}"),
+            Body("{\"" + feature + "\":99999999999999999999999}"),
+            Body("[1]"),
+            Body("{\"" + new string('x', 5000) + "\":1}"),
+        })
+        {
+            var r = await c.Send(HttpMethod.Post, "/v1/subscribe", rawBody: body);
+            Assert.True((int)r.Status is >= 400 and < 500, body[..Math.Min(body.Length, 200)] + " → " + r.Body?.ToJsonString());
+            Assert.NotNull(r.Body?["error"]?["code"]);
+        }
+        // None of it subscribed anything.
+        Assert.Empty((await GetAsync(c, $"/v1/subscriptions?customer_id={customer}"))["data"]!.AsArray());
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
 }
 
 public sealed class OneTimePrepaidPauseTestsSqlite(SqliteHost host) : OneTimePrepaidPauseTests(host), IClassFixture<SqliteHost>;
