@@ -119,6 +119,13 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         return (subs, retries);
     }
 
+    public Task<int> SuspendBalancesAsync(Tenant tenant, string customerId, string subscriptionId, bool suspended) =>
+        // The customer's rows are keyed by (account, mode, customer, …), so this touches one customer's balances.
+        s.Connection.ExecuteAsync("""
+            UPDATE feature_balances SET suspended = @suspended
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND subscription_id = @subscriptionId
+            """, new { tenant.AccountId, tenant.Livemode, customerId, subscriptionId, suspended }, s.Transaction);
+
     private static object Args(SubscriptionRecord r) => new
     {
         r.AccountId, r.Livemode, r.Id, r.CustomerId, r.ProductId, r.ProductVersion, r.Status, r.Quantity,

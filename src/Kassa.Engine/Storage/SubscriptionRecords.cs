@@ -40,6 +40,8 @@ public interface ISubscriptionStore
     Task<DateTimeOffset?> NextDueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset to);
     /// <summary>A test clock's live subscriptions due at <paramref name="now"/>, and its open invoices whose retry is due (bounded).</summary>
     Task<(IReadOnlyList<string> Subscriptions, IReadOnlyList<string> Retries)> DueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset now, int limit);
+    /// <summary>Marks the balances a subscription granted suspended (paused) or not; returns how many rows changed.</summary>
+    Task<int> SuspendBalancesAsync(Tenant tenant, string customerId, string subscriptionId, bool suspended);
 }
 
 /// <summary>A test clock (spec §11): the frozen time its customers live in.</summary>

@@ -270,6 +270,49 @@ public abstract class OneTimePrepaidPauseTests(KassaHost host)
         Assert.Empty((await GetAsync(c, $"/v1/subscriptions?customer_id={customer}"))["data"]!.AsArray());
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
+
+    [Fact]
+    public async Task Pause_makes_check_deny_the_subscriptions_features_and_resume_restores_them()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var flag = await FeatureAsync(c, "boolean");
+        var metered = await FeatureAsync(c, "metered");
+        var product = await ProductAsync(c, [], [new { feature_id = flag }, new { feature_id = metered, included = 10, reset = "month", overage = "blocked" }], "Team");
+        var customer = await CustomerAsync(c, card: null);
+        var r = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product });
+        Assert.Equal("active", (string?)r.Body!["status"]);
+        var sub = (string)r.Body["subscription"]!["id"]!;
+
+        async Task<(bool Allowed, string? Code)> CheckAsync(string feature, object? extra = null)
+        {
+            var body = new Dictionary<string, object?> { ["customer_id"] = customer, ["feature_id"] = feature, ["required_balance"] = 1 };
+            if (extra is not null) foreach (var (k, v) in (Dictionary<string, object?>)extra) body[k] = v;
+            var check = await c.Post("/v1/check", body);
+            Assert.True(check.Status == HttpStatusCode.OK, check.Body?.ToJsonString());
+            return ((bool)check.Body!["allowed"]!, (string?)check.Body["code"]);
+        }
+
+        Assert.Equal((true, null), await CheckAsync(flag));
+        Assert.Equal((true, null), await CheckAsync(metered, new Dictionary<string, object?> { ["send_event"] = true }));
+        Assert.Equal(9m, await RemainingAsync(c, customer, metered));
+
+        var paused = await c.Post($"/v1/subscriptions/{sub}/pause", new { });
+        Assert.True(paused.Status == HttpStatusCode.OK, paused.Body?.ToJsonString());
+        Assert.True((bool)paused.Body!["paused"]!);
+        Assert.Equal((false, "subscription_paused"), await CheckAsync(flag));
+        Assert.Equal((false, "subscription_paused"), await CheckAsync(metered));
+        // Neither a deduction nor a lock gets through, and nothing is taken.
+        Assert.Equal((false, "subscription_paused"), await CheckAsync(metered, new Dictionary<string, object?> { ["send_event"] = true }));
+        Assert.Equal((false, "subscription_paused"), await CheckAsync(metered, new Dictionary<string, object?> { ["lock"] = new { enabled = true } }));
+
+        var resumed = await c.Post($"/v1/subscriptions/{sub}/resume", new { });
+        Assert.True(resumed.Status == HttpStatusCode.OK, resumed.Body?.ToJsonString());
+        Assert.False((bool)resumed.Body!["paused"]!);
+        Assert.Equal((true, null), await CheckAsync(flag));
+        Assert.Equal((true, null), await CheckAsync(metered));
+        Assert.Equal(9m, await RemainingAsync(c, customer, metered));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
 }
 
 public sealed class OneTimePrepaidPauseTestsSqlite(SqliteHost host) : OneTimePrepaidPauseTests(host), IClassFixture<SqliteHost>;
