@@ -185,6 +185,12 @@ public abstract class OneTimePrepaidPauseTests(KassaHost host)
         var (product, feature) = await PrepaidPlanAsync(c);
         var customer = await CustomerAsync(c, GoodCard);
 
+        // The preview bills exactly what subscribing will: the fee and 500 units at 2.
+        var preview = await c.Post("/v1/subscribe/preview", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 500 } });
+        Assert.True(preview.Status == HttpStatusCode.OK, preview.Body?.ToJsonString());
+        Assert.Equal(3000L, (long)preview.Body!["total"]!);
+        Assert.Equal([2000L, 1000L], preview.Body["line_items"]!.AsArray().Select(l => (long)l!["amount"]!));
+
         var r = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, prepaid = new Dictionary<string, long> { [feature] = 500 } });
         Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
         Assert.Equal("active", (string?)r.Body!["status"]);
@@ -223,6 +229,13 @@ public abstract class OneTimePrepaidPauseTests(KassaHost host)
         Assert.Equal(800L, (long)fewer.Body!["subscription"]!["prepaid"]![feature]!);
         Assert.Equal(900m, await RemainingAsync(c, customer, feature));
         Assert.Equal(2, (await GetAsync(c, $"/v1/invoices?customer_id={customer}&limit=100"))["data"]!.AsArray().Count);
+
+        // The upcoming invoice is what the renewal will bill: the lowered quantity.
+        var upcoming = await GetAsync(c, $"/v1/invoices/upcoming?subscription_id={subId}");
+        Assert.Equal((2400L, 200m, 400L), ((long)upcoming["total"]!, (decimal)Line(upcoming, "usage")["quantity"]!, (long)Line(upcoming, "usage")["amount"]!));
+        // Quantity and prepaid are changed in separate requests.
+        (await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product, quantity = 2, prepaid = new Dictionary<string, long> { [feature] = 900 } }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed", "prepaid");
 
         var end = DateTimeOffset.Parse((string)sub["current_period_end"]!, System.Globalization.CultureInfo.InvariantCulture);
         host.Clock.Advance(end - host.Clock.GetUtcNow() + TimeSpan.FromSeconds(1));
