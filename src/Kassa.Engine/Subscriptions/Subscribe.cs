@@ -81,7 +81,7 @@ public static class Subscribe
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
         if (live.FirstOrDefault(x => x.ProductId == product.Id && x.Status != SubscriptionStatus.Scheduled) is { } same)
         {
-            // The same product again changes only its quantity (spec §4.1); anything else is a conflict.
+            // The same product again changes only its quantity or its prepaid quantities (spec §4.1); anything else is a conflict.
             var current = (await s.Subscriptions.GetAsync(op.Tenant, same.Id, forUpdate: true))!;
             // Other prepaid quantities change only those (see PrepaidUsage.ChangeAsync); one request changes one of the two.
             var quantityChanges = request.Quantity is { } nq && nq != current.Quantity;
