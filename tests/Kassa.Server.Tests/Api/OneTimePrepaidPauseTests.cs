@@ -121,6 +121,23 @@ public abstract class OneTimePrepaidPauseTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_purchase_retried_with_the_same_idempotency_key_is_bought_and_granted_once()
+    {
+        var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
+        var (product, feature) = await CreditPackAsync(c);
+        var customer = await CustomerAsync(c, GoodCard);
+        var key = Wire.NewId("buy");
+        var first = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product }, key);
+        var again = await c.Post("/v1/subscribe", new { customer_id = customer, product_id = product }, key);
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.Status, again.Status));
+        Assert.Equal("true", again.Response.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal((string?)first.Body!["subscription"]!["id"], (string?)again.Body!["subscription"]!["id"]);
+        Assert.Single((await GetAsync(c, $"/v1/invoices?customer_id={customer}&limit=100"))["data"]!.AsArray());
+        Assert.Equal(1000m, await RemainingAsync(c, customer, feature));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
     public async Task A_declined_purchase_grants_nothing_and_requires_action()
     {
         var c = host.Client((await host.NewAccountAsync()).TestSecretKey);
