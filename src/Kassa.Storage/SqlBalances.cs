@@ -25,7 +25,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     {
         // Locked in primary-key order so two batches touching the same customers cannot deadlock.
         var sql = $"""
-            SELECT {HeaderColumns} FROM feature_balances
+            SELECT {HeaderColumns}, suspended FROM feature_balances
             WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")}
             ORDER BY customer_id, feature_id, entity_id{(forUpdate ? s.Dialect.ForUpdate : "")}
             """;
@@ -40,6 +40,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
                 Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
                 Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
                 Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
+                Suspended = r.GetBoolean(19),
             });
         }
         return list;

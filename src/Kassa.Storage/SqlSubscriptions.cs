@@ -1,8 +1,10 @@
 using System.Data.Common;
+using System.Text.Json;
 using Dapper;
 using Kassa.Core.Paging;
 using Kassa.Core.Periods;
 using Kassa.Engine.Common;
+using Kassa.Engine.Json;
 using Kassa.Engine.Storage;
 
 namespace Kassa.Storage;
@@ -11,7 +13,8 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
 {
     private const string Columns = "account_id, livemode, id, customer_id, product_id, product_version, status, quantity, current_period_start, " +
         "current_period_end, trial_end, cancel_at_period_end, canceled_at, paused, scheduled_product_id, created_at, billing_anchor, billing_interval, " +
-        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity, test_clock_id, migrate_to_version";
+        "interval_count, currency, cancel_reason, ended_at, usage_billed_through, latest_invoice_id, updated_at, scheduled_quantity, test_clock_id, migrate_to_version, " +
+        "one_time, prepaid, scheduled_prepaid";
 
     public Task InsertAsync(SubscriptionSummary sub, Tenant tenant, string customerId, long quantity, DateTimeOffset now) =>
         s.Connection.ExecuteAsync("""
@@ -25,7 +28,8 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         s.Connection.ExecuteAsync($"""
             INSERT INTO subscriptions ({Columns}) VALUES (@AccountId, @Livemode, @Id, @CustomerId, @ProductId, @ProductVersion, @Status, @Quantity,
               @periodStart, @periodEnd, @trialEnd, @CancelAtPeriodEnd, @canceledAt, @Paused, @ScheduledProductId, @createdAt, @anchor, @interval,
-              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity, @TestClockId, @MigrateToVersion)
+              @IntervalCount, @Currency, @CancelReason, @endedAt, @billedThrough, @LatestInvoiceId, @updatedAt, @ScheduledQuantity, @TestClockId, @MigrateToVersion,
+              @OneTime, @prepaid, @scheduledPrepaid)
             """, Args(r), s.Transaction);
 
     public async Task<SubscriptionRecord?> GetAsync(Tenant tenant, string id, bool forUpdate = false) =>
@@ -39,7 +43,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
               canceled_at = @canceledAt, paused = @Paused, scheduled_product_id = @ScheduledProductId, billing_anchor = @anchor,
               billing_interval = @interval, interval_count = @IntervalCount, currency = @Currency, cancel_reason = @CancelReason, ended_at = @endedAt,
               usage_billed_through = @billedThrough, latest_invoice_id = @LatestInvoiceId, updated_at = @updatedAt,
-              scheduled_quantity = @ScheduledQuantity
+              scheduled_quantity = @ScheduledQuantity, prepaid = @prepaid, scheduled_prepaid = @scheduledPrepaid
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
             """, Args(r), s.Transaction);
 
@@ -127,6 +131,13 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
               AND (migrate_to_version IS NULL OR migrate_to_version < @toVersion)
             """, new { tenant.AccountId, tenant.Livemode, productId, fromVersion, toVersion }, s.Transaction);
 
+    public Task<int> SuspendBalancesAsync(Tenant tenant, string customerId, string subscriptionId, bool suspended) =>
+        // The customer's rows are keyed by (account, mode, customer, …), so this touches one customer's balances.
+        s.Connection.ExecuteAsync("""
+            UPDATE feature_balances SET suspended = @suspended
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND subscription_id = @subscriptionId
+            """, new { tenant.AccountId, tenant.Livemode, customerId, subscriptionId, suspended }, s.Transaction);
+
     private static object Args(SubscriptionRecord r) => new
     {
         r.AccountId, r.Livemode, r.Id, r.CustomerId, r.ProductId, r.ProductVersion, r.Status, r.Quantity,
@@ -134,7 +145,15 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
         canceledAt = Opt(r.CanceledAt), r.Paused, r.ScheduledProductId, createdAt = Micros.From(r.CreatedAt), anchor = Opt(r.BillingAnchor),
         interval = Periods.Name(r.Interval), r.IntervalCount, r.Currency, r.CancelReason, endedAt = Opt(r.EndedAt),
         billedThrough = Opt(r.UsageBilledThrough), r.LatestInvoiceId, updatedAt = Opt(r.UpdatedAt), r.ScheduledQuantity, r.TestClockId, r.MigrateToVersion,
+        r.OneTime, prepaid = Quantities(r.Prepaid), scheduledPrepaid = Quantities(r.ScheduledPrepaid),
     };
+
+    /// <summary>Prepaid quantities as the JSON object stored in the row, ordered by feature id so equal maps store equal text.</summary>
+    private static string? Quantities(IReadOnlyDictionary<string, long>? map) =>
+        map is null ? null : JsonSerializer.Serialize(new SortedDictionary<string, long>(map.ToDictionary(), StringComparer.Ordinal), KassaJson.Options);
+
+    private static IReadOnlyDictionary<string, long>? Quantities(DbDataReader r, int i) =>
+        r.IsDBNull(i) ? null : JsonSerializer.Deserialize<Dictionary<string, long>>(r.GetString(i), KassaJson.Options);
 
     private static long? Opt(DateTimeOffset? t) => t is { } v ? Micros.From(v) : null;
 
@@ -152,7 +171,7 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
             list.Add(new SubscriptionRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetString(6),
                 r.GetInt64(7), Time(r, 8), Time(r, 9), Time(r, 10), r.GetBoolean(11), Time(r, 12), r.GetBoolean(13), Text(r, 14), Micros.To(r.GetInt64(15)),
                 Time(r, 16), interval, r.GetInt32(18), Text(r, 19), Text(r, 20), Time(r, 21), Time(r, 22), Text(r, 23), Time(r, 24),
-                r.IsDBNull(25) ? null : r.GetInt64(25), Text(r, 26), r.IsDBNull(27) ? null : r.GetInt32(27)));
+                r.IsDBNull(25) ? null : r.GetInt64(25), Text(r, 26), r.IsDBNull(27) ? null : r.GetInt32(27), r.GetBoolean(28), Quantities(r, 29), Quantities(r, 30)));
         }
         return list;
     }

@@ -32,4 +32,6 @@ public static class CheckCodes
     public const string SpendCapReached = "spend_cap_reached";
     public const string FeatureNotFound = "feature_not_found";
     public const string CustomerNotFound = "customer_not_found";
+    /// <summary>The balance was granted by a subscription that is paused (spec §4.2): denied until it is resumed.</summary>
+    public const string SubscriptionPaused = "subscription_paused";
 }

@@ -82,6 +82,7 @@ public static partial class ApplyBalanceBatch
                 return JsonSerializer.Deserialize<CheckResponse>(stored, KassaJson.Options)!;
             if (Resolve(op.CustomerId, op.FeatureId, op.EntityId, op.Now) is not { } resolved) return deny(CheckCodes.NoAccess, null);
             var (live, cost) = resolved;
+            if (live.Header.Suspended) return deny(CheckCodes.SubscriptionPaused, live.Header.IsFlag ? null : live.View(op.Now));
             if (live.Header.IsFlag) return new CheckResponse(true, op.CustomerId, op.FeatureId, null, null, null);
 
             var amount = Scale(op.Required, cost);

@@ -68,7 +68,7 @@ public static class FinalizeInvoice
             CouponId = couponId, TaxRateId = taxRateId,
         };
         await s.Invoices.UpdateAsync(open);
-        await PostJournalEntry.Execute(s, op, Postings.InvoiceFinalized(open.Id, open.Currency, figures), $"Invoice {number} finalized", open.CustomerId);
+        await PostJournalEntry.Execute(s, op, Postings.InvoiceFinalized(open.Id, open.Currency, figures, RevenueAccount), $"Invoice {number} finalized", open.CustomerId);
         if (figures.CreditApplied > 0)
         {
             await PostJournalEntry.Execute(s, op, Postings.CustomerCreditApplied(open.Id, open.Currency, figures.CreditApplied),
@@ -94,6 +94,14 @@ public static class FinalizeInvoice
         }
         return resource;
     }
+
+    /// <summary>
+    /// The account a line's revenue is credited to: a one-time line that names a feature sells prepaid
+    /// credits (<see cref="Subscriptions.PurchaseOneTime"/>), which are owed to the customer until used,
+    /// so it goes to deferred revenue (2100, spec §9); every other line to its revenue account.
+    /// </summary>
+    private static LedgerAccount RevenueAccount(LineInput line) =>
+        line.Type == LineType.OneTime && line.FeatureId is not null ? Chart.Deferred : Chart.RevenueFor(line.Type);
 
     /// <summary>
     /// The discount of this invoice: the coupon put on it (a manual invoice), else the coupon its

@@ -34,6 +34,12 @@ public sealed class BalanceHeader
     public long? RolloverMax { get; set; }
     public string? SubscriptionId { get; set; }
     /// <summary>
+    /// The subscription that granted this balance is paused: check denies it (spec §4.2). Set and
+    /// cleared only by pause and resume (<see cref="ISubscriptionStore.SuspendBalancesAsync"/>); read
+    /// with the header, so check needs no other query.
+    /// </summary>
+    public bool Suspended { get; set; }
+    /// <summary>
     /// JSON of the catalog usage price that bills this balance's overage (policy <c>billed</c>), copied
     /// from the subscribed product version; what a spend cap is priced with. Null when nothing prices it.
     /// </summary>

@@ -11,6 +11,9 @@ namespace Kassa.Engine.Storage;
 /// <see cref="ProductVersion"/>, is the product version the next renewal moves the subscription to
 /// (<c>POST /v1/products/{id}/migrate</c>); it is written only by
 /// <see cref="ISubscriptionStore.ScheduleMigrationAsync"/>, never by <see cref="ISubscriptionStore.UpdateAsync"/>.
+/// <see cref="OneTime"/> marks a one-time purchase (it never
+/// renews); <see cref="Prepaid"/> holds the prepaid usage quantities bought per feature, and
+/// <see cref="ScheduledPrepaid"/> lowered ones that take effect at the next renewal.
 /// </summary>
 public sealed record SubscriptionRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string ProductId, int ProductVersion, string Status, long Quantity,
@@ -18,7 +21,8 @@ public sealed record SubscriptionRecord(
     DateTimeOffset? CanceledAt, bool Paused, string? ScheduledProductId, DateTimeOffset CreatedAt,
     DateTimeOffset? BillingAnchor, Interval Interval, int IntervalCount, string? Currency, string? CancelReason, DateTimeOffset? EndedAt,
     DateTimeOffset? UsageBilledThrough, string? LatestInvoiceId, DateTimeOffset? UpdatedAt, long? ScheduledQuantity = null, string? TestClockId = null,
-    int? MigrateToVersion = null);
+    int? MigrateToVersion = null, bool OneTime = false, IReadOnlyDictionary<string, long>? Prepaid = null,
+    IReadOnlyDictionary<string, long>? ScheduledPrepaid = null);
 
 public sealed record SubscriptionFilter(string? CustomerId, string? Status);
 
@@ -48,6 +52,9 @@ public interface ISubscriptionStore
     /// returns how many it marked. On PostgreSQL each marked row is locked until the transaction ends.
     /// </summary>
     Task<int> ScheduleMigrationAsync(Tenant tenant, string productId, int fromVersion, int toVersion);
+
+    /// <summary>Marks the balances a subscription granted suspended (paused) or not; returns how many rows changed.</summary>
+    Task<int> SuspendBalancesAsync(Tenant tenant, string customerId, string subscriptionId, bool suspended);
 }
 
 /// <summary>A test clock (spec §11): the frozen time its customers live in.</summary>

@@ -56,6 +56,8 @@ public static class RenewSubscription
         // A lowered quantity takes effect with the new period: its fees and its allowances.
         var before = sub;
         if (sub.ScheduledQuantity is not null) sub = await UpdateSubscriptionQuantity.ApplyScheduledAsync(s, op, sub, version);
+        // Fewer prepaid units take effect with the new period too.
+        if (sub.ScheduledPrepaid is not null) sub = await PrepaidUsage.ApplyScheduledAsync(s, op, sub);
         var closedStart = sub.CurrentPeriodStart ?? sub.CreatedAt;
         // The closed period's usage is priced by the version it ran on, so it is read before a migration switches.
         var usage = await UsageLinesAsync(s, op, sub, product, version, closedStart, end);
@@ -63,6 +65,7 @@ public static class RenewSubscription
         if (migrated) (sub, version, plan) = await SwitchProductVersion.ExecuteAsync(s, op, sub, version, sub.MigrateToVersion!.Value, end);
         var next = SubscriptionBilling.PeriodStartingAt(sub, end);
         var lines = new List<LineInput>(PeriodLines.InAdvance(plan.Fees(product), sub.Quantity, next.Start, next.End));
+        lines.AddRange(PrepaidUsage.Lines(product, version, sub.Prepaid, next.Start, next.End));
         // A trial's usage is not billed: the trial is free.
         if (sub.Status != SubscriptionStatus.Trialing) lines.AddRange(usage);
 

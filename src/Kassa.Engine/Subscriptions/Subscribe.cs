@@ -31,8 +31,9 @@ public static class Subscribe
 {
     public const long QuantityMax = 1_000_000;
 
+    /// <param name="Prepaid">Prepaid usage quantities by feature (spec §4.1), see <see cref="PrepaidUsage"/>.</param>
     public sealed record Request(string? CustomerId, string? ProductId, long? Quantity, string? Coupon, string? PaymentMethodId,
-        string? SuccessUrl, string? CancelUrl, CarryOverBalances.CarryOver? CarryOver = null);
+        string? SuccessUrl, string? CancelUrl, CarryOverBalances.CarryOver? CarryOver = null, Dictionary<string, long>? Prepaid = null);
 
     public const string RequiresCheckout = "requires_checkout";
     public const string RequiresAction = "requires_action";
@@ -74,11 +75,25 @@ public static class Subscribe
         if (product is null) return KassaError.NotFound("product", request.ProductId!) with { Param = "product_id" };
         if (product.ArchivedAt is not null) return KassaError.InvalidState($"Product '{product.Id}' is archived and cannot be attached");
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, product.Id, product.Version))!;
+        var prepaidChecked = PrepaidUsage.Validate(request.Prepaid, version);
+        if (!prepaidChecked.IsOk) return prepaidChecked.Error!;
+        var prepaid = prepaidChecked.Value;
+        if (BillingPlan.Of(version).IsOneTime) return await PurchaseOneTime.StartAsync(s, op, request, customer, product, version, quantity);
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
         if (live.FirstOrDefault(x => x.ProductId == product.Id && x.Status != SubscriptionStatus.Scheduled) is { } same)
         {
-            // The same product again changes only its quantity (spec §4.1); anything else is a conflict.
+            // The same product again changes only its quantity or its prepaid quantities (spec §4.1); anything else is a conflict.
             var current = (await s.Subscriptions.GetAsync(op.Tenant, same.Id, forUpdate: true))!;
+            // Other prepaid quantities change only those (see PrepaidUsage.ChangeAsync); one request changes one of the two.
+            var quantityChanges = request.Quantity is { } nq && nq != current.Quantity;
+            if (request.Prepaid is not null && SubscriptionStatus.Renews(current.Status) && PrepaidUsage.Changes(current, request.Prepaid))
+            {
+                if (quantityChanges) return KassaError.Validation("prepaid", "change quantity and prepaid in separate requests");
+                var changedPrepaid = await PrepaidUsage.ChangeAsync(s, op, current, request.Prepaid);
+                if (!changedPrepaid.IsOk) return changedPrepaid.Error!;
+                var after = changedPrepaid.Value.Subscription;
+                return new Started(new Response(after.Status, SubscriptionResource.From(after), null, null, null), changedPrepaid.Value.PaymentId);
+            }
             if (request.Quantity is not { } q || q == current.Quantity || !SubscriptionStatus.Renews(current.Status))
                 return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}'");
             var changed = await UpdateSubscriptionQuantity.ChangeAsync(s, op, current, q);
@@ -117,7 +132,8 @@ public static class Subscribe
         if (trial is not null && upFront)
         {
             var trialEnd = op.Now.AddDays(trial.Days);
-            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Trialing, op.Now, trialEnd, customer.TestClockId);
+            var sub = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Trialing, op.Now, trialEnd, customer.TestClockId)
+                with { Prepaid = prepaid };
             await s.Subscriptions.InsertAsync(sub);
             if (request.Coupon is not null)
             {
@@ -141,6 +157,7 @@ public static class Subscribe
                 return new Started(new Response(RequiresCheckout, SubscriptionResource.From(sub), null, null, null), null);
             }
             if (await AttachProduct.GrantAsync(s, op, customer.Id, sub.Id, version, quantity) is { } grantError) return grantError;
+            if (await PrepaidUsage.GrantAsync(s, op, customer.Id, sub.Id, prepaid) is { } prepaidError) return prepaidError;
             await RecordCreatedAsync(s, op, sub);
             return new Started(new Response(SubscriptionStatus.Trialing, SubscriptionResource.From(sub), null, null, null), null);
         }
@@ -160,14 +177,23 @@ public static class Subscribe
         }
 
         // Paid: incomplete until the first invoice is paid.
-        var pending = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Incomplete, op.Now, testClockId: customer.TestClockId);
+        var pending = AttachProduct.NewSubscription(op, customer.Id, product, version, quantity, SubscriptionStatus.Incomplete, op.Now, testClockId: customer.TestClockId)
+            with { Prepaid = prepaid };
         await s.Subscriptions.InsertAsync(pending);
         if (request.Coupon is not null)
         {
             var redeemed = await RedeemCoupon.Execute(s, op, request.Coupon, customer.Id, product.Id, plan.Currency!, pending.Id);
             if (!redeemed.IsOk) return redeemed.Error! with { Param = "coupon" };
         }
-        var lines = FirstInvoiceLines(product, version, plan, quantity, pending.CurrentPeriodStart!.Value, pending.CurrentPeriodEnd!.Value);
+        var lines = FirstInvoiceLines(product, version, plan, quantity, pending.CurrentPeriodStart!.Value, pending.CurrentPeriodEnd!.Value)
+            .Concat(PrepaidUsage.Lines(product, version, prepaid, pending.CurrentPeriodStart!.Value, pending.CurrentPeriodEnd!.Value)).ToList();
+        if (lines.Count == 0)
+        {
+            // Only prepaid prices, all bought at 0: nothing to invoice, so it starts like a free product.
+            await RecordCreatedAsync(s, op, pending);
+            var free = await SubscriptionPayments.ActivateAsync(s, op, pending);
+            return new Started(new Response(free.Status, SubscriptionResource.From(free), null, null, null), null);
+        }
         var invoiced = await SubscriptionBilling.InvoiceAsync(s, op, pending, plan.Currency!, SubscriptionBilling.ReasonCreate,
             pending.CurrentPeriodStart!.Value, pending.CurrentPeriodEnd!.Value, lines);
         if (!invoiced.IsOk) return invoiced.Error!;
@@ -205,7 +231,8 @@ public static class Subscribe
             var invoice = invoiceId is null ? null : (await GetInvoice.Execute(s, op.Tenant, invoiceId)).Value;
             var resource = SubscriptionResource.From(sub);
             if (outcome.Value.Status == "succeeded")
-                return Result<Response>.Ok(new Response(sub.Status, resource, invoice, null, null));
+                // A paid one-time purchase has ended (granted, nothing to renew); the purchase itself succeeded.
+                return Result<Response>.Ok(new Response(sub.OneTime ? SubscriptionStatus.Active : sub.Status, resource, invoice, null, null));
             var action = outcome.Value.Status == PaymentStatuses.RequiresAction
                 ? new RequiredAction(ThreeDsRequired, "The card needs 3-D Secure authentication; complete it on the hosted page")
                 : new RequiredAction(PaymentFailed, outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
@@ -226,7 +253,7 @@ public static class Subscribe
     private static async Task<bool> HasPaymentMethodAsync(IStoreSession s, OperationContext op, string customerId, string? methodId) =>
         methodId is not null || await SubscriptionPayments.DefaultMethodAsync(s, op, customerId) is not null;
 
-    private static async Task RecordCreatedAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
+    internal static async Task RecordCreatedAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
     {
         await RecordAudit.Execute(s, op, "subscription.created", "subscription", sub.Id, ["customer_id", "product_id", "quantity"]);
         await EmitEvent.Execute(s, op, EventTypes.SubscriptionCreated, "subscription", sub.Id, SubscriptionResource.From(sub));

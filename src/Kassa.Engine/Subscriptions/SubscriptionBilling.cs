@@ -20,6 +20,12 @@ public sealed record BillingPlan(string? Currency, Interval Interval, int Interv
 {
     public long RecurringAmount => Recurring.Sum(p => p.Amount ?? 0);
 
+    /// <summary>
+    /// A product sold once (spec §4.1 "`one_time` product"): one-time prices and nothing recurring or
+    /// usage-priced, so buying it is a purchase that never renews (<see cref="PurchaseOneTime"/>).
+    /// </summary>
+    public bool IsOneTime => OneTime.Count > 0 && Recurring.Count == 0 && Usage.Count == 0;
+
     public static BillingPlan Of(ProductVersionRecord version)
     {
         var recurring = version.Prices.Where(p => p.Type == "recurring").ToList();

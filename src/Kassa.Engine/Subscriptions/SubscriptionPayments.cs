@@ -69,12 +69,16 @@ public static class SubscriptionPayments
     public static async Task<SubscriptionRecord> ActivateAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub)
     {
         var version = (await s.Catalog.GetVersionAsync(op.Tenant, sub.ProductId, sub.ProductVersion))!;
+        // A one-time purchase grants once and ends; it has no period to be active in.
+        if (sub.OneTime) return await PurchaseOneTime.CompleteAsync(s, op, sub, version);
         var status = sub.TrialEnd is { } end && end > op.Now ? SubscriptionStatus.Trialing : SubscriptionStatus.Active;
         var after = sub with { Status = status, UpdatedAt = op.Now };
         // Grants are checked against the quantity bound when the product is created; an overflow here
         // would mean the plan changed underneath, which versioning rules out.
         if (await AttachProduct.GrantAsync(s, op, sub.CustomerId, sub.Id, version, sub.Quantity) is { } error)
             throw new InvalidOperationException($"Granting subscription {sub.Id}'s balances failed: {error.Message}");
+        if (await PrepaidUsage.GrantAsync(s, op, sub.CustomerId, sub.Id, sub.Prepaid) is { } prepaidError)
+            throw new InvalidOperationException($"Granting subscription {sub.Id}'s prepaid units failed: {prepaidError.Message}");
         await SaveAsync(s, op, sub, after, EventTypes.SubscriptionActivated);
         return after;
     }
