@@ -130,7 +130,38 @@ public static class AttachProduct
             return Overflow($"features '{feature.Id}': rollover.max × quantity");
         var policy = BalanceWords.Parse<OveragePolicy>(pf.Overage ?? "blocked");
         var header = existing?.Header ?? NewHeader(op, customerId, entityId, feature.Id, policy, pf.Reset ?? "month", subscriptionId);
-        if (existing is not null)
+        if (existing is { Header.SubscriptionId: null })
+        {
+            // No product owns this balance any more (its plan was revoked — replaced by this upgrade, say —
+            // or only bought credits started it): this product takes it over. Its policy, price, rollover and
+            // reset period apply from now, as for a new balance; the customer's credit grants and history stay.
+            // Without this an upgrade left the balance blocked and never reset (the revoked plan's state).
+            if (allowance > Micro.MaxAbs - header.Allowance) return Overflow($"features '{feature.Id}': the allowances of every product together");
+            try
+            {
+                existing.Balance.EnsureGrantRoom(allowance, null);
+            }
+            catch (BalanceOverflowException)
+            {
+                return Overflow($"features '{feature.Id}': the allowance with the balance's grants");
+            }
+            var fresh = NewHeader(op, customerId, entityId, feature.Id, policy, pf.Reset ?? "month", subscriptionId);
+            header.SubscriptionId = subscriptionId;
+            header.OveragePolicy = policy;
+            header.Reset = fresh.Reset;
+            header.Anchor = fresh.Anchor;
+            header.PeriodStart = fresh.PeriodStart;
+            header.NextResetAt = fresh.NextResetAt;
+            header.Allowance = allowance;
+            header.Unlimited = unlimited;
+            header.Rollover = pf.Rollover is not null;
+            header.RolloverMax = pf.Rollover?.Max is not null ? rolloverMax : null;
+            header.OveragePrice = policy == OveragePolicy.Billed ? overagePrice : null;
+            header.UpdatedAt = op.Now;
+            writes.Buckets.AddRange(existing.Buckets.Values.Where(b => b.IsNew || b.Changed));
+            header.Overage = existing.Balance.Overage;
+        }
+        else if (existing is not null)
         {
             // A second product granting the same feature (an add-on) adds its allowance; the first product's period and policy stay.
             if (allowance > Micro.MaxAbs - header.Allowance) return Overflow($"features '{feature.Id}': the allowances of every product together");

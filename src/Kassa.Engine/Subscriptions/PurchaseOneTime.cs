@@ -133,7 +133,10 @@ public static class PurchaseOneTime
                 {
                     AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = sub.CustomerId, FeatureId = feature.Id, EntityId = "",
                     OveragePolicy = flag ? null : BalanceWords.Parse<OveragePolicy>(pf.Overage ?? "blocked"), Reset = "never", Anchor = op.Now,
-                    PeriodStart = op.Now, UpdatedAt = op.Now, SubscriptionId = sub.Id, IsNew = true,
+                    PeriodStart = op.Now, UpdatedAt = op.Now, IsNew = true,
+                    // No subscription owns a balance that bought credits started: a plan subscribed later takes
+                    // it over (its reset period and policy), keeping the credits (AttachProduct.Grant).
+                    SubscriptionId = null,
                 };
                 live = new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal));
                 book.Add(live);

@@ -138,6 +138,64 @@ public abstract class BillingScenarioTests(KassaHost host)
     private static string Norm(string t) => DateTimeOffset.Parse(t, CultureInfo.InvariantCulture).ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     [Fact]
+    public async Task An_upgrade_hands_the_metered_balance_to_the_new_plan_and_bought_credits_stay_under_a_plan_subscribed_later()
+    {
+        var w = await WorldAsync("2028-04-01T00:00:00Z");
+        var feature = await FeatureAsync(w);
+        var group = Wire.NewId("g");
+        object Plan(string name, long fee, long included) => new
+        {
+            id = Wire.NewId(name.ToLowerInvariant()), name, group,
+            prices = new object[]
+            {
+                Monthly(fee),
+                new { type = "usage", feature_id = feature, currency = "usd", billing = "in_arrears", model = "per_unit", unit_amount_decimal = "1" },
+            },
+            features = new object[] { new { feature_id = feature, included, reset = "month", overage = "billed" } },
+        };
+        var pro = await ProductAsync(w, Plan("Pro", 3000, 1000));
+        var enterprise = await ProductAsync(w, Plan("Enterprise", 5000, 5000));
+
+        // Pro, 300 calls, then Enterprise half-way through April: the balance now belongs to Enterprise —
+        // its allowance, its billed overage and a monthly reset from the upgrade — not the revoked plan's
+        // blocked leftover.
+        var customer = await CustomerAsync(w);
+        await SubscribeAsync(w, customer, pro);
+        Assert.Equal(HttpStatusCode.OK, (await w.C.Post("/v1/track", new { customer_id = customer, feature_id = feature, value = 300 })).Status);
+        await AdvanceAsync(w, "2028-04-16T00:00:00Z");
+        Assert.Equal("active", (string?)(await SubscribeAsync(w, customer, enterprise))["status"]);
+        var balance = await FeatureBalanceAsync(w, customer, feature);
+        Assert.Equal("billed", (string?)balance["overage_policy"]);
+        Assert.True((long)balance["remaining"]! == 5000, balance.ToJsonString());
+        Assert.Equal("2028-05-16T00:00:00Z", Norm((string)balance["next_reset_at"]!));
+        // Past the allowance is allowed and billed, as Enterprise says.
+        var over = await w.C.Post("/v1/check", new { customer_id = customer, feature_id = feature, required_balance = 5001 });
+        Assert.True((bool)over.Body!["allowed"]!, over.Body.ToJsonString());
+
+        // Credits bought first, a plan subscribed after: the plan's monthly allowance and reset apply, the credits stay.
+        var pack = await ProductAsync(w, new
+        {
+            id = Wire.NewId("pack"), name = "Credit pack",
+            prices = new object[] { new { type = "one_time", amount = 1000, currency = "usd" } },
+            features = new object[] { new { feature_id = feature, included = 2000 } },
+        });
+        var buyer = await CustomerAsync(w);
+        Assert.Equal("active", (string?)(await SubscribeAsync(w, buyer, pack))["status"]);
+        await SubscribeAsync(w, buyer, pro);
+        balance = await FeatureBalanceAsync(w, buyer, feature);
+        Assert.Equal(3000, (long)balance["remaining"]!);
+        Assert.Equal("billed", (string?)balance["overage_policy"]);
+        Assert.Equal("2028-05-16T00:00:00Z", Norm((string)balance["next_reset_at"]!));
+        await AssertLedgerHoldsAsync(w);
+    }
+
+    private static async Task<JsonNode> FeatureBalanceAsync(World w, string customer, string feature)
+    {
+        var list = (await GetAsync(w, $"/v1/customers/{customer}/balances"))["data"]!.AsArray();
+        return list.Single(b => (string?)b!["feature_id"] == feature)!;
+    }
+
+    [Fact]
     public async Task Annual_from_february_29_renews_on_february_28()
     {
         var w = await WorldAsync("2028-02-29T00:00:00Z");
