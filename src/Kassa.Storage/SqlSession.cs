@@ -55,6 +55,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         CustomerCredit = new SqlCustomerCredit(this);
         CreditNotes = new SqlCreditNotes(this);
         Meta = new SqlKassaMeta(this);
+        UsageBilling = new SqlUsageBilling(this);
     }
 
     public DbConnection Connection { get; }
@@ -97,4 +98,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ICustomerCreditStore CustomerCredit { get; }
     public ICreditNoteStore CreditNotes { get; }
     public IKassaMetaStore Meta { get; }
+    public IUsageBillingStore UsageBilling { get; }
 }

@@ -49,6 +49,7 @@ public interface IStoreSession
     ICustomerCreditStore CustomerCredit { get; }
     ICreditNoteStore CreditNotes { get; }
     IKassaMetaStore Meta { get; }
+    IUsageBillingStore UsageBilling { get; }
 }
 
 /// <summary>
