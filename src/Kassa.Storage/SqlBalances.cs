@@ -267,12 +267,14 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 
     public async Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit)
     {
-        await using var r = await s.Connection.ExecuteReaderAsync("""
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT account_id, livemode, customer_id FROM (
               SELECT account_id, livemode, customer_id FROM feature_balances WHERE next_reset_at <= @now
               UNION
               SELECT account_id, livemode, customer_id FROM balance_buckets WHERE expires_at <= @now AND expiry_recorded = @no AND voided = @no
-            ) due LIMIT @limit
+            ) due
+            WHERE NOT EXISTS ({OnTestClock("due")})
+            LIMIT @limit
             """, new { now = Micros.From(now), no = false, limit }, s.Transaction);
         var list = new List<(Tenant, string)>();
         while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
@@ -280,7 +282,13 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     }
 
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
-        QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now ORDER BY expires_at LIMIT @limit", new { now = Micros.From(now), limit });
+        QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now AND NOT EXISTS ({OnTestClock("locks")}) ORDER BY expires_at LIMIT @limit",
+            new { now = Micros.From(now), limit });
+
+    // A test clock's customers live in the clock's time: their locks, resets and expiries are run by the
+    // clock's advance at the clock's instants (AdvanceTestClock), never by real-time maintenance.
+    private static string OnTestClock(string table) =>
+        $"SELECT 1 FROM customers c WHERE c.account_id = {table}.account_id AND c.livemode = {table}.livemode AND c.id = {table}.customer_id AND c.test_clock_id IS NOT NULL";
 
     // No row limit: the requested ids are bounded by the batch (at most BalanceEngine.BatchSizeMax
     // distinct features), and every credit system must be seen, or a feature drawn from one would be

@@ -56,6 +56,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         CreditNotes = new SqlCreditNotes(this);
         Meta = new SqlKassaMeta(this);
         UsageBilling = new SqlUsageBilling(this);
+        ClockBalances = new SqlClockBalances(this);
     }
 
     public DbConnection Connection { get; }
@@ -99,4 +100,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ICreditNoteStore CreditNotes { get; }
     public IKassaMetaStore Meta { get; }
     public IUsageBillingStore UsageBilling { get; }
+    public IClockBalanceStore ClockBalances { get; }
 }

@@ -50,6 +50,7 @@ public interface IStoreSession
     ICreditNoteStore CreditNotes { get; }
     IKassaMetaStore Meta { get; }
     IUsageBillingStore UsageBilling { get; }
+    IClockBalanceStore ClockBalances { get; }
 }
 
 /// <summary>
