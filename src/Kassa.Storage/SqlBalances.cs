@@ -275,7 +275,9 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
               UNION
               SELECT account_id, livemode, customer_id FROM balance_buckets
               WHERE expires_at <= @now AND {s.Dialect.IsFalse("expiry_recorded")} AND {s.Dialect.IsFalse("voided")}
-            ) due LIMIT @limit
+            ) due
+            WHERE NOT EXISTS ({OnTestClock("due")})
+            LIMIT @limit
             """, new { now = Micros.From(now), limit }, s.Transaction);
         var list = new List<(Tenant, string)>();
         while (await r.ReadAsync()) list.Add((new Tenant(r.GetString(0), r.GetBoolean(1)), r.GetString(2)));
@@ -283,7 +285,13 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     }
 
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
-        QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now ORDER BY expires_at LIMIT @limit", new { now = Micros.From(now), limit });
+        QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now AND NOT EXISTS ({OnTestClock("locks")}) ORDER BY expires_at LIMIT @limit",
+            new { now = Micros.From(now), limit });
+
+    // A test clock's customers live in the clock's time: their locks, resets and expiries are run by the
+    // clock's advance at the clock's instants (AdvanceTestClock), never by real-time maintenance.
+    private static string OnTestClock(string table) =>
+        $"SELECT 1 FROM customers c WHERE c.account_id = {table}.account_id AND c.livemode = {table}.livemode AND c.id = {table}.customer_id AND c.test_clock_id IS NOT NULL";
 
     // No row limit: the requested ids are bounded by the batch (at most BalanceEngine.BatchSizeMax
     // distinct features), and every credit system must be seen, or a feature drawn from one would be

@@ -15,7 +15,7 @@ namespace Kassa.Storage;
 
 internal sealed class SqlMetering(SqlSession s) : IMeteringStore
 {
-    private const string MeterColumns = "account_id, livemode, id, name, event_name, aggregation, value_property, group_by, filter, feature_id, created_at, updated_at";
+    internal const string MeterColumns = "account_id, livemode, id, name, event_name, aggregation, value_property, group_by, filter, feature_id, created_at, updated_at";
     private const string EventColumns = "id, event_name, customer_id, ts, properties, received_at";
     private const string RollupKey = "account_id, livemode, meter_id, customer_id, hour, group_key";
 
@@ -76,7 +76,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     public Task<IReadOnlyList<MeterRecord>> FindMetersAsync(string id) =>
         QueryMeters($"SELECT {MeterColumns} FROM meters WHERE id = @id ORDER BY account_id, livemode", new { id });
 
-    private async Task<IReadOnlyList<MeterRecord>> QueryMeters(string sql, object args)
+    internal async Task<IReadOnlyList<MeterRecord>> QueryMeters(string sql, object args)
     {
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
         var list = new List<MeterRecord>();

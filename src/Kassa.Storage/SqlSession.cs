@@ -66,6 +66,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         CustomerCredit = new SqlCustomerCredit(this);
         CreditNotes = new SqlCreditNotes(this);
         Meta = new SqlKassaMeta(this);
+        UsageBilling = new SqlUsageBilling(this);
+        ClockBalances = new SqlClockBalances(this);
     }
 
     public DbConnection Connection { get; }
@@ -118,4 +120,6 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ICustomerCreditStore CustomerCredit { get; }
     public ICreditNoteStore CreditNotes { get; }
     public IKassaMetaStore Meta { get; }
+    public IUsageBillingStore UsageBilling { get; }
+    public IClockBalanceStore ClockBalances { get; }
 }

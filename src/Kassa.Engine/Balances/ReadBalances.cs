@@ -38,11 +38,18 @@ public static class ReadBalances
         return new Snapshot(balances, flags);
     }
 
+    /// <summary>
+    /// The time a customer's balances are read at: a test clock's customers live in the clock's time
+    /// (spec §11), so their holds, grants and periods read as of the clock, like check and track see them.
+    /// </summary>
+    public static async Task<DateTimeOffset> ClockNowAsync(IStoreSession s, Tenant tenant, string? testClockId, DateTimeOffset now) =>
+        testClockId is not null && await s.TestClocks.GetAsync(tenant, testClockId) is { } clock ? clock.FrozenTime : now;
+
     public static async Task<Result<Resources.ListResource<BalanceView>>> List(IStoreSession s, Tenant tenant, string customerId, string? entityId, DateTimeOffset now)
     {
         var customer = await s.Customers.GetAsync(tenant, customerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", customerId);
-        var snapshot = await Execute(s, tenant, customerId, entityId ?? "", now);
+        var snapshot = await Execute(s, tenant, customerId, entityId ?? "", await ClockNowAsync(s, tenant, customer.TestClockId, now));
         return new Resources.ListResource<BalanceView>(snapshot.Balances.Values.ToList(), false, null);
     }
 }

@@ -12,7 +12,7 @@ public static class GetCustomer
     {
         var customer = await session.Customers.GetAsync(tenant, id);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", id);
-        var snapshot = await Balances.ReadBalances.Execute(session, tenant, id, "", now);
+        var snapshot = await Balances.ReadBalances.Execute(session, tenant, id, "", await Balances.ReadBalances.ClockNowAsync(session, tenant, customer.TestClockId, now));
         return CustomerDetailResource.From(customer) with
         {
             Balances = snapshot.Balances.ToDictionary(kv => kv.Key, kv => (object)kv.Value),

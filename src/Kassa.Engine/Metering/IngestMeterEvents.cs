@@ -27,7 +27,14 @@ public static class IngestMeterEvents
     public sealed record Prepared(IReadOnlyList<(int Index, NormalizedEvent Event)> Events, IReadOnlyList<Rejected> Rejected, int RepeatedInBatch);
 
     /// <summary>Validates every event on its own; a repeated id within the batch is a duplicate of its first occurrence.</summary>
-    public static Prepared Prepare(IReadOnlyList<JsonElement> events, DateTimeOffset now)
+    public static Prepared Prepare(IReadOnlyList<JsonElement> events, DateTimeOffset now) => Prepare(events, _ => now);
+
+    /// <summary>
+    /// As <see cref="Prepare(IReadOnlyList{JsonElement}, DateTimeOffset)"/>, each event checked against its
+    /// own time (<paramref name="nowOf"/> by index): a test clock's customers live in the clock's time, so
+    /// their events' accepted range and default timestamp follow the clock (spec §11).
+    /// </summary>
+    public static Prepared Prepare(IReadOnlyList<JsonElement> events, Func<int, DateTimeOffset> nowOf)
     {
         var accepted = new List<(int, NormalizedEvent)>(events.Count);
         var rejected = new List<Rejected>();
@@ -35,7 +42,7 @@ public static class IngestMeterEvents
         var repeated = 0;
         for (var i = 0; i < events.Count; i++)
         {
-            if (!MeterEventInput.TryNormalize(events[i], now, out var ev, out var error))
+            if (!MeterEventInput.TryNormalize(events[i], nowOf(i), out var ev, out var error))
             {
                 rejected.Add(new Rejected(i, error.Code, error.Message));
                 continue;
@@ -44,6 +51,15 @@ public static class IngestMeterEvents
             else accepted.Add((i, ev));
         }
         return new Prepared(accepted, rejected, repeated);
+    }
+
+    /// <summary>The customer an event names (<c>customer_id</c> or CloudEvents' <c>subject</c>), or null; validation comes later.</summary>
+    public static string? CustomerIdOf(JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object) return null;
+        foreach (var name in (string[])["customer_id", "subject"])
+            if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String) return v.GetString();
+        return null;
     }
 
     private sealed record Match(MeterRecord Meter, MeterContribution Contribution);

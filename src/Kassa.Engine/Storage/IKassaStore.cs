@@ -49,6 +49,8 @@ public interface IStoreSession
     ICustomerCreditStore CustomerCredit { get; }
     ICreditNoteStore CreditNotes { get; }
     IKassaMetaStore Meta { get; }
+    IUsageBillingStore UsageBilling { get; }
+    IClockBalanceStore ClockBalances { get; }
 }
 
 /// <summary>

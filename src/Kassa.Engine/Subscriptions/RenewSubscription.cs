@@ -109,20 +109,31 @@ public static class RenewSubscription
     /// The closed period's usage lines: for each of the product's usage prices whose feature's overage
     /// is billed, the overage the customer's balance resets recorded since the subscription last billed
     /// usage, priced by the model (rounded once per line). Balances are brought up to date first, so a
-    /// reset that was due is recorded now.
+    /// reset that was due is recorded now. Pay-as-you-go features measured by a meter are billed from
+    /// the meter's usage of the period instead, with late events of earlier periods as prior-period
+    /// lines (<see cref="BillMeterUsage"/>).
     /// </summary>
     public static async Task<IReadOnlyList<LineInput>> UsageLinesAsync(IStoreSession s, OperationContext op, SubscriptionRecord sub, ProductRecord product,
         ProductVersionRecord version, DateTimeOffset periodStart, DateTimeOffset periodEnd)
     {
         var priced = version.Prices.Where(p => p.Type == "usage" && p.Billing != "prepaid" && p.FeatureId is not null).ToList();
         if (priced.Count == 0) return [];
+        // Pay-as-you-go features measured by meters are billed from the meters, not their balances (see BillMeterUsage).
+        var metered = await BillMeterUsage.MeteredAsync(s, op, version, priced);
         await BringBalancesUpToDateAsync(s, op, sub.CustomerId);
-        var from = sub.UsageBilledThrough ?? sub.CreatedAt;
-        var overage = await s.Balances.ResetOverageAsync(op.Tenant, sub.CustomerId, [.. priced.Select(p => p.FeatureId!)], from, op.Now);
-        var charges = priced.Where(p => overage.GetValueOrDefault(p.FeatureId!) > 0)
-            .Select(p => new UsageCharge(product.Id, p.FeatureId!, $"{product.Name} — {p.FeatureId} usage", CatalogRules.ToUsagePrice(p)!,
-                Micro.ToDecimal(overage[p.FeatureId!])));
-        return PeriodLines.InArrears(charges, periodStart, periodEnd);
+        var fromBalances = priced.Where(p => !metered.ContainsKey(p.FeatureId!)).ToList();
+        var lines = new List<LineInput>();
+        if (fromBalances.Count > 0)
+        {
+            var from = sub.UsageBilledThrough ?? sub.CreatedAt;
+            var overage = await s.Balances.ResetOverageAsync(op.Tenant, sub.CustomerId, [.. fromBalances.Select(p => p.FeatureId!)], from, op.Now);
+            var charges = fromBalances.Where(p => overage.GetValueOrDefault(p.FeatureId!) > 0)
+                .Select(p => new UsageCharge(product.Id, p.FeatureId!, $"{product.Name} — {p.FeatureId} usage", CatalogRules.ToUsagePrice(p)!,
+                    Micro.ToDecimal(overage[p.FeatureId!])));
+            lines.AddRange(PeriodLines.InArrears(charges, periodStart, periodEnd));
+        }
+        if (metered.Count > 0) lines.AddRange(await BillMeterUsage.LinesAsync(s, op, sub, product, priced, metered, periodStart, periodEnd));
+        return lines;
     }
 
     /// <summary>Brings every balance of the customer up to date at the operation's time (period resets, expiries) and stores what changed.</summary>

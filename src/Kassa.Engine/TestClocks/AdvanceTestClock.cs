@@ -1,4 +1,5 @@
 using Kassa.Core.Errors;
+using Kassa.Engine.Balances;
 using Kassa.Engine.Common;
 using Kassa.Engine.Payments;
 using Kassa.Engine.Storage;
@@ -13,8 +14,10 @@ namespace Kassa.Engine.TestClocks;
 /// was due, so a year of monthly renewals produces the same invoices, payments and ledger a year of
 /// real time would. Each step is its own transaction (as the workers run them); the clock's time is
 /// stored after each instant, so an advance that stops part way (a crash) leaves the clock at the last
-/// instant fully done and a new advance continues from there. Balances of the clock's customers reset
-/// and expire lazily at the clock's time when they are next used by a renewal.
+/// instant fully done and a new advance continues from there. The clock's customers' balances are kept
+/// in the same time order: a held lock expires, a period resets and a credit grant expires at the instant
+/// each falls due (before a renewal due at the same instant), as the real-time maintenance worker does
+/// for everyone else.
 /// </summary>
 public static class AdvanceTestClock
 {
@@ -41,11 +44,21 @@ public static class AdvanceTestClock
         }, commitIf: x => x.IsOk, ct: ct);
         if (!started.IsOk) return started.Error!;
 
+        // Balance upkeep done so far: everything due at or before it has run (a thing the upkeep leaves due
+        // is not visited again, so the loop always moves forward).
+        DateTimeOffset? balancesDoneThrough = null;
         for (var step = 0; step < StepsMax; step++)
         {
-            var due = await store.ReadAsync(s => s.Subscriptions.NextDueOnClockAsync(op.Tenant, id, to), ct);
-            if (due is not { } at) break;
+            var renewalDue = await store.ReadAsync(s => s.Subscriptions.NextDueOnClockAsync(op.Tenant, id, to), ct);
+            var balanceDue = await store.ReadAsync(s => s.ClockBalances.NextBalanceDueOnClockAsync(op.Tenant, id, balancesDoneThrough, to), ct);
+            if (Earliest(renewalDue, balanceDue) is not { } at) break;
             var instant = op.At(at);
+            // At one instant, balances first: a lock that expired or a grant that ran out before the renewal is not counted by it.
+            if (balanceDue == at)
+            {
+                await MaintainBalancesAsync(store, instant, id, balancesDoneThrough, ct);
+                balancesDoneThrough = at;
+            }
             var (subs, retries) = await store.ReadAsync(s => s.Subscriptions.DueOnClockAsync(op.Tenant, id, at, RunRenewals.ChunkSize), ct);
             foreach (var subId in subs)
             {
@@ -73,5 +86,40 @@ public static class AdvanceTestClock
             return ready;
         }, ct: ct);
         return TestClockResource.From(done);
+    }
+
+    /// <summary>Customers whose balances one upkeep transaction brings up to date.</summary>
+    public const int BalanceChunk = 200;
+
+    /// <summary>Pages of due customers one instant may visit (<see cref="BalanceChunk"/> each).</summary>
+    public const int BalancePagesMax = 50;
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    /// <summary>
+    /// Brings the balances of the clock's customers with something due at <c>instant.Now</c> up to date
+    /// at that instant, through the balance engine's own decisions and writes (<see cref="ApplyBalanceBatch"/>):
+    /// expired locks released (<c>lock.expired</c>), periods reset, buckets expired (<c>credit_grant.expired</c>),
+    /// each logged and emitted at the clock's instant, in one transaction per chunk of customers.
+    /// </summary>
+    private static async Task MaintainBalancesAsync(IKassaStore store, OperationContext instant, string clockId, DateTimeOffset? after, CancellationToken ct)
+    {
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        for (var page = 0; page < BalancePagesMax; page++)
+        {
+            var due = await store.ReadAsync(s => s.ClockBalances.CustomersWithBalancesDueOnClockAsync(instant.Tenant, clockId, after, instant.Now, BalanceChunk), ct);
+            var fresh = due.Where(done.Add).ToList();
+            if (fresh.Count > 0)
+            {
+                var ops = fresh.Select(c => (BalanceOp)new MaintainOp(instant.Tenant, instant.RequestId, instant.Now, c) { ClockId = clockId }).ToList();
+                await store.WriteAsync(async s =>
+                {
+                    await ApplyBalanceBatch.Execute(s, ops);
+                    return true;
+                }, ct: ct);
+            }
+            // A customer still listed after its upkeep has nothing more the upkeep can do now; only new ones count.
+            if (due.Count < BalanceChunk || fresh.Count == 0) break;
+        }
     }
 }

@@ -5,6 +5,7 @@ using Kassa.Engine.Common;
 using Kassa.Engine.Metering;
 using Kassa.Engine.Resources;
 using Kassa.Engine.Storage;
+using Kassa.Engine.TestClocks;
 using Kassa.Server.Http;
 
 namespace Kassa.Server.Endpoints;
@@ -83,7 +84,30 @@ public static class MeteringEndpoints
             });
     }
 
-    private static async Task IngestOne(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal)
+    /// <summary>
+    /// The time each event of a request is checked against: real time, or the customer's test clock time
+    /// for a customer on a clock (spec §11), so a clock's customers can send events of the clock's days.
+    /// A tenant without clocks pays nothing (<see cref="ClockTimes"/> remembers it); one with clocks reads
+    /// each distinct customer once per request, at most the batch's 1,000.
+    /// </summary>
+    private static async Task<Func<int, DateTimeOffset>> ReferenceTimesAsync(HttpContext http, ClockTimes clocks, IReadOnlyList<JsonElement> events,
+        DateTimeOffset now)
+    {
+        var tenant = http.Principal().Tenant;
+        if (tenant.Livemode) return _ => now;
+        var times = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var perEvent = new DateTimeOffset[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            perEvent[i] = now;
+            if (IngestMeterEvents.CustomerIdOf(events[i]) is not { Length: > 0 } customerId) continue;
+            if (!times.TryGetValue(customerId, out var at)) times[customerId] = at = (await clocks.ForAsync(tenant, customerId, now, http.RequestAborted)).Now;
+            perEvent[i] = at;
+        }
+        return i => perEvent[i];
+    }
+
+    private static async Task IngestOne(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal, ClockTimes clocks)
     {
         var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
         if (!read.IsOk)
@@ -102,13 +126,13 @@ public static class MeteringEndpoints
             await ApiResponses.WriteError(http, new KassaError(ErrorCodes.MalformedJson, $"The body is not valid JSON: {e.Message}"));
             return;
         }
-        var prepared = IngestMeterEvents.Prepare([element], time.GetUtcNow());
+        var prepared = IngestMeterEvents.Prepare([element], await ReferenceTimesAsync(http, clocks, [element], time.GetUtcNow()));
         // One event: a refusal is the request's error, not an entry in a batch report.
         if (prepared.Rejected is [var only]) await ApiResponses.WriteError(http, new KassaError(ErrorCode(only.Code), only.Message));
         else await Store(http, api, queue, signal, prepared);
     }
 
-    private static async Task IngestBatch(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal)
+    private static async Task IngestBatch(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal, ClockTimes clocks)
     {
         var body = await api.ReadBody<BatchRequest>(http);
         if (body is null) return;
@@ -123,7 +147,7 @@ public static class MeteringEndpoints
                 $"A batch holds at most {MeterEventInput.BatchMax} events; this one has {body.Events.Count}", "events"));
             return;
         }
-        await Store(http, api, queue, signal, IngestMeterEvents.Prepare(body.Events, time.GetUtcNow()));
+        await Store(http, api, queue, signal, IngestMeterEvents.Prepare(body.Events, await ReferenceTimesAsync(http, clocks, body.Events, time.GetUtcNow())));
     }
 
     private static async Task Store(HttpContext http, Api api, IngestQueue queue, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)

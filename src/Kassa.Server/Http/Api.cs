@@ -234,6 +234,12 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
             if (clockId is not null) context = context.At(now);
         }
         var built = build(parsed.Value, context);
+        if (built is { IsOk: true, Value: Kassa.Engine.Balances.FinalizeLockOp finalize } && clockId is null)
+        {
+            // A finalize names no customer: its lock's customer may live on a test clock (spec §11).
+            (clockId, var now) = await clocks.ForLockAsync(context.Tenant, finalize.LockId, context.Now, http.RequestAborted);
+            if (clockId is not null) built = build(parsed.Value, context = context.At(now));
+        }
         if (!built.IsOk) return Refused(built.Error!, context);
         var op = built.Value;
         op.ClockId = clockId;

@@ -262,8 +262,9 @@ public abstract class ProductMigrationTests(KassaHost host)
         Assert.Equal(3500, (long)upgraded["invoice"]!["total"]!);
         Assert.Equal((granted, used, remaining), await BalanceAsync(w, customer, calls) is var b ? ((long)b.Granted, (long)b.Used, (long)b.Remaining) : default);
 
-        // At the balance's next reset the new plan's 5000 is granted, and nothing carried comes back.
-        await AdvanceAsync(w, "2028-05-01T00:00:01Z");
+        // The upgrade started Enterprise's period (and the balance's, which Enterprise took over) on April 16:
+        // at its reset a month later the new plan's 5000 is granted, and nothing carried comes back.
+        await AdvanceAsync(w, "2028-05-16T00:00:01Z");
         Assert.Equal((5000m, 0m, 5000m), await BalanceAsync(w, customer, calls));
         await LedgerSelfCheck.AssertHoldsAsync(w.C);
     }
