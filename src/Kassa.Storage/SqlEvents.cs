@@ -43,9 +43,12 @@ internal sealed class SqlEvents(SqlSession s) : IEventStore
     public async Task MarkDispatchedAsync(IReadOnlyList<long> seqs)
     {
         await s.FlushAsync();
+        // One statement text whatever the count (Dapper's IN @list would write one placeholder per element:
+        // a new text, and a new prepared statement, for every batch size).
         await (s.Dialect.IsPostgres
             ? s.Connection.ExecuteAsync("UPDATE events SET dispatched = TRUE WHERE seq = ANY(@seqs)", new { seqs = seqs.ToArray() }, s.Transaction)
-            : s.Connection.ExecuteAsync("UPDATE events SET dispatched = 1 WHERE seq IN @seqs", new { seqs }, s.Transaction));
+            : s.Connection.ExecuteAsync("UPDATE events SET dispatched = 1 WHERE seq IN (SELECT value FROM json_each(@seqs))",
+                new { seqs = JsonSerializer.Serialize(seqs) }, s.Transaction));
     }
 
     private async Task<IReadOnlyList<EventRecord>> Query(string sql, object args)

@@ -42,5 +42,16 @@ public sealed class SqliteWalTests : IDisposable
         // The WAL may pass the limit by a transaction or two (each ~1 MB here) before the restart; without it, ~60 MB.
         Assert.True(largest < 4 * limit, $"the WAL reached {largest:#,0} bytes with a {limit:#,0}-byte limit");
         Assert.Equal(12_000L, await store.ReadAsync(async s => (long)(await s.Metering.ListEventsAsync(tenant, null, "wal", null, null, null, 100_000)).Count));
+        Assert.True(store.WalRestarts > 0);
+
+        // Once restarted and trimmed, small writes leave the WAL alone until it really fills again. (With the trim
+        // size equal to the limit the trimmed file still looked full, and every write ran a RESTART checkpoint.)
+        var before = store.WalRestarts;
+        for (var t = 0; t < 20; t++)
+        {
+            var one = new NormalizedEvent($"small-{t}", "wal", "c0", now, doc.RootElement, "{}");
+            Assert.Single(await store.WriteAsync(s => s.Metering.InsertEventsAsync(tenant, [one], now)));
+        }
+        Assert.InRange(store.WalRestarts - before, 0, 1);
     }
 }
