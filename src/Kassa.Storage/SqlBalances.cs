@@ -284,6 +284,38 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         return list;
     }
 
+    public Task SetDeferredAsync(StoredBucket b, long amountMinor, string currency) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE balance_buckets SET deferred_amount = @amountMinor, deferred_currency = @currency
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId AND id = @id
+            """, new { b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, id = b.Bucket.Id, amountMinor, currency }, s.Transaction);
+
+    public async Task<IReadOnlyList<DeferredBucket>> DeferredAsync(DeferredBucket? after, int limit)
+    {
+        // The partial index balance_buckets_deferred holds exactly these rows, in this order.
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT account_id, livemode, customer_id, feature_id, entity_id, id, granted, used, voided, deferred_amount, deferred_currency, recognized_amount
+            FROM balance_buckets WHERE deferred_amount > recognized_amount
+              AND (@first OR (account_id, livemode, customer_id, feature_id, entity_id, id) > (@a, @l, @c, @f, @e, @i))
+            ORDER BY account_id, livemode, customer_id, feature_id, entity_id, id LIMIT @limit{s.Dialect.ForUpdate}
+            """, new
+            {
+                first = after is null, a = after?.AccountId ?? "", l = after?.Livemode ?? false, c = after?.CustomerId ?? "", f = after?.FeatureId ?? "",
+                e = after?.EntityId ?? "", i = after?.Id ?? "", limit,
+            }, s.Transaction);
+        var list = new List<DeferredBucket>();
+        while (await r.ReadAsync())
+            list.Add(new DeferredBucket(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt64(6), r.GetInt64(7),
+                r.GetBoolean(8), r.GetInt64(9), r.GetString(10), r.GetInt64(11)));
+        return list;
+    }
+
+    public Task SetRecognizedAsync(DeferredBucket b, long recognizedMinor) =>
+        s.Connection.ExecuteAsync("""
+            UPDATE balance_buckets SET recognized_amount = @recognizedMinor
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId AND id = @Id
+            """, new { b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Id, recognizedMinor }, s.Transaction);
+
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
         QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now AND NOT EXISTS ({OnTestClock("locks")}) ORDER BY expires_at LIMIT @limit",
             new { now = Micros.From(now), limit });

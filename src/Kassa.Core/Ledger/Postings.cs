@@ -90,6 +90,15 @@ public static class Postings
     public static JournalEntry PrepaidCreditsConsumed(string sourceType, string sourceId, string currency, long amountMinor) =>
         Move(sourceType, sourceId, "prepaid_consumed", currency, amountMinor, Chart.Deferred, Chart.UsageRevenue);
 
+    /// <summary>
+    /// Prepaid credits a purchase granted, recognised as usage revenue as they are used: DR 2100 / CR 4001 for
+    /// <paramref name="amountMinor"/>, the step that brings the bucket's recognised total to
+    /// <paramref name="recognizedThrough"/>. The cumulative total names the entry, so each step posts once
+    /// and a rerun of the same step posts nothing.
+    /// </summary>
+    public static JournalEntry PrepaidCreditsRecognized(string bucketId, string currency, long amountMinor, long recognizedThrough) =>
+        Move("credit_grant", bucketId, $"prepaid_consumed_{recognizedThrough}", currency, amountMinor, Chart.Deferred, Chart.UsageRevenue);
+
     private static JournalEntry Move(string type, string id, string action, string currency, long amountMinor, LedgerAccount debit, LedgerAccount credit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amountMinor);

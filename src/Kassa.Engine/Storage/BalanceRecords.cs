@@ -87,3 +87,8 @@ public sealed record UsageRecord(
 public sealed record CreditTransactionRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, MovementType Type, long Amount, string? BucketId,
     long BalanceAfter, string? SourceType, string? SourceId, DateTimeOffset CreatedAt);
+
+/// <summary>A bucket sold as prepaid credits whose revenue is not yet all recognised (amounts in minor units, quantities in micro-units).</summary>
+public sealed record DeferredBucket(
+    string AccountId, bool Livemode, string CustomerId, string FeatureId, string EntityId, string Id, long Granted, long Used, bool Voided,
+    long DeferredAmount, string Currency, long RecognizedAmount);

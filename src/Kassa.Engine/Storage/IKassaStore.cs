@@ -199,6 +199,12 @@ public interface ICatalogStore
 /// </summary>
 public interface IBalanceStore
 {
+    /// <summary>Marks a bucket a purchase granted as sold for <paramref name="amountMinor"/> (deferred revenue until its credits are used).</summary>
+    Task SetDeferredAsync(StoredBucket bucket, long amountMinor, string currency);
+    /// <summary>Buckets with deferred revenue not yet all recognised, in key order after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<DeferredBucket>> DeferredAsync(DeferredBucket? after, int limit);
+    /// <summary>Records how much of a bucket's deferred revenue has been recognised.</summary>
+    Task SetRecognizedAsync(DeferredBucket bucket, long recognizedMinor);
     /// <summary>The balance headers of these customers; on PostgreSQL locked in key order until the transaction ends.</summary>
     Task<IReadOnlyList<BalanceHeader>> LoadHeadersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, bool forUpdate);
     /// <summary>Buckets that still matter at <paramref name="now"/>: not voided and usable, holding something, or with an expiry not yet recorded.</summary>

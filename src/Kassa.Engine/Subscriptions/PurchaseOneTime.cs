@@ -121,9 +121,16 @@ public static class PurchaseOneTime
     {
         var book = await BalanceBook.LoadAsync(s, op.Tenant, [sub.CustomerId], [], forUpdate: true, op.Now);
         var features = (await s.Catalog.GetFeaturesAsync(op.Tenant, [.. version.Features.Select(f => f.FeatureId!)])).ToDictionary(f => f.Id);
+        // What the credits were sold for: the invoice's one-time lines, which name the first metered feature
+        // (LinesAsync) and were credited to deferred revenue; RecognizePrepaidRevenue moves it to usage revenue as they are used.
+        var plan = BillingPlan.Of(version);
+        var credits = version.Features.FirstOrDefault(pf =>
+            features.TryGetValue(pf.FeatureId!, out var f) && BalanceWords.Parse<FeatureType>(f.Type) != FeatureType.Boolean)?.FeatureId;
+        var soldFor = plan.OneTime.Where(p => (p.Amount ?? 0) > 0).Sum(p => checked(p.Amount!.Value * sub.Quantity));
         foreach (var pf in version.Features)
         {
             if (!features.TryGetValue(pf.FeatureId!, out var feature)) continue;
+            StoredBucket? sold = null;
             var live = book.Get(sub.CustomerId, feature.Id, "", op.Now);
             var flag = BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean;
             if (live is null)
@@ -147,17 +154,20 @@ public static class PurchaseOneTime
                 // Checked at subscribe (CheckGrantsFit); a balance already at the bound is the one way this can fail.
                 if (!Micro.TryFromDecimal(included * sub.Quantity, out var amount))
                     throw new InvalidOperationException($"Purchase {sub.Id}: included × quantity of '{feature.Id}' does not fit micro-units");
-                live.Add(new StoredBucket
+                sold = new StoredBucket
                 {
                     AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = sub.CustomerId, FeatureId = feature.Id, EntityId = "",
                     Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, 10, GrantCategory.Paid, amount, 0, 0, op.Now, null, op.Now),
                     Name = $"Purchase {sub.Id}", IsNew = true,
-                });
+                };
+                live.Add(sold);
                 // Bought credits pay the period's overage first, exactly as a credit grant does.
                 if (!live.Header.Unlimited) live.Balance.SettleOverage(op.Now);
             }
             live.Header.UpdatedAt = op.Now;
             await BalanceWrites.SaveAsync(s, live, op.Now, "subscription", sub.Id);
+            if (sold is not null && feature.Id == credits && soldFor > 0 && plan.Currency is { } currency)
+                await s.Balances.SetDeferredAsync(sold, soldFor, currency);
         }
         var ended = sub with { Status = SubscriptionStatus.Expired, EndedAt = op.Now, UpdatedAt = op.Now };
         await SubscriptionPayments.SaveAsync(s, op, sub, ended, EventTypes.SubscriptionUpdated);

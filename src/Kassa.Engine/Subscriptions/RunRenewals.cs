@@ -56,6 +56,15 @@ public static class RunRenewals
         }
         charges += await RetryDueAsync(store, providers, now, onFailure, ct);
         ended += await ExpireIncompleteAsync(store, now, onFailure, ct);
+        try
+        {
+            await Ledger.RecognizePrepaidRevenue.RunAsync(store, now, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Recognition is caught up on the next round; a failure here must not hide the renewals' summary.
+            onFailure?.Invoke(e);
+        }
         return new Summary(renewed, ended, invoices, charges, failures);
     }
 

@@ -78,6 +78,8 @@ public static class AdvanceTestClock
             }, ct: ct);
         }
 
+        // Revenue of prepaid credits used meanwhile moves from deferred to usage revenue, as the worker does in real time.
+        await Ledger.RecognizePrepaidRevenue.RunAsync(store, op.At(to).Now, ct);
         var done = await store.WriteAsync(async s =>
         {
             var clock = (await s.TestClocks.GetAsync(op.Tenant, id, forUpdate: true))!;

@@ -50,6 +50,11 @@ public class PostingsTests
         Assert.Equal("CR2000:700 DR4950:700", Show(Postings.CreditNoteAsCredit("cn_1", "usd", 700)));
         Assert.Equal("CR1200:700 DR2000:700", Show(Postings.CustomerCreditApplied("in_5", "usd", 700)));
         Assert.Equal("DR2100:40 CR4001:40", Show(Postings.PrepaidCreditsConsumed("track", "mev_1", "usd", 40)));
+        // Each recognition step is named by the cumulative total it reaches: two steps, two sources; a rerun of one, the same source.
+        var step = Postings.PrepaidCreditsRecognized("grant_1", "usd", 250, 1250);
+        Assert.Equal("DR2100:250 CR4001:250", Show(step));
+        Assert.Equal(new EntrySource("credit_grant", "grant_1", "prepaid_consumed_1250"), step.Source);
+        Assert.NotEqual(step.Source, Postings.PrepaidCreditsRecognized("grant_1", "usd", 250, 1500).Source);
         Assert.Throws<ArgumentOutOfRangeException>(() => Postings.Refunded("re_2", "usd", -1));
     }
 

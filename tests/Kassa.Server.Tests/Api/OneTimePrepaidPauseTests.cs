@@ -118,6 +118,27 @@ public abstract class OneTimePrepaidPauseTests(KassaHost host)
         var listed = (await GetAsync(c, $"/v1/subscriptions?customer_id={customer}"))["data"]!.AsArray();
         Assert.Equal(["expired", "expired"], listed.Select(s => (string?)s!["status"]));
         await LedgerSelfCheck.AssertHoldsAsync(c);
+
+        // Credits used become usage revenue (DR 2100 / CR 4001) on the worker's next round, in proportion to
+        // what each pack was sold for (1 a credit here); used up, all of it; a round with nothing new posts nothing.
+        async Task UseAndRecognize(long credits)
+        {
+            var track = await c.Post("/v1/track", new { customer_id = customer, feature_id = feature, value = credits });
+            Assert.True(track.Status == HttpStatusCode.OK, track.Body?.ToJsonString());
+            await RunRenewals.RunAsync(host.Store, new PaymentProviders(new SandboxProvider()), host.Clock.GetUtcNow(), e => throw e, CancellationToken.None);
+        }
+        async Task<int> EntriesAsync() => (await GetAsync(c, "/v1/ledger/entries?limit=100"))["data"]!.AsArray().Count;
+        await UseAndRecognize(1250);
+        tb = await GetAsync(c, "/v1/ledger/trial_balance?currency=usd&as_of=2100-01-01T00:00:00Z");
+        Assert.Equal((1750L, 1250L), (Account(tb, "2100"), Account(tb, "4001")));
+        var entries = await EntriesAsync();
+        await RunRenewals.RunAsync(host.Store, new PaymentProviders(new SandboxProvider()), host.Clock.GetUtcNow(), e => throw e, CancellationToken.None);
+        Assert.Equal(entries, await EntriesAsync());
+        await UseAndRecognize(1750);
+        tb = await GetAsync(c, "/v1/ledger/trial_balance?currency=usd&as_of=2100-01-01T00:00:00Z");
+        Assert.Equal((0L, 3000L, 3000L), (Account(tb, "2100"), Account(tb, "4001"), Account(tb, "1000")));
+        Assert.Equal(0m, await RemainingAsync(c, customer, feature));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
     [Fact]
