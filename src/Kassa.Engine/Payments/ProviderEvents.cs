@@ -29,8 +29,12 @@ public sealed record ChargeFailed(string ProviderChargeId, string? PaymentId, st
 /// <summary>A refund the provider made; <c>RefundId</c> is Kassa's when Kassa asked for it. One made in the provider's dashboard has none.</summary>
 public sealed record ChargeRefunded(string ProviderChargeId, string ProviderRefundId, string? RefundId, long Amount, string Currency) : ProviderEffect;
 
-/// <summary>A method was saved to the provider's customer (a SetupIntent, or Checkout in setup mode).</summary>
-public sealed record MethodAttached(string ProviderCustomerId, string MethodToken, CardSummary Card) : ProviderEffect;
+/// <summary>
+/// A method was saved to the provider's customer (a SetupIntent, or Checkout in setup mode).
+/// <c>CustomerId</c> is Kassa's customer, resolved by the reader from the provider's customer
+/// mapping (null when the provider customer is not one Kassa made: then the event is only recorded).
+/// </summary>
+public sealed record MethodAttached(string? CustomerId, string ProviderCustomerId, string MethodToken, CardSummary Card) : ProviderEffect;
 
 public sealed record MethodDetached(string MethodToken) : ProviderEffect;
 
@@ -48,7 +52,10 @@ public sealed record DisputeChanged(string ProviderDisputeId, string ProviderCha
 public sealed record ProviderDelivery(string Body, Func<string, string?> Header);
 
 /// <summary>
-/// A provider's webhook reader. <see cref="ReadAsync"/> finds the tenant's webhook secret itself
+/// A provider's webhook reader. Deliveries arrive at
+/// <c>POST /v1/providers/{provider}/webhooks?account_id=acc_…&amp;livemode=true|false</c> without an
+/// API key: the query names the tenant whose configured secret must verify the signature (the
+/// provider configuration endpoint answers this exact <c>webhook_url</c> for the operator to paste). <see cref="ReadAsync"/> finds the tenant's webhook secret itself
 /// (the provider's configuration), verifies the signature and the timestamp tolerance against
 /// <paramref name="now"/>, and reads the event. A delivery that does not verify is an error
 /// (<c>signature_invalid</c>, 400) and has no effect.
