@@ -15,6 +15,14 @@ public static class ErrorCodes
     public const string QuantityOverflow = "quantity_overflow";
     /// <summary>A request header holds a byte outside printable ASCII; <c>param</c> names the header.</summary>
     public const string InvalidHeader = "invalid_header";
+    /// <summary>The provider does not do this (Stripe never receives raw card numbers from Kassa).</summary>
+    public const string Unsupported = "unsupported";
+    /// <summary>A provider key of the other mode: a <c>sk_live_</c> key with a test-mode Kassa key, or <c>sk_test_</c> with a live one.</summary>
+    public const string LivemodeMismatch = "livemode_mismatch";
+    /// <summary>The server has no key to encrypt provider secrets with (PostgreSQL without <c>KASSA_SECRETS_KEY</c>).</summary>
+    public const string SecretsUnavailable = "secrets_unavailable";
+    /// <summary>A provider webhook delivery whose signature does not verify (wrong secret, stale timestamp, altered body).</summary>
+    public const string SignatureInvalid = "signature_invalid";
     // 401 authentication_error
     public const string MissingApiKey = "missing_api_key";
     public const string InvalidApiKey = "invalid_api_key";
@@ -60,4 +68,6 @@ public static class ErrorCodes
     // 503 api_error
     /// <summary>The server is stopping or cannot reach its database; always sent with <c>Retry-After</c>.</summary>
     public const string Unavailable = "unavailable";
+    /// <summary>The payment provider did not answer (timeout, rate limit, outage); the attempt stays processing and is completed later.</summary>
+    public const string ProviderUnavailable = "provider_unavailable";
 }

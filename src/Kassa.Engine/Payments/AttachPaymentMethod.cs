@@ -25,7 +25,7 @@ public static class AttachPaymentMethod
 
     public static async Task<Result<PaymentMethodResource>> Execute(IStoreSession s, OperationContext op, PaymentProviders providers, Request r, CancellationToken ct)
     {
-        if (op.Tenant.Livemode || providers.For(op.Tenant) is not { } provider)
+        if (op.Tenant.Livemode || await providers.ForAsync(op.Tenant, ct) is not { } provider)
             return new KassaError(ErrorCodes.TestModeOnly, "Cards can be saved through the API in test mode only (sandbox provider); live mode needs a checkout with a configured provider");
         if (r.CustomerId is null) return KassaError.Missing("customer_id");
         if (r.Card is null) return KassaError.Missing("card");
@@ -39,6 +39,8 @@ public static class AttachPaymentMethod
         var attached = await provider.AttachCardAsync(customer.Id, new CardInput(r.Card.Number, r.Card.ExpMonth, r.Card.ExpYear, r.Card.Cvc), op.Now, ct);
         if (!attached.Attached)
         {
+            if (attached.FailureCode == ErrorCodes.Unsupported)
+                return new KassaError(ErrorCodes.Unsupported, attached.FailureMessage ?? $"The '{provider.Name}' provider does not take card numbers", "card");
             var code = attached.FailureCode == ErrorCodes.InsufficientFunds ? ErrorCodes.InsufficientFunds : ErrorCodes.CardDeclined;
             return new KassaError(code, attached.FailureMessage ?? "The card was declined.", "card");
         }

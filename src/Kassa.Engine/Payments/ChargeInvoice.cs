@@ -113,10 +113,20 @@ public static class ChargeInvoice
 
         // The attempt's id is the provider's idempotency key: however often this runs for one attempt
         // (a retry, the reconcile worker on another node), the provider charges once and answers alike.
-        var provider = providers.For(op.Tenant);
-        var charge = provider is null || method is null || provider.Name != payment.Provider
-            ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
-            : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+        ChargeResult charge;
+        try
+        {
+            var provider = await providers.NamedAsync(op.Tenant, payment.Provider, ct);
+            charge = provider is null || method is null
+                ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
+                : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+        }
+        catch (ProviderUnavailableException e)
+        {
+            // The outcome is unknown (a timeout: the charge may have happened). Nothing is recorded; the
+            // attempt stays processing and the reconcile worker completes it with the same key.
+            return new PaymentOutcome(payment.Id, PaymentStatuses.Processing, null, e.Message, payment.InvoiceId, null);
+        }
         return await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
     }
 
@@ -163,10 +173,19 @@ public static class ChargeInvoice
         foreach (var (op, payment, method) in loaded)
         {
             if (payment is not { Status: PaymentStatuses.Processing }) continue;
-            var provider = providers.For(op.Tenant);
-            var charge = provider is null || method is null || provider.Name != payment.Provider
-                ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
-                : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+            ChargeResult charge;
+            try
+            {
+                var provider = await providers.NamedAsync(op.Tenant, payment.Provider, ct);
+                charge = provider is null || method is null
+                    ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
+                    : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+            }
+            catch (ProviderUnavailableException)
+            {
+                // Outcome unknown: left processing for the reconcile worker, as in CompleteAsync.
+                continue;
+            }
             charges.Add((op, payment, charge));
         }
         try

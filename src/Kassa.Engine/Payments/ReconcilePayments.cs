@@ -38,7 +38,7 @@ public static class ReconcilePayments
                 try
                 {
                     var done = await ChargeInvoice.CompleteAsync(store, providers, Context(attempt, now), attempt.Id, ct);
-                    if (done.IsOk) payments++;
+                    if (done is { IsOk: true, Value.Status: not PaymentStatuses.Processing }) payments++;
                     else failures++;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -57,7 +57,7 @@ public static class ReconcilePayments
                 try
                 {
                     var done = await RefundPayment.CompleteAsync(store, providers, Context(attempt, now), attempt.Id, ct);
-                    if (done.IsOk) refunds++;
+                    if (done is { IsOk: true, Value.Status: not PaymentStatuses.RefundPending }) refunds++;
                     else failures++;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

@@ -65,10 +65,19 @@ public static class RefundPayment
         if (refund.Status != PaymentStatuses.RefundPending) return Outcome(refund);
 
         // The refund's id is the provider's idempotency key, as a payment's is for its charge.
-        var provider = providers.For(op.Tenant);
-        var result = provider is null || payment.ProviderChargeId is null || provider.Name != payment.Provider
-            ? new RefundResult(false, "", "provider_unavailable")
-            : await provider.RefundAsync(payment.ProviderChargeId, refund.Amount, refund.Currency, refund.Id, ct);
+        RefundResult result;
+        try
+        {
+            var provider = await providers.NamedAsync(op.Tenant, payment.Provider, ct);
+            result = provider is null || payment.ProviderChargeId is null
+                ? new RefundResult(false, "", "provider_unavailable")
+                : await provider.RefundAsync(payment.ProviderChargeId, refund.Amount, refund.Currency, refund.Id, ct);
+        }
+        catch (ProviderUnavailableException)
+        {
+            // Outcome unknown: the refund stays pending; the reconcile worker asks again with the same key.
+            return Outcome(refund);
+        }
         return await store.WriteAsync(s => RecordOutcomeAsync(s, op, refund.Id, payment.Id, result), r => r.IsOk, CancellationToken.None);
     }
 

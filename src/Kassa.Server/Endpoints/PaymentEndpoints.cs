@@ -92,6 +92,9 @@ public static class PaymentEndpoints
                     var invoice = await store.ReadAsync(s => GetInvoice.Execute(s, op.Tenant, id));
                     return invoice.IsOk ? new Reply(StatusCodes.Status200OK, invoice.Value) : invoice.Error!;
                 }
+                if (outcome.Status == PaymentStatuses.Processing)
+                    return new KassaError(ErrorCodes.ProviderUnavailable,
+                        $"The provider did not answer for payment '{outcome.PaymentId}' of invoice '{id}'; it stays processing and is completed by a retry with the same Idempotency-Key or by the reconcile worker");
                 var code = outcome.Status == PaymentStatuses.RequiresAction ? ErrorCodes.RequiresAction
                     : outcome.FailureCode == ErrorCodes.InsufficientFunds ? ErrorCodes.InsufficientFunds : ErrorCodes.CardDeclined;
                 return new KassaError(code, $"Payment '{outcome.PaymentId}' of invoice '{id}' {outcome.Status}: {outcome.FailureMessage ?? outcome.FailureCode}; the invoice stays open",

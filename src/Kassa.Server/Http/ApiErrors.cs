@@ -27,6 +27,10 @@ public static class ApiErrors
         [ErrorCodes.QuantityOverflow] = (400, "invalid_request_error"),
         [ErrorCodes.InvalidHeader] = (400, "invalid_request_error"),
         [ErrorCodes.TestModeOnly] = (400, "invalid_request_error"),
+        [ErrorCodes.Unsupported] = (400, "invalid_request_error"),
+        [ErrorCodes.LivemodeMismatch] = (400, "invalid_request_error"),
+        [ErrorCodes.SecretsUnavailable] = (400, "invalid_request_error"),
+        [ErrorCodes.SignatureInvalid] = (400, "invalid_request_error"),
         [ErrorCodes.MissingApiKey] = (401, "authentication_error"),
         [ErrorCodes.CardDeclined] = (402, "payment_error"),
         [ErrorCodes.InsufficientFunds] = (402, "payment_error"),
@@ -50,6 +54,7 @@ public static class ApiErrors
         [ErrorCodes.HeadersTooLarge] = (431, "invalid_request_error"),
         [ErrorCodes.InternalError] = (500, "api_error"),
         [ErrorCodes.Unavailable] = (503, "api_error"),
+        [ErrorCodes.ProviderUnavailable] = (503, "api_error"),
     };
 
     public static IReadOnlyCollection<string> Codes => Map.Keys;

@@ -39,6 +39,10 @@ public sealed class ErrorMappingTests
         ["quantity_overflow"] = 400,
         ["invalid_header"] = 400,
         ["test_mode_only"] = 400,
+        ["unsupported"] = 400,
+        ["livemode_mismatch"] = 400,
+        ["secrets_unavailable"] = 400,
+        ["signature_invalid"] = 400,
         ["missing_api_key"] = 401,
         ["invalid_api_key"] = 401,
         ["expired_token"] = 401,
@@ -62,6 +66,7 @@ public sealed class ErrorMappingTests
         ["headers_too_large"] = 431,
         ["internal_error"] = 500,
         ["unavailable"] = 503,
+        ["provider_unavailable"] = 503,
     };
 
     private static List<string> DeclaredCodes() =>
