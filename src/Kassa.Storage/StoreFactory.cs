@@ -24,6 +24,15 @@ public static class StoreFactory
         return new SqliteStore(db.Contains('=') ? db : $"Data Source={db}", time);
     }
 
+    /// <summary>The SQLite database file of <paramref name="db"/> (full path), or null for PostgreSQL or an in-memory database.</summary>
+    public static string? SqliteFilePath(string? db)
+    {
+        db = string.IsNullOrWhiteSpace(db) ? DefaultSqlitePath : db.Trim();
+        if (IsPostgres(db)) return null;
+        var source = db.Contains('=') ? new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(db).DataSource : db;
+        return string.IsNullOrEmpty(source) || source == ":memory:" || source.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? null : Path.GetFullPath(source);
+    }
+
     /// <summary>postgres://user:password@host:port/database?sslmode=require → Npgsql key=value form.</summary>
     public static string FromUrl(string url)
     {

@@ -27,8 +27,10 @@ public sealed class StripeProviderFactory : IConfiguredProviderFactory, IDisposa
 
     public IPaymentProvider Create(Tenant tenant, string secretKey) => CreateStripe(tenant, secretKey);
 
-    public StripeProvider CreateStripe(Tenant tenant, string secretKey) =>
-        new(new StripeClient(secretKey, httpClient: _stripeHttp, apiBase: _options.ApiBase), tenant);
+    public StripeProvider CreateStripe(Tenant tenant, string secretKey) => new(Client(secretKey), tenant);
+
+    /// <summary>A client for one Stripe key, on the shared connection pool.</summary>
+    public IStripeClient Client(string secretKey) => new StripeClient(secretKey, httpClient: _stripeHttp, apiBase: _options.ApiBase);
 
     public void Dispose() => _http.Dispose();
 }

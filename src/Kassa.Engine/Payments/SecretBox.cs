@@ -18,9 +18,9 @@ public sealed class SecretBox
     private const int NonceBytes = 12;
     private const int TagBytes = 16;
 
-    private readonly byte[]? _key;
+    private readonly Lazy<byte[]>? _key;
 
-    private SecretBox(byte[]? key, string? unavailableReason)
+    private SecretBox(Lazy<byte[]>? key, string? unavailableReason)
     {
         _key = key;
         UnavailableReason = unavailableReason;
@@ -44,17 +44,22 @@ public sealed class SecretBox
             throw new ArgumentException("KASSA_SECRETS_KEY must be base64 of 32 random bytes (openssl rand -base64 32)");
         }
         if (key.Length != KeyBytes) throw new ArgumentException("KASSA_SECRETS_KEY must be base64 of 32 random bytes (openssl rand -base64 32)");
-        return new SecretBox(key, null);
+        return new SecretBox(new Lazy<byte[]>(key), null);
     }
 
     /// <summary>
-    /// A box keyed by the file at <paramref name="path"/>, made with 32 random bytes and mode 0600 when it
-    /// does not exist yet. Two processes starting at once agree on one key: the file is created exclusively
-    /// and the loser reads the winner's.
+    /// A box keyed by the file at <paramref name="path"/>, read (or made, with 32 random bytes and mode
+    /// 0600) on first use, so a server that never stores a secret never makes a key file. Two processes
+    /// agree on one key: the file is created exclusively and the loser reads the winner's.
     /// </summary>
     public static SecretBox FromKeyFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        return new SecretBox(new Lazy<byte[]>(() => ReadOrMakeKeyFile(path), LazyThreadSafetyMode.ExecutionAndPublication), null);
+    }
+
+    private static byte[] ReadOrMakeKeyFile(string path)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         if (!File.Exists(path))
         {
@@ -71,7 +76,9 @@ public sealed class SecretBox
                 // Another process made it first: use theirs.
             }
         }
-        return FromBase64Key(File.ReadAllText(path));
+        return Convert.FromBase64String(File.ReadAllText(path).Trim()) is { Length: KeyBytes } key
+            ? key
+            : throw new CryptographicException($"The secrets key file '{path}' does not hold base64 of 32 bytes");
     }
 
     /// <summary>A box that cannot store secrets, saying why (PostgreSQL without <c>KASSA_SECRETS_KEY</c>).</summary>
@@ -80,7 +87,7 @@ public sealed class SecretBox
     /// <summary>Encrypts <paramref name="plaintext"/> bound to <paramref name="context"/> (which row and field it belongs to).</summary>
     public string Encrypt(string plaintext, string context)
     {
-        var key = _key ?? throw new InvalidOperationException(UnavailableReason);
+        var key = _key?.Value ?? throw new InvalidOperationException(UnavailableReason);
         var data = Encoding.UTF8.GetBytes(plaintext);
         var output = new byte[NonceBytes + data.Length + TagBytes];
         var nonce = output.AsSpan(0, NonceBytes);
@@ -93,7 +100,7 @@ public sealed class SecretBox
     /// <summary>Decrypts what <see cref="Encrypt"/> made for the same <paramref name="context"/>; throws when the key or context differ.</summary>
     public string Decrypt(string ciphertext, string context)
     {
-        var key = _key ?? throw new InvalidOperationException(UnavailableReason);
+        var key = _key?.Value ?? throw new InvalidOperationException(UnavailableReason);
         if (!ciphertext.StartsWith(Version, StringComparison.Ordinal)) throw new CryptographicException("Unknown secret format");
         var input = Convert.FromBase64String(ciphertext[Version.Length..]);
         if (input.Length < NonceBytes + TagBytes) throw new CryptographicException("Secret too short");

@@ -51,7 +51,13 @@ public static class KassaApp
         builder.Services.AddSingleton<Kassa.Engine.Balances.BalanceEngine>();
         builder.Services.AddSingleton<Kassa.Engine.TestClocks.ClockTimes>();
         builder.Services.AddSingleton<Kassa.Engine.Payments.SandboxProvider>();
-        builder.Services.AddSingleton<Kassa.Engine.Payments.PaymentProviders>();
+        builder.Services.AddSingleton(Secrets(options, store));
+        builder.Services.AddSingleton(options.Stripe);
+        builder.Services.AddSingleton<Kassa.Stripe.StripeProviderFactory>();
+        builder.Services.AddSingleton<Kassa.Engine.Payments.IConfiguredProviderFactory>(sp => sp.GetRequiredService<Kassa.Stripe.StripeProviderFactory>());
+        builder.Services.AddSingleton<Kassa.Engine.Payments.IProviderWebhookReader, Kassa.Stripe.StripeWebhookReader>();
+        builder.Services.AddSingleton(sp => new Kassa.Engine.Payments.PaymentProviders(sp.GetRequiredService<Kassa.Engine.Payments.SandboxProvider>(), store,
+            sp.GetRequiredService<Kassa.Engine.Payments.SecretBox>(), sp.GetServices<Kassa.Engine.Payments.IConfiguredProviderFactory>(), options.Time));
         // The engine's loops always run: without them no balance could change and no event be stored.
         builder.Services.AddHostedService<BalanceEngineWorker>();
         builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
@@ -91,6 +97,7 @@ public static class KassaApp
         MeteringEndpoints.Map(v1);
         InvoiceEndpoints.Map(v1);
         PaymentEndpoints.Map(v1);
+        ProviderEndpoints.Map(v1);
         BillingEndpoints.Map(v1);
         LedgerEndpoints.Map(v1);
         HostedPageEndpoints.Map(v1);
@@ -100,6 +107,25 @@ public static class KassaApp
             MeteringEndpoints.MapBaseline(app);
         }
         return app;
+    }
+
+    /// <summary>
+    /// The provider secrets' key: <c>KASSA_SECRETS_KEY</c>; else, for SQLite, a key file next to the
+    /// database (one node, one file); PostgreSQL without it cannot store secrets, since several nodes
+    /// must share the key and Kassa cannot hand one to the others.
+    /// </summary>
+    private static Kassa.Engine.Payments.SecretBox Secrets(KassaOptions options, IKassaStore store)
+    {
+        if (options.SecretsKey is { Length: > 0 } key) return Kassa.Engine.Payments.SecretBox.FromBase64Key(key);
+        if (store.Engine == "postgres")
+        {
+            return Kassa.Engine.Payments.SecretBox.Unavailable(
+                "KASSA_SECRETS_KEY is not set: with PostgreSQL every node must share the key that encrypts provider secrets. " +
+                "Set it on every node to base64 of 32 random bytes (openssl rand -base64 32) and restart.");
+        }
+        return StoreFactory.SqliteFilePath(options.Db) is { } file
+            ? Kassa.Engine.Payments.SecretBox.FromKeyFile(Path.Combine(Path.GetDirectoryName(file)!, "kassa-secrets.key"))
+            : Kassa.Engine.Payments.SecretBox.Unavailable("An in-memory database has no folder for a key file: set KASSA_SECRETS_KEY");
     }
 
     public static IKassaStore OpenStore(KassaOptions options) => StoreFactory.Open(options.Db, options.Time);

@@ -38,6 +38,15 @@ public sealed class KassaOptions
     /// <summary><c>json</c> for one JSON object per log line (<c>KASSA_LOG_FORMAT</c>), else one plain line.</summary>
     public string LogFormat { get; set; } = "text";
 
+    /// <summary>
+    /// The key that encrypts provider secrets (<c>KASSA_SECRETS_KEY</c>, base64 of 32 bytes). Required with
+    /// PostgreSQL (every node must read the same secrets); without it SQLite uses a key file next to the database.
+    /// </summary>
+    public string? SecretsKey { get; set; }
+
+    /// <summary>Stripe's API base, the timeout of one Stripe call and Stripe.net's retries (<c>KASSA_STRIPE_API_BASE</c>: tests and development only).</summary>
+    public Kassa.Stripe.StripeOptions Stripe { get; set; } = new();
+
     public static KassaOptions FromEnvironment()
     {
         var o = new KassaOptions();
@@ -52,6 +61,13 @@ public sealed class KassaOptions
             o.RateLimitPerSecond = perSecond;
         }
         o.BenchRoutes = Environment.GetEnvironmentVariable("KASSA_BENCH_ROUTES") == "1";
+        if (Environment.GetEnvironmentVariable("KASSA_SECRETS_KEY") is { Length: > 0 } secretsKey) o.SecretsKey = secretsKey;
+        if (Environment.GetEnvironmentVariable("KASSA_STRIPE_API_BASE") is { Length: > 0 } stripeBase)
+        {
+            if (!Uri.TryCreate(stripeBase, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new ArgumentException("KASSA_STRIPE_API_BASE must be an http(s) URL (a fake Stripe, for tests and development only)");
+            o.Stripe.ApiBase = stripeBase.TrimEnd('/');
+        }
         if (Environment.GetEnvironmentVariable("KASSA_WEBHOOK_LEASE_SECONDS") is { Length: > 0 } lease)
         {
             if (!int.TryParse(lease, out var seconds) || seconds < 1 || seconds > 3600)

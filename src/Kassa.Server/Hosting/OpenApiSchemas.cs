@@ -78,6 +78,7 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.SpendCaps.SetSpendCap.Request)] = ["max_overage_amount"],
         [typeof(Kassa.Engine.Metering.CreateMeter.Request)] = ["id", "name", "event_name", "aggregation"],
         [typeof(Kassa.Engine.Subscriptions.Subscribe.Request)] = ["customer_id", "product_id"],
+        [typeof(Kassa.Engine.Payments.ConfigureProvider.Request)] = ["secret_key"],
         [typeof(Kassa.Engine.Catalog.MigrateProduct.Request)] = ["from_version"],
         [typeof(Endpoints.MeteringEndpoints.BatchRequest)] = ["events"],
         [typeof(Kassa.Engine.Invoices.CreateInvoice.Request)] = ["customer_id", "currency"],
