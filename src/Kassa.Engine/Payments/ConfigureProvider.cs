@@ -20,6 +20,9 @@ public static class ConfigureProvider
     /// <summary>Longer than any key Stripe issues; a bound on what is encrypted and stored.</summary>
     public const int SecretLengthMax = 255;
 
+    /// <summary>The length of <c>sk_test_</c>, <c>sk_live_</c>, <c>rk_test_</c> and <c>rk_live_</c>.</summary>
+    private const int PrefixLength = 8;
+
     public static async Task<Result<ProviderConfigResource>> Execute(IStoreSession s, OperationContext op, PaymentProviders providers, SecretBox secrets,
         string provider, Request r)
     {
@@ -32,6 +35,7 @@ public static class ConfigureProvider
             : r.SecretKey.StartsWith("sk_live_", StringComparison.Ordinal) || r.SecretKey.StartsWith("rk_live_", StringComparison.Ordinal) ? true
             : (bool?)null;
         if (mode is null) return KassaError.Validation("secret_key", "must be a Stripe secret key (sk_test_… or sk_live_…, or a restricted rk_… key)");
+        if (r.SecretKey.Length < PrefixLength + 4) return KassaError.Validation("secret_key", "is only a prefix; paste the whole key");
         if (mode != op.Tenant.Livemode)
         {
             return new KassaError(ErrorCodes.LivemodeMismatch, op.Tenant.Livemode

@@ -114,7 +114,7 @@ public static class KassaApp
     /// database (one node, one file); PostgreSQL without it cannot store secrets, since several nodes
     /// must share the key and Kassa cannot hand one to the others.
     /// </summary>
-    private static Kassa.Engine.Payments.SecretBox Secrets(KassaOptions options, IKassaStore store)
+    public static Kassa.Engine.Payments.SecretBox Secrets(KassaOptions options, IKassaStore store)
     {
         if (options.SecretsKey is { Length: > 0 } key) return Kassa.Engine.Payments.SecretBox.FromBase64Key(key);
         if (store.Engine == "postgres")

@@ -29,6 +29,9 @@ public abstract class KassaHost : IAsyncLifetime
     public CreateAccount.Created Account { get; private set; } = null!;
     public abstract string Engine { get; }
 
+    /// <summary>The options the server was built with (for tests that build a second component the same way).</summary>
+    public KassaOptions Options => _options!;
+
     /// <summary>Settings a subclass may change (e.g. a low rate limit).</summary>
     protected virtual void Configure(KassaOptions options)
     {
