@@ -122,6 +122,10 @@ public abstract class StripeApiTests(KassaHost host)
     {
         var a = await NewAccountAsync(configure: false);
         Assert.Equal(HttpStatusCode.NotFound, (await a.Client.Get("/v1/providers/stripe")).Status);
+        // Before: the sandbox serves test mode (and the server caches "no Stripe" for this tenant).
+        var customer = await NewCustomerAsync(a.Client);
+        object rawCard = new { customer_id = customer, card = new { number = "4242424242424242", exp_month = 12, exp_year = 2031, cvc = "123" } };
+        Assert.Equal("sandbox", (string?)(await a.Client.Post("/v1/payment_methods", rawCard)).Body!["provider"]);
         var put = await a.Client.Put("/v1/providers/stripe", new { secret_key = StripeKey, webhook_secret = WebhookSecret });
         Assert.Equal(HttpStatusCode.OK, put.Status);
         var body = put.Body!.AsObject();
@@ -129,6 +133,8 @@ public abstract class StripeApiTests(KassaHost host)
         Assert.Equal(("provider_config", "stripe", false, "abcd", true), ((string?)body["object"], (string?)body["provider"], (bool)body["livemode"]!,
             (string?)body["secret_key_last4"], (bool)body["webhook_secret_set"]!));
         Assert.Equal($"/v1/providers/stripe/webhooks?account_id={a.Tenant.AccountId}&livemode=false", (string?)body["webhook_url"]);
+        // The PUT dropped this node's cached resolution: Stripe serves the tenant now, and takes no raw card numbers.
+        (await a.Client.Post("/v1/payment_methods", rawCard)).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "unsupported", "card");
         var got = await a.Client.Get("/v1/providers/stripe");
         Assert.Equal(body.ToJsonString(), got.Body!.ToJsonString());
         foreach (var text in new[] { put.Body.ToJsonString(), got.Body.ToJsonString(), (await a.Client.Get("/v1/audit?limit=100")).Body!.ToJsonString() })
@@ -165,6 +171,31 @@ public abstract class StripeApiTests(KassaHost host)
         Assert.Equal(HttpStatusCode.NotFound, (await a.Client.Get("/v1/providers/stripe")).Status);
         (await a.Client.Delete("/v1/providers/stripe")).AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing");
         Assert.Null(await host.Store.ReadAsync(s => s.Providers.GetConfigAsync(a.Tenant, "stripe")));
+        Assert.Equal("sandbox", (string?)(await a.Client.Post("/v1/payment_methods", rawCard)).Body!["provider"]);
+    }
+
+    [Fact]
+    public async Task Without_KASSA_SECRETS_KEY_postgres_refuses_to_store_secrets_and_sqlite_uses_its_key_file()
+    {
+        var a = await NewAccountAsync(configure: false);
+        var options = new KassaOptions { Db = host.Options.Db };
+        var secrets = KassaApp.Secrets(options, host.Store);
+        var op = new OperationContext(a.Tenant, Actor.System, "req_test", host.Clock.GetUtcNow());
+        var result = await host.Store.WriteAsync(s => ConfigureProvider.Execute(s, op, Providers(), secrets, "stripe", new ConfigureProvider.Request(StripeKey, WebhookSecret)),
+            commitIf: _ => false);
+        if (host.Engine == "postgres")
+        {
+            Assert.False(secrets.Available);
+            Assert.Equal("secrets_unavailable", result.Error!.Code);
+            Assert.Contains("KASSA_SECRETS_KEY", result.Error.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.True(secrets.Available);
+            Assert.True(result.IsOk);
+            Assert.Equal("abcd", result.Value!.SecretKeyLast4);
+        }
+        Assert.Equal(400, Kassa.Server.Http.ApiErrors.Classify("secrets_unavailable").Status);
     }
 
     [Fact]
