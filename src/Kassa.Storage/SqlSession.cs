@@ -68,6 +68,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Meta = new SqlKassaMeta(this);
         UsageBilling = new SqlUsageBilling(this);
         ClockBalances = new SqlClockBalances(this);
+        ProviderEvents = new SqlProviderEvents(this);
+        Disputes = new SqlDisputes(this);
     }
 
     public DbConnection Connection { get; }
@@ -122,4 +124,6 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IKassaMetaStore Meta { get; }
     public IUsageBillingStore UsageBilling { get; }
     public IClockBalanceStore ClockBalances { get; }
+    public IProviderEventStore ProviderEvents { get; }
+    public IDisputeStore Disputes { get; }
 }

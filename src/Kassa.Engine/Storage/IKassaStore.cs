@@ -51,6 +51,8 @@ public interface IStoreSession
     IKassaMetaStore Meta { get; }
     IUsageBillingStore UsageBilling { get; }
     IClockBalanceStore ClockBalances { get; }
+    IProviderEventStore ProviderEvents { get; }
+    IDisputeStore Disputes { get; }
 }
 
 /// <summary>

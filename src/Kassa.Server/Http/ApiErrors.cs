@@ -27,6 +27,7 @@ public static class ApiErrors
         [ErrorCodes.QuantityOverflow] = (400, "invalid_request_error"),
         [ErrorCodes.InvalidHeader] = (400, "invalid_request_error"),
         [ErrorCodes.TestModeOnly] = (400, "invalid_request_error"),
+        [ErrorCodes.SignatureInvalid] = (400, "invalid_request_error"),
         [ErrorCodes.MissingApiKey] = (401, "authentication_error"),
         [ErrorCodes.CardDeclined] = (402, "payment_error"),
         [ErrorCodes.InsufficientFunds] = (402, "payment_error"),
