@@ -39,6 +39,7 @@ public sealed class ErrorMappingTests
         ["quantity_overflow"] = 400,
         ["invalid_header"] = 400,
         ["test_mode_only"] = 400,
+        ["signature_invalid"] = 400,
         ["missing_api_key"] = 401,
         ["invalid_api_key"] = 401,
         ["expired_token"] = 401,
