@@ -1,4 +1,6 @@
 using Kassa.Core.Errors;
+using Kassa.Engine.Audit;
+using Kassa.Engine.Events;
 using Kassa.Engine.Common;
 using Kassa.Engine.Payments;
 using Kassa.Engine.Storage;
@@ -11,7 +13,8 @@ namespace Kassa.Engine.ProviderWebhooks;
 /// call's answer was lost) or <c>requires_action</c> (the customer finished or refused 3-D Secure later),
 /// through <see cref="ChargeInvoice.RecordOutcomeAsync"/> — the one outcome recording, so the invoice,
 /// the ledger entry and <c>payment.succeeded</c> happen exactly as for a direct answer, once. A payment
-/// already settled is left alone: a failure after a success (or any repeat) changes nothing.
+/// already settled is left alone: a failure after a success (or any repeat) changes nothing. A failure
+/// of a <c>requires_action</c> attempt only fails the payment (see <see cref="RefuseActionAsync"/>).
 /// </summary>
 public static class ApplyChargeEvent
 {
@@ -45,21 +48,44 @@ public static class ApplyChargeEvent
     private static async Task<Result<string>> SettleAsync(IStoreSession s, OperationContext op, PaymentRecord found, ChargeResult charge)
     {
         // The lock order of ChargeInvoice: invoice first, then payment.
-        if (found.InvoiceId is not null) await s.Invoices.GetAsync(op.Tenant, found.InvoiceId, forUpdate: true);
+        var invoice = found.InvoiceId is null ? null : await s.Invoices.GetAsync(op.Tenant, found.InvoiceId, forUpdate: true);
         var payment = (await s.Payments.GetPaymentAsync(op.Tenant, found.Id, forUpdate: true))!;
         if (payment.Status == PaymentStatuses.RequiresAction)
         {
+            if (charge.Status != ChargeStatus.Succeeded) return await RefuseActionAsync(s, op, payment, charge);
             // The outcome recording settles only a processing attempt; a 3-D Secure attempt is put back in
-            // flight inside this transaction so that the one recording settles it. Another attempt of the
-            // same invoice may be in flight (at most one by a unique index): then this delivery is refused
-            // as a whole (nothing, not even its dedupe row, is kept) and the provider delivers it again later.
+            // flight inside this transaction so that the one recording settles it, and its count on the
+            // invoice is taken back so that the recording counts it once. Another attempt of the same
+            // invoice may be in flight (at most one by a unique index): then this delivery is refused as a
+            // whole (nothing, not even its dedupe row, is kept) and the provider delivers it again later.
             if (payment.InvoiceId is not null && await s.Payments.ProcessingPaymentOfInvoiceAsync(op.Tenant, payment.InvoiceId) is { } other)
                 return KassaError.InvalidState($"Invoice '{payment.InvoiceId}' has a payment in progress ('{other.Id}'); deliver this event again later");
             await s.Payments.UpdatePaymentAsync(payment with { Status = PaymentStatuses.Processing, SettledAt = null });
+            if (invoice is { AttemptCount: > 0 }) await s.Invoices.UpdateAsync(invoice with { AttemptCount = invoice.AttemptCount - 1 });
         }
         else if (payment.Status != PaymentStatuses.Processing) return ProviderEventOutcomes.AlreadySettled;
 
         var outcome = await ChargeInvoice.RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge);
         return outcome.IsOk ? ProviderEventOutcomes.Applied : outcome.Error!;
+    }
+
+    /// <summary>
+    /// A 3-D Secure attempt the customer refused or that expired: the payment becomes <c>failed</c>
+    /// (<c>payment.failed</c>). The invoice is left as it is: its failed attempt, <c>invoice.payment_failed</c>
+    /// and the subscription's dunning step were recorded when the charge first answered
+    /// <c>requires_action</c>, and one attempt is never counted twice.
+    /// </summary>
+    private static async Task<Result<string>> RefuseActionAsync(IStoreSession s, OperationContext op, PaymentRecord payment, ChargeResult charge)
+    {
+        var failed = payment with
+        {
+            Status = PaymentStatuses.Failed, FailureCode = charge.FailureCode, FailureMessage = charge.FailureMessage,
+            ProviderChargeId = payment.ProviderChargeId ?? charge.ProviderChargeId, SettledAt = op.Now,
+        };
+        await s.Payments.UpdatePaymentAsync(failed);
+        await RecordAudit.Execute(s, op, EventTypes.PaymentFailed, "payment", payment.Id, ["status", "failure_code"]);
+        await EmitEvent.Execute(s, op, EventTypes.PaymentFailed, "payment", payment.Id, PaymentResource.From(failed),
+            new Dictionary<string, object?> { ["status"] = payment.Status });
+        return ProviderEventOutcomes.Applied;
     }
 }

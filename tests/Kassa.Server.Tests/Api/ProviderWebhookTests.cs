@@ -170,6 +170,36 @@ public abstract class ProviderWebhookTests(KassaHost host)
         Assert.Equal(["invoice/finalized: 1200 DR 1999 CR 0; 4000 DR 0 CR 1999", "payment/succeeded: 1000 DR 1999 CR 0; 1200 DR 0 CR 1999"],
             await EntryLinesAsync(sb.Client, customer));
         Assert.Equal(["payment.succeeded"], await EventTypesAsync(sb.Client, payment));
+        // One attempt, counted once on the invoice although it went through requires_action first.
+        Assert.Equal(1, (await host.Store.ReadAsync(s => s.Invoices.GetAsync(new Tenant(sb.AccountId, false), invoice)))!.AttemptCount);
+        await LedgerSelfCheck.AssertHoldsAsync(sb.Client);
+    }
+
+    [Fact]
+    public async Task A_3ds_attempt_refused_later_only_fails_the_payment_and_the_invoice_stays_open()
+    {
+        var sb = await NewSandboxAsync(host);
+        var customer = await NewCustomerAsync(sb.Client);
+        await AttachAsync(sb.Client, customer, ThreeDSecure);
+        var created = (await sb.Client.Post("/v1/payments", new { customer_id = customer, amount = 650, currency = "usd", description = "Top-up" })).Body!;
+        var payment = (string)created["id"]!;
+        var invoice = (string)created["invoice_id"]!;
+        var charge = (string)created["provider_charge_id"]!;
+        var refused = new { provider_charge_id = charge, payment_id = payment, failure_code = "authentication_failed", failure_message = "3-D Secure failed" };
+        AssertReceipt(await DeliverAsync(sb, "charge.failed", refused), duplicate: false, "applied");
+        AssertReceipt(await DeliverAsync(sb, "charge.failed", refused), duplicate: false, "ignored_already_settled");
+        // A success reported after the failure (out of order) changes nothing either.
+        AssertReceipt(await DeliverAsync(sb, "charge.succeeded", new { provider_charge_id = charge, payment_id = payment, amount = 650, currency = "usd" }),
+            duplicate: false, "ignored_already_settled");
+
+        var p = (await sb.Client.Get($"/v1/payments/{payment}")).Body!;
+        Assert.Equal(("failed", "authentication_failed"), ((string?)p["status"], (string?)p["failure_code"]));
+        var inv = (await sb.Client.Get($"/v1/invoices/{invoice}")).Body!;
+        Assert.Equal(("open", 650L), ((string?)inv["status"], (long)inv["amount_due"]!));
+        Assert.Equal(["payment.failed"], await EventTypesAsync(sb.Client, payment));
+        Assert.Equal(["invoice.payment_failed", "invoice.finalized", "invoice.created"], await EventTypesAsync(sb.Client, invoice));
+        Assert.Equal(1, (await host.Store.ReadAsync(s => s.Invoices.GetAsync(new Tenant(sb.AccountId, false), invoice)))!.AttemptCount);
+        Assert.Equal(["invoice/finalized: 1200 DR 650 CR 0; 4000 DR 0 CR 650"], await EntryLinesAsync(sb.Client, customer));
         await LedgerSelfCheck.AssertHoldsAsync(sb.Client);
     }
 
