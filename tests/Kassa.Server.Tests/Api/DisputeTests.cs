@@ -105,6 +105,37 @@ public abstract class DisputeTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Events_of_one_dispute_delivered_at_once_on_two_nodes_open_it_once_and_close_it_once()
+    {
+        var sb = await ProviderWebhookTests.NewSandboxAsync(host);
+        var c = sb.Client;
+        var (customer, payment) = await PaidAsync(c, 1700);
+        var charge = (string)(await c.Get($"/v1/payments/{payment}")).Body!["provider_charge_id"]!;
+        var otherNode = await host.AnotherNodeClientAsync();
+        otherNode.DefaultRequestHeaders.Authorization = null;
+        var nodes = new[] { host.Client(null), otherNode };
+        var now = host.Clock.GetUtcNow();
+        string Event(string status) => ProviderWebhookTests.Body(ProviderWebhookTests.NewEventId(), "dispute.changed",
+            new { provider_dispute_id = "sbx_dp_race", provider_charge_id = charge, amount = 1700, currency = "usd", reason = "fraudulent", status });
+
+        // Six distinct events that each open the dispute, then six that each close it as lost: all at once.
+        foreach (var status in new[] { "needs_response", "lost" })
+        {
+            var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+                ProviderWebhookTests.DeliverRawAsync(nodes[i % 2], sb.Url, sb.Secret, Event(status), now)));
+            Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
+            Assert.Equal(1, answers.Count(a => (string?)a.Body!["outcome"] == "applied"));
+        }
+        var dispute = Assert.Single((await c.Get($"/v1/disputes?payment_id={payment}")).Body!["data"]!.AsArray())!;
+        Assert.Equal("lost", (string?)dispute["status"]);
+        Assert.Equal(["dispute/lost: 1300 DR 0 CR 1700; 4960 DR 1700 CR 0", "dispute/opened: 1000 DR 0 CR 1700; 1300 DR 1700 CR 0",
+            "invoice/finalized: 1200 DR 1700 CR 0; 4000 DR 0 CR 1700", "payment/succeeded: 1000 DR 1700 CR 0; 1200 DR 0 CR 1700"],
+            await ProviderWebhookTests.EntryLinesAsync(c, customer));
+        Assert.Equal(["dispute.lost", "dispute.opened"], await ProviderWebhookTests.EventTypesAsync(c, (string)dispute["id"]!));
+        await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
     public async Task The_dispute_helper_and_reads_refuse_bad_input_with_4xx()
     {
         var sb = await ProviderWebhookTests.NewSandboxAsync(host);
