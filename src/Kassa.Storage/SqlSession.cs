@@ -69,6 +69,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         UsageBilling = new SqlUsageBilling(this);
         ClockBalances = new SqlClockBalances(this);
         Providers = new SqlProviders(this);
+        ProviderEvents = new SqlProviderEvents(this);
+        Disputes = new SqlDisputes(this);
     }
 
     public DbConnection Connection { get; }
@@ -124,4 +126,6 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IUsageBillingStore UsageBilling { get; }
     public IClockBalanceStore ClockBalances { get; }
     public IProviderStore Providers { get; }
+    public IProviderEventStore ProviderEvents { get; }
+    public IDisputeStore Disputes { get; }
 }

@@ -29,6 +29,8 @@ public static class ErrorCodes
     public const string ExpiredToken = "expired_token";
     /// <summary>A live-mode key asked for something only the test-mode sandbox provider does (saving a raw card number).</summary>
     public const string TestModeOnly = "test_mode_only";
+    /// <summary>A provider webhook delivery did not verify: no or a wrong signature, or a timestamp outside the tolerance.</summary>
+    public const string SignatureInvalid = "signature_invalid";
     // 402 payment_error
     public const string CardDeclined = "card_declined";
     public const string InsufficientFunds = "insufficient_funds";

@@ -26,6 +26,7 @@ public static class IdPrefixes
     public const string Payment = "pay";
     public const string PaymentMethod = "pm";
     public const string Refund = "re";
+    public const string Dispute = "dp";
     public const string Coupon = "cpn";
     public const string TaxRate = "txr";
     public const string CreditNote = "cn";

@@ -23,6 +23,8 @@ public static class Chart
 {
     public static readonly LedgerAccount Cash = new("1000", "cash (provider clearing)", AccountType.Asset);
     public static readonly LedgerAccount Receivable = new("1200", "accounts receivable", AccountType.Asset);
+    /// <summary>Money the provider took back while a dispute runs: still Kassa's claim until the dispute is won or lost.</summary>
+    public static readonly LedgerAccount DisputedFunds = new("1300", "disputed funds", AccountType.Asset);
     public static readonly LedgerAccount CustomerCredit = new("2000", "customer credit balance", AccountType.Liability);
     public static readonly LedgerAccount Deferred = new("2100", "deferred revenue", AccountType.Liability);
     public static readonly LedgerAccount TaxPayable = new("2200", "tax payable", AccountType.Liability);
@@ -30,9 +32,10 @@ public static class Chart
     public static readonly LedgerAccount UsageRevenue = new("4001", "usage revenue", AccountType.Revenue);
     public static readonly LedgerAccount Discounts = new("4900", "discounts", AccountType.ContraRevenue);
     public static readonly LedgerAccount Refunds = new("4950", "refunds and credit notes", AccountType.ContraRevenue);
+    public static readonly LedgerAccount DisputesLost = new("4960", "disputes lost", AccountType.ContraRevenue);
 
     public static IReadOnlyList<LedgerAccount> All { get; } =
-        [Cash, Receivable, CustomerCredit, Deferred, TaxPayable, SubscriptionRevenue, UsageRevenue, Discounts, Refunds];
+        [Cash, Receivable, DisputedFunds, CustomerCredit, Deferred, TaxPayable, SubscriptionRevenue, UsageRevenue, Discounts, Refunds, DisputesLost];
 
     /// <summary>
     /// Where a line's revenue goes when the caller says nothing else: usage (also late usage) to usage

@@ -58,6 +58,18 @@ public static class Postings
     public static JournalEntry Refunded(string refundId, string currency, long amountMinor) =>
         Move("refund", refundId, "succeeded", currency, amountMinor, Chart.Refunds, Chart.Cash);
 
+    /// <summary>A dispute opened: the provider takes the money back while it runs. DR disputed funds; CR cash.</summary>
+    public static JournalEntry DisputeOpened(string disputeId, string currency, long amountMinor) =>
+        Move("dispute", disputeId, "opened", currency, amountMinor, Chart.DisputedFunds, Chart.Cash);
+
+    /// <summary>A dispute won: the provider returns the money. DR cash; CR disputed funds.</summary>
+    public static JournalEntry DisputeWon(string disputeId, string currency, long amountMinor) =>
+        Move("dispute", disputeId, "won", currency, amountMinor, Chart.Cash, Chart.DisputedFunds);
+
+    /// <summary>A dispute lost: the money is gone for good, a reduction of revenue. DR disputes lost; CR disputed funds.</summary>
+    public static JournalEntry DisputeLost(string disputeId, string currency, long amountMinor) =>
+        Move("dispute", disputeId, "lost", currency, amountMinor, Chart.DisputesLost, Chart.DisputedFunds);
+
     /// <summary>A credit note issued as customer credit: DR refunds and credit notes; CR customer credit balance.</summary>
     public static JournalEntry CreditNoteAsCredit(string creditNoteId, string currency, long amountMinor) =>
         Move("credit_note", creditNoteId, "issued", currency, amountMinor, Chart.Refunds, Chart.CustomerCredit);

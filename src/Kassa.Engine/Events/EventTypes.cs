@@ -46,6 +46,9 @@ public static class EventTypes
     public const string PaymentRefunded = "payment.refunded";
     public const string PaymentMethodAttached = "payment_method.attached";
     public const string PaymentMethodDetached = "payment_method.detached";
+    public const string DisputeOpened = "dispute.opened";
+    public const string DisputeWon = "dispute.won";
+    public const string DisputeLost = "dispute.lost";
     public const string CreditNoteCreated = "credit_note.created";
     public const string CreditNoteVoided = "credit_note.voided";
 
@@ -63,6 +66,7 @@ public static class EventTypes
         "payment_method.attached", "payment_method.detached",
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
         CreditNoteCreated, CreditNoteVoided,
+        DisputeOpened, DisputeWon, DisputeLost,
         "balance.low", "entitlement.exhausted", "lock.expired",
     };
 }

@@ -13,6 +13,7 @@ public static class ListPayments
     {
         if (customerId is not null && Rules.Text(customerId, Rules.CustomerIdLengthMax) is { } c) return KassaError.Validation("customer_id", c);
         var rows = await s.Payments.ListPaymentsAsync(tenant, customerId, page.After, page.Limit + 1);
-        return page.Build(rows, p => new Cursor(Micros.From(p.CreatedAt), p.Id), PaymentResource.From);
+        var disputes = await s.Disputes.LatestOfPaymentsAsync(tenant, [.. rows.Select(p => p.Id)]);
+        return page.Build(rows, p => new Cursor(Micros.From(p.CreatedAt), p.Id), p => PaymentResource.From(p) with { DisputeId = disputes.GetValueOrDefault(p.Id) });
     }
 }

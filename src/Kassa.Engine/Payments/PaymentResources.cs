@@ -29,6 +29,12 @@ public sealed record PaymentResource(
 {
     [JsonPropertyOrder(-1)] public string Object => "payment";
 
+    /// <summary>
+    /// The payment's newest dispute (issue 13), or null. Filled by the payment reads (<c>GET</c>, lists);
+    /// a <c>dispute.*</c> event carries the dispute itself, which names the payment.
+    /// </summary>
+    public string? DisputeId { get; init; }
+
     public static PaymentResource From(PaymentRecord p) =>
         new(p.Id, p.CustomerId, p.InvoiceId, p.Amount, p.Currency, p.Status, p.FailureCode, p.FailureMessage, p.PaymentMethodId, p.Provider,
             p.ProviderChargeId, p.AmountRefunded, p.Description, p.CreatedAt, p.SettledAt, p.Livemode);

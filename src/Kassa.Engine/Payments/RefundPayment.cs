@@ -82,7 +82,7 @@ public static class RefundPayment
     }
 
     /// <summary>The outcome transaction: payment locked first (as in <c>BeginAsync</c>), then the refund; nothing happens when it was settled already.</summary>
-    private static async Task<Result<RefundOutcome>> RecordOutcomeAsync(IStoreSession s, OperationContext op, string refundId, string paymentId, RefundResult result)
+    internal static async Task<Result<RefundOutcome>> RecordOutcomeAsync(IStoreSession s, OperationContext op, string refundId, string paymentId, RefundResult result)
     {
         var payment = (await s.Payments.GetPaymentAsync(op.Tenant, paymentId, forUpdate: true))!;
         var refund = (await s.Payments.GetRefundAsync(op.Tenant, refundId, forUpdate: true))!;

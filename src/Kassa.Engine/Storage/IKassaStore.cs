@@ -52,6 +52,8 @@ public interface IStoreSession
     IUsageBillingStore UsageBilling { get; }
     IClockBalanceStore ClockBalances { get; }
     IProviderStore Providers { get; }
+    IProviderEventStore ProviderEvents { get; }
+    IDisputeStore Disputes { get; }
 }
 
 /// <summary>

@@ -58,6 +58,8 @@ public static class KassaApp
         builder.Services.AddSingleton<Kassa.Engine.Payments.IProviderWebhookReader, Kassa.Stripe.StripeWebhookReader>();
         builder.Services.AddSingleton(sp => new Kassa.Engine.Payments.PaymentProviders(sp.GetRequiredService<Kassa.Engine.Payments.SandboxProvider>(), store,
             sp.GetRequiredService<Kassa.Engine.Payments.SecretBox>(), sp.GetServices<Kassa.Engine.Payments.IConfiguredProviderFactory>(), options.Time));
+        builder.Services.AddSingleton<Kassa.Engine.Payments.SandboxWebhookReader>();
+        builder.Services.AddSingleton<Kassa.Engine.Payments.IProviderWebhookReader>(sp => sp.GetRequiredService<Kassa.Engine.Payments.SandboxWebhookReader>());
         // The engine's loops always run: without them no balance could change and no event be stored.
         builder.Services.AddHostedService<BalanceEngineWorker>();
         builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
@@ -101,6 +103,8 @@ public static class KassaApp
         BillingEndpoints.Map(v1);
         LedgerEndpoints.Map(v1);
         HostedPageEndpoints.Map(v1);
+        ProviderWebhookEndpoints.Map(v1);
+        DisputeEndpoints.Map(v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);

@@ -31,6 +31,8 @@ public static class OpenApiDocument
         ["Coupons"] = "Coupons: percentage, fixed or trial extension, for once, some or every invoice; max redemptions, expiry, product restriction; validate a code without effect.",
         ["Tax rates"] = "Tax rates by country or state, exclusive or inclusive, chosen at finalize by the customer's address.",
         ["Credit notes"] = "Credit notes against open or paid invoices, and the customer credit balance they and negative invoices feed, applied at the next finalize.",
+        ["Provider webhooks"] = "Deliveries from payment providers (no API key: the provider's signature against the tenant's secret), deduplicated and applied once; the sandbox's secret and its dispute simulator.",
+        ["Disputes"] = "Disputes (chargebacks) of payments, opened and moved by provider events, with their ledger entries.",
         ["Operations"] = "Health, readiness and metrics; unauthenticated and free of tenant data.",
     };
 
@@ -51,6 +53,9 @@ public static class OpenApiDocument
 
     /// <summary>Operations that also take a signed <c>token</c> instead of a key (see <c>SignedTokenAccess</c>).</summary>
     private static readonly HashSet<string> SignedLinkOperations = ["getInvoicePage"];
+
+    /// <summary>Operations called by someone without a key at all: a provider's webhook, authenticated by its signature.</summary>
+    private static readonly HashSet<string> NoKeyOperations = ["receiveProviderWebhook"];
 
     public static void Configure(OpenApiOptions options)
     {
@@ -111,7 +116,7 @@ public static class OpenApiDocument
                 foreach (var operation in item.Operations.Values)
                 {
                     // Operational routes are explicitly open (an empty list), not silently undocumented.
-                    operation.Security = authenticated
+                    operation.Security = authenticated && !(operation.OperationId is { } own && NoKeyOperations.Contains(own))
                         ? [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", document)] = [] }]
                         : [];
                     // Pages opened through a signed link also work without a key (an empty requirement).

@@ -59,6 +59,26 @@ public class PostingsTests
     }
 
     [Fact]
+    public void A_dispute_moves_cash_to_disputed_funds_and_back_when_won_or_to_disputes_lost_when_lost()
+    {
+        var opened = Postings.DisputeOpened("dp_1", "usd", 2500);
+        Assert.Equal("CR1000:2500 DR1300:2500", Show(opened));
+        Assert.Equal(new EntrySource("dispute", "dp_1", "opened"), opened.Source);
+        var won = Postings.DisputeWon("dp_1", "usd", 2500);
+        Assert.Equal("DR1000:2500 CR1300:2500", Show(won));
+        var lost = Postings.DisputeLost("dp_2", "usd", 900);
+        Assert.Equal("CR1300:900 DR4960:900", Show(lost));
+        Assert.Equal(new EntrySource("dispute", "dp_2", "lost"), lost.Source);
+        // Won: disputed funds back to zero, cash whole again. Lost: disputed funds zero, the loss in 4960.
+        var trial = TrialBalance.Of([Postings.PaymentSucceeded("pay_1", "usd", 2500), opened, won, Postings.DisputeOpened("dp_2", "usd", 900), lost]);
+        Assert.Equal(trial.Debits, trial.Credits);
+        Assert.Equal((0L, 1600L, 900L), (trial.BalanceOf(Chart.DisputedFunds), trial.BalanceOf(Chart.Cash), trial.BalanceOf(Chart.DisputesLost)));
+        Assert.Equal(AccountType.ContraRevenue, Chart.DisputesLost.Type);
+        Assert.Equal(AccountType.Asset, Chart.DisputedFunds.Type);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Postings.DisputeOpened("dp_3", "usd", -1));
+    }
+
+    [Fact]
     public void A_payment_whose_invoice_left_receivables_meanwhile_is_owed_back_as_customer_credit_under_the_payments_source()
     {
         var entry = Postings.PaymentToCustomerCredit("pay_7", "usd", 1250);

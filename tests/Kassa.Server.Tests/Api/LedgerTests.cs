@@ -138,19 +138,19 @@ public abstract class LedgerTests(KassaHost host)
         Assert.Equal("list", (string?)all.Body!["object"]);
         Assert.False((bool)all.Body["has_more"]!);
         var accounts = all.Body["data"]!.AsArray();
-        Assert.Equal(["1000", "1200", "2000", "2100", "2200", "4000", "4001", "4900", "4950"], accounts.Select(a => (string)a!["code"]!).ToArray());
+        Assert.Equal(["1000", "1200", "1300", "2000", "2100", "2200", "4000", "4001", "4900", "4950", "4960"], accounts.Select(a => (string)a!["code"]!).ToArray());
         var receivable = accounts[1]!;
         Assert.Equal(
             """{"object":"ledger_account","code":"1200","name":"accounts receivable","type":"asset","normal_balance":"debit","balances":[{"currency":"jpy","debit":5000,"credit":0,"balance":5000},{"currency":"usd","debit":12345,"credit":12345,"balance":0}]}""",
             receivable.ToJsonString());
         Assert.Equal(
             """{"object":"ledger_account","code":"2200","name":"tax payable","type":"liability","normal_balance":"credit","balances":[{"currency":"jpy","debit":0,"credit":0,"balance":0},{"currency":"usd","debit":0,"credit":1345,"balance":1345}]}""",
-            accounts[4]!.ToJsonString());
-        Assert.Equal("contra_revenue", (string?)accounts[7]!["type"]);
+            accounts[5]!.ToJsonString());
+        Assert.Equal("contra_revenue", (string?)accounts[8]!["type"]);
 
         var usd = (await k.Client.Get("/v1/ledger/accounts?currency=USD")).Body!["data"]!.AsArray();
         Assert.Equal(
-            "1000:12345/0=12345 1200:12345/12345=0 2000:0/0=0 2100:0/0=0 2200:0/1345=1345 4000:0/11000=11000 4001:0/0=0 4900:0/0=0 4950:0/0=0",
+            "1000:12345/0=12345 1200:12345/12345=0 1300:0/0=0 2000:0/0=0 2100:0/0=0 2200:0/1345=1345 4000:0/11000=11000 4001:0/0=0 4900:0/0=0 4950:0/0=0 4960:0/0=0",
             string.Join(" ", usd.Select(a => a!["balances"]!.AsArray().Single()!).Select((b, i) =>
                 $"{(string)usd[i]!["code"]!}:{(long)b!["debit"]!}/{(long)b["credit"]!}={(long)b["balance"]!}")));
         // A currency with no entries shows the chart at zero; an account with no entries has no currencies.
