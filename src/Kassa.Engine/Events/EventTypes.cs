@@ -48,6 +48,8 @@ public static class EventTypes
     public const string PaymentMethodDetached = "payment_method.detached";
     public const string CreditNoteCreated = "credit_note.created";
     public const string CreditNoteVoided = "credit_note.voided";
+    public const string AutoTopUpSucceeded = "auto_top_up.succeeded";
+    public const string AutoTopUpFailed = "auto_top_up.failed";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -63,6 +65,7 @@ public static class EventTypes
         "payment_method.attached", "payment_method.detached",
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
         CreditNoteCreated, CreditNoteVoided,
+        AutoTopUpSucceeded, AutoTopUpFailed,
         "balance.low", "entitlement.exhausted", "lock.expired",
     };
 }

@@ -117,6 +117,7 @@ public static class ChargeInvoice
         var charge = provider is null || method is null || provider.Name != payment.Provider
             ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
             : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
+        Faults.AfterProviderCharge(op.Tenant);
         return await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
     }
 
