@@ -62,7 +62,7 @@ internal sealed class SqlTopUps(SqlSession s) : ITopUpStore
             LIMIT @limit
             """, new
         {
-            cutoff = Micros.From(scan.AttemptedBefore), clockAccount = scan.ClockTenant?.AccountId, clockLivemode = scan.ClockTenant?.Livemode ?? false, scan.ClockId,
+            cutoff = Micros.From(scan.AttemptedBefore), clockAccount = scan.ClockTenant?.AccountId, clockLivemode = scan.ClockTenant?.Livemode ?? false, clockId = scan.ClockId,
             afterAccount = scan.After?.AccountId, afterLivemode = scan.After?.Livemode ?? false, afterCustomer = scan.After?.CustomerId,
             afterFeature = scan.After?.FeatureId, limit,
         });

@@ -43,6 +43,10 @@ public static class StartAutoTopUp
         var topUp = await s.TopUps.GetForUpdateAsync(op.Tenant, customer.Id, featureId);
         if (topUp is null || !topUp.Enabled || !topUp.Armed) return new Started(Outcome.Nothing, op, null);
         if (topUp.LastAttemptAt is { } last && op.Now - last < AutoTopUpRules.Window) return new Started(Outcome.Nothing, op, null);
+        // An attempt whose payment is still in flight (a crash, a provider outage) is completed by the payment
+        // reconcile worker; beginning another meanwhile, in a later window, could buy twice.
+        if (topUp.LastPaymentId is { } lastPayment && await s.Payments.GetPaymentAsync(op.Tenant, lastPayment) is { Status: Payments.PaymentStatuses.Processing })
+            return new Started(Outcome.Nothing, op, null);
         if (!await IsBelowThresholdAsync(s, op, topUp)) return new Started(Outcome.Nothing, op, null);
 
         var window = AutoTopUpRules.WindowStart(op.Now);
