@@ -51,6 +51,8 @@ public static class EventTypes
     public const string DisputeLost = "dispute.lost";
     public const string CreditNoteCreated = "credit_note.created";
     public const string CreditNoteVoided = "credit_note.voided";
+    public const string AutoTopUpSucceeded = "auto_top_up.succeeded";
+    public const string AutoTopUpFailed = "auto_top_up.failed";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -67,6 +69,7 @@ public static class EventTypes
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
         CreditNoteCreated, CreditNoteVoided,
         DisputeOpened, DisputeWon, DisputeLost,
+        AutoTopUpSucceeded, AutoTopUpFailed,
         "balance.low", "entitlement.exhausted", "lock.expired",
     };
 }

@@ -50,7 +50,11 @@ public static class AttachPaymentMethod
         var method = new PaymentMethodRecord(op.Tenant.AccountId, op.Tenant.Livemode, op.NewId(IdPrefixes.PaymentMethod), customer.Id, provider.Name,
             attached.MethodToken!, card.Brand.ToString().ToLowerInvariant(), card.Last4, card.ExpMonth, card.ExpYear, isDefault, op.Now, null);
         await s.Payments.InsertMethodAsync(method);
-        if (isDefault) await s.Customers.UpdateAsync(customer with { DefaultPaymentMethodId = method.Id, UpdatedAt = op.Now });
+        if (isDefault)
+        {
+            await s.Customers.UpdateAsync(customer with { DefaultPaymentMethodId = method.Id, UpdatedAt = op.Now });
+            await TopUps.RearmAutoTopUps.Execute(s, op, customer.Id);
+        }
         var resource = PaymentMethodResource.From(method);
         await RecordAudit.Execute(s, op, EventTypes.PaymentMethodAttached, "payment_method", method.Id, ["customer_id", "card", "is_default"]);
         await EmitEvent.Execute(s, op, EventTypes.PaymentMethodAttached, "payment_method", method.Id, resource);

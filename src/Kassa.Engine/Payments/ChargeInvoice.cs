@@ -127,6 +127,7 @@ public static class ChargeInvoice
             // attempt stays processing and the reconcile worker completes it with the same key.
             return new PaymentOutcome(payment.Id, PaymentStatuses.Processing, null, e.Message, payment.InvoiceId, null);
         }
+        Faults.AfterProviderCharge(op.Tenant);
         return await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
     }
 

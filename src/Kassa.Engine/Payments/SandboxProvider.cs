@@ -59,6 +59,7 @@ public sealed class SandboxProvider : IPaymentProvider
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amountMinor);
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
         var id = "sbx_ch_" + Hash(idempotencyKey)[..24];
+        LogCharge(idempotencyKey, id);
         return Task.FromResult(BehaviourOf(methodToken) switch
         {
             Behaviour.Succeeds => new ChargeResult(ChargeStatus.Succeeded, id, null, null),
@@ -77,6 +78,22 @@ public sealed class SandboxProvider : IPaymentProvider
         return Task.FromResult(providerChargeId.StartsWith("sbx_ch_", StringComparison.Ordinal)
             ? new RefundResult(true, id, null)
             : new RefundResult(false, id, "charge_not_found"));
+    }
+
+    /// <summary>
+    /// A test-only switch: with <c>KASSA_SANDBOX_CHARGE_LOG=&lt;file&gt;</c> every charge call appends a line
+    /// "<c>idempotency-key charge-id</c>" to the file, written through before the call returns, so a
+    /// crash test can count the charges a killed process and its successor made.
+    /// </summary>
+    public const string ChargeLogVariable = "KASSA_SANDBOX_CHARGE_LOG";
+
+    private static readonly string? ChargeLog = Environment.GetEnvironmentVariable(ChargeLogVariable) is { Length: > 0 } path ? path : null;
+    private static readonly Lock ChargeLogLock = new();
+
+    private static void LogCharge(string idempotencyKey, string chargeId)
+    {
+        if (ChargeLog is null) return;
+        lock (ChargeLogLock) File.AppendAllText(ChargeLog, $"{idempotencyKey} {chargeId}\n");
     }
 
     private static Behaviour? BehaviourOf(string token)

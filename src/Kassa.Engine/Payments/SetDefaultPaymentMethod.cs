@@ -29,6 +29,7 @@ public static class SetDefaultPaymentMethod
         {
             if (await s.Payments.DefaultMethodAsync(op.Tenant, customer.Id) is { } old) await s.Payments.UpdateMethodAsync(old with { IsDefault = false });
             await s.Payments.UpdateMethodAsync(method with { IsDefault = true });
+            await TopUps.RearmAutoTopUps.Execute(s, op, customer.Id);
         }
         var updated = customer with { DefaultPaymentMethodId = method.Id, UpdatedAt = op.Now };
         await s.Customers.UpdateAsync(updated);

@@ -270,6 +270,15 @@ public interface ITopUpStore
 {
     Task<TopUps.AutoTopUpRecord?> GetAsync(Tenant tenant, string customerId, string featureId);
     Task UpsertAsync(TopUps.AutoTopUpRecord record);
+    // Auto top-up purchases (issue 13); the records and what they mean are in TopUpRecords.cs.
+    Task<TopUps.AutoTopUpRecord?> GetForUpdateAsync(Tenant tenant, string customerId, string featureId);
+    Task UpdateStateAsync(TopUps.AutoTopUpRecord record);
+    Task<int> RearmAsync(Tenant tenant, string customerId, DateTimeOffset now);
+    Task<IReadOnlyList<TopUps.AutoTopUpRecord>> DueAsync(AutoTopUpScan scan, int limit);
+    Task<bool> InsertRunAsync(AutoTopUpRun run);
+    Task UpdateRunAsync(AutoTopUpRun run);
+    Task<AutoTopUpRun?> GetRunAsync(Tenant tenant, string customerId, string featureId, DateTimeOffset windowStart, bool forUpdate);
+    Task<IReadOnlyList<AutoTopUpRun>> ProcessingRunsAsync(AutoTopUpRun? after, int limit);
 }
 
 public interface ISpendCapStore

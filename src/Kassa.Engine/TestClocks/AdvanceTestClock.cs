@@ -87,6 +87,9 @@ public static class AdvanceTestClock
             await s.TestClocks.UpdateAsync(ready);
             return ready;
         }, ct: ct);
+        // Auto top-ups of the clock's customers whose balance is below the threshold at the clock's new time, as the
+        // worker buys them in real time (after the clock has moved, so the purchase is made and recorded at its time).
+        await TopUps.RunAutoTopUps.RunForClockAsync(store, providers, op.At(to), id, ct);
         return TestClockResource.From(done);
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Kassa.Core.Balances;
 using Kassa.Core.Errors;
 using Kassa.Engine.Audit;
@@ -7,25 +6,11 @@ using Kassa.Engine.Storage;
 
 namespace Kassa.Engine.TopUps;
 
-public sealed record AutoTopUpRecord(
-    string AccountId, bool Livemode, string CustomerId, string FeatureId, long Threshold, long Quantity, string ProductId, bool Enabled,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
-
-/// <summary>The auto top-up settings of one customer and feature.</summary>
-public sealed record AutoTopUpResource(string CustomerId, string FeatureId, decimal Threshold, long Quantity, string ProductId, bool Enabled, bool Livemode,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
-{
-    [JsonPropertyOrder(-1)] public string Object => "auto_top_up";
-
-    public static AutoTopUpResource From(AutoTopUpRecord r) =>
-        new(r.CustomerId, r.FeatureId, Micro.ToDecimal(r.Threshold), r.Quantity, r.ProductId, r.Enabled, r.Livemode, r.CreatedAt, r.UpdatedAt);
-}
-
 /// <summary>
 /// <c>POST /v1/customers/{id}/auto_top_up</c>: when the feature's remaining falls below
 /// <c>threshold</c>, buy <c>quantity</c> of the one-time product with the default payment method (at
-/// most once per 10 minutes). The settings are stored and validated now; the purchase itself needs
-/// payments and arrives with them. Setting again replaces; <c>enabled: false</c> turns it off.
+/// most once per 10 minutes; <see cref="RunAutoTopUps"/> buys). Setting again replaces, and re-arms a
+/// top-up a failed attempt disarmed; <c>enabled: false</c> turns it off.
 /// </summary>
 public static class SetAutoTopUp
 {
@@ -60,8 +45,10 @@ public static class SetAutoTopUp
             return KassaError.Validation("product_id", $"does not grant '{feature.Id}', so buying it would not top the balance up");
 
         var existing = await s.TopUps.GetAsync(op.Tenant, customer.Id, feature.Id);
+        // The last attempt is kept: setting again re-arms, but never lets a purchase follow the last attempt within 10 minutes.
         var record = new AutoTopUpRecord(op.Tenant.AccountId, op.Tenant.Livemode, customer.Id, feature.Id, threshold, r.Quantity!.Value, product.Id,
-            r.Enabled ?? true, existing?.CreatedAt ?? op.Now, op.Now);
+            r.Enabled ?? true, existing?.CreatedAt ?? op.Now, op.Now, Armed: true, existing?.LastAttemptAt, existing?.LastFailureCode,
+            existing?.LastInvoiceId, existing?.LastPaymentId);
         await s.TopUps.UpsertAsync(record);
         await RecordAudit.Execute(s, op, "auto_top_up.set", "customer", customer.Id, [$"{feature.Id}.auto_top_up"]);
         return record;

@@ -55,9 +55,16 @@ public static class EntitlementEndpoints
         v1.MapPost("/customers/{id}/auto_top_up", (HttpContext http, Api api, string id) =>
                 api.Mutate<Kassa.Engine.TopUps.SetAutoTopUp.Request, Kassa.Engine.TopUps.AutoTopUpRecord>(http, (s, op, b) => Kassa.Engine.TopUps.SetAutoTopUp.Execute(s, op, id, b),
                     t => new Reply(200, Kassa.Engine.TopUps.AutoTopUpResource.From(t))))
-            .Doc("setAutoTopUp", "Store auto top-up settings for a customer's feature (the purchase arrives with payments)", tag)
+            .Doc("setAutoTopUp",
+                "Set a customer's auto top-up for a feature: when its remaining falls below threshold, a worker buys quantity of the one-time product "
+                + "with the default payment method, at most once per 10 minutes; a failed attempt disarms it (status failed) until it is set again "
+                + "or the customer gets a new default payment method. Setting again replaces and re-arms", tag)
             .Body<Kassa.Engine.TopUps.SetAutoTopUp.Request>().Produces<Kassa.Engine.TopUps.AutoTopUpResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType)
             .MutationErrors(404);
+        v1.MapGet("/customers/{id}/auto_top_up", (HttpContext http, Api api, string id, string? feature_id) =>
+                api.Read(http, (s, tenant) => Kassa.Engine.TopUps.GetAutoTopUp.Execute(s, tenant, id, feature_id)))
+            .Doc("getAutoTopUp", "A customer's auto top-up of a feature: the settings, status (armed, failed, disabled) and the last attempt", tag)
+            .Produces<Kassa.Engine.TopUps.AutoTopUpResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
 
         v1.MapPut("/customers/{id}/spend_caps/{feature_id}", (HttpContext http, Api api, string id, string feature_id) =>
                 api.Mutate<Kassa.Engine.SpendCaps.SetSpendCap.Request, Kassa.Engine.SpendCaps.SpendCapRecord>(http,

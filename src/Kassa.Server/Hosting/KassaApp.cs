@@ -71,6 +71,7 @@ public static class KassaApp
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();
             builder.Services.AddHostedService<SubscriptionRenewalWorker>();
             builder.Services.AddHostedService<PaymentReconcileWorker>();
+            builder.Services.AddHostedService<AutoTopUpWorker>();
         }
         configure?.Invoke(builder);
 

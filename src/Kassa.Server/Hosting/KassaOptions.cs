@@ -32,6 +32,14 @@ public sealed class KassaOptions
     /// <summary>How long a node holds a claimed delivery; after that another node may send it.</summary>
     public TimeSpan WebhookLease { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How old an unsettled payment attempt must be before the reconcile worker completes it
+    /// (<c>KASSA_PAYMENT_RECONCILE_GRACE_SECONDS</c>, 0–3600; 30 s by default). Crash tests lower it so the
+    /// restarted process completes the killed one's attempt at once; in production keep it far above a
+    /// provider call's time, so a request still charging is left alone.
+    /// </summary>
+    public TimeSpan PaymentReconcileGrace { get; set; } = Kassa.Engine.Payments.ReconcilePayments.Grace;
+
     /// <summary>Failures forced inside the group commits (tests only; unarmed it does nothing).</summary>
     public Kassa.Engine.Common.GroupCommitFaults GroupCommitFaults { get; set; } = new();
 
@@ -73,6 +81,12 @@ public sealed class KassaOptions
             if (!int.TryParse(lease, out var seconds) || seconds < 1 || seconds > 3600)
                 throw new ArgumentException("KASSA_WEBHOOK_LEASE_SECONDS must be a whole number of seconds from 1 to 3600");
             o.WebhookLease = TimeSpan.FromSeconds(seconds);
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_PAYMENT_RECONCILE_GRACE_SECONDS") is { Length: > 0 } grace)
+        {
+            if (!int.TryParse(grace, out var seconds) || seconds < 0 || seconds > 3600)
+                throw new ArgumentException("KASSA_PAYMENT_RECONCILE_GRACE_SECONDS must be a whole number of seconds from 0 to 3600");
+            o.PaymentReconcileGrace = TimeSpan.FromSeconds(seconds);
         }
         return o;
     }

@@ -129,6 +129,7 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.Subscriptions.CancelSubscription.Request), "at")] = Kassa.Engine.Subscriptions.CancelSubscription.Ats,
         [(typeof(Kassa.Engine.Subscriptions.CancelSubscription.Request), "refund")] = Kassa.Engine.Subscriptions.CancelSubscription.Refunds,
         [(typeof(Kassa.Engine.TestClocks.TestClockResource), "status")] = Kassa.Engine.TestClocks.TestClockRules.Statuses,
+        [(typeof(Kassa.Engine.TopUps.AutoTopUpResource), "status")] = Kassa.Engine.TopUps.AutoTopUpRules.Statuses,
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];

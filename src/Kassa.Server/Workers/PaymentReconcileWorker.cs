@@ -9,7 +9,8 @@ namespace Kassa.Server.Workers;
 /// <see cref="Interval"/>. Several nodes may run it at once: every completion re-reads its attempt
 /// locked and leaves a settled one alone, and the provider key makes a repeated call harmless.
 /// </summary>
-public sealed class PaymentReconcileWorker(IKassaStore store, PaymentProviders providers, TimeProvider time, ILogger<PaymentReconcileWorker> logger)
+public sealed class PaymentReconcileWorker(IKassaStore store, PaymentProviders providers, TimeProvider time, ILogger<PaymentReconcileWorker> logger,
+    Hosting.KassaOptions? options = null)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
@@ -21,7 +22,8 @@ public sealed class PaymentReconcileWorker(IKassaStore store, PaymentProviders p
         {
             try
             {
-                var report = await ReconcilePayments.RunOnceAsync(store, providers, time.GetUtcNow(), stoppingToken);
+                var report = await ReconcilePayments.RunOnceAsync(store, providers, time.GetUtcNow(),
+                    options?.PaymentReconcileGrace ?? ReconcilePayments.Grace, stoppingToken);
                 if (report.Payments + report.Refunds + report.Failures > 0)
                 {
                     logger.LogInformation("payment reconcile: completed {Payments} payments and {Refunds} refunds; {Failures} could not be completed now",

@@ -104,6 +104,21 @@ public sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException("kassa serve did not become ready in 60 s");
     }
 
+    /// <summary>Waits for the process to end on its own (a fault that kills it); false if it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private bool _disposed;
 
     /// <summary>Kills the process with SIGKILL (no graceful shutdown). Safe to call more than once.</summary>
