@@ -68,6 +68,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Meta = new SqlKassaMeta(this);
         UsageBilling = new SqlUsageBilling(this);
         ClockBalances = new SqlClockBalances(this);
+        Checkout = new SqlCheckout(this);
     }
 
     public DbConnection Connection { get; }
@@ -122,4 +123,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IKassaMetaStore Meta { get; }
     public IUsageBillingStore UsageBilling { get; }
     public IClockBalanceStore ClockBalances { get; }
+    public ICheckoutStore Checkout { get; }
 }

@@ -46,6 +46,8 @@ public static class EventTypes
     public const string PaymentRefunded = "payment.refunded";
     public const string PaymentMethodAttached = "payment_method.attached";
     public const string PaymentMethodDetached = "payment_method.detached";
+    public const string CheckoutCompleted = "checkout.completed";
+    public const string CheckoutExpired = "checkout.expired";
     public const string CreditNoteCreated = "credit_note.created";
     public const string CreditNoteVoided = "credit_note.voided";
 

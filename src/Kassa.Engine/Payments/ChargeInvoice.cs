@@ -198,7 +198,7 @@ public static class ChargeInvoice
     /// The outcome transaction: re-reads the attempt locked (invoice first, then payment: the lock order
     /// of <see cref="BeginAsync(IStoreSession, OperationContext, string, string?, string?)"/>) and does nothing when someone else settled it already.
     /// </summary>
-    private static async Task<Result<PaymentOutcome>> RecordOutcomeAsync(IStoreSession s, OperationContext op, string paymentId, string? invoiceId, ChargeResult charge)
+    internal static async Task<Result<PaymentOutcome>> RecordOutcomeAsync(IStoreSession s, OperationContext op, string paymentId, string? invoiceId, ChargeResult charge)
     {
         var invoice = invoiceId is null ? null : await s.Invoices.GetAsync(op.Tenant, invoiceId, forUpdate: true);
         var payment = (await s.Payments.GetPaymentAsync(op.Tenant, paymentId, forUpdate: true))!;

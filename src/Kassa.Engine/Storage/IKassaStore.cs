@@ -51,6 +51,7 @@ public interface IStoreSession
     IKassaMetaStore Meta { get; }
     IUsageBillingStore UsageBilling { get; }
     IClockBalanceStore ClockBalances { get; }
+    ICheckoutStore Checkout { get; }
 }
 
 /// <summary>
