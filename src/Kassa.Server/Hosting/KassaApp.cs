@@ -63,6 +63,7 @@ public static class KassaApp
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();
             builder.Services.AddHostedService<SubscriptionRenewalWorker>();
             builder.Services.AddHostedService<PaymentReconcileWorker>();
+            builder.Services.AddHostedService<CheckoutExpiryWorker>();
         }
         configure?.Invoke(builder);
 
@@ -94,6 +95,7 @@ public static class KassaApp
         BillingEndpoints.Map(v1);
         LedgerEndpoints.Map(v1);
         HostedPageEndpoints.Map(v1);
+        CheckoutEndpoints.Map(app, v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);
