@@ -207,10 +207,12 @@ public static class CheckoutEndpoints
     {
         var headers = http.Response.Headers;
         // Only the inline style loads; forms go to this server (and, after a redirect, to the success page's origin);
-        // the token in the address must not leak through a Referer, be cached by a shared cache or be framed.
+        // the token in the address must not leak through a Referer to another site, be cached by a shared cache or be framed.
         var next = successUrl is not null && Uri.TryCreate(successUrl, UriKind.Absolute, out var u) ? " " + u.GetLeftPart(UriPartial.Authority) : "";
         headers.ContentSecurityPolicy = $"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'{next}; frame-ancestors 'none'";
-        headers["Referrer-Policy"] = "no-referrer";
+        // same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with the page's own form
+        // posts, and the origin check above could not tell them from a cross-site post. Other sites still get no Referer.
+        headers["Referrer-Policy"] = "same-origin";
         headers.CacheControl = "private, no-store";
         headers.XContentTypeOptions = "nosniff";
         headers["X-Robots-Tag"] = "noindex";
