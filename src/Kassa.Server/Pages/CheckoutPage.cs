@@ -25,10 +25,11 @@ public static class CheckoutPage
 
     private static readonly (string Name, string Label, string Autocomplete, string Placeholder, int Size)[] CardFields =
     [
-        ("number", "Card number", "cc-number", "4242 4242 4242 4242", 23),
-        ("exp_month", "Expiry month (MM)", "cc-exp-month", "12", 2),
-        ("exp_year", "Expiry year (YYYY)", "cc-exp-year", "2031", 4),
-        ("cvc", "Security code (CVC)", "cc-csc", "123", 4),
+        // Placeholders show the shape, never a value a person could take for one already entered.
+        ("number", "Card number", "cc-number", "1234 1234 1234 1234", 23),
+        ("exp_month", "Expiry month (MM)", "cc-exp-month", "MM", 2),
+        ("exp_year", "Expiry year (YYYY)", "cc-exp-year", "YYYY", 4),
+        ("cvc", "Security code (CVC)", "cc-csc", "3 or 4 digits", 4),
     ];
 
     /// <summary>A message a person understands for why the card did not pay.</summary>
@@ -123,7 +124,7 @@ public static class CheckoutPage
              .Append("<form method=\"post\" action=\"").Append(E(action + "/confirm" + q)).Append("\" class=\"actions\">\n")
              .Append("<input type=\"hidden\" name=\"nonce\" value=\"").Append(E(s.FormNonce)).Append("\">\n")
              .Append("<button type=\"submit\" name=\"decision\" value=\"confirm\" id=\"confirm\">Confirm payment</button>\n")
-             .Append("<button type=\"submit\" name=\"decision\" value=\"cancel\" id=\"cancel-3ds\" class=\"secondary\">Cancel</button>\n")
+             .Append("<button type=\"submit\" name=\"decision\" value=\"cancel\" id=\"cancel-3ds\" class=\"secondary\">Cancel payment</button>\n")
              .Append("</form>\n</section>\n");
             h.Append("<details class=\"other-card\"><summary>Use another card</summary>\n");
             CardForm(h, v, action + "/pay" + q, problems, entered, Money);
@@ -157,7 +158,7 @@ public static class CheckoutPage
             var describedBy = error is null ? "" : $" aria-invalid=\"true\" aria-describedby=\"{name}-error\"";
             // The card number and CVC are never written back into the page; the expiry is, to save retyping.
             var value = name is "exp_month" or "exp_year" && entered is not null && entered.TryGetValue(name, out var given) ? given : "";
-            h.Append("<div class=\"field").Append(error is null ? "" : " has-error").Append("\">\n<label for=\"").Append(name).Append("\">").Append(E(label)).Append("</label>\n");
+            h.Append("<div class=\"field").Append(name == "number" ? "" : " short").Append(error is null ? "" : " has-error").Append("\">\n<label for=\"").Append(name).Append("\">").Append(E(label)).Append("</label>\n");
             if (error is not null) h.Append("<p class=\"field-error\" id=\"").Append(name).Append("-error\"><span class=\"visually-hidden\">Error: </span>").Append(E(FieldMessage(error))).Append("</p>\n");
             h.Append("<input id=\"").Append(name).Append("\" name=\"").Append(name).Append("\" type=\"text\" inputmode=\"numeric\" autocomplete=\"").Append(autocomplete)
              .Append("\" size=\"").Append(size).Append("\" maxlength=\"").Append(name == "number" ? 23 : size).Append("\" placeholder=\"").Append(E(placeholder)).Append('"')
@@ -213,6 +214,7 @@ public static class CheckoutPage
         .field{margin:.9rem 0}
         label{display:block;font-weight:600;margin-bottom:.25rem}
         input{font:inherit;width:100%;padding:.6rem .7rem;border:1px solid #8a91a5;border-radius:6px;color:var(--ink);background:#fff}
+        .short input{max-width:11rem}
         .has-error input{border:2px solid var(--error)}
         .field-error{color:var(--error);font-weight:600;margin:.1rem 0 .35rem}
         button,.button-link{display:inline-block;font:inherit;font-weight:600;border:0;border-radius:6px;padding:.75rem 1.25rem;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none}
