@@ -141,7 +141,8 @@ public static class CheckoutRules
     /// <summary>
     /// Brings an open session up to date on any read, in a write transaction with the row locked: past its
     /// expiry it expires; if its invoice was paid some other way meanwhile (the reconcile worker finishing an
-    /// attempt whose answer was lost, <c>POST /v1/invoices/{id}/pay</c>) it completes with that payment.
+    /// attempt whose answer was lost, <c>POST /v1/invoices/{id}/pay</c>) it completes with that payment; if its
+    /// invoice was voided or marked uncollectible meanwhile it expires.
     /// </summary>
     public static async Task<CheckoutSessionRecord> RefreshAsync(IStoreSession s, OperationContext op, CheckoutSessionRecord session)
     {
@@ -153,7 +154,9 @@ public static class CheckoutRules
             var paidBy = await s.Payments.PaymentThatPaidAsync(op.Tenant, invoiceId);
             return await CompleteAsync(s, op, locked, paidBy?.Id, paidBy?.PaymentMethodId);
         }
-        if (session.ExpiresAt <= op.Now)
+        // An invoice voided (or written off) some other way can no longer be paid here: the session ends with it.
+        var unpayable = session.InvoiceId is { } other && await s.Invoices.GetAsync(op.Tenant, other) is { Status: InvoiceRules.Void or InvoiceRules.Uncollectible };
+        if (session.ExpiresAt <= op.Now || unpayable)
         {
             var locked = (await s.Checkout.GetAsync(op.Tenant, session.Id, forUpdate: true))!;
             await ExpireAsync(s, op, locked);

@@ -100,6 +100,14 @@ public static class CheckoutPage
             return Close(h);
         }
 
+        if (s.Livemode)
+        {
+            // Kassa's own card form serves the sandbox only: raw card numbers never reach a live server. A live
+            // session is paid through a provider that hosts its own form (Stripe Checkout, a separate part).
+            h.Append("<p role=\"status\" id=\"outcome\">Card payments on this page are not available in live mode yet. Nothing was charged.</p>\n");
+            return Close(h);
+        }
+
         // Problems first: a summary at the top, each entry linking to its field.
         var message = problems.Message ?? (s.LastFailureCode is { } code && v.PendingCardLast4 is null ? FailureMessage(code) : null);
         if (problems.Fields.Count > 0 || message is not null)

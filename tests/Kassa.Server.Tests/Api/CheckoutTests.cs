@@ -448,6 +448,12 @@ public abstract partial class CheckoutTests(KassaHost host)
         var ended = await c.Post($"/v1/checkout_sessions/{(string)third["id"]!}/expire");
         Assert.Equal((HttpStatusCode.OK, "expired"), (ended.Status, (string?)ended.Body!["status"]));
         (await c.Post($"/v1/checkout_sessions/{(string)third["id"]!}/expire")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
+
+        // An invoice voided through the API takes its session with it on the next read.
+        var fourth = await CreateAsync(c, new { customer_id = customer, mode = "payment", amount = 700, currency = "usd", success_url = Success, cancel_url = Cancel });
+        Assert.Equal(HttpStatusCode.OK, (await c.Post($"/v1/invoices/{(string)fourth["invoice_id"]!}/void")).Status);
+        Assert.Equal("expired", (string?)(await GetAsync(c, $"/v1/checkout_sessions/{(string)fourth["id"]!}"))["status"]);
+        Assert.Equal(["checkout.expired"], await EventTypesAsync(c, (string)fourth["id"]!));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -469,6 +475,33 @@ public abstract partial class CheckoutTests(KassaHost host)
         Assert.Single(await EntryLinesAsync(c, customer), e => e.StartsWith("payment/", StringComparison.Ordinal));
         Assert.Equal(["checkout.completed"], await EventTypesAsync(c, (string)session["id"]!));
         await LedgerSelfCheck.AssertHoldsAsync(c);
+    }
+
+    [Fact]
+    public async Task Live_mode_has_no_card_form_of_kassas_own()
+    {
+        var live = host.Client((await host.NewAccountAsync()).LiveSecretKey);
+        var customer = Wire.NewId("cus");
+        Assert.Equal(HttpStatusCode.Created, (await live.Put($"/v1/customers/{customer}", new { name = "Ada" })).Status);
+        (await live.Post("/v1/checkout_sessions", new { customer_id = customer, mode = "setup", success_url = Success, cancel_url = Cancel }))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "test_mode_only");
+        var product = Wire.NewId("pro");
+        Assert.Equal(HttpStatusCode.Created, (await live.Post("/v1/products", new
+        {
+            id = product, name = "Pro plan", prices = new[] { new { type = "recurring", amount = 2000, currency = "usd", interval = "month", interval_count = 1 } },
+        })).Status);
+        var r = await live.Post("/v1/subscribe", new { customer_id = customer, product_id = product });
+        Assert.Equal("requires_checkout", (string?)r.Body!["status"]);
+        var url = (string)r.Body["checkout_url"]!;
+        var browser = host.Client(null);
+        var (status, html) = await PageAsync(browser, url);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Card payments on this page are not available in live mode yet.", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<form", html, StringComparison.Ordinal);
+        // A post anyway (the nonce is not even on the page) saves and charges nothing.
+        var post = await PostFormAsync(browser, Action(url, "pay"), Fields(new string('0', 64), Visa));
+        Assert.Equal(HttpStatusCode.Forbidden, post.Status);
+        Assert.Empty((await live.Get($"/v1/payments?customer_id={customer}")).Body!["data"]!.AsArray());
     }
 
     [Fact]
