@@ -71,6 +71,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Providers = new SqlProviders(this);
         ProviderEvents = new SqlProviderEvents(this);
         Disputes = new SqlDisputes(this);
+        Checkout = new SqlCheckout(this);
     }
 
     public DbConnection Connection { get; }
@@ -128,4 +129,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public IProviderStore Providers { get; }
     public IProviderEventStore ProviderEvents { get; }
     public IDisputeStore Disputes { get; }
+    public ICheckoutStore Checkout { get; }
 }

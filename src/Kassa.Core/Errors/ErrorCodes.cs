@@ -38,6 +38,8 @@ public static class ErrorCodes
     public const string RequiresAction = "requires_action";
     // 403 permission_error
     public const string KeyNotAllowed = "key_not_allowed";
+    /// <summary>A hosted checkout form post without the page's nonce, or from another site (CSRF).</summary>
+    public const string FormRejected = "form_rejected";
     // 404 not_found
     public const string ResourceMissing = "resource_missing";
     public const string RouteNotFound = "route_not_found";

@@ -30,6 +30,7 @@ public static class IdPrefixes
     public const string Coupon = "cpn";
     public const string TaxRate = "txr";
     public const string CreditNote = "cn";
+    public const string CheckoutSession = "cs";
     /// <summary>One use of a coupon (internal: not in the spec's list, never an API path).</summary>
     public const string CouponRedemption = "cpr";
     /// <summary>One change of a customer credit balance (shown in its transactions).</summary>

@@ -49,6 +49,8 @@ public static class EventTypes
     public const string DisputeOpened = "dispute.opened";
     public const string DisputeWon = "dispute.won";
     public const string DisputeLost = "dispute.lost";
+    public const string CheckoutCompleted = "checkout.completed";
+    public const string CheckoutExpired = "checkout.expired";
     public const string CreditNoteCreated = "credit_note.created";
     public const string CreditNoteVoided = "credit_note.voided";
     public const string AutoTopUpSucceeded = "auto_top_up.succeeded";

@@ -47,14 +47,25 @@ public static class HostedInvoiceLinks
     public static string Url(string accountId, bool livemode, string invoiceId) =>
         $"/v1/invoices/{Uri.EscapeDataString(invoiceId)}.html?token={Token(new Tenant(accountId, livemode), invoiceId)}";
 
-    public static string Token(Tenant tenant, string invoiceId)
+    public static string Token(Tenant tenant, string invoiceId) => TokenFor(InvoicePurpose, tenant, invoiceId);
+
+    private const string InvoicePurpose = "hosted_invoice";
+
+    /// <summary>
+    /// A token for another kind of hosted page (the checkout's <c>checkout_session</c>): the same key, with
+    /// the purpose in the signed text, so a token of one kind never opens a page of another.
+    /// </summary>
+    internal static string TokenFor(string purpose, Tenant tenant, string id)
     {
         var who = Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{tenant.AccountId}.{(tenant.Livemode ? "live" : "test")}"));
-        return $"{who}.{Base64Url.EncodeToString(Mac(tenant, invoiceId))}";
+        return $"{who}.{Base64Url.EncodeToString(Mac(purpose, tenant, id))}";
     }
 
     /// <summary>The tenant a token grants <paramref name="invoiceId"/> to, or null for any token that is not exactly right.</summary>
-    public static Tenant? Verify(string invoiceId, string? token)
+    public static Tenant? Verify(string invoiceId, string? token) => VerifyFor(InvoicePurpose, invoiceId, token);
+
+    /// <summary>The tenant a token of <paramref name="purpose"/> grants <paramref name="id"/> to, or null.</summary>
+    internal static Tenant? VerifyFor(string purpose, string id, string? token)
     {
         if (token is null || token.Length > TokenLengthMax) return null;
         var dot = token.IndexOf('.', StringComparison.Ordinal);
@@ -74,9 +85,9 @@ public static class HostedInvoiceLinks
         if (modeAt <= 0 || who[(modeAt + 1)..] is not ("live" or "test")) return null;
         var tenant = new Tenant(who[..modeAt], who[(modeAt + 1)..] == "live");
         // Constant-time, so the time of a refusal says nothing about how much of a guess was right.
-        return CryptographicOperations.FixedTimeEquals(mac, Mac(tenant, invoiceId)) ? tenant : null;
+        return CryptographicOperations.FixedTimeEquals(mac, Mac(purpose, tenant, id)) ? tenant : null;
     }
 
-    private static byte[] Mac(Tenant tenant, string invoiceId) =>
-        HMACSHA256.HashData(s_key, Encoding.UTF8.GetBytes($"kassa.hosted_invoice.v1|{tenant.AccountId}|{(tenant.Livemode ? "live" : "test")}|{invoiceId}"));
+    private static byte[] Mac(string purpose, Tenant tenant, string id) =>
+        HMACSHA256.HashData(s_key, Encoding.UTF8.GetBytes($"kassa.{purpose}.v1|{tenant.AccountId}|{(tenant.Livemode ? "live" : "test")}|{id}"));
 }

@@ -17,7 +17,7 @@ namespace Kassa.Engine.Payments;
 /// <item><c>4000000000000341</c>: attaches; every charge fails with <c>card_declined</c>.</item>
 /// </list>
 /// </summary>
-public sealed class SandboxProvider : IPaymentProvider
+public sealed class SandboxProvider : IPaymentProvider, Checkout.IConfirmsOnKassaPage
 {
     public const string ProviderName = "sandbox";
     private const string TokenPrefix = "sbx_pm_";
@@ -94,6 +94,22 @@ public sealed class SandboxProvider : IPaymentProvider
     {
         if (ChargeLog is null) return;
         lock (ChargeLogLock) File.AppendAllText(ChargeLog, $"{idempotencyKey} {chargeId}\n");
+    }
+
+    /// <summary>
+    /// The 3-D Secure step answered on Kassa's checkout page: confirmed, the charge succeeds under the same
+    /// id as the charge that asked for it (one charge, like a payment intent that leaves
+    /// <c>requires_action</c>); refused, it fails with <c>authentication_failed</c>. Only a 3-D Secure card has such a step.
+    /// </summary>
+    public Task<ChargeResult> ConfirmAsync(string methodToken, long amountMinor, string currency, string idempotencyKey, bool approved, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amountMinor);
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        var id = "sbx_ch_" + Hash(idempotencyKey)[..24];
+        if (BehaviourOf(methodToken) != Behaviour.RequiresAction) return ChargeAsync(methodToken, amountMinor, currency, idempotencyKey, ct);
+        return Task.FromResult(approved
+            ? new ChargeResult(ChargeStatus.Succeeded, id, null, null)
+            : new ChargeResult(ChargeStatus.Failed, id, "authentication_failed", "The payment was not confirmed with the bank."));
     }
 
     private static Behaviour? BehaviourOf(string token)

@@ -54,6 +54,7 @@ public interface IStoreSession
     IProviderStore Providers { get; }
     IProviderEventStore ProviderEvents { get; }
     IDisputeStore Disputes { get; }
+    ICheckoutStore Checkout { get; }
 }
 
 /// <summary>

@@ -83,7 +83,10 @@ public static class ChangePlan
             return new Subscribe.Started(new Subscribe.Response(sub.Status, SubscriptionResource.From(sub), invoice, null, null), begun.Value);
         await SubscriptionPayments.ChargeCouldNotBeginAsync(s, op, invoice.Id, begun.Error!.Code);
         sub = (await s.Subscriptions.GetAsync(op.Tenant, sub.Id))!;
-        return new Subscribe.Started(new Subscribe.Response(Subscribe.RequiresCheckout, SubscriptionResource.From(sub), invoice, invoice.HostedUrl, null), null);
+        var session = await Checkout.CheckoutRules.BindAsync(s, op, Checkout.CheckoutRules.ModeSubscription, sub.CustomerId, sub.Id, invoice, product.Id, quantity,
+            null, null);
+        return new Subscribe.Started(new Subscribe.Response(Subscribe.RequiresCheckout, SubscriptionResource.From(sub), invoice,
+            Checkout.CheckoutLinks.Url(op.Tenant, session.Id), null), null);
     }
 
     private static async Task<Result<Subscribe.Started>> ScheduleDowngradeAsync(IStoreSession s, OperationContext op, SubscriptionRecord old,

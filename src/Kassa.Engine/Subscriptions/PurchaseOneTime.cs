@@ -27,7 +27,7 @@ public static class PurchaseOneTime
     /// charges after the commit. Buying the same product again is another purchase, never a conflict.
     /// </summary>
     public static async Task<Result<Subscribe.Started>> StartAsync(IStoreSession s, OperationContext op, Subscribe.Request request, CustomerRecord customer,
-        ProductRecord product, ProductVersionRecord version, long quantity)
+        ProductRecord product, ProductVersionRecord version, long quantity, bool viaCheckout = false)
     {
         var plan = BillingPlan.Of(version);
         if (CheckGrantsFit(version, quantity) is { } tooMuch) return tooMuch;
@@ -64,14 +64,17 @@ public static class PurchaseOneTime
             var done = await SubscriptionPayments.ActivateAsync(s, op, sub);
             return new Subscribe.Started(new Subscribe.Response(SubscriptionStatus.Active, SubscriptionResource.From(done), invoice, null, null), null);
         }
-        var begun = await Payments.ChargeInvoice.BeginAsync(s, op, invoice.Id, request.PaymentMethodId);
-        if (!begun.IsOk)
+        Result<string>? begun = viaCheckout ? default(Result<string>?) : await Payments.ChargeInvoice.BeginAsync(s, op, invoice.Id, request.PaymentMethodId);
+        if (begun is not { IsOk: true })
         {
             // A method named but unusable is the caller's mistake; no method at all leads to checkout.
-            if (request.PaymentMethodId is not null) return begun.Error!;
-            return new Subscribe.Started(new Subscribe.Response(Subscribe.RequiresCheckout, SubscriptionResource.From(sub), invoice, invoice.HostedUrl, null), null);
+            if (begun is { } refused && request.PaymentMethodId is not null) return refused.Error!;
+            var session = await Checkout.CheckoutRules.BindAsync(s, op, Checkout.CheckoutRules.ModePayment, customer.Id, sub.Id, invoice, product.Id, quantity,
+                request.SuccessUrl, request.CancelUrl);
+            return new Subscribe.Started(new Subscribe.Response(Subscribe.RequiresCheckout, SubscriptionResource.From(sub), invoice,
+                Checkout.CheckoutLinks.Url(op.Tenant, session.Id), null), null);
         }
-        return new Subscribe.Started(new Subscribe.Response(SubscriptionStatus.Incomplete, SubscriptionResource.From(sub), invoice, null, null), begun.Value);
+        return new Subscribe.Started(new Subscribe.Response(SubscriptionStatus.Incomplete, SubscriptionResource.From(sub), invoice, null, null), begun.Value.Value);
     }
 
     /// <summary>A new purchase row: one-time, with no billing period (nothing ever renews it).</summary>

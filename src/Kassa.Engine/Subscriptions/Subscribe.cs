@@ -53,9 +53,18 @@ public static class Subscribe
 
     /// <summary>What the transaction decided: the answer so far and the payment attempt to complete after the commit.</summary>
     /// <param name="At">The time the transaction ran at (a test clock's customers live in the clock's time); the charge is recorded at it too.</param>
-    public sealed record Started(Response Response, string? PaymentId, DateTimeOffset? At = null);
+    /// <param name="SuccessUrl">The request's redirects, for a checkout session made after the charge (3-D Secure, a decline).</param>
+    public sealed record Started(Response Response, string? PaymentId, DateTimeOffset? At = null, string? SuccessUrl = null, string? CancelUrl = null);
 
-    public static async Task<Result<Started>> Execute(IStoreSession s, OperationContext op, Request request)
+    public static Task<Result<Started>> Execute(IStoreSession s, OperationContext op, Request request) => Execute(s, op, request, viaCheckout: false);
+
+    /// <summary>
+    /// As <see cref="Execute(IStoreSession, OperationContext, Request)"/>; with <paramref name="viaCheckout"/> (a
+    /// checkout session of mode <c>subscription</c> or <c>payment</c>) nothing is charged even if the customer has a
+    /// card on file: the answer is <c>requires_checkout</c> with the session bound to the subscription and its invoice,
+    /// and a plan change within a group is refused (it belongs to <c>POST /v1/subscribe</c>).
+    /// </summary>
+    public static async Task<Result<Started>> Execute(IStoreSession s, OperationContext op, Request request, bool viaCheckout)
     {
         if (request.CustomerId is null) return KassaError.Missing("customer_id");
         if (request.ProductId is null) return KassaError.Missing("product_id");
@@ -65,11 +74,12 @@ public static class Subscribe
         var customer = await s.Customers.GetForUpdateAsync(op.Tenant, request.CustomerId);
         if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", request.CustomerId) with { Param = "customer_id" };
         op = await TestClocks.TestClockRules.ForCustomerAsync(s, op, customer.TestClockId);
-        var started = await StartAsync(s, op, request, customer, quantity);
-        return started.IsOk ? started.Value with { At = op.Now } : started;
+        var started = await StartAsync(s, op, request, customer, quantity, viaCheckout);
+        return started.IsOk ? started.Value with { At = op.Now, SuccessUrl = request.SuccessUrl, CancelUrl = request.CancelUrl } : started;
     }
 
-    private static async Task<Result<Started>> StartAsync(IStoreSession s, OperationContext op, Request request, CustomerRecord customer, long quantity)
+    private static async Task<Result<Started>> StartAsync(IStoreSession s, OperationContext op, Request request, CustomerRecord customer, long quantity,
+        bool viaCheckout)
     {
         var product = await s.Catalog.GetProductAsync(op.Tenant, request.ProductId!);
         if (product is null) return KassaError.NotFound("product", request.ProductId!) with { Param = "product_id" };
@@ -78,10 +88,11 @@ public static class Subscribe
         var prepaidChecked = PrepaidUsage.Validate(request.Prepaid, version);
         if (!prepaidChecked.IsOk) return prepaidChecked.Error!;
         var prepaid = prepaidChecked.Value;
-        if (BillingPlan.Of(version).IsOneTime) return await PurchaseOneTime.StartAsync(s, op, request, customer, product, version, quantity);
+        if (BillingPlan.Of(version).IsOneTime) return await PurchaseOneTime.StartAsync(s, op, request, customer, product, version, quantity, viaCheckout);
         var live = await s.Catalog.LiveSubscriptionsAsync(op.Tenant, customer.Id, Catalog.GetPricingTable.SubscriptionsMax);
         if (live.FirstOrDefault(x => x.ProductId == product.Id && x.Status != SubscriptionStatus.Scheduled) is { } same)
         {
+            if (viaCheckout) return KassaError.InvalidState($"Customer '{customer.Id}' already has product '{product.Id}'");
             // The same product again changes only its quantity or its prepaid quantities (spec §4.1); anything else is a conflict.
             var current = (await s.Subscriptions.GetAsync(op.Tenant, same.Id, forUpdate: true))!;
             // Other prepaid quantities change only those (see PrepaidUsage.ChangeAsync); one request changes one of the two.
@@ -108,6 +119,8 @@ public static class Subscribe
                 var otherProduct = await s.Catalog.GetProductAsync(op.Tenant, other.ProductId);
                 if (otherProduct is { IsAddOn: false } && otherProduct.Group == product.Group)
                 {
+                    if (viaCheckout)
+                        return KassaError.Validation("product_id", $"changes the customer's plan in group '{product.Group}'; change plans with POST /v1/subscribe");
                     var old = (await s.Subscriptions.GetAsync(op.Tenant, other.Id, forUpdate: true))!;
                     return await ChangePlan.Execute(s, op, old, product, version, quantity, request.CarryOver);
                 }
@@ -148,13 +161,16 @@ public static class Subscribe
                     await s.Subscriptions.UpdateAsync(sub);
                 }
             }
-            if (trial.CardRequired && !await HasPaymentMethodAsync(s, op, customer.Id, request.PaymentMethodId))
+            if (trial.CardRequired && (viaCheckout || !await HasPaymentMethodAsync(s, op, customer.Id, request.PaymentMethodId)))
             {
-                // The trial starts once a card is on file: until then the subscription grants nothing.
+                // The trial starts once a card is on file: until then the subscription grants nothing. The
+                // checkout session saves the card and starts it.
                 sub = sub with { Status = SubscriptionStatus.Incomplete };
                 await s.Subscriptions.UpdateAsync(sub);
                 await RecordCreatedAsync(s, op, sub);
-                return new Started(new Response(RequiresCheckout, SubscriptionResource.From(sub), null, null, null), null);
+                var session = await Checkout.CheckoutRules.BindAsync(s, op, Checkout.CheckoutRules.ModeSubscription, customer.Id, sub.Id, null, product.Id,
+                    quantity, request.SuccessUrl, request.CancelUrl);
+                return new Started(new Response(RequiresCheckout, SubscriptionResource.From(sub), null, Checkout.CheckoutLinks.Url(op.Tenant, session.Id), null), null);
             }
             if (await AttachProduct.GrantAsync(s, op, customer.Id, sub.Id, version, quantity) is { } grantError) return grantError;
             if (await PrepaidUsage.GrantAsync(s, op, customer.Id, sub.Id, prepaid) is { } prepaidError) return prepaidError;
@@ -207,14 +223,16 @@ public static class Subscribe
             var activated = await SubscriptionPayments.ActivateAsync(s, op, pending);
             return new Started(new Response(SubscriptionStatus.Active, SubscriptionResource.From(activated), invoice, null, null), null);
         }
-        var begun = await ChargeInvoice.BeginAsync(s, op, invoice.Id, request.PaymentMethodId);
-        if (!begun.IsOk)
+        Result<string>? begun = viaCheckout ? default(Result<string>?) : await ChargeInvoice.BeginAsync(s, op, invoice.Id, request.PaymentMethodId);
+        if (begun is not { IsOk: true })
         {
             // A method named but unusable is the caller's mistake; no method at all leads to checkout.
-            if (request.PaymentMethodId is not null) return begun.Error!;
-            return new Started(new Response(RequiresCheckout, SubscriptionResource.From(pending), invoice, invoice.HostedUrl, null), null);
+            if (begun is { } refused && request.PaymentMethodId is not null) return refused.Error!;
+            var session = await Checkout.CheckoutRules.BindAsync(s, op, Checkout.CheckoutRules.ModeSubscription, customer.Id, pending.Id, invoice, product.Id,
+                quantity, request.SuccessUrl, request.CancelUrl);
+            return new Started(new Response(RequiresCheckout, SubscriptionResource.From(pending), invoice, Checkout.CheckoutLinks.Url(op.Tenant, session.Id), null), null);
         }
-        return new Started(new Response(SubscriptionStatus.Incomplete, SubscriptionResource.From(pending), invoice, null, null), begun.Value);
+        return new Started(new Response(SubscriptionStatus.Incomplete, SubscriptionResource.From(pending), invoice, null, null), begun.Value.Value);
     }
 
     /// <summary>After the transaction committed: charges the attempt it wrote and answers with what the charge left.</summary>
@@ -224,7 +242,9 @@ public static class Subscribe
         if (started.At is { } at) op = op.At(at);
         var outcome = await ChargeInvoice.CompleteAsync(store, providers, op, started.PaymentId, ct);
         if (!outcome.IsOk) return outcome.Error!;
-        return await store.ReadAsync(async s =>
+        // A write: a charge that needs the customer (3-D Secure, a decline) gets the checkout session that lets
+        // them act, in this transaction; one that succeeded writes nothing.
+        return await store.WriteAsync(async s =>
         {
             var sub = (await s.Subscriptions.GetAsync(op.Tenant, started.Response.Subscription.Id))!;
             var invoiceId = started.Response.Invoice?.Id ?? outcome.Value.InvoiceId;
@@ -236,8 +256,16 @@ public static class Subscribe
             var action = outcome.Value.Status == PaymentStatuses.RequiresAction
                 ? new RequiredAction(ThreeDsRequired, "The card needs 3-D Secure authentication; complete it on the hosted page")
                 : new RequiredAction(PaymentFailed, outcome.Value.FailureMessage ?? outcome.Value.FailureCode ?? "The payment failed");
-            return Result<Response>.Ok(new Response(RequiresAction, resource, invoice, invoice?.HostedUrl, action));
-        }, ct);
+            var url = invoice?.HostedUrl;
+            if (invoice is { Status: InvoiceRules.Open })
+            {
+                var session = await Checkout.CheckoutRules.BindAsync(s, op, sub.OneTime ? Checkout.CheckoutRules.ModePayment : Checkout.CheckoutRules.ModeSubscription,
+                    sub.CustomerId, sub.Id, invoice, sub.ProductId, sub.Quantity, started.SuccessUrl, started.CancelUrl,
+                    outcome.Value.Status == PaymentStatuses.RequiresAction ? outcome.Value.PaymentId : null);
+                url = Checkout.CheckoutLinks.Url(op.Tenant, session.Id);
+            }
+            return Result<Response>.Ok(new Response(RequiresAction, resource, invoice, url, action));
+        }, ct: ct);
     }
 
     /// <summary>The first invoice: the first period's fixed fees in advance and the one-time prices.</summary>

@@ -72,6 +72,7 @@ public static class KassaApp
             builder.Services.AddHostedService<SubscriptionRenewalWorker>();
             builder.Services.AddHostedService<PaymentReconcileWorker>();
             builder.Services.AddHostedService<AutoTopUpWorker>();
+            builder.Services.AddHostedService<CheckoutExpiryWorker>();
         }
         configure?.Invoke(builder);
 
@@ -106,6 +107,7 @@ public static class KassaApp
         HostedPageEndpoints.Map(v1);
         ProviderWebhookEndpoints.Map(v1);
         DisputeEndpoints.Map(v1);
+        CheckoutEndpoints.Map(app, v1);
         if (options.BenchRoutes)
         {
             EntitlementEndpoints.MapBaseline(app);

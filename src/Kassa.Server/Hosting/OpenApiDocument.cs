@@ -28,6 +28,7 @@ public static class OpenApiDocument
         ["Ledger"] = "The double-entry ledger: balanced, immutable journal entries, the chart of accounts with balances, the trial balance and a CSV export.",
         ["Payments"] = "Sandbox payments: saved cards (test mode), charges that settle invoices, refunds; every attempt is committed before the provider is called.",
         ["Providers"] = "Payment provider configuration per account and mode (Stripe): keys encrypted at rest and never answered, and the webhook URL to register.",
+        ["Checkout"] = "Hosted checkout: a session's signed url opens Kassa's own card page (sandbox, with the 3-D Secure step); it completes once, with checkout.completed, or expires (24 h by default) and takes its unpaid subscription and invoice with it.",
         ["Coupons"] = "Coupons: percentage, fixed or trial extension, for once, some or every invoice; max redemptions, expiry, product restriction; validate a code without effect.",
         ["Tax rates"] = "Tax rates by country or state, exclusive or inclusive, chosen at finalize by the customer's address.",
         ["Credit notes"] = "Credit notes against open or paid invoices, and the customer credit balance they and negative invoices feed, applied at the next finalize.",

@@ -86,6 +86,7 @@ public static class OpenApiSchemas
         [typeof(Kassa.Engine.Payments.AttachPaymentMethod.Request)] = ["customer_id", "card"],
         [typeof(Kassa.Engine.Payments.SetDefaultPaymentMethod.Request)] = ["payment_method_id"],
         [typeof(Kassa.Engine.Payments.CreatePayment.Request)] = ["customer_id", "amount", "currency", "description"],
+        [typeof(Kassa.Engine.Checkout.CreateCheckoutSession.Request)] = ["customer_id", "mode", "success_url", "cancel_url"],
         [typeof(Kassa.Engine.Coupons.CreateCoupon.Request)] = ["code", "type", "value", "duration"],
         [typeof(Kassa.Engine.Coupons.ValidateCoupon.Request)] = ["code", "product_id", "amount"],
         [typeof(Kassa.Engine.TaxRates.CreateTaxRate.Request)] = ["name", "country", "percentage", "inclusive"],

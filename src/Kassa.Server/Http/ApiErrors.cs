@@ -38,6 +38,7 @@ public static class ApiErrors
         [ErrorCodes.InvalidApiKey] = (401, "authentication_error"),
         [ErrorCodes.ExpiredToken] = (401, "authentication_error"),
         [ErrorCodes.KeyNotAllowed] = (403, "permission_error"),
+        [ErrorCodes.FormRejected] = (403, "permission_error"),
         [ErrorCodes.ResourceMissing] = (404, "not_found"),
         [ErrorCodes.RouteNotFound] = (404, "not_found"),
         [ErrorCodes.MethodNotAllowed] = (405, "invalid_request_error"),

@@ -50,6 +50,7 @@ public sealed class ErrorMappingTests
         ["insufficient_funds"] = 402,
         ["requires_action"] = 402,
         ["key_not_allowed"] = 403,
+        ["form_rejected"] = 403,
         ["resource_missing"] = 404,
         ["route_not_found"] = 404,
         ["method_not_allowed"] = 405,
