@@ -22,7 +22,6 @@ public static class ErrorCodes
     /// <summary>The server has no key to encrypt provider secrets with (PostgreSQL without <c>KASSA_SECRETS_KEY</c>).</summary>
     public const string SecretsUnavailable = "secrets_unavailable";
     /// <summary>A provider webhook delivery whose signature does not verify (wrong secret, stale timestamp, altered body).</summary>
-    public const string SignatureInvalid = "signature_invalid";
     // 401 authentication_error
     public const string MissingApiKey = "missing_api_key";
     public const string InvalidApiKey = "invalid_api_key";

@@ -66,7 +66,7 @@ public static class EventTypes
         "subscription.created", "subscription.activated", "subscription.updated", "subscription.renewed", "subscription.past_due",
         "subscription.paused", "subscription.resumed", "subscription.canceled", "subscription.scheduled",
         "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.voided", "invoice.marked_uncollectible",
-        "payment.succeeded", "payment.failed", "payment.refunded", "checkout.completed",
+        "payment.succeeded", "payment.failed", "payment.refunded", CheckoutCompleted, CheckoutExpired,
         "payment_method.attached", "payment_method.detached",
         "credit_grant.created", "credit_grant.expired", "credit_grant.voided",
         CreditNoteCreated, CreditNoteVoided,
