@@ -61,6 +61,24 @@ internal sealed class SqlCheckout(SqlSession s) : ICheckoutStore
         return list;
     }
 
+    public async Task<CheckoutProviderSession?> GetProviderSessionAsync(Tenant tenant, string checkoutSessionId)
+    {
+        await using var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT provider, provider_session_id, url, created_at FROM checkout_provider_sessions
+            WHERE account_id = @AccountId AND livemode = @Livemode AND checkout_session_id = @checkoutSessionId
+            """, new { tenant.AccountId, tenant.Livemode, checkoutSessionId }, s.Transaction);
+        return await r.ReadAsync()
+            ? new CheckoutProviderSession(tenant.AccountId, tenant.Livemode, checkoutSessionId, r.GetString(0), r.GetString(1), r.GetString(2), Micros.To(r.GetInt64(3)))
+            : null;
+    }
+
+    public async Task<bool> TryInsertProviderSessionAsync(CheckoutProviderSession p) =>
+        await s.Connection.ExecuteAsync("""
+            INSERT INTO checkout_provider_sessions (account_id, livemode, checkout_session_id, provider, provider_session_id, url, created_at)
+            VALUES (@AccountId, @Livemode, @CheckoutSessionId, @Provider, @ProviderSessionId, @Url, @created)
+            ON CONFLICT DO NOTHING
+            """, new { p.AccountId, p.Livemode, p.CheckoutSessionId, p.Provider, p.ProviderSessionId, p.Url, created = Micros.From(p.CreatedAt) }, s.Transaction) == 1;
+
     private static object Args(CheckoutSessionRecord c) => new
     {
         c.AccountId, c.Livemode, c.Id, c.CustomerId, c.Mode, c.Status, c.ProductId, c.Quantity, c.AmountTotal, c.Currency, c.Description, c.InvoiceId,

@@ -30,7 +30,8 @@ public static class CreateCheckoutSession
     public sealed record Request(string? CustomerId, string? Mode, string? ProductId, long? Quantity, long? Amount, string? Currency, string? Description,
         string? SuccessUrl, string? CancelUrl, DateTimeOffset? ExpiresAt);
 
-    public static async Task<Result<CheckoutSessionResource>> Execute(IStoreSession s, OperationContext op, PaymentProviders providers, Request r)
+    /// <param name="provider">The tenant's provider for new payments (<see cref="PaymentProviders.ForAsync"/>, resolved before the transaction).</param>
+    public static async Task<Result<CheckoutSessionResource>> Execute(IStoreSession s, OperationContext op, IPaymentProvider? provider, Request r)
     {
         if (r.CustomerId is null) return KassaError.Missing("customer_id");
         if (r.Mode is null) return KassaError.Missing("mode");
@@ -70,9 +71,10 @@ public static class CreateCheckoutSession
                 break;
         }
         if (errors.Count > 0) return KassaError.Validation(errors);
-        // Live mode has no card form of Kassa's own: raw card numbers never reach a live server.
-        if (op.Tenant.Livemode || providers.For(op.Tenant) is null)
-            return new KassaError(ErrorCodes.TestModeOnly, "Kassa's own checkout page serves test mode (sandbox provider); live mode needs a configured provider");
+        // Live mode has no card form of Kassa's own (raw card numbers never reach a live server): it needs a
+        // provider that hosts the card form (Stripe Checkout), to which the session's page sends the customer.
+        if (provider is null || (op.Tenant.Livemode && provider is not IHostedCheckoutProvider))
+            return new KassaError(ErrorCodes.TestModeOnly, "Kassa's own checkout page serves test mode (sandbox provider); live mode needs a configured provider such as Stripe");
 
         var expiresAt = r.ExpiresAt ?? op.Now + CheckoutRules.DefaultLifetime;
         var customer = await s.Customers.GetAsync(op.Tenant, r.CustomerId);

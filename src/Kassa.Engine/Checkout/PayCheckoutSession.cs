@@ -88,7 +88,16 @@ public static class PayCheckoutSession
         if (!begun.IsOk) return begun.Error!;
         if (begun.Value is not { Payment: { } payment, Method: { } paidWith }) return new Done(begun.Value.Session, null);
 
-        var provider = providers.For(tenant);
+        IPaymentProvider? provider;
+        try
+        {
+            provider = await providers.NamedAsync(tenant, payment.Provider, CancellationToken.None);
+        }
+        catch (ProviderUnavailableException)
+        {
+            // The attempt is written and stays processing: the reconcile worker completes it once the provider is back.
+            return KassaError.InvalidState($"Payment '{payment.Id}' is in progress");
+        }
         var charge = provider is null || provider.Name != payment.Provider
             ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
             : await provider.ChargeAsync(paidWith.ProviderToken, payment.Amount, payment.Currency, payment.Id, CancellationToken.None);

@@ -33,4 +33,13 @@ public interface ICheckoutStore
     Task<IReadOnlyList<CheckoutSessionRecord>> ListAsync(Tenant tenant, string? customerId, Cursor? after, int limit);
     /// <summary>Open sessions whose expiry is at or before <paramref name="now"/>, soonest first, across tenants.</summary>
     Task<IReadOnlyList<(Tenant Tenant, string Id)>> DueToExpireAsync(DateTimeOffset now, int limit);
+
+    /// <summary>The provider session (Stripe Checkout) opened for this Kassa session, if any.</summary>
+    Task<CheckoutProviderSession?> GetProviderSessionAsync(Tenant tenant, string checkoutSessionId);
+    /// <summary>Remembers the provider session; false (and nothing written) when one is remembered already.</summary>
+    Task<bool> TryInsertProviderSessionAsync(CheckoutProviderSession session);
 }
+
+/// <summary>A checkout a provider hosts for a Kassa session: Kassa's page sends the customer to <c>Url</c>.</summary>
+public sealed record CheckoutProviderSession(string AccountId, bool Livemode, string CheckoutSessionId, string Provider, string ProviderSessionId, string Url,
+    DateTimeOffset CreatedAt);

@@ -26,9 +26,13 @@ public static class CheckoutEndpoints
 
     public static void Map(IEndpointRouteBuilder app, RouteGroupBuilder v1)
     {
-        v1.MapPost("/checkout_sessions", (HttpContext http, Api api, PaymentProviders providers) =>
-                api.Mutate<CreateCheckoutSession.Request, CheckoutSessionResource>(http, (s, op, b) => CreateCheckoutSession.Execute(s, op, providers, b),
-                    c => new Reply(StatusCodes.Status201Created, c)))
+        v1.MapPost("/checkout_sessions", async (HttpContext http, Api api, PaymentProviders providers) =>
+            {
+                // Resolved before the transaction: reading a provider's configuration must not wait inside one.
+                var provider = await providers.ForAsync(api.Operation(http).Tenant, http.RequestAborted);
+                await api.Mutate<CreateCheckoutSession.Request, CheckoutSessionResource>(http, (s, op, b) => CreateCheckoutSession.Execute(s, op, provider, b),
+                    c => new Reply(StatusCodes.Status201Created, c));
+            })
             .Doc("createCheckoutSession",
                 "A hosted checkout page for a customer: subscription (product_id), payment (amount + currency, or a one-time product_id) or setup (save a card); nothing is charged until the customer pays on the page at url", Tag)
             .Body<CreateCheckoutSession.Request>().Produces<CheckoutSessionResource>(StatusCodes.Status201Created, ApiResponses.JsonContentType).MutationErrors(404);
@@ -53,7 +57,8 @@ public static class CheckoutEndpoints
 
         app.MapGet("/checkout/{id}", Page)
             .Doc("getCheckoutPage", "The hosted checkout page (HTML, no script), opened through the session's url; a wrong token or unknown session is 404", Tag)
-            .Produces<string>(StatusCodes.Status200OK, "text/html").Produces<string>(StatusCodes.Status404NotFound, "text/html");
+            .Produces<string>(StatusCodes.Status200OK, "text/html").Produces(StatusCodes.Status303SeeOther).Produces<string>(StatusCodes.Status404NotFound, "text/html")
+            .Produces<string>(StatusCodes.Status503ServiceUnavailable, "text/html");
         app.MapPost("/checkout/{id}/pay", Pay)
             .Doc("payCheckoutPage",
                 "The page's card form (application/x-www-form-urlencoded: nonce, number, exp_month, exp_year, cvc, or use_saved_card=1): 303 to success_url or back to the page; the page again on a problem", Tag)
@@ -72,7 +77,7 @@ public static class CheckoutEndpoints
     private static OperationContext PageOperation(HttpContext http, Tenant tenant, TimeProvider time, string id) =>
         new(tenant, new Actor("checkout_page", id), http.RequestId(), time.GetUtcNow());
 
-    private static async Task Page(HttpContext http, IKassaStore store, TimeProvider time, string id, string? token)
+    private static async Task Page(HttpContext http, IKassaStore store, PaymentProviders providers, TimeProvider time, string id, string? token)
     {
         if (CheckoutLinks.Verify(id, token) is not { } tenant)
         {
@@ -84,6 +89,23 @@ public static class CheckoutEndpoints
         if (!view.IsOk)
         {
             await NotFound(http);
+            return;
+        }
+        if (view.Value.Session.Status == CheckoutRules.Open && await providers.ForAsync(tenant, CancellationToken.None) is IHostedCheckoutProvider and IPaymentProvider hosted)
+        {
+            // The tenant's provider hosts the card form (Stripe Checkout): the customer pays there, and its
+            // completion event completes this session (CompleteProviderCheckout).
+            var self = $"{http.Request.Scheme}://{http.Request.Host}{CheckoutLinks.Url(tenant, id)}";
+            var opened = await OpenProviderCheckout.Execute(store, hosted, op, view.Value, self, CancellationToken.None);
+            if (!opened.IsOk)
+            {
+                await Html(http, StatusCodes.Status503ServiceUnavailable, CheckoutPage.Message("The payment page is not available right now",
+                    "The payment provider could not be reached. Nothing was charged; try again in a minute."), null);
+                return;
+            }
+            http.Response.StatusCode = StatusCodes.Status303SeeOther;
+            http.Response.Headers.Location = opened.Value;
+            http.Response.Headers.CacheControl = "no-store";
             return;
         }
         await Html(http, StatusCodes.Status200OK, CheckoutPage.Render(view.Value, token!, CheckoutPage.Problems.None), view.Value.Session.SuccessUrl);

@@ -59,6 +59,7 @@ public static class KassaApp
         builder.Services.AddSingleton(sp => new Kassa.Engine.Payments.PaymentProviders(sp.GetRequiredService<Kassa.Engine.Payments.SandboxProvider>(), store,
             sp.GetRequiredService<Kassa.Engine.Payments.SecretBox>(), sp.GetServices<Kassa.Engine.Payments.IConfiguredProviderFactory>(), options.Time));
         builder.Services.AddSingleton<Kassa.Engine.Payments.SandboxWebhookReader>();
+        builder.Services.AddSingleton<Kassa.Engine.ProviderWebhooks.ICheckoutCompletedHandler, Kassa.Engine.Checkout.CompleteProviderCheckout>();
         builder.Services.AddSingleton<Kassa.Engine.Payments.IProviderWebhookReader>(sp => sp.GetRequiredService<Kassa.Engine.Payments.SandboxWebhookReader>());
         // The engine's loops always run: without them no balance could change and no event be stored.
         builder.Services.AddHostedService<BalanceEngineWorker>();

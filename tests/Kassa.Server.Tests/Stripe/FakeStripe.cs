@@ -107,6 +107,50 @@ public sealed class FakeStripe : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// What the customer does on Stripe's Checkout page, as Stripe records it: the test card is attached to
+    /// the session's customer, a payment-mode session's PaymentIntent is charged (succeeded) or a setup-mode
+    /// session's SetupIntent succeeds, and the session becomes <c>complete</c>. Answers the completed session,
+    /// the object a <c>checkout.session.completed</c> event carries.
+    /// </summary>
+    public JsonObject CompleteCheckout(string checkoutSessionId, string testMethod)
+    {
+        string customer;
+        lock (_gate) customer = (string)_objects[checkoutSessionId]["customer"]!;
+        var pmId = AttachTestCard(customer, testMethod);
+        lock (_gate)
+        {
+            var session = _objects[checkoutSessionId];
+            if ((string?)session["status"] != "open") throw new InvalidOperationException($"{checkoutSessionId} is {(string?)session["status"]}");
+            if ((string?)session["mode"] == "payment")
+            {
+                var id = NewId("pi");
+                _objects[id] = new JsonObject
+                {
+                    ["id"] = id, ["object"] = "payment_intent", ["amount"] = (long)session["amount_total"]!, ["amount_received"] = (long)session["amount_total"]!,
+                    ["currency"] = (string?)session["currency"], ["customer"] = customer, ["payment_method"] = pmId, ["payment_method_types"] = new JsonArray("card"),
+                    ["confirmation_method"] = "automatic", ["capture_method"] = "automatic", ["created"] = Now(), ["livemode"] = false,
+                    ["metadata"] = session["payment_intent_metadata"]!.DeepClone(), ["latest_charge"] = NewId("ch"), ["last_payment_error"] = null, ["status"] = "succeeded",
+                };
+                session["payment_intent"] = id;
+                session["payment_status"] = "paid";
+            }
+            else
+            {
+                var id = NewId("seti");
+                _objects[id] = new JsonObject
+                {
+                    ["id"] = id, ["object"] = "setup_intent", ["customer"] = customer, ["usage"] = "off_session", ["status"] = "succeeded",
+                    ["client_secret"] = id + "_secret_" + NewId("x")[2..], ["payment_method"] = pmId, ["created"] = Now(), ["livemode"] = false, ["metadata"] = new JsonObject(),
+                };
+                session["setup_intent"] = id;
+                session["payment_status"] = "no_payment_required";
+            }
+            session["status"] = "complete";
+            return (JsonObject)session.DeepClone();
+        }
+    }
+
     private async Task HandleAsync(HttpContext http)
     {
         var form = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -314,7 +358,11 @@ public sealed class FakeStripe : IAsyncDisposable
             ["id"] = id, ["object"] = "checkout.session", ["mode"] = form["mode"], ["client_reference_id"] = form["client_reference_id"], ["customer"] = form["customer"],
             ["status"] = "open", ["payment_status"] = "unpaid", ["url"] = $"{Url}/c/pay/{id}", ["success_url"] = form["success_url"], ["cancel_url"] = form["cancel_url"],
             ["expires_at"] = long.Parse(form["expires_at"], System.Globalization.CultureInfo.InvariantCulture), ["created"] = Now(), ["livemode"] = false,
-            ["metadata"] = Metadata(form, "metadata"),
+            ["metadata"] = Metadata(form, "metadata"), ["payment_intent"] = null, ["setup_intent"] = null,
+            ["amount_total"] = isPayment ? long.Parse(form["line_items[0][price_data][unit_amount]"], System.Globalization.CultureInfo.InvariantCulture) : null,
+            ["currency"] = isPayment ? form["line_items[0][price_data][currency]"] : null,
+            // Kept to give the PaymentIntent that completing the session makes (not a field Stripe shows on a session).
+            ["payment_intent_metadata"] = Metadata(form, "payment_intent_data[metadata]"),
         };
         return (200, (JsonObject)_objects[id].DeepClone());
     }

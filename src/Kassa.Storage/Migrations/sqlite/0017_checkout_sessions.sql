@@ -39,3 +39,17 @@ CREATE INDEX checkout_sessions_customer ON checkout_sessions (account_id, livemo
 CREATE INDEX checkout_sessions_recent ON checkout_sessions (account_id, livemode, created_at, id);
 -- The expiry worker's scan: open sessions by expiry, across tenants.
 CREATE INDEX checkout_sessions_expiring ON checkout_sessions (expires_at) WHERE status = 'open';
+
+-- A session a provider hosts (Stripe Checkout, issue 13 item 2): Kassa's page sends the customer to
+-- `url`; the provider's completion event names the Kassa session back (client_reference_id). One per
+-- Kassa session: the provider session is opened with the Kassa session id as its idempotency key.
+CREATE TABLE checkout_provider_sessions (
+  account_id           TEXT    NOT NULL,
+  livemode             INTEGER NOT NULL,
+  checkout_session_id  TEXT    NOT NULL,
+  provider             TEXT    NOT NULL,
+  provider_session_id  TEXT    NOT NULL,
+  url                  TEXT    NOT NULL,
+  created_at           INTEGER NOT NULL,
+  PRIMARY KEY (account_id, livemode, checkout_session_id)
+);
