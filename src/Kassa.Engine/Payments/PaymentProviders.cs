@@ -64,12 +64,6 @@ public sealed class PaymentProviders
     }
 
     /// <summary>
-    /// <see cref="ForAsync"/> for callers that cannot await (kept for code written before providers could
-    /// be configured). A cached tenant answers at once; otherwise it waits for the configuration read.
-    /// </summary>
-    public IPaymentProvider? For(Tenant tenant) => ForAsync(tenant).AsTask().GetAwaiter().GetResult();
-
-    /// <summary>
     /// The provider named on an attempt's row: the sandbox in test mode, or the configured one. Throws
     /// <see cref="ProviderUnavailableException"/> when that provider is not configured (any more).
     /// </summary>
