@@ -88,19 +88,9 @@ public static class PayCheckoutSession
         if (!begun.IsOk) return begun.Error!;
         if (begun.Value is not { Payment: { } payment, Method: { } paidWith }) return new Done(begun.Value.Session, null);
 
-        IPaymentProvider? provider;
-        try
-        {
-            provider = await providers.NamedAsync(tenant, payment.Provider, CancellationToken.None);
-        }
-        catch (ProviderUnavailableException)
-        {
-            // The attempt is written and stays processing: the reconcile worker completes it once the provider is back.
-            return KassaError.InvalidState($"Payment '{payment.Id}' is in progress");
-        }
-        var charge = provider is null || provider.Name != payment.Provider
-            ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
-            : await provider.ChargeAsync(paidWith.ProviderToken, payment.Amount, payment.Currency, payment.Id, CancellationToken.None);
+        var (charge, _) = await ChargeInvoice.CallProviderAsync(providers, op, payment, paidWith, CancellationToken.None);
+        // Outcome unknown: the attempt stays processing and the reconcile worker completes it; the page says a payment is in progress.
+        if (charge is null) return KassaError.InvalidState($"Payment '{payment.Id}' is in progress");
         return await RecordAsync(store, op, sessionId, payment, charge);
     }
 

@@ -113,6 +113,22 @@ public static class ChargeInvoice
 
         // The attempt's id is the provider's idempotency key: however often this runs for one attempt
         // (a retry, the reconcile worker on another node), the provider charges once and answers alike.
+        var (charge, unknown) = await CallProviderAsync(providers, op, payment, method, ct);
+        // The outcome is unknown (a timeout: the charge may have happened). Nothing is recorded; the
+        // attempt stays processing and the reconcile worker completes it with the same key.
+        if (charge is null) return new PaymentOutcome(payment.Id, PaymentStatuses.Processing, null, unknown, payment.InvoiceId, null);
+        return await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Charges an attempt with the provider named on its row, the attempt's id as idempotency key. A null
+    /// charge means the outcome is unknown (the provider timed out or is not configured any more): the
+    /// caller records nothing, so the attempt stays <c>processing</c> for the reconcile worker, with
+    /// <c>Unknown</c> saying why. The crash-test fault point sits right after the provider answered.
+    /// </summary>
+    internal static async Task<(ChargeResult? Charge, string? Unknown)> CallProviderAsync(PaymentProviders providers, OperationContext op, PaymentRecord payment,
+        PaymentMethodRecord? method, CancellationToken ct)
+    {
         ChargeResult charge;
         try
         {
@@ -123,12 +139,10 @@ public static class ChargeInvoice
         }
         catch (ProviderUnavailableException e)
         {
-            // The outcome is unknown (a timeout: the charge may have happened). Nothing is recorded; the
-            // attempt stays processing and the reconcile worker completes it with the same key.
-            return new PaymentOutcome(payment.Id, PaymentStatuses.Processing, null, e.Message, payment.InvoiceId, null);
+            return (null, e.Message);
         }
         Faults.AfterProviderCharge(op.Tenant);
-        return await store.WriteAsync(s => RecordOutcomeAsync(s, op, payment.Id, payment.InvoiceId, charge), r => r.IsOk, CancellationToken.None);
+        return (charge, null);
     }
 
     /// <summary>
@@ -174,20 +188,8 @@ public static class ChargeInvoice
         foreach (var (op, payment, method) in loaded)
         {
             if (payment is not { Status: PaymentStatuses.Processing }) continue;
-            ChargeResult charge;
-            try
-            {
-                var provider = await providers.NamedAsync(op.Tenant, payment.Provider, ct);
-                charge = provider is null || method is null
-                    ? new ChargeResult(ChargeStatus.Failed, "", "provider_unavailable", $"No '{payment.Provider}' provider serves this mode")
-                    : await provider.ChargeAsync(method.ProviderToken, payment.Amount, payment.Currency, payment.Id, ct);
-            }
-            catch (ProviderUnavailableException)
-            {
-                // Outcome unknown: left processing for the reconcile worker, as in CompleteAsync.
-                continue;
-            }
-            charges.Add((op, payment, charge));
+            // Outcome unknown: left processing for the reconcile worker, as in CompleteAsync.
+            if ((await CallProviderAsync(providers, op, payment, method, ct)).Charge is { } charge) charges.Add((op, payment, charge));
         }
         try
         {

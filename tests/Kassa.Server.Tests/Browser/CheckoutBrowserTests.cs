@@ -22,33 +22,6 @@ public sealed class CheckoutBrowserTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static void RequireChromium()
-    {
-        if (File.Exists(HostedInvoicePageBrowserTests.ChromiumPath)) return;
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            Assert.Fail($"CI=true but {HostedInvoicePageBrowserTests.ChromiumPath} is missing");
-        Assert.Skip($"{HostedInvoicePageBrowserTests.ChromiumPath} is missing (apt-get install chromium)");
-    }
-
-    private static string ArtifactsFolder()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kassa.slnx"))) dir = dir.Parent;
-        var path = Path.Combine(dir?.FullName ?? Path.GetTempPath(), "tests", "artifacts");
-        Directory.CreateDirectory(path);
-        return path;
-    }
-
-    private static async Task<JsonNode> Send(HttpClient http, HttpMethod method, string url, string? json = null)
-    {
-        using var request = new HttpRequestMessage(method, url);
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {url} -> {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!;
-    }
-
     /// <summary>A running server, an API client, a paid monthly product ($20.00) and a browser.</summary>
     private sealed class World : IAsyncDisposable
     {
@@ -70,14 +43,14 @@ public sealed class CheckoutBrowserTests : IDisposable
         public async Task<(string Customer, string Subscription, string Url)> SubscribeAsync(string name)
         {
             var customer = "cus_" + Guid.NewGuid().ToString("N")[..12];
-            await Send(Api, HttpMethod.Put, $"{Server.Url}/v1/customers/{customer}", $$"""{"name":"{{name}}","email":"ada@example.com"}""");
-            var r = await Send(Api, HttpMethod.Post, $"{Server.Url}/v1/subscribe",
+            await Chromium.Send(Api, HttpMethod.Put, $"{Server.Url}/v1/customers/{customer}", $$"""{"name":"{{name}}","email":"ada@example.com"}""");
+            var r = await Chromium.Send(Api, HttpMethod.Post, $"{Server.Url}/v1/subscribe",
                 $$"""{"customer_id":"{{customer}}","product_id":"{{Product}}","success_url":"{{Server.Url}}/healthz?from=checkout","cancel_url":"{{Server.Url}}/readyz"}""");
             Assert.Equal("requires_checkout", (string?)r["status"]);
             return (customer, (string)r["subscription"]!["id"]!, Server.Url + (string)r["checkout_url"]!);
         }
 
-        public async Task<string> StatusAsync(string subscription) => (string)(await Send(Api, HttpMethod.Get, $"{Server.Url}/v1/subscriptions/{subscription}"))["status"]!;
+        public async Task<string> StatusAsync(string subscription) => (string)(await Chromium.Send(Api, HttpMethod.Get, $"{Server.Url}/v1/subscriptions/{subscription}"))["status"]!;
 
         public async Task<IPage> PageAsync()
         {
@@ -92,15 +65,10 @@ public sealed class CheckoutBrowserTests : IDisposable
         var api = new HttpClient();
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
         var product = "pro_" + Guid.NewGuid().ToString("N")[..12];
-        await Send(api, HttpMethod.Post, server.Url + "/v1/products",
+        await Chromium.Send(api, HttpMethod.Post, server.Url + "/v1/products",
             $$"""{"id":"{{product}}","name":"Pro plan","prices":[{"type":"recurring","amount":2000,"currency":"usd","interval":"month","interval_count":1}]}""");
         var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = HostedInvoicePageBrowserTests.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        var browser = await Chromium.LaunchAsync(playwright);
         return new World { Server = server, Api = api, Playwright = playwright, Browser = browser, Product = product };
     }
 
@@ -110,7 +78,7 @@ public sealed class CheckoutBrowserTests : IDisposable
         var result = await page.RunAxe();
         var bad = result.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{v.Id} ({v.Impact}): {v.Help}").ToList();
         Assert.True(bad.Count == 0, $"{name}: {string.Join("; ", bad)}");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(ArtifactsFolder(), $"checkout-{name}.png"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Chromium.ArtifactsFolder(), $"checkout-{name}.png"), FullPage = true });
     }
 
     private static async Task FillCardAsync(IPage page, string number, string scope = "")
@@ -124,7 +92,7 @@ public sealed class CheckoutBrowserTests : IDisposable
     [Fact]
     public async Task A_person_subscribes_with_4242_after_fixing_an_empty_form_and_lands_on_the_success_url()
     {
-        RequireChromium();
+        Chromium.Require();
         await using var w = await StartAsync(_temp.SqliteDb);
         var (_, subscription, url) = await w.SubscribeAsync("Ada Lovelace");
         var page = await w.PageAsync();
@@ -161,7 +129,7 @@ public sealed class CheckoutBrowserTests : IDisposable
     [Fact]
     public async Task The_3ds_card_shows_the_bank_step_cancel_explains_and_offers_a_retry_and_confirm_pays()
     {
-        RequireChromium();
+        Chromium.Require();
         await using var w = await StartAsync(_temp.SqliteDb);
         var (_, subscription, url) = await w.SubscribeAsync("Charles Babbage");
         var page = await w.PageAsync();
@@ -188,7 +156,7 @@ public sealed class CheckoutBrowserTests : IDisposable
     [Fact]
     public async Task A_declined_card_shows_its_message_and_a_good_card_then_pays_using_the_keyboard_only()
     {
-        RequireChromium();
+        Chromium.Require();
         await using var w = await StartAsync(_temp.SqliteDb);
         var (_, subscription, url) = await w.SubscribeAsync("Mary Somerville");
         var page = await w.PageAsync();
@@ -217,7 +185,7 @@ public sealed class CheckoutBrowserTests : IDisposable
         // An expired session's page says so, with no form.
         var (_, _, other) = await w.SubscribeAsync("Ada Byron");
         var id = other[(other.IndexOf("/checkout/", StringComparison.Ordinal) + 10)..other.IndexOf('?', StringComparison.Ordinal)];
-        await Send(w.Api, HttpMethod.Post, $"{w.Server.Url}/v1/checkout_sessions/{id}/expire");
+        await Chromium.Send(w.Api, HttpMethod.Post, $"{w.Server.Url}/v1/checkout_sessions/{id}/expire");
         await page.GotoAsync(other);
         Assert.Equal("This checkout has expired", await page.Locator("h1").InnerTextAsync());
         Assert.Equal(0, await page.Locator("form").CountAsync());

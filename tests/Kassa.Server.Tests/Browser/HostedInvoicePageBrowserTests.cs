@@ -16,65 +16,31 @@ namespace Kassa.Server.Tests.Browser;
 /// </summary>
 public sealed class HostedInvoicePageBrowserTests : IDisposable
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
     private readonly TempFolder _temp = new("kassa-browser-tests");
 
     public void Dispose() => _temp.Dispose();
 
-    private static void RequireChromium()
-    {
-        if (File.Exists(ChromiumPath)) return;
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            Assert.Fail($"CI=true but {ChromiumPath} is missing: .ci/run installs chromium from apt, and the browser test must run in CI");
-        Assert.Skip($"{ChromiumPath} is missing (apt-get install chromium)");
-    }
-
-    /// <summary><c>tests/artifacts</c> of the repository (git-ignored), found from the test binaries upwards.</summary>
-    private static string ArtifactsFolder()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kassa.slnx"))) dir = dir.Parent;
-        var path = Path.Combine(dir?.FullName ?? Path.GetTempPath(), "tests", "artifacts");
-        Directory.CreateDirectory(path);
-        return path;
-    }
-
-    private static async Task<JsonNode> Send(HttpClient http, HttpMethod method, string url, string? json = null)
-    {
-        using var request = new HttpRequestMessage(method, url);
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {url} -> {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!;
-    }
-
     [Fact]
     public async Task A_finalized_invoice_opens_from_its_hosted_url_shows_its_figures_loads_nothing_else_and_prints_to_pdf()
     {
-        RequireChromium();
+        Chromium.Require();
         await using var server = await ServerProcess.StartAsync(_temp.SqliteDb, new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey });
         using var api = new HttpClient();
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
-        await Send(api, HttpMethod.Put, server.Url + "/v1/customers/ada", """
+        await Chromium.Send(api, HttpMethod.Put, server.Url + "/v1/customers/ada", """
             {"name":"Ada Lovelace <script>alert(1)</script>","email":"ada@example.com",
              "address":{"line1":"12 St James's Square","city":"London","postal_code":"SW1Y 4JH","country":"GB"}}
             """);
-        var id = (string)(await Send(api, HttpMethod.Post, server.Url + "/v1/invoices", """{"customer_id":"ada","currency":"usd","description":"Analytical Engine consulting, March"}"""))["id"]!;
-        await Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/lines", """{"description":"Engine design review","quantity":3,"unit_amount_decimal":"30000"}""");
-        await Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/lines", """{"description":"Punched-card programme (Bernoulli numbers)","quantity":1.5,"unit_amount_decimal":"19633.3333"}""");
-        await Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/lines", """{"description":"Travel","amount":4000}""");
-        var invoice = await Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/finalize");
+        var id = (string)(await Chromium.Send(api, HttpMethod.Post, server.Url + "/v1/invoices", """{"customer_id":"ada","currency":"usd","description":"Analytical Engine consulting, March"}"""))["id"]!;
+        await Chromium.Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/lines", """{"description":"Engine design review","quantity":3,"unit_amount_decimal":"30000"}""");
+        await Chromium.Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/lines", """{"description":"Punched-card programme (Bernoulli numbers)","quantity":1.5,"unit_amount_decimal":"19633.3333"}""");
+        await Chromium.Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/lines", """{"description":"Travel","amount":4000}""");
+        var invoice = await Chromium.Send(api, HttpMethod.Post, $"{server.Url}/v1/invoices/{id}/finalize");
         Assert.Equal(123_450, (long)invoice["total"]!);
         var hostedUrl = server.Url + (string)invoice["hosted_url"]!;
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using var browser = await Chromium.LaunchAsync(playwright);
         // A fresh context without the API key: the signed link alone must open the page.
         var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1000, Height = 1200 } });
         var page = await context.NewPageAsync();
@@ -104,7 +70,7 @@ public sealed class HostedInvoicePageBrowserTests : IDisposable
         lock (requested) Assert.Single(requested);
         lock (consoleErrors) Assert.Empty(consoleErrors);
 
-        var artifacts = ArtifactsFolder();
+        var artifacts = Chromium.ArtifactsFolder();
         await page.ScreenshotAsync(new() { Path = Path.Combine(artifacts, "hosted-invoice.png"), FullPage = true });
         foreach (var format in new[] { "A4", "Letter" })
         {
