@@ -108,7 +108,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         await host.Store.ReadAsync(s => new StripeWebhookReader(KassaApp.Secrets(host.Options, host.Store), new StripeProviderFactory(host.Options.Stripe))
             .ReadAsync(s, tenant, new ProviderDelivery(payload, h => h == "Stripe-Signature" ? signature : null), host.Clock.GetUtcNow(), CancellationToken.None));
 
-    private static string Event(string type, JsonObject data, JsonObject? previous = null, string? id = null)
+    internal static string Event(string type, JsonObject data, JsonObject? previous = null, string? id = null)
     {
         var e = new JsonObject
         {
