@@ -48,10 +48,16 @@ public sealed class StripeWebhookReader(SecretBox secrets, StripeProviderFactory
         {
             return new KassaError(ErrorCodes.SignatureInvalid, "The configured webhook secret cannot be read with this server's KASSA_SECRETS_KEY");
         }
-        catch (Newtonsoft.Json.JsonException)
+        catch (Exception e) when (e is System.Text.Json.JsonException or Newtonsoft.Json.JsonException or InvalidOperationException)
         {
+            // A correctly signed body can still be malformed (a sender that has the secret, or a bug at the
+            // sender). Stripe.net parses it after the signature check with System.Text.Json: broken JSON or a
+            // field of the wrong type throws JsonException, a body that is not an object (an array, a string,
+            // null) InvalidOperationException. That is bad input, a 400, never a 500.
             return KassaError.Validation("body", "is not a Stripe event");
         }
+        if (stripeEvent is null || string.IsNullOrEmpty(stripeEvent.Id) || string.IsNullOrEmpty(stripeEvent.Type))
+            return KassaError.Validation("body", "is not a Stripe event (no id or type)");
 
         if (stripeEvent.Livemode != tenant.Livemode)
             return new KassaError(ErrorCodes.LivemodeMismatch, $"A {(stripeEvent.Livemode ? "live" : "test")} Stripe event was sent to the {(tenant.Livemode ? "live" : "test")} webhook URL");
@@ -77,8 +83,7 @@ public sealed class StripeWebhookReader(SecretBox secrets, StripeProviderFactory
             }
             case "charge.refunded" when data is Charge charge:
             {
-                // The newest refund of the charge is the one this delivery is about.
-                var refund = charge.Refunds?.Data?.OrderByDescending(r => r.Created).FirstOrDefault();
+                var refund = await RefundOfAsync(s, tenant, config, charge, ct);
                 return refund is null ? null
                     : new ChargeRefunded(charge.PaymentIntentId ?? charge.Id, refund.Id, Meta(refund.Metadata, "kassa_refund_id"), refund.Amount, refund.Currency);
             }
@@ -139,6 +144,27 @@ public sealed class StripeWebhookReader(SecretBox secrets, StripeProviderFactory
         var method = pmId is null ? null : await new PaymentMethodService(client).GetAsync(pmId, cancellationToken: ct);
         return new CheckoutCompleted(session.Id, session.ClientReferenceId, method?.Card is null || customer is null ? null : StripeTokens.Make(customer, method.Id),
             method?.Card is { } card ? Summary(card) : null, chargeId, status);
+    }
+
+    /// <summary>The most refunds of one charge read to find the one a <c>charge.refunded</c> delivery is about (Stripe's page size limit).</summary>
+    public const int ChargeRefundsMax = 100;
+
+    /// <summary>
+    /// The refund a <c>charge.refunded</c> delivery is about. Since API version 2022-11-15 Stripe no longer
+    /// includes <c>refunds</c> in the Charge (it is expandable only), so a delivery of today's API version
+    /// names no refund: the charge's refunds are then listed at Stripe. Of the refunds that moved money,
+    /// the oldest one Kassa has not recorded yet is chosen, so that two refunds of one charge whose
+    /// deliveries arrive out of order are each recorded once; when all are known, the newest (the pipeline
+    /// then answers it as already recorded or settled).
+    /// </summary>
+    private async Task<Refund?> RefundOfAsync(IStoreSession s, Tenant tenant, ProviderConfigRecord config, Charge charge, CancellationToken ct)
+    {
+        var refunds = charge.Refunds?.Data is { Count: > 0 } included ? included
+            : (await new RefundService(Client(tenant, config)).ListAsync(new RefundListOptions { Charge = charge.Id, Limit = ChargeRefundsMax }, cancellationToken: ct)).Data;
+        var moved = refunds.Where(r => r.Status is "succeeded" or "pending").OrderBy(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
+        foreach (var refund in moved)
+            if (await s.ProviderEvents.RefundIdByProviderRefundAsync(tenant, refund.Id) is null) return refund;
+        return moved.LastOrDefault();
     }
 
     private async Task<PaymentMethod?> GetMethodAsync(Tenant tenant, ProviderConfigRecord config, string paymentMethodId, CancellationToken ct) =>

@@ -156,6 +156,7 @@ public sealed class FakeStripe : IAsyncDisposable
         var form = new Dictionary<string, string>(StringComparer.Ordinal);
         if (http.Request.HasFormContentType)
             foreach (var (k, v) in await http.Request.ReadFormAsync()) form[k] = v.ToString();
+        if (http.Request.Method == "GET") foreach (var (k, v) in http.Request.Query) form[k] = v.ToString();
         var path = http.Request.Path.Value ?? "";
         var method = http.Request.Method;
         var key = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
@@ -231,6 +232,7 @@ public sealed class FakeStripe : IAsyncDisposable
         return (method, parts) switch
         {
             ("POST", ["v1", "customers"]) => CreateCustomer(form),
+            ("GET", ["v1", "refunds"]) => ListRefunds(form),
             ("POST", ["v1", "payment_intents"]) => CreatePaymentIntent(form, key),
             ("GET", ["v1", "payment_intents", var id]) => Read(id, "payment_intent"),
             ("GET", ["v1", "payment_methods", var id]) => Read(id, "payment_method"),
@@ -429,4 +431,69 @@ public sealed class FakeStripe : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    // Stripe-side actions a customer or the operator takes outside Kassa (3-D Secure, the dashboard), for
+    // the webhook tests: each changes the fake's objects as Stripe would and answers the object Stripe's
+    // event then carries.
+
+    /// <summary>
+    /// The customer completes 3-D Secure for a PaymentIntent that answered <c>authentication_required</c>:
+    /// it succeeds with a charge. Answers the PaymentIntent as <c>payment_intent.succeeded</c> carries it.
+    /// </summary>
+    public JsonObject CompleteAuthentication(string paymentIntentId)
+    {
+        lock (_gate)
+        {
+            var intent = _objects[paymentIntentId];
+            intent["status"] = "succeeded";
+            intent["amount_received"] = intent["amount"]!.DeepClone();
+            intent["latest_charge"] = NewId("ch");
+            intent["last_payment_error"] = null;
+            return (JsonObject)intent.DeepClone();
+        }
+    }
+
+    /// <summary>
+    /// The operator refunds <paramref name="amount"/> of a PaymentIntent in Stripe's dashboard (no Kassa
+    /// metadata). Answers the refund and the Charge as <c>charge.refunded</c> carries it with today's API
+    /// version: <c>amount_refunded</c> and <c>refunded</c>, but no <c>refunds</c> list (expandable only since 2022-11-15).
+    /// </summary>
+    public (JsonObject Refund, JsonObject Charge) RefundInDashboard(string paymentIntentId, long amount)
+    {
+        lock (_gate)
+        {
+            var intent = _objects[paymentIntentId];
+            var refunded = ((long?)intent["amount_refunded_fake"] ?? 0) + amount;
+            intent["amount_refunded_fake"] = refunded;
+            var id = NewId("re");
+            _objects[id] = new JsonObject
+            {
+                ["id"] = id, ["object"] = "refund", ["amount"] = amount, ["currency"] = intent["currency"]!.DeepClone(), ["payment_intent"] = paymentIntentId,
+                ["charge"] = intent["latest_charge"]!.DeepClone(), ["status"] = "succeeded", ["reason"] = "requested_by_customer", ["created"] = Now(),
+                ["metadata"] = new JsonObject(),
+            };
+            var charge = new JsonObject
+            {
+                ["id"] = intent["latest_charge"]!.DeepClone(), ["object"] = "charge", ["amount"] = intent["amount"]!.DeepClone(),
+                ["amount_captured"] = intent["amount_received"]!.DeepClone(), ["amount_refunded"] = refunded, ["currency"] = intent["currency"]!.DeepClone(),
+                ["customer"] = intent["customer"]!.DeepClone(), ["payment_intent"] = paymentIntentId, ["payment_method"] = intent["payment_method"]!.DeepClone(),
+                ["captured"] = true, ["paid"] = true, ["status"] = "succeeded", ["refunded"] = refunded >= (long)intent["amount_received"]!,
+                ["created"] = intent["created"]!.DeepClone(), ["livemode"] = false, ["metadata"] = new JsonObject(),
+            };
+            return ((JsonObject)_objects[id].DeepClone(), charge);
+        }
+    }
+
+    /// <summary><c>GET /v1/refunds?charge=ch_…</c>: the charge's refunds, newest first, as Stripe lists them.</summary>
+    private (int, JsonObject) ListRefunds(Dictionary<string, string> query)
+    {
+        if (Unexpected(query, ["charge", "payment_intent", "limit"], []) is { } bad) return bad;
+        var limit = query.TryGetValue("limit", out var l) ? int.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : 10;
+        if (limit is < 1 or > 100) return (400, Error("invalid_request_error", "parameter_invalid_integer", "limit must be 1 to 100", "limit"));
+        var data = new JsonArray([.. _objects.Values.Where(o => (string?)o["object"] == "refund"
+                && (!query.TryGetValue("charge", out var ch) || (string?)o["charge"] == ch)
+                && (!query.TryGetValue("payment_intent", out var pi) || (string?)o["payment_intent"] == pi))
+            .OrderByDescending(o => (long)o["created"]!).Take(limit).Select(o => o.DeepClone())]);
+        return (200, new JsonObject { ["object"] = "list", ["data"] = data, ["has_more"] = false, ["url"] = "/v1/refunds" });
+    }
 }

@@ -16,26 +16,29 @@ namespace Kassa.Server.Tests.Stripe;
 /// payments, a decline, 3-D Secure, a refund, a rate limit and a timeout that reconcile completes with
 /// the same key — exactly one PaymentIntent, one journal entry. Each test uses an account of its own.
 /// </summary>
-public abstract class StripeApiTests(KassaHost host)
+public abstract partial class StripeApiTests(KassaHost host)
 {
     private const string StripeKey = "sk_test_51KassaFakeStripeKey0000000000000000abcd";
     private const string WebhookSecret = "whsec_kassafakewebhooksecret0000000000001";
 
     private FakeStripe Fake => ((IStripeHost)host).Fake;
 
-    private sealed record Account(HttpClient Client, Tenant Tenant, CancellationToken Ct);
+    /// <param name="WebhookUrl">The <c>webhook_url</c> <c>PUT /v1/providers/stripe</c> answered: where the operator points Stripe's deliveries.</param>
+    private sealed record Account(HttpClient Client, Tenant Tenant, CancellationToken Ct, string WebhookUrl);
 
     private async Task<Account> NewAccountAsync(bool configure = true)
     {
         var created = await host.NewAccountAsync();
         var c = host.Client(created.TestSecretKey);
+        var url = $"/v1/providers/stripe/webhooks?account_id={created.AccountId}&livemode=false";
         if (configure)
         {
             Fake.Keys[StripeKey] = true;
             var put = await c.Put("/v1/providers/stripe", new { secret_key = StripeKey, webhook_secret = WebhookSecret });
             Assert.True(put.Status == HttpStatusCode.OK, put.Body?.ToJsonString());
+            Assert.Equal(url, (string?)put.Body!["webhook_url"]);
         }
-        return new Account(c, new Tenant(created.AccountId, false), CancellationToken.None);
+        return new Account(c, new Tenant(created.AccountId, false), CancellationToken.None, url);
     }
 
     private static async Task<string> NewCustomerAsync(HttpClient c)
@@ -52,33 +55,51 @@ public abstract class StripeApiTests(KassaHost host)
     private async Task<StripeProvider> StripeOfAsync(Tenant tenant) => Assert.IsType<StripeProvider>(await Providers().ForAsync(tenant));
 
     /// <summary>
-    /// Saves a Stripe card for a Kassa customer the way the provider-events pipeline will when Stripe
-    /// reports it: Kassa syncs the customer to Stripe (one Stripe Customer), the customer's browser
-    /// attaches a test card at Stripe (the fake's attach), Stripe sends <c>payment_method.attached</c>,
-    /// this reader turns it into <see cref="MethodAttached"/>, and the method row is written from it.
-    /// The pipeline that applies effects is another part of issue 13, so the row is written here.
+    /// Saves a Stripe card for a Kassa customer the honest way: Kassa syncs the customer to Stripe (one
+    /// Stripe Customer), the customer's browser attaches a test card at Stripe (the fake's attach), and
+    /// Stripe delivers the signed <c>payment_method.attached</c> to the tenant's <c>webhook_url</c>. The
+    /// pipeline writes the method row (the customer's first becomes its default) and
+    /// <c>payment_method.attached</c>; this answers the new method's id.
     /// </summary>
     private async Task<string> SaveStripeCardAsync(Account a, string customer, string testCard)
     {
         var stripe = await StripeOfAsync(a.Tenant);
         var stripeCustomer = (await stripe.EnsureCustomerAsync(host.Store, customer, a.Ct)).Value!;
         var pmId = Fake.AttachTestCard(stripeCustomer, testCard);
-        var payload = Event("payment_method.attached", Fake.Get(pmId)!);
-        var read = await ReadAsync(a.Tenant, payload, FakeStripe.Sign(payload, WebhookSecret, host.Clock.GetUtcNow()));
-        var attached = Assert.IsType<MethodAttached>(read.Value!.Effect);
-        Assert.Equal((customer, stripeCustomer, $"{stripeCustomer}/{pmId}"), (attached.CustomerId, attached.ProviderCustomerId, attached.MethodToken));
-        var id = "pm_" + Ulid();
-        var now = host.Clock.GetUtcNow();
-        await host.Store.WriteAsync(async s =>
-        {
-            var isDefault = await s.Payments.DefaultMethodAsync(a.Tenant, customer) is null;
-            await s.Payments.InsertMethodAsync(new PaymentMethodRecord(a.Tenant.AccountId, false, id, customer, "stripe", attached.MethodToken,
-                attached.Card.Brand.ToString().ToLowerInvariant(), attached.Card.Last4, attached.Card.ExpMonth, attached.Card.ExpYear, isDefault, now, null));
-            var c = (await s.Customers.GetForUpdateAsync(a.Tenant, customer))!;
-            if (isDefault) await s.Customers.UpdateAsync(c with { DefaultPaymentMethodId = id, UpdatedAt = now });
-            return 0;
-        });
+        var before = await MethodIdsAsync(a.Client, customer);
+        AssertReceipt(await DeliverAsync(a, Event("payment_method.attached", Fake.Get(pmId)!)), duplicate: false, "applied");
+        var id = Assert.Single((await MethodIdsAsync(a.Client, customer)).Except(before));
+        var method = (await a.Client.Get($"/v1/payment_methods/{id}")).Body!;
+        Assert.Equal(("stripe", (string?)Fake.Get(pmId)!["card"]!["last4"]), ((string?)method["provider"], (string?)method["card"]!["last4"]));
+        var token = (await host.Store.ReadAsync(s => s.Payments.GetMethodAsync(a.Tenant, id)))!.ProviderToken;
+        Assert.Equal($"{stripeCustomer}/{pmId}", token);
         return id;
+    }
+
+    private static async Task<string[]> MethodIdsAsync(HttpClient c, string customer) =>
+        [.. (await c.Get($"/v1/customers/{customer}/payment_methods?limit=100")).Body!["data"]!.AsArray().Select(m => (string)m!["id"]!)];
+
+    /// <summary>
+    /// POSTs a Stripe event to the tenant's webhook URL as Stripe does: no API key, the raw JSON body and
+    /// its <c>Stripe-Signature</c> (by default signed now with the configured secret).
+    /// </summary>
+    private async Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> DeliverAsync(Account a, string payload, string? signature = null,
+        string? url = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url ?? a.WebhookUrl)
+        {
+            Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", signature ?? FakeStripe.Sign(payload, WebhookSecret, host.Clock.GetUtcNow()));
+        var response = await host.Client(null).SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length > 0 ? JsonNode.Parse(text) : null, response);
+    }
+
+    private static void AssertReceipt((HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response) r, bool duplicate, string outcome)
+    {
+        Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
+        Assert.Equal((true, duplicate, outcome), ((bool)r.Body!["received"]!, (bool)r.Body["duplicate"]!, (string?)r.Body["outcome"]));
     }
 
     private static string Ulid() => string.Concat(Guid.NewGuid().ToString("N").ToUpperInvariant().Take(26));
@@ -87,7 +108,7 @@ public abstract class StripeApiTests(KassaHost host)
         await host.Store.ReadAsync(s => new StripeWebhookReader(KassaApp.Secrets(host.Options, host.Store), new StripeProviderFactory(host.Options.Stripe))
             .ReadAsync(s, tenant, new ProviderDelivery(payload, h => h == "Stripe-Signature" ? signature : null), host.Clock.GetUtcNow(), CancellationToken.None));
 
-    private static string Event(string type, JsonObject data, JsonObject? previous = null, string? id = null)
+    internal static string Event(string type, JsonObject data, JsonObject? previous = null, string? id = null)
     {
         var e = new JsonObject
         {
@@ -322,7 +343,7 @@ public abstract class StripeApiTests(KassaHost host)
         var stripeRefund = Fake.Get((string)refund.Body["provider_refund_id"]!)!;
         Assert.Equal(((string?)pay.Body["provider_charge_id"], 1000L, refundId), ((string?)stripeRefund["payment_intent"], (long)stripeRefund["amount"]!,
             (string?)stripeRefund["metadata"]!["kassa_refund_id"]));
-        Assert.Equal(refundId, Fake.Requests.Single(r => r.Path == "/v1/refunds" && r.Form["metadata[kassa_refund_id]"] == refundId).IdempotencyKey);
+        Assert.Equal(refundId, Fake.Requests.Single(r => r.Method == "POST" && r.Path == "/v1/refunds" && r.Form["metadata[kassa_refund_id]"] == refundId).IdempotencyKey);
         var after = (await c.Get($"/v1/payments/{paymentId}")).Body!;
         Assert.Equal(("partially_refunded", 1000L), ((string?)after["status"], (long)after["amount_refunded"]!));
         Assert.Contains("refund/succeeded: 1000 DR 0 CR 1000; 4950 DR 1000 CR 0", await EntryLinesAsync(c, customer));
