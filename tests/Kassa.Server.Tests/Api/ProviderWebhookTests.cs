@@ -279,12 +279,13 @@ public abstract class ProviderWebhookTests(KassaHost host)
     }
 
     [Fact]
-    public async Task Unknown_types_and_completed_checkouts_are_recorded_and_acknowledged()
+    public async Task Unknown_types_and_completions_of_checkouts_kassa_did_not_open_are_recorded_and_acknowledged()
     {
         var sb = await NewSandboxAsync(host);
         AssertReceipt(await DeliverAsync(sb, "customer.updated", new { anything = 1 }), duplicate: false, "ignored_unhandled_type");
+        // No Kassa session opened this provider session: acknowledged, nothing applied (CompleteProviderCheckout).
         AssertReceipt(await DeliverAsync(sb, "checkout.completed", new { provider_session_id = "sbx_cs_1", checkout_session_id = "cs_1", charge_status = "succeeded" }),
-            duplicate: false, "recorded");
+            duplicate: false, "ignored_unknown_checkout");
         var id = NewEventId();
         AssertReceipt(await DeliverAsync(sb, "customer.updated", null, id), duplicate: false, "ignored_unhandled_type");
         AssertReceipt(await DeliverAsync(sb, "customer.updated", null, id), duplicate: true, "ignored_unhandled_type");
