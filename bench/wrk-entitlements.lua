@@ -1,0 +1,45 @@
+-- wrk script for bench/wrk.sh: POST /v1/check (send_event) or /v1/track on one hot customer or on a
+-- uniformly random one of CUSTOMERS, with the bench key. The customers, feature and product are the
+-- ones kassa-bench's `entitlements` scenario creates (bench_ent_<i>, api_calls, bench_free).
+local key = os.getenv("KEY")
+local op = os.getenv("OP")
+local hot = os.getenv("HOT") == "1"
+local customers = tonumber(os.getenv("CUSTOMERS") or "10000")
+local path = "/v1/" .. op
+
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer " .. key
+wrk.headers["Content-Type"] = "application/json"
+
+-- Each wrk thread runs its own Lua state: seed each differently so the threads do not walk one sequence.
+function setup(thread)
+  thread:set("seed", math.random(1, 2147483647))
+end
+
+function init(args)
+  math.randomseed(seed or os.time())
+end
+
+local denied = 0
+
+request = function()
+  local c = hot and 0 or math.random(0, customers - 1)
+  local body
+  if op == "check" then
+    body = '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","required_balance":1,"send_event":true}'
+  else
+    body = '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","value":1}'
+  end
+  return wrk.format(nil, path, nil, body)
+end
+
+-- A check that answers "allowed":false did nothing; count it so the script can refuse the figure.
+response = function(status, headers, body)
+  if status == 200 and op == "check" and string.find(body, '"allowed":false', 1, true) then
+    denied = denied + 1
+  end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("[wrk-extra] denied=%d\n", denied))
+end

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Entitlements measured with a plain external load generator (wrk), so the figures do not depend on
+# kassa-bench's own client. For each engine: a fresh server on a fresh database; kassa-bench's
+# `entitlements` scenario run briefly to create the feature, product and CUSTOMERS customers (it also warms
+# the server up: JIT, caches, connection pools); then, with wrk (CONNECTIONS connections, THREADS threads),
+# a WARMUP run and a DURATION run of each target, with /healthz measured before and after the targets in the
+# same run as the baseline. Prints one [wrk] line per target: requests/s, the ratio to the mean /healthz
+# figure, p50/p99 latency and errors (non-2xx, socket errors, checks answered "allowed":false).
+#
+# Usage: bench/wrk.sh [ENGINE...]    engines: sqlite postgres (default: both, in that order)
+# Environment:
+#   DURATION (8s), WARMUP (3s), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000)
+#   KASSA_TEST_PG, KASSA_SERVER_BIN   as for bench/entitlements.sh
+# Needs wrk (apt-get install wrk).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+bench_script=wrk.sh
+bench_scenario=entitlements
+bench_result=wrk-seed
+bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+command -v wrk >/dev/null || { echo "wrk.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+WRK_DURATION=${DURATION:-8s}
+WRK_WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+# The seeding run: every kassa-bench target for a second, after its own short warm-up.
+export DURATION=1s WARMUP=1s
+
+# Runs wrk once; prints "<requests/s> <p50 ms> <p99 ms> <errors>" on stdout.
+run_wrk() {
+  local duration=$1 target=$2 op=${3:-} hot=${4:-0}
+  local out
+  if [ "$target" = healthz ]; then
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$url/healthz")
+  else
+    out=$(KEY=$key OP=$op HOT=$hot CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency \
+      -s bench/wrk-entitlements.lua "$url")
+  fi
+  printf '%s\n' "$out" >>"$tmpdir/wrk.log"
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { errors += $5 }
+    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
+    /\[wrk-extra\] denied=/ { split($2, d, "="); errors += d[2] }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }
+  ' <<<"$out" | tr -d ','
+}
+
+measure_engine() {
+  local engine=$1
+  local targets=("check hot 1" "check uniform 0" "track hot 1" "track uniform 0")
+  log "$engine: warm-up ($WRK_WARMUP per target)"
+  run_wrk "$WRK_WARMUP" healthz >/dev/null
+  for t in "${targets[@]}"; do
+    read -r op name hot <<<"$t"
+    run_wrk "$WRK_WARMUP" "${op}_$name" "$op" "$hot" >/dev/null
+  done
+  local before after
+  before=$(run_wrk "$WRK_DURATION" healthz)
+  local results=()
+  for t in "${targets[@]}"; do
+    read -r op name hot <<<"$t"
+    results+=("${op}_$name $(run_wrk "$WRK_DURATION" "${op}_$name" "$op" "$hot")")
+  done
+  after=$(run_wrk "$WRK_DURATION" healthz)
+  local base
+  base=$(awk -v a="${before%% *}" -v b="${after%% *}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+  {
+    echo "[wrk] $engine healthz rps=$base (before ${before%% *}, after ${after%% *}) connections=$CONNECTIONS threads=$THREADS duration=$WRK_DURATION"
+    for r in "${results[@]}"; do
+      read -r name rps p50 p99 errors <<<"$r"
+      awk -v e="$engine" -v n="$name" -v r="$rps" -v b="$base" -v p50="$p50" -v p99="$p99" -v err="$errors" \
+        'BEGIN { printf "[wrk] %s %-15s rps=%-7d ratio=%.3f p50=%.2fms p99=%.2fms errors=%d\n", e, n, r, r / b, p50, p99, err }'
+    done
+  } | tee -a "$tmpdir/wrk-$engine.out"
+}
+
+DURATION=1s
+engines=("$@")
+[ ${#engines[@]} -gt 0 ] || engines=(sqlite postgres)
+tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/kassa-wrk.XXXXXX")
+chmod 755 "$tmpdir"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+WORKERS=${WORKERS:-64}
+CUSTOMERS=${CUSTOMERS:-10000}
+if [ -n "${KASSA_SERVER_BIN:-}" ]; then
+  server_bin=$KASSA_SERVER_BIN
+else
+  log "building the server (Release)"
+  dotnet build src/Kassa.Server -c Release -o bench/.out/server -nologo -v q >&2
+  server_bin=bench/.out/server/kassa
+fi
+log "building kassa-bench (Release)"
+dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
+bench_bin=bench/.out/bench/kassa-bench
+mkdir -p bench/results
+for engine in "${engines[@]}"; do
+  case $engine in
+    sqlite) start_server sqlite "Data Source=$tmpdir/kassa.db" ;;
+    postgres) prepare_postgres; start_server postgres "$pg_conn;Database=$pg_db" ;;
+    *) echo "wrk.sh: unknown engine '$engine' (sqlite, postgres)" >&2; exit 2 ;;
+  esac
+  log "$engine: seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
+  run_bench "$engine" >/dev/null
+  measure_engine "$engine"
+  stop_server
+done
+echo
+cat "$tmpdir"/wrk-*.out
