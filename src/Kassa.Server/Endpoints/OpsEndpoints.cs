@@ -42,6 +42,6 @@ public static class OpsEndpoints
         // handler (the exporter's own MapPrometheusScrapingEndpoint is invisible to the OpenAPI document).
         app.MapGet("/metrics", (HttpContext http, Kassa.Server.Telemetry.PrometheusScrape scrape) => scrape.WriteAsync(http))
             .Doc("metrics", "Prometheus metrics (OpenTelemetry): requests, group commits, queues, webhook backlog, runtime, ASP.NET Core, Npgsql", "Operations")
-            .Produces<string>(200, "text/plain");
+            .Produces<string>(200, "text/plain", "application/openmetrics-text");
     }
 }

@@ -7,13 +7,14 @@ namespace Kassa.Server.Telemetry;
 /// <summary>
 /// The webhook backlog for <c>kassa.webhook.events.undispatched</c> and <c>kassa.webhook.deliveries.pending</c>.
 /// A scrape never waits on the database and never loads it: the gauge answers the last count, and when
-/// that count is older than <see cref="RefreshInterval"/> it starts one recount in the background (never
-/// two at once). Each count reads a partial index and stops at <see cref="CountCap"/>, so even a huge
-/// backlog costs a bounded read at most every 15 s, however often Prometheus or OTLP collect.
+/// that count is older than <see cref="TelemetryOptions.BacklogRefreshInterval"/> (15 s) it starts one
+/// recount in the background (never two at once). Each count reads a partial index and stops at
+/// <see cref="CountCap"/>, so even a huge backlog costs a bounded read at most every 15 s, however often
+/// Prometheus or OTLP collect.
 /// </summary>
-public sealed class BacklogGauge(IKassaStore store, ILogger<BacklogGauge> logger)
+public sealed class BacklogGauge(IKassaStore store, Kassa.Server.Hosting.KassaOptions options, ILogger<BacklogGauge> logger)
 {
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(15);
+    private readonly TimeSpan _refreshInterval = options.Telemetry.BacklogRefreshInterval;
 
     /// <summary>Counts stop here: past it the backlog is "very large", and an exact figure is not worth a long scan.</summary>
     public const int CountCap = 100_000;
@@ -26,7 +27,7 @@ public sealed class BacklogGauge(IKassaStore store, ILogger<BacklogGauge> logger
     public KassaMeters.BacklogReading? Read()
     {
         var now = Stopwatch.GetTimestamp();
-        if ((_lastStarted == long.MinValue || Stopwatch.GetElapsedTime(Volatile.Read(ref _lastStarted), now) >= RefreshInterval)
+        if ((_lastStarted == long.MinValue || Stopwatch.GetElapsedTime(Volatile.Read(ref _lastStarted), now) >= _refreshInterval)
             && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
         {
             Volatile.Write(ref _lastStarted, now);

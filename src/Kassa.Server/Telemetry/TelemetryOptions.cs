@@ -19,6 +19,12 @@ public sealed class TelemetryOptions
     /// <summary>How long finished spans wait to be sent in one batch (<c>OTEL_BSP_SCHEDULE_DELAY</c>, milliseconds, 100 ms–1 h; 5 s by default).</summary>
     public TimeSpan TraceExportDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a webhook backlog count is reused before a scrape starts another (15 s; tests lower it).
+    /// Prometheus may scrape as often as it likes: the database is counted at most this often.
+    /// </summary>
+    public TimeSpan BacklogRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     public static TelemetryOptions FromEnvironment()
     {
         var o = new TelemetryOptions();
