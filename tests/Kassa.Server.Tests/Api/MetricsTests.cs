@@ -268,3 +268,42 @@ public abstract class OtlpExportTests(KassaHost host, OtlpReceiver receiver)
 public sealed class OtlpExportTestsSqlite(OtlpSqliteHost host) : OtlpExportTests(host, host.Receiver), IClassFixture<OtlpSqliteHost>;
 
 public sealed class OtlpExportTestsPostgres(OtlpPostgresHost host) : OtlpExportTests(host, host.Receiver), IClassFixture<OtlpPostgresHost>;
+
+/// <summary>
+/// The hot-path recorders allocate nothing per call once a series exists: tags come from a stack
+/// TagList, pre-built pairs and status codes boxed once. Runs alone (no host's exporter is listening),
+/// with a plain listener that, like an exporter, receives every measurement.
+/// </summary>
+[Collection(nameof(MetricsCollection))]
+public sealed class MetricsRecordingTests
+{
+    [Fact]
+    public void Recording_a_request_a_batch_and_its_phases_allocates_nothing()
+    {
+        long seen = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Kassa.Engine.Telemetry.KassaMeters.Name) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) => seen += tags.Length);
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) => seen += tags.Length);
+        listener.Start();
+
+        void RecordAll()
+        {
+            Kassa.Engine.Telemetry.KassaMeters.RecordRequest("GET", "/v1/customers/{id}", 404, 12_345);
+            Kassa.Engine.Telemetry.KassaMeters.RecordBatch(Kassa.Engine.Common.GroupCommitLoop.Balances, 31, 54_321);
+            Kassa.Engine.Telemetry.KassaMeters.RecordPhase(Kassa.Engine.Common.GroupCommitLoop.Balances, Kassa.Engine.Telemetry.KassaMeters.Phase.Load, 1_000);
+        }
+
+        RecordAll();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1_000; i++) RecordAll();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        // Request: 2 tags on the histogram + 3 on the counter; batch: 1 + 1; phase: 2 — per round.
+        Assert.Equal(1_001 * 9, seen);
+    }
+}
