@@ -39,7 +39,9 @@ public sealed class PostgresStore : IKassaStore
         if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("ResetOnClose", StringComparison.OrdinalIgnoreCase))
             builder.NoResetOnClose = true;
         _description = $"postgres ({builder.Host}:{builder.Port}/{builder.Database})";
-        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        // Npgsql labels its metrics with the pool's name, by default the connection string (host, user,
+        // database): a fixed name keeps those details off the unauthenticated /metrics.
+        _dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = "kassa" }.Build();
         _time = time;
     }
 

@@ -58,6 +58,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         SpendCaps = new SqlSpendCaps(this);
         Metering = new SqlMetering(this);
         GroupCommits = new SqlGroupCommits(this);
+        Backlog = new SqlBacklog(this);
         Invoices = new SqlInvoices(this);
         Ledger = new SqlLedger(this);
         Payments = new SqlPayments(this);
@@ -116,6 +117,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     public ISpendCapStore SpendCaps { get; }
     public IMeteringStore Metering { get; }
     public IGroupCommitStore GroupCommits { get; }
+    public IBacklogStore Backlog { get; }
     public IInvoiceStore Invoices { get; }
     public ILedgerStore Ledger { get; }
     public IPaymentStore Payments { get; }

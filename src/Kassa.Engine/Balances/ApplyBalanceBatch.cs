@@ -40,6 +40,7 @@ public static partial class ApplyBalanceBatch
     {
         var writes = new Writes();
         var books = new List<BalanceBook>();
+        var phases = new BatchPhases();
         // Tenants in a fixed order, customers sorted within each: every batch on every node takes its
         // row locks in one global order, so concurrent batches wait for each other but never deadlock.
         // A test clock's customers are loaded apart, at the clock's time; the order (tenant, clock, customer)
@@ -67,11 +68,11 @@ public static partial class ApplyBalanceBatch
             var seen = stored.Where(u => u.Response is not null && u.CreatedAt > cutoff)
                 .ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
 
-            BatchPhases.AddLoad(loadStarted);
+            phases.AddLoad(loadStarted);
             var decideStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var decider = new Decider(book, features, creditSystems, seen, writes);
             foreach (var op in tenantOps) decider.Apply(op);
-            BatchPhases.AddDecide(decideStarted);
+            phases.AddDecide(decideStarted);
         }
         // Checked before anything is written: an operation left undecided is a bug that must fail the
         // transaction while it can still roll back, never surface after the commit.
@@ -82,7 +83,7 @@ public static partial class ApplyBalanceBatch
         beforeWrite?.Invoke();
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await Persist(s, books, writes, ops.Max(o => o.Now));
-        BatchPhases.AddPersist(persistStarted);
+        phases.Record(persistStarted);
     }
 
     /// <summary>

@@ -1,23 +1,30 @@
 using System.Diagnostics;
+using Kassa.Engine.Common;
+using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Balances;
 
 /// <summary>
-/// Where batch time goes, process-wide: loading balances, deciding in memory, writing rows. The rest of
-/// a batch's time (<see cref="BalanceEngine.BatchTicks"/> minus these) is the transaction's begin and
-/// commit. Exposed on /metrics so a slow hot path can be profiled on a running server.
+/// Where a balance batch's time goes: loading balances, deciding in memory, writing rows. The rest of
+/// a batch's time (<c>kassa.group_commit.batch.duration</c> minus these) is the transaction's begin and
+/// commit (the commit phase is recorded by <see cref="GroupCommit{T}"/>). Recorded per batch into
+/// <c>kassa.group_commit.phase.duration</c> so a slow hot path can be profiled on a running server.
 /// </summary>
-public static class BatchPhases
+internal struct BatchPhases
 {
-    private static long _load;
-    private static long _decide;
-    private static long _persist;
+    private long _load;
+    private long _decide;
 
-    public static long LoadTicks => Interlocked.Read(ref _load);
-    public static long DecideTicks => Interlocked.Read(ref _decide);
-    public static long PersistTicks => Interlocked.Read(ref _persist);
+    /// <summary>Adds the time since <paramref name="since"/> to the load phase (a batch loads once per tenant group).</summary>
+    public void AddLoad(long since) => _load += Stopwatch.GetTimestamp() - since;
 
-    internal static void AddLoad(long since) => Interlocked.Add(ref _load, Stopwatch.GetTimestamp() - since);
-    internal static void AddDecide(long since) => Interlocked.Add(ref _decide, Stopwatch.GetTimestamp() - since);
-    internal static void AddPersist(long since) => Interlocked.Add(ref _persist, Stopwatch.GetTimestamp() - since);
+    public void AddDecide(long since) => _decide += Stopwatch.GetTimestamp() - since;
+
+    /// <summary>Records the batch's load and decide totals and its persist time.</summary>
+    public readonly void Record(long persistSince)
+    {
+        KassaMeters.RecordPhase(GroupCommitLoop.Balances, KassaMeters.Phase.Load, _load);
+        KassaMeters.RecordPhase(GroupCommitLoop.Balances, KassaMeters.Phase.Decide, _decide);
+        KassaMeters.RecordPhase(GroupCommitLoop.Balances, KassaMeters.Phase.Persist, Stopwatch.GetTimestamp() - persistSince);
+    }
 }

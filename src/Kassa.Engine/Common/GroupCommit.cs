@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Kassa.Core.Ids;
 using Kassa.Engine.Storage;
+using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Common;
 
@@ -45,6 +47,23 @@ public sealed class GroupCommit<T>(
     /// <summary>Commits <paramref name="batch"/> and completes or fails every item; never throws.</summary>
     public async Task RunAsync(IReadOnlyList<T> batch)
     {
+        // One span per batch (null, and free, unless a tracer listens); the database spans nest under it.
+        using var activity = KassaMeters.Source.StartActivity(loop == GroupCommitLoop.Balances ? "group_commit balances" : "group_commit ingest");
+        activity?.SetTag("loop", KassaMeters.LoopTag(loop).Value);
+        activity?.SetTag("batch.size", batch.Count);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await RunBatchAsync(batch);
+        }
+        finally
+        {
+            KassaMeters.RecordBatch(loop, batch.Count, Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    private async Task RunBatchAsync(IReadOnlyList<T> batch)
+    {
         var (outcome, error) = await TryCommitAsync(batch);
         switch (outcome)
         {
@@ -62,6 +81,8 @@ public sealed class GroupCommit<T>(
         }
         // Rolled back for sure: one item may have broken the batch, so run each alone.
         Interlocked.Increment(ref _batchesSplit);
+        KassaMeters.BatchesSplit.Add(1, KassaMeters.LoopTag(loop));
+        Activity.Current?.SetTag("split", true);
         foreach (var item in batch)
         {
             var (alone, aloneError) = await TryCommitAsync([item]);
@@ -102,6 +123,7 @@ public sealed class GroupCommit<T>(
         var now = time.GetUtcNow();
         var batchId = Ids.New(IdPrefixes.GroupCommit, now);
         var workDone = false;
+        long commitStarted = 0;
         try
         {
             await store.WriteAsync(async s =>
@@ -116,8 +138,11 @@ public sealed class GroupCommit<T>(
             }, commitIf: _ =>
             {
                 faults.Hit(loop, GroupCommitPoint.AtCommitRolledBack);
+                // From here to WriteAsync's return is the COMMIT itself (and, on SQLite, the write gate's release).
+                commitStarted = Stopwatch.GetTimestamp();
                 return true;
             }, ct: CancellationToken.None);
+            KassaMeters.RecordPhase(loop, KassaMeters.Phase.Commit, Stopwatch.GetTimestamp() - commitStarted);
             faults.Hit(loop, GroupCommitPoint.AtCommitCommitted);
             return (Outcome.Committed, null);
         }
@@ -128,6 +153,7 @@ public sealed class GroupCommit<T>(
         catch (Exception e)
         {
             Interlocked.Increment(ref _outcomesResolved);
+            KassaMeters.OutcomesResolved.Add(1, KassaMeters.LoopTag(loop));
             return (await ResolveAsync(batchId, now), e);
         }
     }

@@ -8,6 +8,7 @@ using Kassa.Engine.Invoices;
 using Kassa.Engine.Ledger;
 using Kassa.Engine.Storage;
 using Kassa.Engine.Subscriptions;
+using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Payments;
 
@@ -130,6 +131,8 @@ public static class ChargeInvoice
         PaymentMethodRecord? method, CancellationToken ct)
     {
         ChargeResult charge;
+        // Counted while the provider is being asked: a rising gauge means a slow or hanging provider.
+        KassaMeters.PaymentAttemptsInFlight.Add(1);
         try
         {
             var provider = await providers.NamedAsync(op.Tenant, payment.Provider, ct);
@@ -140,6 +143,10 @@ public static class ChargeInvoice
         catch (ProviderUnavailableException e)
         {
             return (null, e.Message);
+        }
+        finally
+        {
+            KassaMeters.PaymentAttemptsInFlight.Add(-1);
         }
         Faults.AfterProviderCharge(op.Tenant);
         return (charge, null);

@@ -41,6 +41,7 @@ public interface IStoreSession
     ISpendCapStore SpendCaps { get; }
     IMeteringStore Metering { get; }
     IGroupCommitStore GroupCommits { get; }
+    IBacklogStore Backlog { get; }
     IInvoiceStore Invoices { get; }
     ILedgerStore Ledger { get; }
     IPaymentStore Payments { get; }

@@ -2,6 +2,7 @@ using Kassa.Engine.Json;
 using Kassa.Engine.Storage;
 using Kassa.Server.Endpoints;
 using Kassa.Server.Http;
+using Kassa.Server.Telemetry;
 using Kassa.Server.Workers;
 using Kassa.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -41,7 +42,7 @@ public static class KassaApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton<Metrics>();
+        builder.Services.AddKassaTelemetry(options.Telemetry);
         builder.Services.AddSingleton<KeyCache>();
         builder.Services.AddSingleton(new RateLimits(options.RateLimitPerSecond));
         builder.Services.AddSingleton<Api>();

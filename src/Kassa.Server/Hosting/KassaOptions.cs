@@ -55,9 +55,13 @@ public sealed class KassaOptions
     /// <summary>Stripe's API base, the timeout of one Stripe call and Stripe.net's retries (<c>KASSA_STRIPE_API_BASE</c>: tests and development only).</summary>
     public Kassa.Stripe.StripeOptions Stripe { get; set; } = new();
 
+    /// <summary>OTLP export of metrics and traces (the standard <c>OTEL_*</c> variables); see docs/operations.md.</summary>
+    public Kassa.Server.Telemetry.TelemetryOptions Telemetry { get; set; } = new();
+
     public static KassaOptions FromEnvironment()
     {
         var o = new KassaOptions();
+        o.Telemetry = Kassa.Server.Telemetry.TelemetryOptions.FromEnvironment();
         if (Environment.GetEnvironmentVariable("KASSA_URLS") is { Length: > 0 } urls) o.Urls = urls;
         if (Environment.GetEnvironmentVariable("KASSA_DB") is { Length: > 0 } db) o.Db = db;
         if (Environment.GetEnvironmentVariable("KASSA_BOOTSTRAP_KEY") is { Length: > 0 } key) o.BootstrapKey = key;

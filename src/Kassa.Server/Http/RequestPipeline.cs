@@ -19,7 +19,7 @@ namespace Kassa.Server.Http;
 /// answers unmatched routes and methods in the error envelope; and records the request's metrics and
 /// log line.
 /// </summary>
-public sealed class RequestPipeline(RequestDelegate next, Metrics metrics, ILogger<RequestPipeline> logger, TimeProvider time, IHostApplicationLifetime lifetime)
+public sealed class RequestPipeline(RequestDelegate next, ILogger<RequestPipeline> logger, TimeProvider time, IHostApplicationLifetime lifetime)
 {
     public const string RequestIdItem = "kassa.request_id";
 
@@ -196,7 +196,7 @@ public sealed class RequestPipeline(RequestDelegate next, Metrics metrics, ILogg
         {
             var elapsed = Stopwatch.GetTimestamp() - started;
             var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            metrics.Record(http.Request.Method, route, http.Response.StatusCode, elapsed);
+            Kassa.Engine.Telemetry.KassaMeters.RecordRequest(http.Request.Method, route, http.Response.StatusCode, elapsed);
             if (logger.IsEnabled(LogLevel.Information))
             {
                 RequestLog.Completed(logger, requestId, http.Request.Method, route, http.Response.StatusCode,

@@ -19,6 +19,8 @@ public sealed class SubscriptionRenewalWorker(IKassaStore store, PaymentProvider
         using var timer = new PeriodicTimer(Interval, time);
         do
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var outcome = "failed";
             try
             {
                 var summary = await RunRenewals.RunAsync(store, providers, time.GetUtcNow(),
@@ -26,10 +28,16 @@ public sealed class SubscriptionRenewalWorker(IKassaStore store, PaymentProvider
                 if (summary.Renewed + summary.Ended + summary.Charges > 0)
                     logger.LogInformation("renewals: {Renewed} renewed, {Ended} ended, {Invoices} invoices, {Charges} charges, {Failures} failures",
                         summary.Renewed, summary.Ended, summary.Invoices, summary.Charges, summary.Failures);
+                outcome = "completed";
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "the renewal round failed; will retry in {Interval}", Interval);
+            }
+            finally
+            {
+                Kassa.Engine.Telemetry.KassaMeters.RenewalRunDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    new KeyValuePair<string, object?>("outcome", outcome));
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
