@@ -65,6 +65,7 @@ public static class KassaApp
         builder.Services.AddHostedService<BalanceEngineWorker>();
         builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
         builder.Services.AddHostedService<MeterIngestWorker>();
+        builder.Services.AddHostedService<MeterRollupWorker>();
         if (options.RunWorkers)
         {
             builder.Services.AddHostedService<ExpiredRecordPurgeWorker>();
