@@ -65,9 +65,10 @@ public static class KassaApp
         builder.Services.AddHostedService<BalanceEngineWorker>();
         builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
         builder.Services.AddHostedService<MeterIngestWorker>();
-        builder.Services.AddHostedService<MeterRollupWorker>();
         if (options.RunWorkers)
         {
+            // The roller: usage stays exact without it (raw events above the watermark are read), only slower.
+            builder.Services.AddHostedService<MeterRollupWorker>();
             builder.Services.AddHostedService<ExpiredRecordPurgeWorker>();
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();
