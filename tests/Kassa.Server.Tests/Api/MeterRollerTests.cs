@@ -379,3 +379,97 @@ public abstract class MeterRollerTests(KassaHost host)
 public sealed class MeterRollerTestsSqlite(SqliteHost host) : MeterRollerTests(host), IClassFixture<SqliteHost>;
 
 public sealed class MeterRollerTestsPostgres(PostgresHost host) : MeterRollerTests(host), IClassFixture<PostgresHost>;
+
+/// <summary>
+/// PostgreSQL only (SQLite has one writer, so no transaction commits out of order there): an ingest
+/// transaction that stays open while later ones commit and are rolled must not be skipped by the
+/// watermark, and usage must be exact all along.
+/// </summary>
+public sealed class MeterRollerOutOfOrderTests(PostgresHost host) : IClassFixture<PostgresHost>
+{
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    private async Task<decimal?> UsageAsync(string meter, DateTimeOffset from, DateTimeOffset to, string customer)
+    {
+        var r = await host.Client().Get($"/v1/meters/{meter}/usage?from={Iso(from)[..19]}Z&to={Iso(to)[..19]}Z&customer_id={customer}");
+        Assert.True(r.Status == HttpStatusCode.OK, r.Body?.ToJsonString());
+        var data = r.Body!["data"]!.AsArray();
+        return data.Count == 0 ? null : (decimal)data.Single()!["value"]!;
+    }
+
+    [Fact]
+    public async Task An_ingest_transaction_that_commits_after_later_ones_were_rolled_is_rolled_exactly_once()
+    {
+        host.RequireEngine();
+        var tenant = new Tenant(host.Account.AccountId, false);
+        var name = $"ooo_{Guid.NewGuid():N}"[..20];
+        var meters = new Dictionary<string, string>();
+        foreach (var aggregation in new[] { "count", "sum" })
+        {
+            var id = $"m_{Guid.NewGuid():N}"[..20];
+            Assert.Equal(HttpStatusCode.Created,
+                (await host.Client().Post("/v1/meters", new { id, name = "M", event_name = name, aggregation, value_property = aggregation == "sum" ? "v" : null })).Status);
+            meters[aggregation] = id;
+        }
+        var now = host.Clock.GetUtcNow().AddDays(-1);
+        var b = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        var c = Wire.NewId();
+        object Event(string id, int minute, int v) => new { id, event_name = name, customer_id = c, timestamp = Iso(b.AddMinutes(minute)), properties = new { v } };
+        async Task<long> RolledCount() =>
+            (await host.Store.ReadAsync(s => s.Metering.LoadRollupsAsync(tenant, meters["count"], null, b, b.AddHours(2), 1_000))).Sum(r => r.Cell.Count);
+        async Task Roll()
+        {
+            for (var i = 0; i < 5; i++) await host.Store.WriteAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), 3));
+        }
+
+        // Transaction A: 4 events (sum 1000), inserted and held open.
+        var held = Enumerable.Range(0, 4).Select(i => System.Text.Json.JsonSerializer.SerializeToElement(Event($"{name}_a{i}", 10 + i * 20, 250))).ToList();
+        var prepared = IngestMeterEvents.Prepare(held, host.Clock.GetUtcNow());
+        var inserted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var a = Task.Run(() => host.Store.WriteAsync(async s =>
+        {
+            var r = await IngestMeterEvents.Execute(s, new OperationContext(tenant, Actor.System, "req_held", host.Clock.GetUtcNow()), prepared);
+            inserted.SetResult();
+            await release.Task;
+            return r;
+        }));
+        await inserted.Task;
+
+        // Transactions B1..B3 start later (higher transaction ids), commit first and are rolled.
+        for (var k = 0; k < 3; k++)
+        {
+            var r = await host.Client().Post("/v1/meter_events/batch", new { events = new[] { Event($"{name}_b{k}", 5 + k * 30, 1), Event($"{name}_b{k}x", 65 + k, 10) } });
+            Assert.Equal(HttpStatusCode.Accepted, r.Status);
+        }
+        await Roll();
+        // The open transaction holds the snapshot's xmin: nothing at or above it is folded, so B waits for A.
+        Assert.Equal(0, await RolledCount());
+        Assert.True((await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(1_000_000))).EventsBehind >= 6);
+        // Usage is exact meanwhile: B is counted (raw), A is not committed.
+        Assert.Equal(6m, await UsageAsync(meters["count"], b, b.AddHours(2), c));
+        Assert.Equal(33m, await UsageAsync(meters["sum"], b, b.AddHours(2), c));
+        Assert.Equal(2m, await UsageAsync(meters["sum"], b.AddMinutes(1), b.AddHours(1), c));
+
+        release.SetResult();
+        Assert.Equal(4, (await a).Accepted);
+        Assert.Equal(10m, await UsageAsync(meters["count"], b, b.AddHours(2), c));
+        Assert.Equal(1033m, await UsageAsync(meters["sum"], b, b.AddHours(2), c));
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await RolledCount() < 10 && DateTime.UtcNow < deadline)
+        {
+            await Roll();
+            await Task.Delay(20);
+        }
+        // A and B each folded exactly once, and usage unchanged by the roll.
+        Assert.Equal(10, await RolledCount());
+        Assert.Equal(1033m, (await host.Store.ReadAsync(s => s.Metering.LoadRollupsAsync(tenant, meters["sum"], null, b, b.AddHours(2), 1_000)))
+            .Sum(r => Kassa.Core.Balances.Micro.ToDecimal(r.Cell.Sum)));
+        Assert.Equal(10m, await UsageAsync(meters["count"], b, b.AddHours(2), c));
+        Assert.Equal(1033m, await UsageAsync(meters["sum"], b, b.AddHours(2), c));
+        Assert.Equal(752m, await UsageAsync(meters["sum"], b.AddMinutes(1), b.AddHours(1), c));
+        await Roll();
+        Assert.Equal(10, await RolledCount());
+    }
+}
