@@ -316,6 +316,78 @@ public abstract class MeterRollerTests(KassaHost host)
         Assert.Equal(60m, await UsageAsync(meters["sum"], b, b.AddHours(2), c));
     }
 
+    private async Task<(HttpStatusCode Status, JsonNode? Body)> PostBytesAsync(string path, byte[] body, string contentType)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        using var response = await host.Client().PostAsync(path, content);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
+    }
+
+    [Fact]
+    public async Task CloudEvents_encoded_by_the_official_SDK_are_ingested_one_at_a_time_and_as_a_batch()
+    {
+        host.RequireEngine();
+        var (name, meters) = await MetersAsync();
+        var b = Base();
+        var c = Wire.NewId();
+        CloudNative.CloudEvents.CloudEvent Make(string id, int minute, decimal v, string u) => new()
+        {
+            Id = $"{name}_{id}", Type = name, Source = new Uri("urn:kassa:tests"), Subject = c, Time = b.AddMinutes(minute),
+            DataContentType = "application/json", Data = System.Text.Json.JsonSerializer.SerializeToElement(new { v, u }),
+        };
+        var formatter = new CloudNative.CloudEvents.SystemTextJson.JsonEventFormatter();
+
+        // Structured mode, one event: application/cloudevents+json.
+        var one = formatter.EncodeStructuredModeMessage(Make("s1", 5, 2.5m, "alice"), out var oneType);
+        Assert.StartsWith("application/cloudevents+json", oneType.ToString());
+        var single = await PostBytesAsync("/v1/meter_events", one.ToArray(), oneType.ToString());
+        Assert.True(single.Status == HttpStatusCode.Accepted, single.Body?.ToJsonString());
+        Assert.Equal((1L, 0L), ((long)single.Body!["accepted"]!, (long)single.Body["duplicates"]!));
+
+        // Batch mode: application/cloudevents-batch+json, a bare array; the first repeats the single event's id.
+        var events = new[] { Make("s1", 6, 99, "zed"), Make("b1", 20, 1, "bob"), Make("b2", 70, 4, "alice"), Make("b3", 95, 0.25m, "carol") };
+        var batch = formatter.EncodeBatchModeMessage(events, out var batchType);
+        Assert.StartsWith(MeteringEndpointsBatchType, batchType.ToString());
+        var many = await PostBytesAsync("/v1/meter_events/batch", batch.ToArray(), batchType.ToString());
+        Assert.True(many.Status == HttpStatusCode.Accepted, many.Body?.ToJsonString());
+        Assert.Equal((3L, 1L, 0), ((long)many.Body!["accepted"]!, (long)many.Body["duplicates"]!, many.Body["rejected"]!.AsArray().Count));
+
+        async Task Exact()
+        {
+            Assert.Equal(7.75m, await UsageAsync(meters["sum"], b, b.AddHours(2), c));
+            Assert.Equal(4m, await UsageAsync(meters["count"], b, b.AddHours(2), c));
+            Assert.Equal(3m, await UsageAsync(meters["unique_count"], b, b.AddHours(2), c));
+            Assert.Equal(0.25m, await UsageAsync(meters["latest"], b, b.AddHours(2), c));
+            Assert.Equal(3.5m, await UsageAsync(meters["sum"], b.AddMinutes(1), b.AddHours(1), c));
+        }
+        await Exact();
+        await RollAllAsync();
+        await Exact();
+
+        // Hostile CloudEvents batches: not an array, not JSON, too many, an invalid event among good ones.
+        var notArray = await PostBytesAsync("/v1/meter_events/batch", "{\"id\": \"x\"}"u8.ToArray(), MeteringEndpointsBatchType);
+        Assert.Equal((HttpStatusCode.BadRequest, "validation_failed"), (notArray.Status, (string?)notArray.Body!["error"]!["code"]));
+        var notJson = await PostBytesAsync("/v1/meter_events/batch", "[{\"id\": "u8.ToArray(), MeteringEndpointsBatchType);
+        Assert.Equal((HttpStatusCode.BadRequest, "malformed_json"), (notJson.Status, (string?)notJson.Body!["error"]!["code"]));
+        var tooMany = formatter.EncodeBatchModeMessage(Enumerable.Range(0, 1_001).Select(i => Make($"many{i}", 1, 1, "u")).ToList(), out _);
+        var refused = await PostBytesAsync("/v1/meter_events/batch", tooMany.ToArray(), MeteringEndpointsBatchType);
+        Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "payload_too_large"), (refused.Status, (string?)refused.Body!["error"]!["code"]));
+        var mixed = formatter.EncodeBatchModeMessage([Make("m1", 30, 1, "u"), new CloudNative.CloudEvents.CloudEvent
+        {
+            Id = $"{name}_m2", Type = name, Source = new Uri("urn:kassa:tests"), Time = b.AddMinutes(31), DataContentType = "application/json",
+            Data = System.Text.Json.JsonSerializer.SerializeToElement(new { v = 1, u = "u" }),
+        }], out _);
+        var partly = await PostBytesAsync("/v1/meter_events/batch", mixed.ToArray(), MeteringEndpointsBatchType);
+        Assert.True(partly.Status == HttpStatusCode.Accepted, partly.Body?.ToJsonString());
+        Assert.Equal(1L, (long)partly.Body!["accepted"]!);
+        Assert.Equal(1, (int)partly.Body["rejected"]![0]!["index"]!);
+        Assert.Equal(8.75m, await UsageAsync(meters["sum"], b, b.AddHours(2), c));
+    }
+
+    private const string MeteringEndpointsBatchType = Kassa.Server.Endpoints.MeteringEndpoints.CloudEventsBatchContentType;
+
     /// <summary>One step of an interleaving: an ingest batch, a roll of a bounded chunk, or a usage query.</summary>
     public sealed record Step(int Kind, (int Id, int Minute, int Value, int Customer)[] Events, int Chunk, int FromMinute, int ToMinute, int Customer);
 
