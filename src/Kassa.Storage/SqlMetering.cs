@@ -245,9 +245,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var overflows = s.Dialect.IsPostgres
             ? "(meter_rollups.sum::numeric + excluded.sum) NOT BETWEEN -9223372036854775808 AND 9223372036854775807"
             : "typeof(meter_rollups.sum + excluded.sum) <> 'integer'";
-        var overflowed = s.Dialect.IsPostgres
-            ? $"meter_rollups.overflowed OR excluded.overflowed OR {overflows}"
-            : $"meter_rollups.overflowed OR excluded.overflowed OR {overflows}";
+        var overflowed = $"meter_rollups.overflowed OR excluded.overflowed OR {overflows}";
         // Every expression reads the stored row as it was: latest compares against the old latest_at.
         var onConflict = $"""
             ON CONFLICT ({RollupKey}) DO UPDATE SET
@@ -412,9 +410,6 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             list.Add(new StoredMeterEvent(r.GetString(0), r.GetString(1), r.GetString(2), Micros.To(r.GetInt64(3)), r.GetString(4), Micros.To(r.GetInt64(5))));
         return list;
     }
-
-    public Task LockEventsAsync() =>
-        s.Dialect.IsPostgres ? s.Connection.ExecuteAsync("LOCK TABLE meter_events IN SHARE ROW EXCLUSIVE MODE", transaction: s.Transaction) : Task.CompletedTask;
 
     public async Task DeleteRollupsAsync(Tenant tenant, string meterId)
     {

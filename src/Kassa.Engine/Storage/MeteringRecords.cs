@@ -108,11 +108,6 @@ public interface IMeteringStore
     /// </summary>
     Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit,
         long? rolledBelow = null);
-    /// <summary>
-    /// Keeps event inserts out until the transaction ends (PostgreSQL: a table lock; SQLite's single
-    /// writer already does), so a rebuild reads every event exactly once.
-    /// </summary>
-    Task LockEventsAsync();
     Task DeleteRollupsAsync(Tenant tenant, string meterId);
 
     // ---- the roller (ADR 0006) ----
