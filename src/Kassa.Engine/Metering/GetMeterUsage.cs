@@ -134,7 +134,9 @@ public static class GetMeterUsage
                     throw new UnavailableException("The meter's rollups kept moving while they were read; retry the request");
                 }
                 var unrolled = await s.Metering.UnrolledEventsAsync(tenant, q.CustomerId, meter.EventName, watermark, rollupFrom, rollupTo, RawEventsMax + 1);
-                if (unrolled.Count + raw.Count > RawEventsMax) return TooManyRaw();
+                // A backlog this large is the roller's (stopped or far behind), not the caller's: retryable.
+                if (unrolled.Count + raw.Count > RawEventsMax)
+                    throw new UnavailableException($"More than {RawEventsMax:#,0} events of this range are not rolled up yet; retry shortly");
                 foreach (var e in unrolled)
                 {
                     using var doc = System.Text.Json.JsonDocument.Parse(e.PropertiesJson);
