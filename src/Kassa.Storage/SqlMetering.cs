@@ -141,13 +141,20 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return inserted;
     }
 
-    /// <summary>SQLite: one multi-row insert per batch that skips stored ids.</summary>
+    /// <summary>
+    /// SQLite: one multi-row insert per batch that skips stored ids. Each row gets the next position
+    /// (<c>seq</c>) after the highest stored one and the watermark: SQLite has one writer, so no lower
+    /// position can commit after this transaction (a skipped duplicate leaves a gap, which the roller steps over).
+    /// </summary>
     private async Task<IReadOnlySet<string>> InsertEventsSqlite(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var received = Micros.From(receivedAt);
-        await SqliteMultiRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at)", events, 6,
-            e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received], "ON CONFLICT DO NOTHING RETURNING id",
+        var next = await s.Connection.ExecuteScalarAsync<long>(
+            "SELECT max(coalesce((SELECT max(seq) FROM meter_events WHERE seq IS NOT NULL), 0) + 1, (SELECT watermark FROM meter_roller WHERE id = 1))",
+            transaction: s.Transaction);
+        await SqliteMultiRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at, seq)", events, 7,
+            e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received, next++], "ON CONFLICT DO NOTHING RETURNING id",
             r => inserted.Add(r.GetString(0)));
         return inserted;
     }
@@ -232,15 +239,19 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     {
         var least = s.Dialect.IsPostgres ? "LEAST" : "min";
         var greatest = s.Dialect.IsPostgres ? "GREATEST" : "max";
-        // SQLite turns an integer sum past 64 bits into a REAL and would store it; abs() of the smallest
-        // integer is its way to fail the statement instead ("integer overflow"). PostgreSQL's bigint fails on its own.
-        var sum = s.Dialect.IsPostgres ? "meter_rollups.sum + excluded.sum"
-            : "CASE WHEN typeof(meter_rollups.sum + excluded.sum) = 'integer' THEN meter_rollups.sum + excluded.sum ELSE abs(-9223372036854775807 - 1) END";
+        // A sum past 64 bits marks the cell overflowed instead of failing the roll (ingest no longer reads
+        // the cells, so the events are stored already; a usage query over the cell answers quantity_overflow).
+        // SQLite turns an integer sum past 64 bits into a REAL; PostgreSQL is asked through numeric.
+        var overflows = s.Dialect.IsPostgres
+            ? "(meter_rollups.sum::numeric + excluded.sum) NOT BETWEEN -9223372036854775808 AND 9223372036854775807"
+            : "typeof(meter_rollups.sum + excluded.sum) <> 'integer'";
+        var overflowed = $"meter_rollups.overflowed OR excluded.overflowed OR {overflows}";
         // Every expression reads the stored row as it was: latest compares against the old latest_at.
         var onConflict = $"""
             ON CONFLICT ({RollupKey}) DO UPDATE SET
               count = meter_rollups.count + excluded.count,
-              sum = {sum},
+              sum = CASE WHEN {overflowed} THEN 0 ELSE meter_rollups.sum + excluded.sum END,
+              overflowed = {overflowed},
               min = {least}(meter_rollups.min, excluded.min),
               max = {greatest}(meter_rollups.max, excluded.max),
               latest = CASE WHEN excluded.latest_at > meter_rollups.latest_at
@@ -248,12 +259,12 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                             THEN excluded.latest ELSE meter_rollups.latest END,
               latest_at = {greatest}(meter_rollups.latest_at, excluded.latest_at)
             """;
-        const string insert = $"INSERT INTO meter_rollups ({RollupKey}, count, sum, min, max, latest, latest_at)";
+        const string insert = $"INSERT INTO meter_rollups ({RollupKey}, count, sum, min, max, latest, latest_at, overflowed)";
         if (s.Connection is NpgsqlConnection pg)
         {
             // One statement whatever the row count: the cells travel as arrays.
             await using var command = new NpgsqlCommand(insert + "\n" + """
-                SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+                SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::boolean[])
                 """ + "\n" + onConflict, pg, (NpgsqlTransaction?)s.Transaction);
             command.Parameters.Add(new NpgsqlParameter { Value = tenant.AccountId });
             command.Parameters.Add(new NpgsqlParameter { Value = tenant.Livemode });
@@ -267,11 +278,12 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.Max).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Cell.LatestValue).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Micros.From(r.Cell.LatestAt)).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Overflowed).ToArray() });
             await command.ExecuteNonQueryAsync();
             return;
         }
-        await SqliteMultiRow(tenant, insert, rows, 10, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
-            r.Cell.Max, r.Cell.LatestValue, Micros.From(r.Cell.LatestAt)], onConflict);
+        await SqliteMultiRow(tenant, insert, rows, 11, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
+            r.Cell.Max, r.Cell.LatestValue, Micros.From(r.Cell.LatestAt), r.Overflowed ? 1L : 0L], onConflict);
     }
 
     public async Task InsertUniqueValuesAsync(Tenant tenant, IReadOnlyList<UniqueValueRow> rows)
@@ -302,7 +314,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     {
         // Two texts rather than "(@c IS NULL OR customer_id = @c)": a generic plan for the latter cannot use the key's customer column.
         await using var r = await s.Connection.ExecuteReaderAsync($"""
-            SELECT meter_id, customer_id, hour, group_key, count, sum, min, max, latest, latest_at FROM meter_rollups
+            SELECT meter_id, customer_id, hour, group_key, count, sum, min, max, latest, latest_at, overflowed FROM meter_rollups
             WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId{(customerId is null ? "" : " AND customer_id = @customerId")}
               AND hour >= @from AND hour < @to
             LIMIT @limit
@@ -310,6 +322,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var list = new List<RollupRow>();
         while (await r.ReadAsync())
         {
+            if (r.GetBoolean(10)) throw new QuantityOverflowException(QuantityOverflowException.WindowMessage);
             list.Add(new RollupRow(r.GetString(0), r.GetString(1), Micros.To(r.GetInt64(2)), r.GetString(3),
                 RollupCell.FromStored(r.GetInt64(4), r.GetInt64(5), r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), Micros.To(r.GetInt64(9)))));
         }
@@ -325,8 +338,10 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     {
         // PostgreSQL's SUM(bigint) is numeric: cast back, so a total past 64 bits fails loudly instead of being read wrong.
         var total = s.Dialect.IsPostgres ? "::bigint" : "";
+        // A cell marked overflowed holds no figures: the window it falls in has no 64-bit total.
+        var overflowedAny = s.Dialect.IsPostgres ? "bool_or(overflowed)" : "max(overflowed)";
         await using var r = await s.Connection.ExecuteReaderAsync($"""
-            SELECT hour - hour % @bucket AS bucket, group_key, SUM(count){total}, SUM(sum){total}, MIN(min), MAX(max) FROM meter_rollups
+            SELECT hour - hour % @bucket AS bucket, group_key, SUM(count){total}, SUM(sum){total}, MIN(min), MAX(max), {overflowedAny} FROM meter_rollups
             WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId{(customerId is null ? "" : " AND customer_id = @customerId")}
               AND hour >= @from AND hour < @to
             GROUP BY 1, 2
@@ -336,6 +351,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var list = new List<BucketCell>();
         while (await r.ReadAsync())
         {
+            if (r.GetBoolean(6)) throw new QuantityOverflowException(QuantityOverflowException.WindowMessage);
             list.Add(new BucketCell(Micros.To(r.GetInt64(0)), r.GetString(1),
                 RollupCell.FromStored(r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5), long.MinValue, DateTimeOffset.MinValue)));
         }
@@ -373,12 +389,18 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         });
     }
 
-    public Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit) =>
+    public Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit,
+        long? rolledBelow = null) =>
         QueryEvents($"""
             SELECT {EventColumns} FROM meter_events
             WHERE account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{(after is null ? "" : " AND (ts, id) > (@afterTs, @afterId)")}
+              {(rolledBelow is null ? "" : $"AND ({Position} IS NULL OR {Position} < @rolledBelow)")}
             ORDER BY ts, id LIMIT @limit
-            """, new { tenant.AccountId, tenant.Livemode, eventName, afterTs = after is { } a ? Micros.From(a.At) : 0, afterId = after?.Id ?? "", limit });
+            """, new
+        {
+            tenant.AccountId, tenant.Livemode, eventName, afterTs = after is { } a ? Micros.From(a.At) : 0, afterId = after?.Id ?? "", limit,
+            rolledBelow = rolledBelow ?? 0,
+        });
 
     private async Task<IReadOnlyList<StoredMeterEvent>> QueryEvents(string sql, object args)
     {
@@ -389,15 +411,97 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return list;
     }
 
-    public Task LockEventsAsync() =>
-        s.Dialect.IsPostgres ? s.Connection.ExecuteAsync("LOCK TABLE meter_events IN SHARE ROW EXCLUSIVE MODE", transaction: s.Transaction) : Task.CompletedTask;
-
     public async Task DeleteRollupsAsync(Tenant tenant, string meterId)
     {
         await s.Connection.ExecuteAsync("DELETE FROM meter_rollups WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId",
             new { tenant.AccountId, tenant.Livemode, meterId }, s.Transaction);
         await s.Connection.ExecuteAsync("DELETE FROM meter_unique_values WHERE account_id = @AccountId AND livemode = @Livemode AND meter_id = @meterId",
             new { tenant.AccountId, tenant.Livemode, meterId }, s.Transaction);
+    }
+
+    // ---- the roller (ADR 0006) -----------------------------------------------------------------
+
+    /// <summary>
+    /// An event's position: on SQLite the <c>seq</c> its (single) writer gave it; on PostgreSQL the id of
+    /// the transaction that wrote it (see <see cref="NextRollChunkAsync"/>). NULL for events stored before
+    /// the roller existed, which ingest had already folded.
+    /// </summary>
+    private string Position => s.Dialect.IsPostgres ? "txid" : "seq";
+
+    public Task<long> LockRollerAsync() =>
+        s.Connection.ExecuteScalarAsync<long>($"SELECT watermark FROM meter_roller WHERE id = 1{s.Dialect.ForUpdate}", transaction: s.Transaction);
+
+    public Task<long> ReadWatermarkAsync() =>
+        s.Connection.ExecuteScalarAsync<long>("SELECT watermark FROM meter_roller WHERE id = 1", transaction: s.Transaction);
+
+    public async Task<RollChunk> NextRollChunkAsync(long watermark, int eventsMax)
+    {
+        // The first position not to take this time. SQLite: anything stored is committed (the roll holds
+        // the only write lock), so the end of the table. PostgreSQL: the xmin of a snapshot taken now,
+        // after the watermark row was locked. Every transaction with a lower id has ended, so no row with
+        // txid < xmin can still appear or vanish, however the transactions interleaved and whatever order
+        // they committed in; a transaction still open has txid >= xmin and is taken by a later roll.
+        // (xmin never decreases: a transaction running at a later snapshot either ran at the earlier one,
+        // so counted in its xmin, or got its id after it, above it.)
+        var final = s.Dialect.IsPostgres
+            ? await s.Connection.ExecuteScalarAsync<long>("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", transaction: s.Transaction)
+            : long.MaxValue;
+        // Bound the chunk at the position of the (eventsMax + 1)-th event. On PostgreSQL one transaction's
+        // events share a position and are never split: when it alone has more, it is taken whole (ingest
+        // commits at most IngestQueue.EventsPerCommitMax events, plus one request).
+        var cut = await s.Connection.QueryFirstOrDefaultAsync<long?>($"""
+            SELECT {Position} FROM meter_events WHERE {Position} >= @watermark AND {Position} < @final ORDER BY {Position} LIMIT 1 OFFSET @eventsMax
+            """, new { watermark, final, eventsMax }, s.Transaction);
+        long upper;
+        if (cut is { } c) upper = c > watermark ? c : watermark + 1;
+        else if (s.Dialect.IsPostgres) upper = Math.Max(final, watermark);
+        else
+        {
+            upper = await s.Connection.ExecuteScalarAsync<long>("SELECT coalesce(max(seq) + 1, @watermark) FROM meter_events WHERE seq >= @watermark",
+                new { watermark }, s.Transaction);
+        }
+        await using var r = await s.Connection.ExecuteReaderAsync($"""
+            SELECT account_id, livemode, {EventColumns} FROM meter_events WHERE {Position} >= @watermark AND {Position} < @upper
+            """, new { watermark, upper }, s.Transaction);
+        var events = new List<TenantMeterEvent>();
+        while (await r.ReadAsync())
+        {
+            events.Add(new TenantMeterEvent(r.GetString(0), r.GetBoolean(1),
+                new StoredMeterEvent(r.GetString(2), r.GetString(3), r.GetString(4), Micros.To(r.GetInt64(5)), r.GetString(6), Micros.To(r.GetInt64(7)))));
+        }
+        return new RollChunk(upper, events);
+    }
+
+    public Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now) =>
+        s.Connection.ExecuteAsync($"""
+            UPDATE meter_roller SET watermark = @watermark, rolled_events = rolled_events + @events, updated_at = @now,
+              rolled_through = CASE WHEN @hasThrough = 1 AND (rolled_through IS NULL OR rolled_through < @through) THEN @through ELSE rolled_through END
+            WHERE id = 1
+            """, new { watermark, events, now = Micros.From(now), hasThrough = rolledThrough is null ? 0 : 1, through = rolledThrough is { } t ? Micros.From(t) : 0 },
+            s.Transaction);
+
+    public Task<IReadOnlyList<StoredMeterEvent>> UnrolledEventsAsync(Tenant tenant, string? customerId, string eventName, long watermark, DateTimeOffset from,
+        DateTimeOffset to, int limit) =>
+        // Reached through the position index: the events behind the roller are few (its lag), whatever the range.
+        QueryEvents($"""
+            SELECT {EventColumns} FROM meter_events
+            WHERE {Position} >= @watermark AND account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName
+              {(customerId is null ? "" : "AND customer_id = @customerId")} AND ts >= @from AND ts < @to
+            LIMIT @limit
+            """, new { watermark, tenant.AccountId, tenant.Livemode, eventName, customerId, from = Micros.From(from), to = Micros.From(to), limit });
+
+    public async Task<RollerStatus> RollerStatusAsync(int countMax)
+    {
+        var row = await s.Connection.QuerySingleAsync<(long Watermark, long? RolledThrough, long RolledEvents, long UpdatedAt)>(
+            "SELECT watermark, rolled_through, rolled_events, updated_at FROM meter_roller WHERE id = 1", transaction: s.Transaction);
+        var behind = await s.Connection.QuerySingleAsync<(long Count, long? Oldest, long? Newest)>($"""
+            SELECT count(*), min(received_at), max(received_at) FROM (
+              SELECT received_at FROM meter_events WHERE {Position} >= @watermark LIMIT @countMax
+            ) b
+            """, new { watermark = row.Watermark, countMax }, s.Transaction);
+        return new RollerStatus(row.Watermark, behind.Count, behind.Count >= countMax, row.RolledThrough is { } t ? Micros.To(t) : null,
+            behind.Oldest is { } o ? Micros.To(o) : null, behind.Newest is { } n ? Micros.To(n) : null, row.RolledEvents,
+            row.UpdatedAt == 0 ? null : Micros.To(row.UpdatedAt));
     }
 
     private string In(string column, string parameter) => s.In(column, parameter);

@@ -10,8 +10,9 @@ namespace Kassa.Engine.Metering;
 /// <c>GET /v1/meters/{id}/usage</c>: the meter's value per window, exact for any <c>from</c> and
 /// <c>to</c> (spec §6: a billing period starts at the subscription's second, not on an hour). The
 /// whole hours inside the range are answered from the hourly rollups, so the cost follows the hours
-/// and groups asked for, not the event count; the partial first and last hours (at most two hours of
-/// events) from the raw events, folded by the same rule ingestion uses. Without <c>window</c> the whole
+/// and groups asked for, not the event count, plus the raw events the roller has not folded yet (those
+/// at or above its watermark, a few seconds' worth); the partial first and last hours (at most two
+/// hours of events) from the raw events, folded by the same rule the roller uses. Without <c>window</c> the whole
 /// range is one window. Windows are calendar windows in UTC, clipped to the range; only windows with
 /// events appear.
 /// </summary>
@@ -86,12 +87,77 @@ public static class GetMeterUsage
             }
         }
         var (rollupFrom, rollupTo) = wholeHours ? (firstHour, lastHour) : (q.From, q.From);
+        if (!wholeHours) return Fold(meter, q, Project, windowOf, raw, [], []);
 
+        // The rollups hold exactly the events below the watermark they were read with. Reads here may run
+        // without a snapshot (or in a READ COMMITTED transaction), so the watermark is read before and
+        // after them: equal, and the rollups read are the ones of that watermark (a roll moves rollups and
+        // watermark in one commit, and the watermark only grows). The events at or above it are then read
+        // raw; any of them folded since is still a raw event, so nothing is counted twice or missed.
+        try
+        {
+            return await FromRollups();
+        }
+        catch (QuantityOverflowException e)
+        {
+            // A cell the roller marked overflowed: the window has no 64-bit total, as the raw events would say.
+            return new KassaError(ErrorCodes.QuantityOverflow, e.Message);
+        }
+
+        async Task<Result<UsageResource>> FromRollups()
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var watermark = await s.Metering.ReadWatermarkAsync();
+                IReadOnlyList<BucketValue> values = [];
+                IReadOnlyList<BucketCell> cells = [];
+                if (meter.Aggregation == Aggregation.UniqueCount)
+                {
+                    values = await s.Metering.DistinctValuesAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, bucket, RowsMax + 1);
+                    if (values.Count > RowsMax) return TooMany();
+                }
+                else if (meter.Aggregation == Aggregation.Latest)
+                {
+                    // latest needs each hour's latest instant, which a sum over the bucket does not keep: it folds hourly cells.
+                    var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, RowsMax + 1);
+                    if (rows.Count > RowsMax) return TooMany();
+                    cells = rows.Select(r => new BucketCell(r.Hour, r.GroupKey, r.Cell)).ToList();
+                }
+                else
+                {
+                    cells = await s.Metering.SumRollupsAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, bucket, RowsMax + 1);
+                    if (cells.Count > RowsMax) return TooMany();
+                }
+                if (await s.Metering.ReadWatermarkAsync() != watermark)
+                {
+                    if (attempt < WatermarkReadsMax) continue;
+                    throw new UnavailableException("The meter's rollups kept moving while they were read; retry the request");
+                }
+                var unrolled = await s.Metering.UnrolledEventsAsync(tenant, q.CustomerId, meter.EventName, watermark, rollupFrom, rollupTo, RawEventsMax + 1);
+                // A backlog this large is the roller's (stopped or far behind), not the caller's: retryable.
+                if (unrolled.Count + raw.Count > RawEventsMax)
+                    throw new UnavailableException($"More than {RawEventsMax:#,0} events of this range are not rolled up yet; retry shortly");
+                foreach (var e in unrolled)
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(e.PropertiesJson);
+                    if (MeterContribution.TryFrom(definition, e.EventName, doc.RootElement, out var contribution, out _) && contribution is { } c)
+                        raw.Add((e.Timestamp, c));
+                }
+                return Fold(meter, q, Project, windowOf, raw, values, cells);
+            }
+        }
+    }
+
+    /// <summary>Reads of rollups one query retries when a roll committed in between (rolls commit about once a second at most).</summary>
+    public const int WatermarkReadsMax = 5;
+
+    private static Result<UsageResource> Fold(MeterRecord meter, Query q, Func<string, string> Project,
+        Func<DateTimeOffset, (DateTimeOffset, DateTimeOffset)> windowOf, List<(DateTimeOffset At, MeterContribution Contribution)> raw,
+        IReadOnlyList<BucketValue> values, IReadOnlyList<BucketCell> cells)
+    {
         var data = new List<UsageValue>();
         if (meter.Aggregation == Aggregation.UniqueCount)
         {
-            var values = wholeHours ? await s.Metering.DistinctValuesAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, bucket, RowsMax + 1) : [];
-            if (values.Count > RowsMax) return TooMany();
             var all = values.Select(v => (At: v.Bucket, v.GroupKey, v.Value))
                 .Concat(raw.Select(r => (r.At, r.Contribution.GroupKey, Value: r.Contribution.Distinct!)));
             foreach (var g in all.GroupBy(v => (Window: windowOf(v.At), Group: Project(v.GroupKey)))
@@ -103,16 +169,6 @@ public static class GetMeterUsage
         }
         else
         {
-            // latest needs each hour's latest instant, which a sum over the bucket does not keep: it folds hourly cells.
-            IReadOnlyList<BucketCell> cells;
-            if (!wholeHours) cells = [];
-            else if (meter.Aggregation == Aggregation.Latest)
-            {
-                var rows = await s.Metering.LoadRollupsAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, RowsMax + 1);
-                cells = rows.Select(r => new BucketCell(r.Hour, r.GroupKey, r.Cell)).ToList();
-            }
-            else cells = await s.Metering.SumRollupsAsync(tenant, meter.Id, q.CustomerId, rollupFrom, rollupTo, bucket, RowsMax + 1);
-            if (cells.Count > RowsMax) return TooMany();
             // Each raw event as a cell of its own, at its own instant: it lands in the window of that instant.
             var rawCells = new List<BucketCell>(raw.Count);
             foreach (var (at, contribution) in raw)

@@ -10,9 +10,10 @@ namespace Kassa.Engine.Metering;
 /// <summary>
 /// <c>POST /v1/meter_events[/batch]</c>. Validation runs before the transaction (<see cref="Prepare"/>);
 /// the transaction (<see cref="Execute"/>) inserts the new events, letting the primary key drop ids
-/// already stored, adds the inserted events to their meters' hourly rollups and tracks them against
-/// linked features' balances — all or nothing, and acknowledged only after the commit. A retried
-/// batch therefore counts each event once, however the first attempt ended.
+/// already stored, and tracks them against linked features' balances — all or nothing, and
+/// acknowledged only after the commit. A retried batch therefore counts each event once, however the
+/// first attempt ended. The hourly rollups are not written here: the roller folds committed events
+/// into them (<see cref="RollMeterEvents"/>, ADR 0006), so ingest writes the events' key and nothing more.
 /// </summary>
 public static class IngestMeterEvents
 {
@@ -125,7 +126,8 @@ public static class IngestMeterEvents
                         problem = $"meter '{record.Id}': {error}";
                         break;
                     }
-                    if (contribution is { } c) (found ??= []).Add(new Match(record, c));
+                    // Only linked meters need the value here (to move a balance); the roller recomputes the rest.
+                    if (contribution is { } c && record.FeatureId is not null) (found ??= []).Add(new Match(record, c));
                 }
                 if (problem is not null)
                 {
@@ -142,7 +144,6 @@ public static class IngestMeterEvents
         // received_at: the transaction's requests arrived within the same few milliseconds; the first one's clock names them all.
         var inserted = await s.Metering.InsertEventsAsync(tenant, toInsert, items[0].Op.Now);
 
-        var rollups = new RollupBatch();
         var tracks = new List<TrackOp>();
         var accepted = new long[items.Count];
         foreach (var e in toInsert)
@@ -154,19 +155,15 @@ public static class IngestMeterEvents
             var op = items[k].Op;
             foreach (var m in fed)
             {
-                rollups.Add(m.Meter.Id, e.CustomerId, e.Timestamp, m.Contribution);
                 // The key names the meter too: one event may feed two meters linked to two features.
                 if (m.Meter.FeatureId is { } feature)
                     tracks.Add(new TrackOp(tenant, op.RequestId, op.Now, e.CustomerId, feature, "", m.Contribution.Value, $"mev:{m.Meter.Id}:{e.Id}", e.Timestamp));
             }
         }
-        await s.Metering.UpsertRollupsAsync(tenant, rollups.Rows());
-        await s.Metering.InsertUniqueValuesAsync(tenant, rollups.DistinctRows());
         // Same transaction as the events: a linked balance moves exactly when its event is stored.
         // Tracks for unknown customers or features decide to an error and change nothing.
         if (tracks.Count > 0) await ApplyBalanceBatch.Execute(s, tracks);
-        // A balance total past the quantity bound refuses the events like a rollup total past it does:
-        // the transaction rolls back whole and the request answers 400 quantity_overflow, so no event is
+        // A balance total past the quantity bound refuses the events: the transaction rolls back whole and the request answers 400 quantity_overflow, so no event is
         // stored without moving its balance.
         if (tracks.FirstOrDefault(t => t.Decision is { IsOk: false } d && d.Error!.Code == Kassa.Core.Errors.ErrorCodes.QuantityOverflow) is { } overflowed)
             throw new QuantityOverflowException(overflowed.Decision!.Value.Error!.Message);

@@ -5,8 +5,11 @@ using System.Text.Json;
 namespace Kassa.Engine.Metering;
 
 /// <summary>
-/// <c>kassa meters rebuild --meter ID</c>: recomputes a meter's rollups from its raw events, in one
-/// transaction that keeps event inserts out meanwhile (so no event is counted twice or missed). Reads
+/// <c>kassa meters rebuild --meter ID</c>: recomputes a meter's rollups from its raw events behind the
+/// roller's watermark, in one transaction that holds the watermark row (so no roll runs meanwhile, and
+/// every event behind it is committed and final). Events above the watermark stay the roller's: it folds
+/// them into the rebuilt rollups later, so no event is counted twice or missed, and ingestion never waits
+/// for a rebuild. Reads
 /// events in pages of <see cref="PageSize"/>; memory grows with the cells (customers × hours × groups),
 /// not with the events. Balances are not touched: linked tracks happened when the events arrived.
 /// </summary>
@@ -20,14 +23,14 @@ public static class RebuildMeterRollups
     {
         var tenant = new Common.Tenant(meter.AccountId, meter.Livemode);
         var definition = meter.ToDefinition();
-        await s.Metering.LockEventsAsync();
+        var watermark = await s.Metering.LockRollerAsync();
         await s.Metering.DeleteRollupsAsync(tenant, meter.Id);
         var rollups = new RollupBatch();
         (DateTimeOffset, string)? after = null;
         long seen = 0;
         while (true)
         {
-            var page = await s.Metering.EventsInOrderAsync(tenant, meter.EventName, after, PageSize);
+            var page = await s.Metering.EventsInOrderAsync(tenant, meter.EventName, after, PageSize, rolledBelow: watermark);
             foreach (var e in page)
             {
                 using var doc = JsonDocument.Parse(e.PropertiesJson);

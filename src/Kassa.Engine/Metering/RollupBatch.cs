@@ -6,12 +6,15 @@ namespace Kassa.Engine.Metering;
 /// <summary>
 /// Folds contributions into hourly cells and distinct values in memory, then hands them out in key
 /// order: concurrent writers on PostgreSQL then lock shared rollup rows in one order and never deadlock.
-/// Used by ingestion and by the rebuild.
+/// Used by the roller and by the rebuild. A cell whose total passes 64-bit micro-units is kept as
+/// overflowed rather than refusing the fold: its events are stored already, and a usage query over the
+/// cell answers quantity_overflow, as a recomputation from the raw events would.
 /// </summary>
 public sealed class RollupBatch
 {
     private readonly Dictionary<(string Meter, string Customer, DateTimeOffset Hour, string Group), RollupCell> _cells = new();
     private readonly HashSet<(string Meter, string Customer, DateTimeOffset Hour, string Group, string Value)> _distinct = new();
+    private readonly HashSet<(string Meter, string Customer, DateTimeOffset Hour, string Group)> _overflowed = new();
 
     public int CellCount => _cells.Count;
 
@@ -26,20 +29,21 @@ public sealed class RollupBatch
             return;
         }
         if (!_cells.TryGetValue(key, out var cell)) _cells[key] = cell = new RollupCell();
+        if (_overflowed.Contains(key)) return;
         try
         {
             cell.Add(c.Value, at);
         }
-        catch (OverflowException e)
+        catch (OverflowException)
         {
-            throw new QuantityOverflowException(QuantityOverflowException.DefaultMessage, e);
+            _overflowed.Add(key);
         }
     }
 
     public IReadOnlyList<RollupRow> Rows() => _cells
         .OrderBy(c => c.Key.Meter, StringComparer.Ordinal).ThenBy(c => c.Key.Customer, StringComparer.Ordinal).ThenBy(c => c.Key.Hour)
         .ThenBy(c => c.Key.Group, StringComparer.Ordinal)
-        .Select(c => new RollupRow(c.Key.Meter, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value)).ToList();
+        .Select(c => new RollupRow(c.Key.Meter, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value, _overflowed.Contains(c.Key))).ToList();
 
     public IReadOnlyList<UniqueValueRow> DistinctRows() => _distinct
         .OrderBy(v => v.Meter, StringComparer.Ordinal).ThenBy(v => v.Customer, StringComparer.Ordinal).ThenBy(v => v.Hour)

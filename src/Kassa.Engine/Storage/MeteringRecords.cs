@@ -21,8 +21,36 @@ public sealed record MeterRecord(
 /// <summary>A raw event as stored.</summary>
 public sealed record StoredMeterEvent(string Id, string EventName, string CustomerId, DateTimeOffset Timestamp, string PropertiesJson, DateTimeOffset ReceivedAt);
 
-/// <summary>One hourly rollup cell of a meter, customer and group values.</summary>
-public sealed record RollupRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, RollupCell Cell);
+/// <summary>
+/// One hourly rollup cell of a meter, customer and group values. <see cref="Overflowed"/>: its total passed
+/// 64-bit micro-units, so the cell's figures mean nothing and a usage query over it answers quantity_overflow.
+/// </summary>
+public sealed record RollupRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, RollupCell Cell, bool Overflowed = false);
+
+/// <summary>A raw event with its tenant, as the roller reads it.</summary>
+public sealed record TenantMeterEvent(string AccountId, bool Livemode, StoredMeterEvent Event);
+
+/// <summary>
+/// The events of one roll: every committed event at or above the watermark and below <see cref="Upper"/>,
+/// which becomes the watermark when the roll commits.
+/// </summary>
+public sealed record RollChunk(long Upper, IReadOnlyList<TenantMeterEvent> Events);
+
+/// <summary>
+/// Where the roller stands: its watermark, the committed events not folded yet (counted up to a bound),
+/// the newest event time it folded and the received times of the events behind it. Read-only, for
+/// metrics and operators.
+/// </summary>
+public sealed record RollerStatus(long Watermark, long EventsBehind, bool EventsBehindCapped, DateTimeOffset? RolledThrough, DateTimeOffset? OldestUnrolled,
+    DateTimeOffset? NewestUnrolled, long RolledEvents, DateTimeOffset? LastRollAt)
+{
+    /// <summary>
+    /// How far the rollups trail ingest: the newest committed event's receipt time minus the newest one
+    /// folded (or, before the first roll, the oldest unfolded one); zero when nothing is behind.
+    /// </summary>
+    public TimeSpan Lag => EventsBehind == 0 || NewestUnrolled is not { } newest ? TimeSpan.Zero
+        : newest - (RolledThrough is { } through && through < newest ? through : OldestUnrolled ?? newest);
+}
 
 /// <summary>
 /// The cells of one group summed over one bucket of hours (a whole UTC hour or day starting at
@@ -74,12 +102,31 @@ public interface IMeteringStore
     /// <summary>Raw events, newest first by (timestamp, id), filtered; keyset paged.</summary>
     Task<IReadOnlyList<StoredMeterEvent>> ListEventsAsync(Tenant tenant, string? customerId, string? eventName, DateTimeOffset? from, DateTimeOffset? to,
         Cursor? after, int limit);
-    /// <summary>Events of one name in (timestamp, id) order after a position, for recomputing rollups.</summary>
-    Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit);
     /// <summary>
-    /// Keeps event inserts out until the transaction ends (PostgreSQL: a table lock; SQLite's single
-    /// writer already does), so a rebuild reads every event exactly once.
+    /// Events of one name in (timestamp, id) order after a position, for recomputing rollups; with
+    /// <paramref name="rolledBelow"/>, only the events behind that watermark (the rolled ones).
     /// </summary>
-    Task LockEventsAsync();
+    Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit,
+        long? rolledBelow = null);
     Task DeleteRollupsAsync(Tenant tenant, string meterId);
+
+    // ---- the roller (ADR 0006) ----
+
+    /// <summary>Locks the roller's watermark row until the transaction ends (other rollers and rebuilds wait) and returns the watermark.</summary>
+    Task<long> LockRollerAsync();
+    /// <summary>The watermark as committed: events below it (or stored before the roller existed) are in the rollups.</summary>
+    Task<long> ReadWatermarkAsync();
+    /// <summary>
+    /// The next events to fold, after <see cref="LockRollerAsync"/>: committed events at or above the
+    /// watermark whose position is final (no transaction can still add a lower one), about
+    /// <paramref name="eventsMax"/> of them (more only when one ingest transaction wrote more; it is never split).
+    /// </summary>
+    Task<RollChunk> NextRollChunkAsync(long watermark, int eventsMax);
+    /// <summary>Stores the new watermark (in the roll's transaction, so the rollups and the watermark move together).</summary>
+    Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now);
+    /// <summary>Events of one name not yet folded (at or above <paramref name="watermark"/>) with a timestamp in [from, to), of one customer or all.</summary>
+    Task<IReadOnlyList<StoredMeterEvent>> UnrolledEventsAsync(Tenant tenant, string? customerId, string eventName, long watermark, DateTimeOffset from,
+        DateTimeOffset to, int limit);
+    /// <summary>Where the roller stands; events behind are counted up to <paramref name="countMax"/>.</summary>
+    Task<RollerStatus> RollerStatusAsync(int countMax);
 }

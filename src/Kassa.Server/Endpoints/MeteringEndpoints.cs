@@ -37,10 +37,10 @@ public static class MeteringEndpoints
             .Produces<GetMeterUsage.UsageResource>(StatusCodes.Status200OK, ApiResponses.JsonContentType).Errors(400, 404);
 
         v1.MapPost("/meter_events", IngestOne)
-            .Doc("ingestMeterEvent", "Record one usage event (deduplicated by id); 202 once stored", tag)
+            .Doc("ingestMeterEvent", "Record one usage event (deduplicated by id; a structured CloudEvent as application/cloudevents+json too); 202 once stored", tag)
             .Body<MeterEventInputDoc>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400);
         v1.MapPost("/meter_events/batch", IngestBatch)
-            .Doc("ingestMeterEvents", "Record up to 1,000 usage events; invalid ones are listed in rejected, the rest stored; 202 once stored", tag)
+            .Doc("ingestMeterEvents", "Record up to 1,000 usage events ({\"events\": [...]}, or a bare array as application/cloudevents-batch+json); invalid ones are listed in rejected, the rest stored; 202 once stored", tag)
             .Body<BatchRequest>().Produces<IngestMeterEvents.Response>(StatusCodes.Status202Accepted, ApiResponses.JsonContentType).Errors(400, 413);
         v1.MapGet("/meter_events", (HttpContext http, Api api, string? customer_id, string? event_name, string? from, string? to, string? limit,
                 string? starting_after) =>
@@ -132,9 +132,40 @@ public static class MeteringEndpoints
         else await Store(http, api, queue, signal, prepared);
     }
 
+    /// <summary>The CloudEvents JSON batch format's media type: the body is a bare array of structured events.</summary>
+    public const string CloudEventsBatchContentType = "application/cloudevents-batch+json";
+
+    private static bool IsCloudEventsBatch(HttpRequest request) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var media)
+        && media.MediaType.Equals(CloudEventsBatchContentType, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A CloudEvents batch body as the events wrapper would carry it; null (answered) when it is not a JSON array.</summary>
+    private static async Task<BatchRequest?> ReadCloudEventsBatch(HttpContext http)
+    {
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
+        {
+            await ApiResponses.WriteError(http, read.Error!);
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(read.Value);
+            if (doc.RootElement.ValueKind == JsonValueKind.Array) return new BatchRequest(doc.RootElement.EnumerateArray().Select(e => e.Clone()).ToList());
+            await ApiResponses.WriteError(http, KassaError.Validation("events", $"a {CloudEventsBatchContentType} body is a JSON array of CloudEvents"));
+            return null;
+        }
+        catch (JsonException e)
+        {
+            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.MalformedJson, $"The body is not valid JSON: {e.Message}"));
+            return null;
+        }
+    }
+
     private static async Task IngestBatch(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal, ClockTimes clocks)
     {
-        var body = await api.ReadBody<BatchRequest>(http);
+        // The wrapper object ({"events": [...]}), or a CloudEvents JSON batch (a bare array, as OpenMeter accepts).
+        var body = IsCloudEventsBatch(http.Request) ? await ReadCloudEventsBatch(http) : await api.ReadBody<BatchRequest>(http);
         if (body is null) return;
         if (body.Events is null)
         {

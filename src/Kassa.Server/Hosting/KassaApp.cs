@@ -68,6 +68,8 @@ public static class KassaApp
         builder.Services.AddHostedService<MeterIngestWorker>();
         if (options.RunWorkers)
         {
+            // The roller: usage stays exact without it (raw events above the watermark are read), only slower.
+            builder.Services.AddHostedService<MeterRollupWorker>();
             builder.Services.AddHostedService<ExpiredRecordPurgeWorker>();
             builder.Services.AddHostedService<WebhookDeliveryWorker>();
             builder.Services.AddHostedService<BalanceMaintenanceWorker>();

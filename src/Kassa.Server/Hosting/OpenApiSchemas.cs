@@ -400,6 +400,26 @@ public static class OpenApiSchemas
                 AdditionalPropertiesAllowed = false,
             };
         }
+        // CloudEvents producers post one structured event (application/cloudevents+json) or a bare array of
+        // them (application/cloudevents-batch+json); both are read as the JSON forms above.
+        foreach (var (path, item) in document.Paths)
+        {
+            if (item.Operations?.GetValueOrDefault(System.Net.Http.HttpMethod.Post)?.RequestBody?.Content is not { } content) continue;
+            if (path == "/v1/meter_events")
+                content["application/cloudevents+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("MeterEventInput", document) };
+            if (path == "/v1/meter_events/batch")
+            {
+                content["application/cloudevents-batch+json"] = new OpenApiMediaType
+                {
+                    Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Array, MinItems = 1, MaxItems = Kassa.Core.Metering.MeterEventInput.BatchMax,
+                        Description = "A CloudEvents JSON batch: the events themselves, without the events wrapper; each is checked on its own.",
+                        Items = new OpenApiSchemaReference("MeterEventInput", document),
+                    },
+                };
+            }
+        }
         if (schemas.TryGetValue("MeterEventBatchRequest", out var batch) && batch is OpenApiSchema b && b.Properties is { } properties)
         {
             properties["events"] = new OpenApiSchema
