@@ -17,9 +17,20 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
 
     public const int ChunksPerRound = 50;
 
+    /// <summary>How often the lag behind the gauge <c>kassa.meter.roller.lag</c> is read from the database (a scrape only reads the cached value).</summary>
+    public static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Events counted at most when reading the status: the count reads the unrolled tail, which is bounded only by ingest.</summary>
+    public const int StatusCountMax = 100_000;
+
+    private long _lagTicks = -1;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
+        using var gauge = Kassa.Engine.Telemetry.KassaMeters.ReportMeterRollerLag(() =>
+            Interlocked.Read(ref _lagTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null);
+        var nextStatus = time.GetTimestamp();
         do
         {
             try
@@ -33,6 +44,19 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "meter roll failed; retrying in {Interval}", Interval);
+            }
+            if (time.GetElapsedTime(nextStatus) >= TimeSpan.Zero)
+            {
+                nextStatus = time.GetTimestamp() + (long)(StatusInterval.TotalSeconds * time.TimestampFrequency);
+                try
+                {
+                    var status = await store.ReadAsync(s => s.Metering.RollerStatusAsync(StatusCountMax), stoppingToken);
+                    Interlocked.Exchange(ref _lagTicks, status.Lag.Ticks);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogDebug(e, "reading the roller status failed");
+                }
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
