@@ -29,12 +29,24 @@ internal sealed class MutationItem(Func<IStoreSession, Task<MutationOutcome>> wo
 
     /// <summary>
     /// Completes after the batch's COMMIT with the outcome, or with null when the request must run again in
-    /// a transaction of its own (its work threw inside the batch); faults when the batch failed.
+    /// a transaction of its own (its work threw inside the batch, or the batch rolled back); faults with
+    /// <see cref="UnavailableException"/> when the commit's outcome stayed unknown or the server is stopping.
     /// </summary>
     public Task<MutationOutcome?> Completion => _done.Task;
 
     public void Complete() => _done.TrySetResult(Outcome);
-    public void Fail(Exception e) => _done.TrySetException(e);
+
+    /// <summary>
+    /// The batch (even run alone) did not commit. An unknown outcome (<see cref="UnavailableException"/>)
+    /// is answered as such (503; the client retries with its key). A sure rollback runs the request once
+    /// more in a transaction of its own, exactly as without the batcher, so it answers what it would have
+    /// answered alone.
+    /// </summary>
+    public void Fail(Exception e)
+    {
+        if (e is UnavailableException) _done.TrySetException(e);
+        else _done.TrySetResult(null);
+    }
 }
 
 /// <summary>
