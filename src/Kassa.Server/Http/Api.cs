@@ -35,23 +35,34 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// <summary>A mutation with a JSON body.</summary>
     public Task Mutate<TBody, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, Task<Result<TResult>>> work, Func<TResult, Reply> reply)
         where TBody : class =>
-        Run(http, readBody: true, async (session, op, body) =>
+        Run(http, body =>
         {
+            // Parsed before the work is queued: the writer's time is for the database.
             var parsed = JsonBody.Parse<TBody>(body);
-            if (!parsed.IsOk) return Result<Reply>.Fail(parsed.Error!);
-            var result = await work(session, op, parsed.Value);
-            return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            if (!parsed.IsOk) return parsed.Error!;
+            var value = parsed.Value;
+            return Result<Work>.Ok(async (session, op) =>
+            {
+                var result = await work(session, op, value);
+                return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            });
         });
 
     /// <summary>A mutation without a body (e.g. DELETE, revoke). A non-empty body is refused.</summary>
     public Task Mutate<TResult>(HttpContext http, Func<IStoreSession, OperationContext, Task<Result<TResult>>> work, Func<TResult, Reply> reply) =>
-        Run(http, readBody: true, async (session, op, body) =>
+        Run(http, body =>
         {
             var empty = JsonBody.Parse<EmptyBody>(body);
-            if (!empty.IsOk) return Result<Reply>.Fail(empty.Error!);
-            var result = await work(session, op);
-            return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            if (!empty.IsOk) return empty.Error!;
+            return Result<Work>.Ok(async (session, op) =>
+            {
+                var result = await work(session, op);
+                return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            });
         });
+
+    /// <summary>A mutation's work, parsed and ready to run in a transaction.</summary>
+    private delegate Task<Result<Reply>> Work(IStoreSession session, OperationContext op);
 
     /// <summary>
     /// A mutation whose effect finishes outside the transaction (a provider call): <paramref name="work"/>
@@ -348,21 +359,17 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
     private sealed record EmptyBody;
 
-    private async Task Run(HttpContext http, bool readBody, Func<IStoreSession, OperationContext, byte[], Task<Result<Reply>>> work)
+    private async Task Run(HttpContext http, Func<byte[], Result<Work>> prepare)
     {
         var ct = http.RequestAborted;
         var requestId = http.RequestId();
-        byte[] body = [];
-        if (readBody)
+        var read = await JsonBody.ReadBytesAsync(http.Request, ct);
+        if (!read.IsOk)
         {
-            var read = await JsonBody.ReadBytesAsync(http.Request, ct);
-            if (!read.IsOk)
-            {
-                await ApiResponses.WriteError(http, read.Error!);
-                return;
-            }
-            body = read.Value;
+            await ApiResponses.WriteError(http, read.Error!);
+            return;
         }
+        var body = read.Value;
 
         var op = Operation(http);
         var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
@@ -370,9 +377,10 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
         // The work, as it runs inside a transaction: the use case, then (on success) the response stored
         // under the claimed key, so the effect and the stored answer commit together.
+        var prepared = prepare(body);
         async Task<MutationOutcome> Decide(IStoreSession session)
         {
-            var result = await work(session, op, body);
+            var result = await prepared.Value(session, op);
             if (!result.IsOk)
             {
                 var (errorStatus, errorBody) = ApiErrors.Render(result.Error!, requestId);
@@ -395,7 +403,13 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         var refusalStored = false;
         try
         {
-            if (batcher.Enabled)
+            if (!prepared.IsOk)
+            {
+                // Refused before any work (a malformed body): nothing to run, only the refusal to store.
+                var (status, bytes) = ApiErrors.Render(prepared.Error!, requestId);
+                outcome = new MutationOutcome(status, bytes, false, false);
+            }
+            else if (batcher.Enabled)
             {
                 var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal);
                 if (!batcher.TryEnqueue(item))
