@@ -84,11 +84,20 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         Pending.Mark();
     }
 
-    public async Task ReleaseAsync(string name)
+    public Task ReleaseAsync(string name)
     {
-        await Dapper.SqlMapper.ExecuteAsync(Connection, $"RELEASE SAVEPOINT {name}", transaction: Transaction);
+        // No RELEASE statement: the savepoint stays open until COMMIT, which releases it with the rest (a round
+        // trip per request saved on PostgreSQL). Later savepoints nest inside it; a rollback only ever names
+        // the latest one, so it never reaches back past this request's work.
         Pending.Unmark();
+        return Task.CompletedTask;
     }
+
+    public Task LimitLockWaitsAsync(TimeSpan wait) =>
+        Dialect.IsPostgres
+            ? Dapper.SqlMapper.ExecuteAsync(Connection,
+                $"SET LOCAL lock_timeout = '{(long)wait.TotalMilliseconds}ms'", transaction: Transaction)
+            : Task.CompletedTask;
 
     public async Task RollbackToAsync(string name)
     {
