@@ -61,6 +61,9 @@ public sealed class KassaOptions
     /// <summary>Most requests in one mutation batch; null for the engine's default (SQLite 256, PostgreSQL 64).</summary>
     public int? MutationBatchSizeMax { get; set; }
 
+    /// <summary>Mutation writer loops on PostgreSQL; null for the default (SQLite always has one).</summary>
+    public int? MutationWritersPostgres { get; set; }
+
     /// <summary>How long a mutation writer waits for more requests once it has one (zero: it takes only what is waiting).</summary>
     public TimeSpan MutationBatchWait { get; set; } = TimeSpan.Zero;
 
@@ -107,6 +110,12 @@ public sealed class KassaOptions
             if (!int.TryParse(batchSize, out var size) || size < 1 || size > Http.MutationBatcher.BatchSizeLimit)
                 throw new ArgumentException($"KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to {Http.MutationBatcher.BatchSizeLimit}");
             o.MutationBatchSizeMax = size;
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_WRITERS") is { Length: > 0 } writers)
+        {
+            if (!int.TryParse(writers, out var count) || count < 1 || count > Http.MutationBatcher.WritersLimit)
+                throw new ArgumentException($"KASSA_MUTATION_WRITERS must be a whole number from 1 to {Http.MutationBatcher.WritersLimit}");
+            o.MutationWritersPostgres = count;
         }
         if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCH_WAIT_MS") is { Length: > 0 } batchWait)
         {

@@ -34,7 +34,17 @@ internal sealed class MutationItem(Func<IStoreSession, Task<MutationOutcome>> wo
     /// </summary>
     public Task<MutationOutcome?> Completion => _done.Task;
 
-    public void Complete() => _done.TrySetResult(Outcome);
+    /// <summary>
+    /// Set when the work itself refused to run now (<see cref="UnavailableException"/>, e.g. the server is
+    /// stopping): the request answers it (503) after the batch instead of running again.
+    /// </summary>
+    public UnavailableException? Refusal { get; set; }
+
+    public void Complete()
+    {
+        if (Refusal is { } refusal) _done.TrySetException(refusal);
+        else _done.TrySetResult(Outcome);
+    }
 
     /// <summary>
     /// The batch (even run alone) did not commit. An unknown outcome (<see cref="UnavailableException"/>)
@@ -76,8 +86,9 @@ public sealed class MutationBatcher
     /// </summary>
     public const int BatchSizeSqlite = 256;
     public const int BatchSizePostgres = 64;
-    /// <summary>Writer loops on PostgreSQL.</summary>
+    /// <summary>Writer loops on PostgreSQL by default, and the most an operator may set.</summary>
     public const int WritersPostgres = 4;
+    public const int WritersLimit = 64;
 
     /// <summary>
     /// The longest a batched request waits for a row lock on PostgreSQL before it is set aside to run alone:
@@ -109,7 +120,7 @@ public sealed class MutationBatcher
         // deadlock only after deadlock_timeout (1 s; measured p99 1.1 s). So a batch waits at most
         // LockWaitMax for any row lock (LimitLockWaitsAsync): a request that would wait longer is rolled back
         // to its savepoint and runs again alone after the batch, where it waits as long as it needs.
-        _writers = postgres ? WritersPostgres : 1;
+        _writers = postgres ? options.MutationWritersPostgres ?? WritersPostgres : 1;
         _queue = Channel.CreateBounded<MutationItem>(new BoundedChannelOptions(QueueCapacity)
         {
             SingleReader = !postgres,
@@ -142,6 +153,7 @@ public sealed class MutationBatcher
             var item = items[i];
             // PostgreSQL may run the whole batch again after a deadlock: each attempt decides afresh.
             item.Outcome = null;
+            item.Refusal = null;
             var name = "m_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await savepoints.SavepointAsync(name);
             MutationOutcome outcome;
@@ -152,6 +164,14 @@ public sealed class MutationBatcher
             catch (InjectedFaultException)
             {
                 throw;
+            }
+            catch (UnavailableException e)
+            {
+                // The work said it cannot run now: undone alone, and answered as such (503) after the batch,
+                // as it would have been without the batcher; the client retries.
+                await savepoints.RollbackToAsync(name);
+                item.Refusal = e;
+                continue;
             }
             catch (Exception)
             {
