@@ -17,7 +17,7 @@
 # shellcheck shell=bash disable=SC2154  # the bench_* settings come from the sourcing script
 
 key=sk_test_benchbenchbenchbenchbench0001
-port=18080
+port=${BENCH_PORT:-18080}  # BENCH_PORT: another port when several benchmarks share a machine
 url=http://127.0.0.1:$port
 server_pid=""
 pg_dir=""

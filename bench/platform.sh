@@ -9,15 +9,21 @@
 #   KASSA_TEST_PG     a PostgreSQL server connection string without a database
 #                     (Host=…;Port=…;Username=…;Password=…); unset: a throwaway cluster is started
 #   KASSA_SERVER_BIN  a prebuilt server binary to run instead of building src/Kassa.Server
+#   SCENARIO          the kassa-bench scenario (customers; credit_grants adds POST /v1/credit_grants)
+#   KASSA_MUTATION_BATCHING  passed to the server: 0 measures one transaction per mutation (the
+#                     baseline of ADR 0010); unset, the server's default (batched)
+#   KASSA_MUTATION_WRITERS  passed to the server: mutation writer loops on PostgreSQL
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 bench_script=platform.sh
-bench_scenario=customers
-bench_result=platform
+bench_scenario=${SCENARIO:-customers}
+bench_result=platform${SCENARIO:+-$SCENARIO}
 # The server runs with its defaults (rate limit included): this is the platform as deployed.
 bench_server_env=()
+if [ -n "${KASSA_MUTATION_WRITERS:-}" ]; then bench_server_env+=("KASSA_MUTATION_WRITERS=$KASSA_MUTATION_WRITERS"); fi
+if [ -n "${KASSA_MUTATION_BATCHING:-}" ]; then bench_server_env+=("KASSA_MUTATION_BATCHING=$KASSA_MUTATION_BATCHING"); fi
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 

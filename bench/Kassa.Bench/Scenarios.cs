@@ -263,6 +263,11 @@ internal static class Scenarios
         new("healthz", "GET /healthz without auth: the ceiling every other target is compared with", false, Healthz),
         new("customers", "setup creates --customers customers; targets put_customer (update, 200) and get_customer (200)", true, Customers),
         new(
+            "credit_grants",
+            "setup creates a metered feature and --customers customers; targets put_customer (update, 200) and post_credit_grant (a paid grant of 10 to a random customer, 201): two ordinary group-committed mutations (ADR 0010)",
+            true,
+            CreditGrants),
+        new(
             "entitlements",
             "setup creates a metered feature, an auto-enabled product and --customers customers; targets check/track, uniform and hot, each against its one-transaction /v1/bench_baseline twin",
             true,
@@ -322,18 +327,7 @@ internal static class Scenarios
                 new StatusSet(200, 201)),
             cancel);
 
-        var put = new Target(
-            "put_customer",
-            Authenticated: true,
-            (_, random) =>
-            {
-                var i = random.Next(count);
-                return Json(
-                    HttpMethod.Put,
-                    endpoint.For(CustomerPath(i)),
-                    string.Create(CultureInfo.InvariantCulture, $$$"""{"name":"Bench {{{i}}}","metadata":{"n":"{{{random.Next()}}}"}}"""));
-            },
-            new StatusSet(200));
+        var put = PutCustomer(endpoint, count);
 
         var get = new Target(
             "get_customer",
@@ -342,6 +336,68 @@ internal static class Scenarios
             new StatusSet(200));
 
         return new Scenario("customers", Setup, [put, get]);
+    }
+
+    /// <summary>A customer update that changes a field (its metadata), on a random customer of the setup's.</summary>
+    private static Target PutCustomer(Endpoint endpoint, int count) => new(
+        "put_customer",
+        Authenticated: true,
+        (_, random) =>
+        {
+            var i = random.Next(count);
+            return Json(
+                HttpMethod.Put,
+                endpoint.For(CustomerPath(i)),
+                string.Create(CultureInfo.InvariantCulture, $$$"""{"name":"Bench {{{i}}}","metadata":{"n":"{{{random.Next()}}}"}}"""));
+        },
+        new StatusSet(200));
+
+    private const string GrantFeature = "bench_credits";
+
+    /// <summary>
+    /// Two ordinary mutations side by side: a customer update and a credit grant (a bucket, a movement, an
+    /// audit record and an event per request), each on a random customer so rows spread out.
+    /// </summary>
+    private static Scenario CreditGrants(ScenarioSettings settings)
+    {
+        var endpoint = settings.Endpoint;
+        var count = settings.Customers;
+
+        async Task Setup(ISetupDriver driver, CancellationToken cancel)
+        {
+            // The feature is a prerequisite: without it every grant fails. 409: an earlier run made it already.
+            await Prerequisite(
+                driver,
+                new Batch(
+                    "create_feature",
+                    1,
+                    Authenticated: true,
+                    _ => Json(HttpMethod.Post, endpoint.For("/v1/features"), $$"""{"id":"{{GrantFeature}}","name":"Bench credits","type":"metered"}"""),
+                    new StatusSet(201, 409)),
+                cancel);
+            await driver.RunBatchAsync(
+                new Batch(
+                    "create_customers",
+                    count,
+                    Authenticated: true,
+                    i => Json(
+                        HttpMethod.Put,
+                        endpoint.For(CustomerPath(i)),
+                        string.Create(CultureInfo.InvariantCulture, $$"""{"name":"Bench {{i}}","email":"bench{{i}}@example.com"}""")),
+                    new StatusSet(200, 201)),
+                cancel);
+        }
+
+        var grant = new Target(
+            "post_credit_grant",
+            Authenticated: true,
+            (_, random) => Json(
+                HttpMethod.Post,
+                endpoint.For("/v1/credit_grants"),
+                string.Create(CultureInfo.InvariantCulture, $$"""{"customer_id":"bench_cus_{{random.Next(count)}}","feature_id":"{{GrantFeature}}","amount":10,"category":"paid"}""")),
+            new StatusSet(201));
+
+        return new Scenario("credit_grants", Setup, [PutCustomer(endpoint, count), grant]);
     }
 
     /// <summary>

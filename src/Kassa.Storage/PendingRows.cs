@@ -30,6 +30,48 @@ internal sealed class PendingRows
 
     private int Count => _events.Count + _audit.Count + _ledgerLines.Count;
 
+    // A savepoint's mark: how many rows of each table were held when it opened, and the rows held before it
+    // that a flush inside it wrote (they were written inside the savepoint, so its rollback takes them back
+    // out of the database and they must be held again). Null outside a savepoint.
+    private (int Events, int Audit, int Lines)? _mark;
+    private readonly List<EventRecord> _carriedEvents = [];
+    private readonly List<AuditRecord> _carriedAudit = [];
+    private readonly List<(LedgerEntryRecord Entry, LedgerLineRecord Line)> _carriedLines = [];
+
+    /// <summary>A savepoint opens: rows added from now on belong to it.</summary>
+    public void Mark()
+    {
+        _mark = (_events.Count, _audit.Count, _ledgerLines.Count);
+        _carriedEvents.Clear();
+        _carriedAudit.Clear();
+        _carriedLines.Clear();
+    }
+
+    /// <summary>The savepoint was released: its rows stay held for the commit.</summary>
+    public void Unmark()
+    {
+        _mark = null;
+        _carriedEvents.Clear();
+        _carriedAudit.Clear();
+        _carriedLines.Clear();
+    }
+
+    /// <summary>
+    /// The savepoint was rolled back: its rows are dropped, and rows held before it that were written
+    /// inside it (by a flush when the buffer filled) are held again, in their order, ahead of the rest.
+    /// </summary>
+    public void RollbackToMark()
+    {
+        if (_mark is not { } mark) return;
+        _events.RemoveRange(mark.Events, _events.Count - mark.Events);
+        _audit.RemoveRange(mark.Audit, _audit.Count - mark.Audit);
+        _ledgerLines.RemoveRange(mark.Lines, _ledgerLines.Count - mark.Lines);
+        _events.InsertRange(0, _carriedEvents);
+        _audit.InsertRange(0, _carriedAudit);
+        _ledgerLines.InsertRange(0, _carriedLines);
+        Unmark();
+    }
+
     public Task AddAsync(SqlSession s, EventRecord e)
     {
         _events.Add(e);
@@ -60,6 +102,15 @@ internal sealed class PendingRows
         _events.Clear();
         _audit.Clear();
         _ledgerLines.Clear();
+        if (_mark is { } mark)
+        {
+            // Inside a savepoint: what was held before it is written inside it now, so remember it in case
+            // the savepoint rolls back; the mark restarts at the (now empty) buffer.
+            _carriedEvents.AddRange(events.Take(mark.Events));
+            _carriedAudit.AddRange(audit.Take(mark.Audit));
+            _carriedLines.AddRange(lines.Take(mark.Lines));
+            _mark = (0, 0, 0);
+        }
         await RowWriter.ExecuteAsync(s, """
             INSERT INTO events (account_id, livemode, id, type, object_type, object_id, data, request_id, created_at, dispatched)
             VALUES (@account, @livemode, @id, @type, @objectType, @objectId, @data, @requestId, @created, @dispatched)

@@ -63,6 +63,16 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     // concurrent changes reads the row locked, and a subscription's prices come from its own immutable
     // version, not from the product row.
     private readonly Dictionary<(Tenant, string), ProductRecord> _products = [];
+
+    /// <summary>
+    /// Forgets every product and version read in this session: a rolled-back savepoint may have written
+    /// (and so remembered) rows that no longer exist.
+    /// </summary>
+    internal void ForgetRemembered()
+    {
+        _products.Clear();
+        _versions.Clear();
+    }
     private const int ProductsRememberedMax = 1_000;
 
     public async Task<ProductRecord?> GetProductAsync(Tenant tenant, string id, bool forUpdate = false)

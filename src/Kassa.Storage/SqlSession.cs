@@ -32,7 +32,7 @@ public interface ISqlAccess
 }
 
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
-internal sealed class SqlSession : IStoreSession, ISqlAccess
+internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
     public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect)
     {
@@ -49,7 +49,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
         Idempotency = new SqlIdempotency(this);
         Events = new SqlEvents(this);
         Webhooks = new SqlWebhooks(this);
-        Catalog = new SqlCatalog(this);
+        Catalog = _catalog = new SqlCatalog(this);
         Balances = new SqlBalances(this);
         Subscriptions = new SqlSubscriptions(this);
         TestClocks = new SqlTestClocks(this);
@@ -76,6 +76,38 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess
     }
 
     public DbConnection Connection { get; }
+
+    private readonly SqlCatalog _catalog;
+
+    public async Task SavepointAsync(string name)
+    {
+        await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
+        Pending.Mark();
+    }
+
+    public Task ReleaseAsync(string name)
+    {
+        // No RELEASE statement: the savepoint stays open until COMMIT, which releases it with the rest (a round
+        // trip per request saved on PostgreSQL). Later savepoints nest inside it; a rollback only ever names
+        // the latest one, so it never reaches back past this request's work.
+        Pending.Unmark();
+        return Task.CompletedTask;
+    }
+
+    public Task LimitLockWaitsAsync(TimeSpan wait) =>
+        Dialect.IsPostgres
+            ? Dapper.SqlMapper.ExecuteAsync(Connection,
+                $"SET LOCAL lock_timeout = '{(long)wait.TotalMilliseconds}ms'", transaction: Transaction)
+            : Task.CompletedTask;
+
+    public async Task RollbackToAsync(string name)
+    {
+        // The buffers and caches first: even if the statement fails (a lost connection), the batch then
+        // fails as a whole and nothing of this session is committed.
+        Pending.RollbackToMark();
+        _catalog.ForgetRemembered();
+        await Dapper.SqlMapper.ExecuteAsync(Connection, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
+    }
 
     /// <summary>Append-only rows written together before the commit (see <see cref="PendingRows"/>).</summary>
     internal PendingRows Pending { get; } = new();

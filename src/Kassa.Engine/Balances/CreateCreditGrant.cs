@@ -46,7 +46,8 @@ public static class CreateCreditGrant
         if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
         if (BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean) return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
 
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now);
+        // The customer was just read (locked) and found live: the book need not check it exists again.
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now, customersKnownToExist: true);
         StoredBucket bucket;
         LiveBalance? live;
         try

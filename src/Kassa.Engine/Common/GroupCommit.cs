@@ -48,7 +48,12 @@ public sealed class GroupCommit<T>(
     public async Task RunAsync(IReadOnlyList<T> batch)
     {
         // One span per batch (null, and free, unless a tracer listens); the database spans nest under it.
-        using var activity = KassaMeters.Source.StartActivity(loop == GroupCommitLoop.Balances ? "group_commit balances" : "group_commit ingest");
+        using var activity = KassaMeters.Source.StartActivity(loop switch
+        {
+            GroupCommitLoop.Balances => "group_commit balances",
+            GroupCommitLoop.Mutations => "group_commit mutations",
+            _ => "group_commit ingest",
+        });
         activity?.SetTag("loop", KassaMeters.LoopTag(loop).Value);
         activity?.SetTag("batch.size", batch.Count);
         var started = Stopwatch.GetTimestamp();

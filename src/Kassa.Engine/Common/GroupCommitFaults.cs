@@ -15,11 +15,12 @@ public enum GroupCommitPoint
     AfterCommit,
 }
 
-/// <summary>The group-commit loops that can be faulted: the balance engine and meter ingest.</summary>
+/// <summary>The group-commit loops that can be faulted: the balance engine, meter ingest and the API mutation batcher.</summary>
 public enum GroupCommitLoop
 {
     Balances,
     Ingest,
+    Mutations,
 }
 
 /// <summary>

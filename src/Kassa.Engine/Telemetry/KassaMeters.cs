@@ -75,11 +75,17 @@ public static class KassaMeters
     private static readonly object[] StatusBoxes = Enumerable.Range(0, 600).Select(i => (object)i).ToArray();
     private static readonly KeyValuePair<string, object?> BalancesLoop = new("loop", "balances");
     private static readonly KeyValuePair<string, object?> IngestLoop = new("loop", "ingest");
+    private static readonly KeyValuePair<string, object?> MutationsLoop = new("loop", "mutations");
     private static readonly KeyValuePair<string, object?>[] PhaseTags =
         [new("phase", "load"), new("phase", "decide"), new("phase", "persist"), new("phase", "commit")];
 
     /// <summary>The label naming a group-commit loop (a fixed value per loop).</summary>
-    public static KeyValuePair<string, object?> LoopTag(GroupCommitLoop loop) => loop == GroupCommitLoop.Balances ? BalancesLoop : IngestLoop;
+    public static KeyValuePair<string, object?> LoopTag(GroupCommitLoop loop) => loop switch
+    {
+        GroupCommitLoop.Balances => BalancesLoop,
+        GroupCommitLoop.Mutations => MutationsLoop,
+        _ => IngestLoop,
+    };
 
     /// <summary>Counts one answered request and its latency. <paramref name="route"/> must be a route template, never a raw path.</summary>
     public static void RecordRequest(string method, string route, int status, long elapsedTicks)

@@ -64,6 +64,8 @@ public static class KassaApp
         builder.Services.AddSingleton<Kassa.Engine.Payments.IProviderWebhookReader>(sp => sp.GetRequiredService<Kassa.Engine.Payments.SandboxWebhookReader>());
         // The engine's loops always run: without them no balance could change and no event be stored.
         builder.Services.AddHostedService<BalanceEngineWorker>();
+        builder.Services.AddSingleton<MutationBatcher>();
+        builder.Services.AddHostedService<MutationBatcherWorker>();
         builder.Services.AddSingleton<Kassa.Engine.Metering.IngestQueue>();
         builder.Services.AddHostedService<MeterIngestWorker>();
         if (options.RunWorkers)

@@ -58,6 +58,18 @@ public sealed class KassaOptions
     /// <summary>OTLP export of metrics and traces (the standard <c>OTEL_*</c> variables); see docs/operations.md.</summary>
     public Kassa.Server.Telemetry.TelemetryOptions Telemetry { get; set; } = new();
 
+    /// <summary>Whether API mutations share group-committed transactions (ADR 0010); off only for benchmark baselines.</summary>
+    public bool MutationBatching { get; set; } = true;
+
+    /// <summary>Most requests in one mutation batch; null for the engine's default (SQLite 256, PostgreSQL 64).</summary>
+    public int? MutationBatchSizeMax { get; set; }
+
+    /// <summary>Mutation writer loops on PostgreSQL; null for the default (SQLite always has one).</summary>
+    public int? MutationWritersPostgres { get; set; }
+
+    /// <summary>How long a mutation writer waits for more requests once it has one (zero: it takes only what is waiting).</summary>
+    public TimeSpan MutationBatchWait { get; set; } = TimeSpan.Zero;
+
     public static KassaOptions FromEnvironment()
     {
         var o = new KassaOptions();
@@ -91,6 +103,29 @@ public sealed class KassaOptions
             if (!int.TryParse(grace, out var seconds) || seconds < 0 || seconds > 3600)
                 throw new ArgumentException("KASSA_PAYMENT_RECONCILE_GRACE_SECONDS must be a whole number of seconds from 0 to 3600");
             o.PaymentReconcileGrace = TimeSpan.FromSeconds(seconds);
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCHING") is { Length: > 0 } batching)
+        {
+            if (batching is not ("0" or "1")) throw new ArgumentException("KASSA_MUTATION_BATCHING must be 1 (on, the default) or 0 (one transaction per mutation)");
+            o.MutationBatching = batching == "1";
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCH_SIZE") is { Length: > 0 } batchSize)
+        {
+            if (!int.TryParse(batchSize, out var size) || size < 1 || size > Http.MutationBatcher.BatchSizeLimit)
+                throw new ArgumentException($"KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to {Http.MutationBatcher.BatchSizeLimit}");
+            o.MutationBatchSizeMax = size;
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_WRITERS") is { Length: > 0 } writers)
+        {
+            if (!int.TryParse(writers, out var count) || count < 1 || count > Http.MutationBatcher.WritersLimit)
+                throw new ArgumentException($"KASSA_MUTATION_WRITERS must be a whole number from 1 to {Http.MutationBatcher.WritersLimit}");
+            o.MutationWritersPostgres = count;
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCH_WAIT_MS") is { Length: > 0 } batchWait)
+        {
+            if (!int.TryParse(batchWait, out var ms) || ms < 0 || ms > Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds)
+                throw new ArgumentException($"KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to {Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds}");
+            o.MutationBatchWait = TimeSpan.FromMilliseconds(ms);
         }
         return o;
     }

@@ -16,9 +16,16 @@ public readonly record struct Reply(int Status, object Body);
 /// idempotency key (if one was sent) → parse → run the use case in one transaction that also stores
 /// the response under the claimed key → answer. Business errors roll the transaction back; their
 /// response is then stored on its own, so a retry gets the same answer. A 5xx is never stored.
+/// <para>
+/// Which paths share transactions (ADR 0010): <c>Mutate</c> runs its work through the
+/// <see cref="MutationBatcher"/> — one transaction for many requests, each in a savepoint, answered
+/// after the COMMIT. <c>MutateThen</c>/<c>MutateInSteps</c> (a provider call between two
+/// transactions), <c>Preview</c> (always rolled back), the idempotency claim and the balance engine's
+/// operations (their own group commit) each keep their own transactions.
+/// </para>
 /// </summary>
 public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Workers.WebhookSignal signal, Kassa.Engine.Balances.BalanceEngine engine,
-    Kassa.Engine.TestClocks.ClockTimes clocks)
+    Kassa.Engine.TestClocks.ClockTimes clocks, MutationBatcher batcher)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -28,23 +35,34 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// <summary>A mutation with a JSON body.</summary>
     public Task Mutate<TBody, TResult>(HttpContext http, Func<IStoreSession, OperationContext, TBody, Task<Result<TResult>>> work, Func<TResult, Reply> reply)
         where TBody : class =>
-        Run(http, readBody: true, async (session, op, body) =>
+        Run(http, body =>
         {
+            // Parsed before the work is queued: the writer's time is for the database.
             var parsed = JsonBody.Parse<TBody>(body);
-            if (!parsed.IsOk) return Result<Reply>.Fail(parsed.Error!);
-            var result = await work(session, op, parsed.Value);
-            return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            if (!parsed.IsOk) return parsed.Error!;
+            var value = parsed.Value;
+            return Result<Work>.Ok(async (session, op) =>
+            {
+                var result = await work(session, op, value);
+                return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            });
         });
 
     /// <summary>A mutation without a body (e.g. DELETE, revoke). A non-empty body is refused.</summary>
     public Task Mutate<TResult>(HttpContext http, Func<IStoreSession, OperationContext, Task<Result<TResult>>> work, Func<TResult, Reply> reply) =>
-        Run(http, readBody: true, async (session, op, body) =>
+        Run(http, body =>
         {
             var empty = JsonBody.Parse<EmptyBody>(body);
-            if (!empty.IsOk) return Result<Reply>.Fail(empty.Error!);
-            var result = await work(session, op);
-            return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            if (!empty.IsOk) return empty.Error!;
+            return Result<Work>.Ok(async (session, op) =>
+            {
+                var result = await work(session, op);
+                return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
+            });
         });
+
+    /// <summary>A mutation's work, parsed and ready to run in a transaction.</summary>
+    private delegate Task<Result<Reply>> Work(IStoreSession session, OperationContext op);
 
     /// <summary>
     /// A mutation whose effect finishes outside the transaction (a provider call): <paramref name="work"/>
@@ -341,45 +359,72 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
     private sealed record EmptyBody;
 
-    private sealed record Outcome(int Status, byte[] Body, bool Ok, bool LostClaim);
-
-    private async Task Run(HttpContext http, bool readBody, Func<IStoreSession, OperationContext, byte[], Task<Result<Reply>>> work)
+    private async Task Run(HttpContext http, Func<byte[], Result<Work>> prepare)
     {
         var ct = http.RequestAborted;
         var requestId = http.RequestId();
-        byte[] body = [];
-        if (readBody)
+        var read = await JsonBody.ReadBytesAsync(http.Request, ct);
+        if (!read.IsOk)
         {
-            var read = await JsonBody.ReadBytesAsync(http.Request, ct);
-            if (!read.IsOk)
-            {
-                await ApiResponses.WriteError(http, read.Error!);
-                return;
-            }
-            body = read.Value;
+            await ApiResponses.WriteError(http, read.Error!);
+            return;
         }
+        var body = read.Value;
 
         var op = Operation(http);
         var (key, claimToken, answered) = await ClaimHeaderAsync(http, op, body);
         if (answered) return;
 
-        Outcome outcome;
+        // The work, as it runs inside a transaction: the use case, then (on success) the response stored
+        // under the claimed key, so the effect and the stored answer commit together.
+        var prepared = prepare(body);
+        async Task<MutationOutcome> Decide(IStoreSession session)
+        {
+            var result = await prepared.Value(session, op);
+            if (!result.IsOk)
+            {
+                var (errorStatus, errorBody) = ApiErrors.Render(result.Error!, requestId);
+                return new MutationOutcome(errorStatus, errorBody, false, false);
+            }
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(result.Value.Body, KassaJson.Options);
+            if (claimToken is not null &&
+                !await session.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, result.Value.Status, bytes, op.Now + ClaimIdempotencyKey.Retention))
+                return new MutationOutcome(0, [], true, LostClaim: true);
+            return new MutationOutcome(result.Value.Status, bytes, true, false);
+        }
+
+        // A refusal (4xx) is stored under the key so a retry with the same key sees the same answer; a 5xx is not.
+        Task StoreRefusal(IStoreSession s, MutationOutcome refused) =>
+            refused.Status < 500
+                ? s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken!, refused.Status, refused.Body, op.Now + ClaimIdempotencyKey.Retention)
+                : Task.CompletedTask;
+
+        MutationOutcome? outcome = null;
+        var refusalStored = false;
         try
         {
-            outcome = await store.WriteAsync(async session =>
+            if (!prepared.IsOk)
             {
-                var result = await work(session, op, body);
-                if (!result.IsOk)
+                // Refused before any work (a malformed body): nothing to run, only the refusal to store.
+                var (status, bytes) = ApiErrors.Render(prepared.Error!, requestId);
+                outcome = new MutationOutcome(status, bytes, false, false);
+            }
+            else if (batcher.Enabled)
+            {
+                var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal);
+                if (!batcher.TryEnqueue(item))
                 {
-                    var (errorStatus, errorBody) = ApiErrors.Render(result.Error!, requestId);
-                    return new Outcome(errorStatus, errorBody, false, false);
+                    if (claimToken is not null) await ReleaseClaimAsync(op, key!, claimToken);
+                    http.Response.Headers.RetryAfter = ((int)OverloadRetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    await ApiResponses.WriteError(http, new KassaError(ErrorCodes.Overloaded, "The server's write queue is at capacity; retry after the time in Retry-After"));
+                    return;
                 }
-                var bytes = JsonSerializer.SerializeToUtf8Bytes(result.Value.Body, KassaJson.Options);
-                if (claimToken is not null &&
-                    !await session.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, result.Value.Status, bytes, op.Now + ClaimIdempotencyKey.Retention))
-                    return new Outcome(0, [], true, LostClaim: true);
-                return new Outcome(result.Value.Status, bytes, true, false);
-            }, commitIf: o => o.Ok && !o.LostClaim, ct: CancellationToken.None);
+                // Not cancelled with the request: once queued, the work is decided and committed either way.
+                outcome = await item.Completion;
+                // Null: the work threw inside the batch (rolled back to its savepoint); it runs again alone below.
+                refusalStored = outcome is not null;
+            }
+            outcome ??= await store.WriteAsync(Decide, commitIf: o => o.Keep, ct: CancellationToken.None);
         }
         catch
         {
@@ -395,12 +440,10 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
                 "This request outlived its hold on the Idempotency-Key and was rolled back; retry it"));
             return;
         }
-        if (!outcome.Ok && claimToken is not null && outcome.Status < 500)
+        if (!outcome.Ok && claimToken is not null && !refusalStored)
         {
             // The effect was rolled back; store the refusal so a retry with the same key sees the same answer.
-            var status = outcome.Status;
-            await store.WriteAsync(s => s.Idempotency.CompleteAsync(op.Tenant, key!, claimToken, status, outcome.Body, op.Now + ClaimIdempotencyKey.Retention),
-                ct: CancellationToken.None);
+            await store.WriteAsync(async s => { await StoreRefusal(s, outcome); return true; }, ct: CancellationToken.None);
         }
         // A committed change may have written events: wake this node's webhook worker.
         if (outcome.Ok) signal.Poke();

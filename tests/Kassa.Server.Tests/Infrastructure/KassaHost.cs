@@ -32,6 +32,9 @@ public abstract class KassaHost : IAsyncLifetime
     /// <summary>The options the server was built with (for tests that build a second component the same way).</summary>
     public KassaOptions Options => _options!;
 
+    /// <summary>The server's services (e.g. the mutation batcher's counters).</summary>
+    public IServiceProvider Services => _app!.Services;
+
     /// <summary>Settings a subclass may change (e.g. a low rate limit).</summary>
     protected virtual void Configure(KassaOptions options)
     {

@@ -1,0 +1,245 @@
+using System.Threading.Channels;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+
+namespace Kassa.Server.Http;
+
+/// <summary>What a mutation's work decided inside the transaction: the answer, and whether its effect is kept.</summary>
+/// <param name="Ok">The use case succeeded (its effect is kept unless <paramref name="LostClaim"/>).</param>
+/// <param name="LostClaim">The request lost its Idempotency-Key claim: its effect is rolled back and it answers 409.</param>
+internal sealed record MutationOutcome(int Status, byte[] Body, bool Ok, bool LostClaim)
+{
+    public bool Keep => Ok && !LostClaim;
+}
+
+/// <summary>
+/// One request's work waiting in the batcher. <see cref="Work"/> runs inside the batch's transaction, in a
+/// savepoint of its own; <see cref="Refused"/> (optional) runs in the same transaction after a refused
+/// request's savepoint was rolled back (it stores the refusal under the request's Idempotency-Key).
+/// </summary>
+internal sealed class MutationItem(Func<IStoreSession, Task<MutationOutcome>> work, Func<IStoreSession, MutationOutcome, Task>? refused)
+{
+    private readonly TaskCompletionSource<MutationOutcome?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Func<IStoreSession, Task<MutationOutcome>> Work { get; } = work;
+    public Func<IStoreSession, MutationOutcome, Task>? Refused { get; } = refused;
+
+    /// <summary>What the work decided in the batch's current attempt; null when it threw (it then runs again alone).</summary>
+    public MutationOutcome? Outcome { get; set; }
+
+    /// <summary>
+    /// Completes after the batch's COMMIT with the outcome, or with null when the request must run again in
+    /// a transaction of its own (its work threw inside the batch, or the batch rolled back); faults with
+    /// <see cref="UnavailableException"/> when the commit's outcome stayed unknown or the server is stopping.
+    /// </summary>
+    public Task<MutationOutcome?> Completion => _done.Task;
+
+    /// <summary>
+    /// Set when the work itself refused to run now (<see cref="UnavailableException"/>, e.g. the server is
+    /// stopping): the request answers it (503) after the batch instead of running again.
+    /// </summary>
+    public UnavailableException? Refusal { get; set; }
+
+    public void Complete()
+    {
+        if (Refusal is { } refusal) _done.TrySetException(refusal);
+        else _done.TrySetResult(Outcome);
+    }
+
+    /// <summary>
+    /// The batch (even run alone) did not commit. An unknown outcome (<see cref="UnavailableException"/>)
+    /// is answered as such (503; the client retries with its key). A sure rollback runs the request once
+    /// more in a transaction of its own, exactly as without the batcher, so it answers what it would have
+    /// answered alone.
+    /// </summary>
+    public void Fail(Exception e)
+    {
+        if (e is UnavailableException) _done.TrySetException(e);
+        else _done.TrySetResult(null);
+    }
+}
+
+/// <summary>
+/// Group commit for ordinary API mutations (ADR 0010): <see cref="Api"/>'s <c>Mutate</c> (customers, credit
+/// grants, entities, catalog writes, subscriptions, invoices, …) hands its work here instead of opening a
+/// transaction of its own. A writer loop takes what is waiting (up to the batch size, waiting at most the
+/// batch wait for more) and runs every request's work in one transaction, each inside a savepoint: a
+/// request that fails (an error result, a lost claim, an exception) is rolled back to its savepoint alone,
+/// together with the rows it buffered for the commit. Every request is answered only after the COMMIT.
+/// The commit itself follows <see cref="GroupCommit{T}"/> (marker row, fence, run-alone on rollback), the
+/// same machinery as the balance engine and meter ingest.
+/// <para>
+/// Not batched: <c>MutateThen</c>/<c>MutateInSteps</c> (a provider call between two transactions), the
+/// idempotency claim itself (a short transaction before the work, so a concurrent retry sees the key in
+/// use), previews (always rolled back), and the balance engine's own operations.
+/// </para>
+/// </summary>
+public sealed class MutationBatcher
+{
+    /// <summary>Requests waiting for a writer; past this the API answers 429 overloaded.</summary>
+    public const int QueueCapacity = 10_000;
+
+    /// <summary>
+    /// Default batch size per engine. PostgreSQL keeps at most 64 subtransaction ids per transaction in
+    /// shared memory; a transaction with more savepoints that wrote slows every snapshot on the server
+    /// (subtransaction cache overflow), so its batches stay at 64.
+    /// </summary>
+    public const int BatchSizeSqlite = 256;
+    public const int BatchSizePostgres = 64;
+    /// <summary>Writer loops on PostgreSQL by default, and the most an operator may set.</summary>
+    public const int WritersPostgres = 4;
+    public const int WritersLimit = 64;
+
+    /// <summary>
+    /// The longest a batched request waits for a row lock on PostgreSQL before it is set aside to run alone:
+    /// longer than another batch normally holds its locks (a few milliseconds), far shorter than the 1 s a
+    /// deadlock would otherwise cost.
+    /// </summary>
+    public static readonly TimeSpan LockWaitMax = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The largest batch size and batch wait an operator may set.</summary>
+    public const int BatchSizeLimit = 1_000;
+    public static readonly TimeSpan BatchWaitLimit = TimeSpan.FromMilliseconds(100);
+
+    private readonly Channel<MutationItem> _queue;
+    private readonly GroupCommit<MutationItem> _commit;
+    private readonly int _writers;
+    private long _batches;
+    private long _items;
+
+    public MutationBatcher(IKassaStore store, TimeProvider time, GroupCommitFaults faults, Hosting.KassaOptions options)
+    {
+        Enabled = options.MutationBatching;
+        var postgres = store.Engine == "postgres";
+        BatchSizeMax = options.MutationBatchSizeMax ?? (postgres ? BatchSizePostgres : BatchSizeSqlite);
+        BatchWait = options.MutationBatchWait;
+        // SQLite has one writer, so one loop. On PostgreSQL one loop runs its requests' round trips one after
+        // another (measured: slower than a transaction per request), so several loops overlap them. Unlike
+        // balance operations, a batch of arbitrary mutations cannot take its row locks in one global order:
+        // two loops' batches that touch the same rows in opposite orders deadlock, and PostgreSQL finds a
+        // deadlock only after deadlock_timeout (1 s; measured p99 1.1 s). So a batch waits at most
+        // LockWaitMax for any row lock (LimitLockWaitsAsync): a request that would wait longer is rolled back
+        // to its savepoint and runs again alone after the batch, where it waits as long as it needs.
+        _writers = postgres ? options.MutationWritersPostgres ?? WritersPostgres : 1;
+        _queue = Channel.CreateBounded<MutationItem>(new BoundedChannelOptions(QueueCapacity)
+        {
+            SingleReader = !postgres,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _commit = new GroupCommit<MutationItem>(store, time, GroupCommitLoop.Mutations, faults, WriteAsync, i => i.Complete(), (i, e) => i.Fail(e));
+    }
+
+    /// <summary>False when mutations run one transaction each (<c>KASSA_MUTATION_BATCHING=0</c>, the benchmark baseline).</summary>
+    public bool Enabled { get; }
+    public int BatchSizeMax { get; }
+    public TimeSpan BatchWait { get; }
+
+    public long Batches => Interlocked.Read(ref _batches);
+    public long Items => Interlocked.Read(ref _items);
+    public long OutcomesResolved => _commit.OutcomesResolved;
+    public long BatchesSplit => _commit.BatchesSplit;
+    public int QueueLength => _queue.Reader.Count;
+
+    /// <summary>Queues a request's work; false when the queue is full (the caller answers 429).</summary>
+    internal bool TryEnqueue(MutationItem item) => _queue.Writer.TryWrite(item);
+
+    private static async Task WriteAsync(IStoreSession s, IReadOnlyList<MutationItem> items, Action beforeWrite)
+    {
+        var savepoints = s as ISavepoints ?? throw new InvalidOperationException("The store's sessions offer no savepoints");
+        beforeWrite();
+        await savepoints.LimitLockWaitsAsync(LockWaitMax);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            // PostgreSQL may run the whole batch again after a deadlock: each attempt decides afresh.
+            item.Outcome = null;
+            item.Refusal = null;
+            var name = "m_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await savepoints.SavepointAsync(name);
+            MutationOutcome outcome;
+            try
+            {
+                outcome = await item.Work(s);
+            }
+            catch (InjectedFaultException)
+            {
+                throw;
+            }
+            catch (UnavailableException e)
+            {
+                // The work said it cannot run now: undone alone, and answered as such (503) after the batch,
+                // as it would have been without the batcher; the client retries.
+                await savepoints.RollbackToAsync(name);
+                item.Refusal = e;
+                continue;
+            }
+            catch (Exception)
+            {
+                // Whatever broke (a constraint, a deadlock with another transaction, a bug) is undone alone;
+                // the request runs again in a transaction of its own after this batch, exactly as it would
+                // have without the batcher, and answers whatever that run answers.
+                await savepoints.RollbackToAsync(name);
+                continue;
+            }
+            if (outcome.Keep) await savepoints.ReleaseAsync(name);
+            else
+            {
+                await savepoints.RollbackToAsync(name);
+                if (item.Refused is { } refused && !outcome.LostClaim) await refused(s, outcome);
+            }
+            item.Outcome = outcome;
+        }
+    }
+
+    /// <summary>Runs the writer loops until <paramref name="ct"/> is cancelled.</summary>
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(Enumerable.Range(0, _writers).Select(_ => RunLoopAsync(ct)));
+
+    private async Task RunLoopAsync(CancellationToken ct)
+    {
+        var batch = new List<MutationItem>(BatchSizeMax);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(ct))
+            {
+                await TakeAsync(batch, ct);
+                if (batch.Count == 0) continue;
+                Interlocked.Increment(ref _batches);
+                Interlocked.Add(ref _items, batch.Count);
+                await _commit.RunAsync(batch);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        // Whatever is still queued at shutdown never reached a transaction: fail it so callers answer 503 and clients retry.
+        var stopping = new UnavailableException("The server is stopping; retry the request");
+        foreach (var item in batch) item.Fail(stopping);
+        while (_queue.Reader.TryRead(out var left)) left.Fail(stopping);
+    }
+
+    /// <summary>Takes what is waiting, up to the batch size; with a batch wait, waits that long at most for more.</summary>
+    private async Task TakeAsync(List<MutationItem> batch, CancellationToken ct)
+    {
+        while (batch.Count < BatchSizeMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
+        if (BatchWait <= TimeSpan.Zero || batch.Count == 0) return;
+        // Real time, not the (possibly manual) clock: this paces the database, not a business date.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (batch.Count < BatchSizeMax)
+        {
+            var left = BatchWait - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero) return;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(left);
+            try
+            {
+                if (!await _queue.Reader.WaitToReadAsync(timeout.Token)) return;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return;
+            }
+            while (batch.Count < BatchSizeMax && _queue.Reader.TryRead(out var more)) batch.Add(more);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+using System.Net;
+using Dapper;
+using Kassa.Engine.Common;
+using Kassa.Engine.Storage;
+using Kassa.Server.Http;
+using Kassa.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kassa.Server.Tests.Api;
+
+/// <summary>
+/// ADR 0010: ordinary mutations share group-committed transactions, each request in a savepoint. A failed
+/// request must leave nothing behind (no row, event, audit record, journal line or success stored under its
+/// key) while the requests batched with it commit. Runs on both engines.
+/// </summary>
+public abstract class MutationBatchTests(KassaHost host)
+{
+    private MutationBatcher Batcher => host.Services.GetRequiredService<MutationBatcher>();
+
+    private Tenant Tenant => new(host.Account.AccountId, false);
+
+    private Task<long> Count(string sql, object args) =>
+        host.Store.ReadAsync(s => ((Kassa.Storage.ISqlAccess)s).Connection.ExecuteScalarAsync<long>(sql, args));
+
+    private Task<long> AuditRows(string objectId) =>
+        Count("SELECT COUNT(*) FROM audit_events WHERE account_id = @a AND object_id = @objectId", new { a = host.Account.AccountId, objectId });
+
+    private Task<long> EventRows(string objectId) =>
+        Count("SELECT COUNT(*) FROM events WHERE account_id = @a AND object_id = @objectId", new { a = host.Account.AccountId, objectId });
+
+    private Task<long> IdempotencyRows(string key) =>
+        Count("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = @a AND key = @key", new { a = host.Account.AccountId, key });
+
+    private static AuditRecord Audit(string tenantAccount, string id, string objectId) =>
+        new(tenantAccount, false, id, DateTimeOffset.UnixEpoch.AddDays(1), "api_key", "key_test", "test.savepoint", "test", objectId, "req_sp", []);
+
+    [Fact]
+    public async Task Concurrent_mutations_commit_together_and_the_failed_ones_leave_no_trace()
+    {
+        host.RequireEngine();
+        var feature = Wire.NewId("credits");
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/features", new { id = feature, name = "Credits", type = "metered" })).Status);
+        var taken = Enumerable.Range(0, 10).Select(_ => Wire.NewId("taken")).ToList();
+        foreach (var id in taken) Assert.Equal(HttpStatusCode.Created, (await host.Client().Put($"/v1/customers/{id}", new { name = "First" })).Status);
+        var (batchesBefore, itemsBefore) = (Batcher.Batches, Batcher.Items);
+
+        var fresh = Enumerable.Range(0, 40).Select(_ => Wire.NewId("fresh")).ToList();
+        var missing = Enumerable.Range(0, 10).Select(_ => Wire.NewId("missing")).ToList();
+        var client = host.Client();
+        var creates = fresh.Select(id => client.Put($"/v1/customers/{id}", new { name = "Fresh", email = $"{id}@example.com" }));
+        // Duplicates without a key (no record may appear under any key) and a grant on a customer that does not exist.
+        var duplicates = taken.Select(id => client.Post("/v1/customers", new { id, name = "Second" }));
+        var grantKeys = missing.ToDictionary(m => m, _ => "idem-" + Guid.NewGuid().ToString("N"));
+        var grants = missing.Select(m => client.Post("/v1/credit_grants", new { customer_id = m, feature_id = feature, amount = 10, category = "paid" }, grantKeys[m]));
+        var all = await Task.WhenAll(creates.Concat(duplicates).Concat(grants));
+
+        for (var i = 0; i < fresh.Count; i++) Assert.Equal(HttpStatusCode.Created, all[i].Status);
+        for (var i = 0; i < taken.Count; i++) all[fresh.Count + i].AssertError(HttpStatusCode.Conflict, "conflict", "already_exists");
+        for (var i = 0; i < missing.Count; i++) all[fresh.Count + taken.Count + i].AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "customer_id");
+        // Batching happened: fewer transactions than requests.
+        Assert.True(Batcher.Items - itemsBefore >= fresh.Count + taken.Count + missing.Count);
+        Assert.True(Batcher.Batches - batchesBefore < Batcher.Items - itemsBefore, $"{Batcher.Batches - batchesBefore} batches for {Batcher.Items - itemsBefore} requests");
+
+        foreach (var id in fresh)
+        {
+            var got = await client.Get($"/v1/customers/{id}");
+            Assert.Equal($"{id}@example.com", (string?)got.Body!["email"]);
+            Assert.Equal(1, await AuditRows(id));
+            Assert.Equal(1, await EventRows(id));
+        }
+        foreach (var id in taken)
+        {
+            // The duplicate changed nothing: the first create's name, one audit record, one event.
+            Assert.Equal("First", (string?)(await client.Get($"/v1/customers/{id}")).Body!["name"]);
+            Assert.Equal(1, await AuditRows(id));
+            Assert.Equal(1, await EventRows(id));
+        }
+        foreach (var m in missing)
+        {
+            Assert.Equal(0, await Count("SELECT COUNT(*) FROM customers WHERE account_id = @a AND id = @m", new { a = host.Account.AccountId, m }));
+            // The keyed refusal is stored (a retry must see the same 404), as a refusal: no success under the key.
+            Assert.Equal(1, await Count("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = @a AND key = @k AND response_status = 404",
+                new { a = host.Account.AccountId, k = grantKeys[m] }));
+            var replay = await client.Post("/v1/credit_grants", new { customer_id = m, feature_id = feature, amount = 10, category = "paid" }, grantKeys[m]);
+            replay.AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "customer_id");
+            Assert.Equal("true", replay.Response.Headers.GetValues("Idempotent-Replayed").Single());
+        }
+        Assert.Equal(0, await Count("SELECT COUNT(*) FROM balance_buckets WHERE account_id = @a AND customer_id LIKE 'missing%'", new { a = host.Account.AccountId }));
+    }
+
+    [Fact]
+    public async Task Concurrent_credit_grants_and_updates_each_commit_exactly_once_with_their_ledger_lines()
+    {
+        host.RequireEngine();
+        var feature = Wire.NewId("credits");
+        await host.Client().Post("/v1/features", new { id = feature, name = "Credits", type = "metered" });
+        var customers = Enumerable.Range(0, 8).Select(_ => Wire.NewId("grantee")).ToList();
+        foreach (var c in customers) await host.Client().Put($"/v1/customers/{c}", new { name = "G" });
+        var client = host.Client();
+        var results = await Task.WhenAll(customers.SelectMany(c => Enumerable.Range(1, 5).Select(i =>
+            client.Post("/v1/credit_grants", new { customer_id = c, feature_id = feature, amount = i * 10, category = "paid" })))
+            .Concat(customers.Select(c => client.Put($"/v1/customers/{c}", new { name = "Renamed" }))));
+        Assert.All(results.Take(40), r => Assert.Equal(HttpStatusCode.Created, r.Status));
+        Assert.All(results.Skip(40), r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        foreach (var c in customers)
+        {
+            var balance = (await client.Get($"/v1/customers/{c}/balances")).Body!["data"]!.AsArray().Single()!;
+            Assert.Equal(150m, (decimal)balance["granted"]!);
+            Assert.Equal("Renamed", (string?)(await client.Get($"/v1/customers/{c}")).Body!["name"]);
+            Assert.Equal(2, await AuditRows(c));
+        }
+    }
+
+    [Fact]
+    public async Task The_same_key_sent_concurrently_has_one_effect_and_every_answer_is_that_effect_or_in_use()
+    {
+        host.RequireEngine();
+        var key = "idem-" + Guid.NewGuid().ToString("N");
+        var id = Wire.NewId();
+        var client = host.Client();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => client.Post("/v1/customers", new { id, name = "Once" }, key)));
+        var created = answers.Where(a => a.Status == HttpStatusCode.Created).ToList();
+        Assert.NotEmpty(created);
+        Assert.Single(created, a => !a.Response.Headers.Contains("Idempotent-Replayed"));
+        Assert.All(created, a => Assert.Equal(created[0].Body!.ToJsonString(), a.Body!.ToJsonString()));
+        foreach (var other in answers.Where(a => a.Status != HttpStatusCode.Created))
+            other.AssertError(HttpStatusCode.Conflict, "conflict", "idempotency_key_in_use");
+        Assert.Equal(1, await AuditRows(id));
+        Assert.Equal(1, await EventRows(id));
+        Assert.Equal(1, await IdempotencyRows(key));
+        // Once settled, the key replays the one effect.
+        var replay = await client.Post("/v1/customers", new { id, name = "Once" }, key);
+        Assert.Equal(HttpStatusCode.Created, replay.Status);
+        Assert.Equal("true", replay.Response.Headers.GetValues("Idempotent-Replayed").Single());
+    }
+
+    [Theory]
+    [InlineData(GroupCommitPoint.BeforeWrite)]
+    [InlineData(GroupCommitPoint.DuringWrite)]
+    [InlineData(GroupCommitPoint.AtCommitRolledBack)]
+    [InlineData(GroupCommitPoint.AtCommitCommitted)]
+    [InlineData(GroupCommitPoint.AfterCommit)]
+    public async Task A_failure_at_any_point_of_the_batch_commit_still_answers_each_mutation_once_and_truly(GroupCommitPoint point)
+    {
+        host.RequireEngine();
+        var faults = host.Options.GroupCommitFaults;
+        var ids = Enumerable.Range(0, 6).Select(_ => Wire.NewId("fault")).ToList();
+        faults.Arm(GroupCommitLoop.Mutations, point);
+        var client = host.Client();
+        var answers = await Task.WhenAll(ids.Select(id => client.Put($"/v1/customers/{id}", new { name = "F" }, "idem-" + id)));
+        Assert.Equal(0, faults.Pending);
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.Status));
+        foreach (var id in ids)
+        {
+            Assert.Equal(1, await AuditRows(id));
+            Assert.Equal(1, await EventRows(id));
+            var replay = await client.Put($"/v1/customers/{id}", new { name = "F" }, "idem-" + id);
+            Assert.Equal(HttpStatusCode.Created, replay.Status);
+            Assert.Equal("true", replay.Response.Headers.GetValues("Idempotent-Replayed").Single());
+        }
+    }
+
+    [Fact]
+    public async Task A_rolled_back_savepoint_drops_its_buffered_rows_and_keeps_the_others()
+    {
+        host.RequireEngine();
+        var account = host.Account.AccountId;
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        await host.Store.WriteAsync(async s =>
+        {
+            var sp = (ISavepoints)s;
+            await s.Audit.AppendAsync(Audit(account, $"aud_{tag}_before", $"obj_{tag}_kept"));
+            await sp.SavepointAsync("m_0");
+            await s.Audit.AppendAsync(Audit(account, $"aud_{tag}_failed", $"obj_{tag}_gone"));
+            await s.Events.AppendAsync(new EventRecord(account, false, $"evt_{tag}_failed", "test.failed", "test", $"obj_{tag}_gone", "{}", "req_sp", DateTimeOffset.UnixEpoch));
+            await sp.RollbackToAsync("m_0");
+            await sp.SavepointAsync("m_1");
+            await s.Events.AppendAsync(new EventRecord(account, false, $"evt_{tag}_ok", "test.ok", "test", $"obj_{tag}_kept", "{}", "req_sp", DateTimeOffset.UnixEpoch));
+            await sp.ReleaseAsync("m_1");
+            return true;
+        });
+        Assert.Equal(1, await AuditRows($"obj_{tag}_kept"));
+        Assert.Equal(1, await EventRows($"obj_{tag}_kept"));
+        Assert.Equal(0, await AuditRows($"obj_{tag}_gone"));
+        Assert.Equal(0, await EventRows($"obj_{tag}_gone"));
+    }
+
+    [Fact]
+    public async Task Rows_held_before_a_savepoint_survive_its_rollback_even_when_it_flushed_them()
+    {
+        host.RequireEngine();
+        var account = host.Account.AccountId;
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        await host.Store.WriteAsync(async s =>
+        {
+            var sp = (ISavepoints)s;
+            for (var i = 0; i < 5; i++) await s.Audit.AppendAsync(Audit(account, $"aud_{tag}_k{i}", $"obj_{tag}_kept"));
+            await sp.SavepointAsync("m_0");
+            // More than the buffer holds: it is written inside the savepoint, the five earlier rows with it.
+            for (var i = 0; i < 2_100; i++) await s.Audit.AppendAsync(Audit(account, $"aud_{tag}_g{i}", $"obj_{tag}_gone"));
+            await sp.RollbackToAsync("m_0");
+            await sp.SavepointAsync("m_1");
+            await s.Audit.AppendAsync(Audit(account, $"aud_{tag}_after", $"obj_{tag}_kept"));
+            await sp.ReleaseAsync("m_1");
+            return true;
+        });
+        Assert.Equal(6, await AuditRows($"obj_{tag}_kept"));
+        Assert.Equal(0, await AuditRows($"obj_{tag}_gone"));
+    }
+
+    [Fact]
+    public async Task A_rolled_back_savepoint_leaves_no_product_in_the_sessions_cache()
+    {
+        host.RequireEngine();
+        var id = Wire.NewId("prod");
+        var now = DateTimeOffset.UnixEpoch.AddDays(1);
+        var seen = await host.Store.WriteAsync(async s =>
+        {
+            var sp = (ISavepoints)s;
+            await sp.SavepointAsync("m_0");
+            await s.Catalog.TryInsertProductAsync(new ProductRecord(Tenant.AccountId, false, id, "Ghost", null, false, false, null, 1,
+                new Dictionary<string, string>(), null, now, now));
+            Assert.NotNull(await s.Catalog.GetProductAsync(Tenant, id));
+            await sp.RollbackToAsync("m_0");
+            return await s.Catalog.GetProductAsync(Tenant, id);
+        });
+        Assert.Null(seen);
+    }
+}
+
+public sealed class MutationBatchTestsSqlite(SqliteHost host) : MutationBatchTests(host), IClassFixture<SqliteHost>;
+
+public sealed class MutationBatchTestsPostgres(PostgresHost host) : MutationBatchTests(host), IClassFixture<PostgresHost>;
