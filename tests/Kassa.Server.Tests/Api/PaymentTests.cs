@@ -55,17 +55,10 @@ public abstract class PaymentTests(KassaHost host)
         return id;
     }
 
-    private static string Lines(JsonNode entry) =>
-        string.Join("; ", entry["lines"]!.AsArray().Select(l => $"{(string?)l!["account_code"]} DR {(long)l["debit"]!} CR {(long)l["credit"]!}"));
-
     /// <summary>
     /// The customer's entries as text, sorted: entries of one request share its instant, so their
     /// newest-first order is not defined between them.
     /// </summary>
-    private static async Task<string[]> EntryLinesAsync(HttpClient c, string customer) =>
-        [.. (await c.Get($"/v1/ledger/entries?customer_id={customer}&limit=100")).Body!["data"]!.AsArray()
-            .Select(e => $"{(string?)e!["source"]!["type"]}/{(string?)e["source"]!["action"]}: {Lines(e)}").Order(StringComparer.Ordinal)];
-
     private static async Task<string[]> EventTypesAsync(HttpClient c, string objectId) =>
         [.. (await c.Get($"/v1/events?object_id={objectId}")).Body!["data"]!.AsArray().Select(e => (string)e!["type"]!)];
 
@@ -149,7 +142,7 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal(payment.ToJsonString(), (await c.Get($"/v1/payments/{paymentId}")).Body!.ToJsonString());
 
         Assert.Equal(["invoice/finalized: 1200 DR 2500 CR 0; 4000 DR 0 CR 2500", "payment/succeeded: 1000 DR 2500 CR 0; 1200 DR 0 CR 2500"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal(["invoice.paid", "invoice.finalized", "invoice.created"], await EventTypesAsync(c, invoice));
         Assert.Equal(["payment.succeeded"], await EventTypesAsync(c, paymentId));
         Assert.Equal((2500L, 0L), (await BalanceAsync(c, "1000"), await BalanceAsync(c, "1200")));
@@ -158,7 +151,7 @@ public abstract class PaymentTests(KassaHost host)
         (await c.Post($"/v1/invoices/{invoice}/pay", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         (await c.Post($"/v1/invoices/{invoice}/void")).AssertError(HttpStatusCode.Conflict, "conflict", "invalid_state");
         Assert.Single(await PaymentsAsync(c, customer));
-        Assert.Equal(2, (await EntryLinesAsync(c, customer)).Length);
+        Assert.Equal(2, (await LedgerLines.OfCustomerAsync(c, customer)).Length);
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -179,7 +172,7 @@ public abstract class PaymentTests(KassaHost host)
         var line = Assert.Single(invoice["lines"]!.AsArray())!;
         Assert.Equal(("one_time", "Credit top-up", 1m, 1999L), ((string?)line["type"], (string?)line["description"], (decimal)line["quantity"]!, (long)line["amount"]!));
         Assert.Equal(["invoice/finalized: 1200 DR 1999 CR 0; 4000 DR 0 CR 1999", "payment/succeeded: 1000 DR 1999 CR 0; 1200 DR 0 CR 1999"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
 
         // With invoice_id the payment must be for exactly that invoice's amount_due, and settles it.
         var open = await OpenInvoiceAsync(c, customer, 700);
@@ -211,7 +204,7 @@ public abstract class PaymentTests(KassaHost host)
         var still = (await c.Get($"/v1/invoices/{invoice}")).Body!;
         Assert.Equal(("open", 1500L, 0L), ((string?)still["status"], (long)still["amount_due"]!, (long)still["amount_paid"]!));
         Assert.Equal(["invoice.payment_failed", "invoice.finalized", "invoice.created"], await EventTypesAsync(c, invoice));
-        Assert.Equal(["invoice/finalized: 1200 DR 1500 CR 0; 4000 DR 0 CR 1500"], await EntryLinesAsync(c, customer));
+        Assert.Equal(["invoice/finalized: 1200 DR 1500 CR 0; 4000 DR 0 CR 1500"], await LedgerLines.OfCustomerAsync(c, customer));
         await LedgerSelfCheck.AssertHoldsAsync(c);
 
         // The attempt is settled, so a new one may start, with a card that works.
@@ -276,7 +269,7 @@ public abstract class PaymentTests(KassaHost host)
         (await c.Post($"/v1/payments/{payment}/refunds", new { amount = 1 })).AssertError(HttpStatusCode.Conflict, "conflict", "refund_exceeds_payment", "amount");
         (await c.Post($"/v1/payments/{payment}/refunds", new { })).AssertError(HttpStatusCode.Conflict, "conflict", "refund_exceeds_payment", "amount");
 
-        var entries = await EntryLinesAsync(c, customer);
+        var entries = await LedgerLines.OfCustomerAsync(c, customer);
         Assert.Equal(["invoice/finalized: 1200 DR 5000 CR 0; 4000 DR 0 CR 5000", "payment/succeeded: 1000 DR 5000 CR 0; 1200 DR 0 CR 5000",
             "refund/succeeded: 1000 DR 0 CR 1200; 4950 DR 1200 CR 0", "refund/succeeded: 1000 DR 0 CR 3800; 4950 DR 3800 CR 0"], entries);
         Assert.Equal((0L, 5000L, 0L), (await BalanceAsync(c, "1000"), await BalanceAsync(c, "4950"), await BalanceAsync(c, "1200")));
@@ -304,7 +297,7 @@ public abstract class PaymentTests(KassaHost host)
         var payment = Assert.Single(await PaymentsAsync(c, customer))!;
         Assert.Equal(("succeeded", 4200L), ((string?)payment["status"], (long)payment["amount"]!));
         Assert.Equal(["invoice/finalized: 1200 DR 4200 CR 0; 4000 DR 0 CR 4200", "payment/succeeded: 1000 DR 4200 CR 0; 1200 DR 0 CR 4200"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal(4200L, await BalanceAsync(c, "1000"));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
@@ -364,11 +357,11 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal((paymentId, "succeeded", 6100L), ((string?)payment["id"], (string?)payment["status"], (long)payment["amount"]!));
         Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
         Assert.Equal(["invoice/finalized: 1200 DR 6100 CR 0; 4000 DR 0 CR 6100", "payment/succeeded: 1000 DR 6100 CR 0; 1200 DR 0 CR 6100"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         // Completing it again (a late request, another node) answers the stored outcome and posts nothing.
         var again = await ChargeInvoice.CompleteAsync(host.Store, providers, Op(accountId, later), paymentId, CancellationToken.None);
         Assert.Equal(("succeeded", "paid"), (again.Value!.Status, again.Value.InvoiceStatus));
-        Assert.Equal(2, (await EntryLinesAsync(c, customer)).Length);
+        Assert.Equal(2, (await LedgerLines.OfCustomerAsync(c, customer)).Length);
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -396,7 +389,7 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal(("succeeded", faulty.Charged!.ProviderChargeId), ((string?)payment["status"], (string?)payment["provider_charge_id"]));
         Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
         Assert.Equal(["invoice/finalized: 1200 DR 2750 CR 0; 4000 DR 0 CR 2750", "payment/succeeded: 1000 DR 2750 CR 0; 1200 DR 0 CR 2750"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -416,7 +409,7 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal("succeeded", (string?)(await c.Get($"/v1/payments/{paymentId}")).Body!["status"]);
         Assert.Equal("void", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
         Assert.Equal(["invoice/finalized: 1200 DR 1300 CR 0; 4000 DR 0 CR 1300", "invoice/voided: 1200 DR 0 CR 1300; 4000 DR 1300 CR 0",
-            "payment/succeeded: 1000 DR 1300 CR 0; 2000 DR 0 CR 1300"], await EntryLinesAsync(c, customer));
+            "payment/succeeded: 1000 DR 1300 CR 0; 2000 DR 0 CR 1300"], await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal((1300L, 1300L, 0L), (await BalanceAsync(c, "1000"), await BalanceAsync(c, "2000"), await BalanceAsync(c, "1200")));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
@@ -449,7 +442,7 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal("succeeded", status);
         Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
         Assert.Equal(["invoice/finalized: 1200 DR 3300 CR 0; 4000 DR 0 CR 3300", "payment/succeeded: 1000 DR 3300 CR 0; 1200 DR 0 CR 3300"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal(["invoice.paid", "invoice.finalized", "invoice.created"], await EventTypesAsync(c, invoice));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
@@ -470,7 +463,7 @@ public abstract class PaymentTests(KassaHost host)
         Assert.Equal(new ReconcilePayments.Report(0, 1, 0), report);
         var after = (await c.Get($"/v1/payments/{payment}")).Body!;
         Assert.Equal(("partially_refunded", 300L), ((string?)after["status"], (long)after["amount_refunded"]!));
-        Assert.Equal("refund/succeeded: 1000 DR 0 CR 300; 4950 DR 300 CR 0", (await EntryLinesAsync(c, customer))[2]);
+        Assert.Equal("refund/succeeded: 1000 DR 0 CR 300; 4950 DR 300 CR 0", (await LedgerLines.OfCustomerAsync(c, customer))[2]);
         Assert.Equal(refundId, (await c.Get($"/v1/ledger/entries?customer_id={customer}")).Body!["data"]![0]!["source"]!["id"]!.GetValue<string>());
         Assert.Equal(600L, await BalanceAsync(c, "1000"));
         await LedgerSelfCheck.AssertHoldsAsync(c);

@@ -71,26 +71,6 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
         Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the server should have killed itself after the provider charged");
     }
 
-    private static async Task<JsonNode> WaitForAsync(HttpClient c, string path, Func<JsonNode, bool> done)
-    {
-        JsonNode? last = null;
-        for (var i = 0; i < 300; i++)
-        {
-            var r = await c.Get(path);
-            last = r.Body;
-            if (r.Status == HttpStatusCode.OK && done(r.Body!)) return r.Body!;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"{path} never reached the expected state: {last?.ToJsonString()}");
-        return null!;
-    }
-
-    private static async Task<string[]> EntryLinesAsync(HttpClient c, string customer) =>
-        [.. (await c.Get($"/v1/ledger/entries?customer_id={customer}&limit=100")).Body!["data"]!.AsArray()
-            .Select(e => $"{(string?)e!["source"]!["type"]}/{(string?)e["source"]!["action"]}: "
-                + string.Join("; ", e["lines"]!.AsArray().Select(l => $"{(string?)l!["account_code"]} DR {(long)l["debit"]!} CR {(long)l["credit"]!}")))
-            .Order(StringComparer.Ordinal)];
-
     [Theory]
     [MemberData(nameof(Engines))]
     public async Task A_payment_killed_after_the_provider_charged_is_completed_once_after_a_restart(string engine)
@@ -110,7 +90,7 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
 
             await using var restarted = await ServerProcess.StartAsync(db, Env(fault: false));
             using var http = Client(restarted);
-            var payments = await WaitForAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
+            var payments = await Poll.UntilAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
                 b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "succeeded");
             var payment = payments["data"]![0]!;
             // The provider's key is the payment's id; the reconcile asked again with it and got the same charge.
@@ -131,7 +111,7 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
             Assert.Single((await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
             Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
             Assert.Equal(["invoice/finalized: 1200 DR 1999 CR 0; 4000 DR 0 CR 1999", "payment/succeeded: 1000 DR 1999 CR 0; 1200 DR 0 CR 1999"],
-                await EntryLinesAsync(http, customer));
+                await LedgerLines.OfCustomerAsync(http, customer));
             await LedgerSelfCheck.AssertHoldsAsync(http);
             output.WriteLine($"{engine}: {Charges().Length} provider calls, 1 distinct charge {charged.Charge}");
         }
@@ -163,7 +143,7 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
 
             await using var restarted = await ServerProcess.StartAsync(db, Env(fault: false));
             using var http = Client(restarted);
-            var subscriptions = await WaitForAsync(http, $"/v1/subscriptions?customer_id={customer}",
+            var subscriptions = await Poll.UntilAsync(http, $"/v1/subscriptions?customer_id={customer}",
                 b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "active");
             var sub = subscriptions["data"]![0]!;
             var invoices = (await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray();
@@ -174,7 +154,7 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(("succeeded", charged.Key, charged.Charge), ((string?)payment["status"], (string)payment["id"]!, (string?)payment["provider_charge_id"]));
             Assert.Equal([charged.Charge], Charges().Select(l => l.Charge).Distinct());
             Assert.Equal(["invoice/finalized: 1200 DR 2000 CR 0; 4000 DR 0 CR 2000", "payment/succeeded: 1000 DR 2000 CR 0; 1200 DR 0 CR 2000"],
-                await EntryLinesAsync(http, customer));
+                await LedgerLines.OfCustomerAsync(http, customer));
             await LedgerSelfCheck.AssertHoldsAsync(http);
         }
         finally

@@ -103,26 +103,6 @@ public sealed class CrashStripeTests(ITestOutputHelper output) : IDisposable
         return (customer, (string)method["id"]!);
     }
 
-    private static async Task<JsonNode> WaitForAsync(HttpClient c, string path, Func<JsonNode, bool> done)
-    {
-        JsonNode? last = null;
-        for (var i = 0; i < 300; i++)
-        {
-            var r = await c.Get(path);
-            last = r.Body;
-            if (r.Status == HttpStatusCode.OK && done(r.Body!)) return r.Body!;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"{path} never reached the expected state: {last?.ToJsonString()}");
-        return null!;
-    }
-
-    private static async Task<string[]> EntryLinesAsync(HttpClient c, string customer) =>
-        [.. (await c.Get($"/v1/ledger/entries?customer_id={customer}&limit=100")).Body!["data"]!.AsArray()
-            .Select(e => $"{(string?)e!["source"]!["type"]}/{(string?)e["source"]!["action"]}: "
-                + string.Join("; ", e["lines"]!.AsArray().Select(l => $"{(string?)l!["account_code"]} DR {(long)l["debit"]!} CR {(long)l["credit"]!}")))
-            .Order(StringComparer.Ordinal)];
-
     [Theory]
     [MemberData(nameof(Engines))]
     public async Task A_stripe_payment_killed_after_the_payment_intent_was_created_is_completed_once_after_a_restart(string engine)
@@ -149,7 +129,7 @@ public sealed class CrashStripeTests(ITestOutputHelper output) : IDisposable
 
             await using var restarted = await ServerProcess.StartAsync(db, Env(fake, fault: false));
             using var http = Client(restarted);
-            var payments = await WaitForAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
+            var payments = await Poll.UntilAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
                 b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "succeeded");
             var payment = payments["data"]![0]!;
             Assert.Equal((paymentId, (string?)intent["id"], 2750L, "stripe", method), ((string)payment["id"]!, (string?)payment["provider_charge_id"], (long)payment["amount"]!,
@@ -173,7 +153,7 @@ public sealed class CrashStripeTests(ITestOutputHelper output) : IDisposable
             Assert.Single((await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
             Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
             Assert.Equal(["invoice/finalized: 1200 DR 2750 CR 0; 4000 DR 0 CR 2750", "payment/succeeded: 1000 DR 2750 CR 0; 1200 DR 0 CR 2750"],
-                await EntryLinesAsync(http, customer));
+                await LedgerLines.OfCustomerAsync(http, customer));
             await LedgerSelfCheck.AssertHoldsAsync(http);
             output.WriteLine($"{engine}: {asked.Count} PaymentIntent requests, 1 PaymentIntent {(string?)intent["id"]}");
         }

@@ -120,13 +120,6 @@ public abstract partial class StripeApiTests(KassaHost host)
         return e.ToJsonString();
     }
 
-    private static string Lines(JsonNode entry) =>
-        string.Join("; ", entry["lines"]!.AsArray().Select(l => $"{(string?)l!["account_code"]} DR {(long)l["debit"]!} CR {(long)l["credit"]!}"));
-
-    private static async Task<string[]> EntryLinesAsync(HttpClient c, string customer) =>
-        [.. (await c.Get($"/v1/ledger/entries?customer_id={customer}&limit=100")).Body!["data"]!.AsArray()
-            .Select(e => $"{(string?)e!["source"]!["type"]}/{(string?)e["source"]!["action"]}: {Lines(e)}").Order(StringComparer.Ordinal)];
-
     private static async Task<string> OpenInvoiceAsync(HttpClient c, string customer, long amount)
     {
         var id = (string)(await c.Post("/v1/invoices", new { customer_id = customer, currency = "usd", description = "Consulting" })).Body!["id"]!;
@@ -293,7 +286,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         Assert.Equal([
             "invoice/finalized: 1200 DR 2000 CR 0; 4000 DR 0 CR 2000",
             $"payment/succeeded: 1000 DR 2000 CR 0; 1200 DR 0 CR 2000",
-        ], await EntryLinesAsync(c, customer));
+        ], await LedgerLines.OfCustomerAsync(c, customer));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -321,7 +314,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         Assert.Equal(["requires_action", "failed", "failed"], payments.Select(p => (string)p!["status"]!).ToArray());
         Assert.Equal(3, Fake.PaymentIntentsByKey.Keys.Count(k => payments.Any(p => (string?)p!["id"] == k)));
         Assert.Equal(["invoice/finalized: 1200 DR 1500 CR 0; 4000 DR 0 CR 1500", "invoice/finalized: 1200 DR 700 CR 0; 4000 DR 0 CR 700"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal(("open", 700L), ((string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"], (long)(await c.Get($"/v1/invoices/{invoice}")).Body!["amount_due"]!));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
@@ -346,7 +339,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         Assert.Equal(refundId, Fake.Requests.Single(r => r.Method == "POST" && r.Path == "/v1/refunds" && r.Form["metadata[kassa_refund_id]"] == refundId).IdempotencyKey);
         var after = (await c.Get($"/v1/payments/{paymentId}")).Body!;
         Assert.Equal(("partially_refunded", 1000L), ((string?)after["status"], (long)after["amount_refunded"]!));
-        Assert.Contains("refund/succeeded: 1000 DR 0 CR 1000; 4950 DR 1000 CR 0", await EntryLinesAsync(c, customer));
+        Assert.Contains("refund/succeeded: 1000 DR 0 CR 1000; 4950 DR 1000 CR 0", await LedgerLines.OfCustomerAsync(c, customer));
         (await c.Post($"/v1/payments/{paymentId}/refunds", new { amount = 1501 })).AssertError(HttpStatusCode.Conflict, "conflict", "refund_exceeds_payment", "amount");
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
@@ -372,7 +365,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         Assert.Equal(2, IntentRequests(paymentId).Length);
         Assert.All(IntentRequests(paymentId), x => Assert.Equal(paymentId, x.IdempotencyKey));
         Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{(string)r.Body["invoice_id"]!}")).Body!["status"]);
-        Assert.Single(await EntryLinesAsync(c, customer), l => l.StartsWith("payment/", StringComparison.Ordinal));
+        Assert.Single(await LedgerLines.OfCustomerAsync(c, customer), l => l.StartsWith("payment/", StringComparison.Ordinal));
         await LedgerSelfCheck.AssertHoldsAsync(c);
     }
 
@@ -396,7 +389,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         var intent = Fake.All("payment_intent").Single(p => (string?)p["metadata"]!["kassa_payment_id"] == paymentId);
         Assert.Equal("succeeded", (string?)intent["status"]);
         Assert.Equal(("open", 3300L), ((string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"], (long)(await c.Get($"/v1/invoices/{invoice}")).Body!["amount_due"]!));
-        Assert.DoesNotContain(await EntryLinesAsync(c, customer), l => l.StartsWith("payment/", StringComparison.Ordinal));
+        Assert.DoesNotContain(await LedgerLines.OfCustomerAsync(c, customer), l => l.StartsWith("payment/", StringComparison.Ordinal));
 
         // Reconcile asks again with the same key: Stripe replays the same PaymentIntent, recorded once.
         var later = host.Clock.GetUtcNow() + ReconcilePayments.Grace + TimeSpan.FromSeconds(1);
@@ -410,7 +403,7 @@ public abstract partial class StripeApiTests(KassaHost host)
         var paid = (await c.Get($"/v1/invoices/{invoice}")).Body!;
         Assert.Equal(("paid", 3300L, 0L), ((string?)paid["status"], (long)paid["amount_paid"]!, (long)paid["amount_due"]!));
         Assert.Equal(["invoice/finalized: 1200 DR 3300 CR 0; 4000 DR 0 CR 3300", "payment/succeeded: 1000 DR 3300 CR 0; 1200 DR 0 CR 3300"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
 
         // The client's retry with its Idempotency-Key finds the same attempt, now paid: no second charge.
         var retry = await c.Post($"/v1/invoices/{invoice}/pay", new { }, idempotencyKey: "pay-timeout-1");

@@ -64,13 +64,6 @@ public abstract class StripeCheckoutTests(KassaHost host)
         return (response.StatusCode, text.Length > 0 ? JsonNode.Parse(text) : null);
     }
 
-    private static string Lines(JsonNode entry) =>
-        string.Join("; ", entry["lines"]!.AsArray().Select(l => $"{(string?)l!["account_code"]} DR {(long)l["debit"]!} CR {(long)l["credit"]!}"));
-
-    private static async Task<string[]> EntryLinesAsync(HttpClient c, string customer) =>
-        [.. (await c.Get($"/v1/ledger/entries?customer_id={customer}&limit=100")).Body!["data"]!.AsArray()
-            .Select(e => $"{(string?)e!["source"]!["type"]}/{(string?)e["source"]!["action"]}: {Lines(e)}").Order(StringComparer.Ordinal)];
-
     [Fact]
     public async Task A_subscription_bought_through_stripe_checkout_is_paid_by_the_completion_event_once()
     {
@@ -135,7 +128,7 @@ public abstract class StripeCheckoutTests(KassaHost host)
         Assert.Equal([
             "invoice/finalized: 1200 DR 2000 CR 0; 4000 DR 0 CR 2000",
             "payment/succeeded: 1000 DR 2000 CR 0; 1200 DR 0 CR 2000",
-        ], await EntryLinesAsync(c, customer));
+        ], await LedgerLines.OfCustomerAsync(c, customer));
         await LedgerSelfCheck.AssertHoldsAsync(c);
 
         // A completed session's page no longer sends anyone to Stripe: it says it is paid.
@@ -171,7 +164,7 @@ public abstract class StripeCheckoutTests(KassaHost host)
         Assert.Equal((string?)session["payment_method_id"], (string?)customerBody["default_payment_method_id"]);
         var method = (await c.Get($"/v1/payment_methods/{(string)session["payment_method_id"]!}")).Body!;
         Assert.Equal(("stripe", "mastercard", "4444"), ((string?)method["provider"], (string?)method["card"]!["brand"], (string?)method["card"]!["last4"]));
-        Assert.Empty(await EntryLinesAsync(c, customer));
+        Assert.Empty(await LedgerLines.OfCustomerAsync(c, customer));
     }
 }
 

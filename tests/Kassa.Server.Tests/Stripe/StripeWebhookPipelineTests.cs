@@ -59,7 +59,7 @@ public abstract partial class StripeApiTests
         Assert.Equal("succeeded", (string?)(await c.Get($"/v1/payments/{paymentId}")).Body!["status"]);
         Assert.Equal("paid", (string?)(await c.Get($"/v1/invoices/{invoice}")).Body!["status"]);
         Assert.Equal(["invoice/finalized: 1200 DR 4200 CR 0; 4000 DR 0 CR 4200", "payment/succeeded: 1000 DR 4200 CR 0; 1200 DR 0 CR 4200"],
-            await EntryLinesAsync(c, customer));
+            await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal(["payment.succeeded"], await EventTypesAsync(c, paymentId));
         Assert.Equal(1, Fake.PaymentIntentsByKey[paymentId]);
         await LedgerSelfCheck.AssertHoldsAsync(c);
@@ -106,7 +106,7 @@ public abstract partial class StripeApiTests
             "invoice/finalized: 1200 DR 2500 CR 0; 4000 DR 0 CR 2500", "payment/succeeded: 1000 DR 2500 CR 0; 1200 DR 0 CR 2500",
             "refund/succeeded: 1000 DR 0 CR 1300; 4950 DR 1300 CR 0", "refund/succeeded: 1000 DR 0 CR 300; 4950 DR 300 CR 0",
             "refund/succeeded: 1000 DR 0 CR 900; 4950 DR 900 CR 0",
-        ], await EntryLinesAsync(c, customer));
+        ], await LedgerLines.OfCustomerAsync(c, customer));
         Assert.Equal(["payment.refunded", "payment.refunded", "payment.refunded", "payment.succeeded"], await EventTypesAsync(c, paymentId));
         // Kassa asked Stripe for the charge's refunds, bounded, by the charge's id.
         Assert.All(Fake.Requests.Where(r => r.Method == "GET" && r.Path == "/v1/refunds"),
@@ -165,7 +165,7 @@ public abstract partial class StripeApiTests
                 closedEntry, $"dispute/opened: 1000 DR 0 CR {amount}; 1300 DR {amount} CR 0",
                 $"invoice/finalized: 1200 DR {amount} CR 0; 4000 DR 0 CR {amount}", $"payment/succeeded: 1000 DR {amount} CR 0; 1200 DR 0 CR {amount}",
             ];
-            Assert.Equal(expected.Order(StringComparer.Ordinal), await EntryLinesAsync(c, customer));
+            Assert.Equal(expected.Order(StringComparer.Ordinal), await LedgerLines.OfCustomerAsync(c, customer));
             Assert.Equal([$"dispute.{outcome}", "dispute.opened"], await EventTypesAsync(c, disputeId));
         }
         await LedgerSelfCheck.AssertHoldsAsync(c);
