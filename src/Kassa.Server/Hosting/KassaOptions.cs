@@ -58,8 +58,12 @@ public sealed class KassaOptions
     /// <summary>OTLP export of metrics and traces (the standard <c>OTEL_*</c> variables); see docs/operations.md.</summary>
     public Kassa.Server.Telemetry.TelemetryOptions Telemetry { get; set; } = new();
 
-    /// <summary>Whether API mutations share group-committed transactions (ADR 0010); off only for benchmark baselines.</summary>
-    public bool MutationBatching { get; set; } = true;
+    /// <summary>
+    /// Whether API mutations share group-committed transactions (ADR 0010); null for the engine's default:
+    /// on for SQLite, off for PostgreSQL, where a batch runs its requests' statements one after another on
+    /// one connection and credit grants measured slower than a transaction each (ADR 0010, "PostgreSQL").
+    /// </summary>
+    public bool? MutationBatching { get; set; }
 
     /// <summary>Most requests in one mutation batch; null for the engine's default (SQLite 256, PostgreSQL 64).</summary>
     public int? MutationBatchSizeMax { get; set; }
@@ -106,7 +110,7 @@ public sealed class KassaOptions
         }
         if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCHING") is { Length: > 0 } batching)
         {
-            if (batching is not ("0" or "1")) throw new ArgumentException("KASSA_MUTATION_BATCHING must be 1 (on, the default) or 0 (one transaction per mutation)");
+            if (batching is not ("0" or "1")) throw new ArgumentException("KASSA_MUTATION_BATCHING must be 1 (on; the default on SQLite) or 0 (one transaction per mutation; the default on PostgreSQL)");
             o.MutationBatching = batching == "1";
         }
         if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCH_SIZE") is { Length: > 0 } batchSize)

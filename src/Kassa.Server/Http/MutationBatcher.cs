@@ -109,8 +109,8 @@ public sealed class MutationBatcher
 
     public MutationBatcher(IKassaStore store, TimeProvider time, GroupCommitFaults faults, Hosting.KassaOptions options)
     {
-        Enabled = options.MutationBatching;
         var postgres = store.Engine == "postgres";
+        Enabled = options.MutationBatching ?? !postgres;
         BatchSizeMax = options.MutationBatchSizeMax ?? (postgres ? BatchSizePostgres : BatchSizeSqlite);
         BatchWait = options.MutationBatchWait;
         // SQLite has one writer, so one loop. On PostgreSQL one loop runs its requests' round trips one after

@@ -230,4 +230,10 @@ public abstract class MutationBatchTests(KassaHost host)
 
 public sealed class MutationBatchTestsSqlite(SqliteHost host) : MutationBatchTests(host), IClassFixture<SqliteHost>;
 
-public sealed class MutationBatchTestsPostgres(PostgresHost host) : MutationBatchTests(host), IClassFixture<PostgresHost>;
+public sealed class MutationBatchTestsPostgres(BatchingPostgresHost host) : MutationBatchTests(host), IClassFixture<BatchingPostgresHost>;
+
+/// <summary>PostgreSQL with the mutation batcher on (its default there is off, ADR 0010), so the batcher is proven on both engines.</summary>
+public sealed class BatchingPostgresHost : PostgresHost
+{
+    protected override void Configure(Kassa.Server.Hosting.KassaOptions options) => options.MutationBatching = true;
+}

@@ -46,7 +46,7 @@ public sealed class CrashMutationTests(ITestOutputHelper output) : IDisposable
     public async Task Killing_the_server_under_mutation_load_keeps_every_acknowledged_mutation_and_nothing_half_applied(string engine)
     {
         await using var database = await ProcessDatabase.CreateAsync(engine, _temp.SqliteDb);
-        var env = new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey, ["KASSA_RATE_LIMIT"] = "0" };
+        var env = new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey, ["KASSA_RATE_LIMIT"] = "0", ["KASSA_MUTATION_BATCHING"] = "1" };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KassaHost.BootstrapKey);
         var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
@@ -103,7 +103,7 @@ public sealed class CrashMutationTests(ITestOutputHelper output) : IDisposable
     public async Task Two_servers_batching_on_one_postgres_decide_each_conflict_once_and_add_every_grant()
     {
         await using var database = await ProcessDatabase.CreateAsync("postgres", _temp.SqliteDb);
-        var env = new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey, ["KASSA_RATE_LIMIT"] = "0" };
+        var env = new Dictionary<string, string> { ["KASSA_BOOTSTRAP_KEY"] = KassaHost.BootstrapKey, ["KASSA_RATE_LIMIT"] = "0", ["KASSA_MUTATION_BATCHING"] = "1" };
         await using var a = await ServerProcess.StartAsync(database.ConnectionString, env);
         await using var b = await ServerProcess.StartAsync(database.ConnectionString, env);
         string[] urls = [a.Url, b.Url];
