@@ -22,15 +22,6 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
 
     public static IEnumerable<TheoryDataRow<string>> Engines() => [new("sqlite"), new("postgres")];
 
-    private async Task<(string Db, PostgresHost? Pg)> Database(string engine)
-    {
-        if (engine != "postgres") return (_temp.SqliteDb, null);
-        var pg = new PostgresHost();
-        var db = await pg.CreateFreshDatabaseAsync();
-        if (db is null) Assert.Skip("PostgreSQL is not available: set KASSA_TEST_PG (scripts/test.sh does)");
-        return (db!, pg);
-    }
-
     private Dictionary<string, string> Env(bool fault)
     {
         var env = new Dictionary<string, string>
@@ -75,91 +66,79 @@ public sealed class CrashPaymentTests(ITestOutputHelper output) : IDisposable
     [MemberData(nameof(Engines))]
     public async Task A_payment_killed_after_the_provider_charged_is_completed_once_after_a_restart(string engine)
     {
-        var (db, pg) = await Database(engine);
-        try
+        await using var database = await ProcessDatabase.CreateAsync(engine, _temp.SqliteDb);
+        var db = database.ConnectionString;
+        string customer;
+        await using (var doomed = await ServerProcess.StartAsync(db, Env(fault: true)))
         {
-            string customer;
-            await using (var doomed = await ServerProcess.StartAsync(db, Env(fault: true)))
-            {
-                using var c = Client(doomed);
-                customer = await CustomerWithCardAsync(c);
-                await AssertConnectionDropsAsync(doomed, () => c.Post("/v1/payments",
-                    new { customer_id = customer, amount = 1999, currency = "usd", description = "Credit top-up" }, idempotencyKey: "crash-pay-1"));
-            }
-            var charged = Assert.Single(Charges());
-
-            await using var restarted = await ServerProcess.StartAsync(db, Env(fault: false));
-            using var http = Client(restarted);
-            var payments = await Poll.UntilAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
-                b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "succeeded");
-            var payment = payments["data"]![0]!;
-            // The provider's key is the payment's id; the reconcile asked again with it and got the same charge.
-            Assert.Equal((charged.Key, charged.Charge, 1999L), ((string)payment["id"]!, (string?)payment["provider_charge_id"], (long)payment["amount"]!));
-            var log = Charges();
-            Assert.Equal([charged.Charge], log.Select(l => l.Charge).Distinct());
-            Assert.Equal([charged.Key], log.Select(l => l.Key).Distinct());
-
-            // The client's retry with its Idempotency-Key within the dead request's 60 s lease is refused as in use; after the
-            // lease it would find the attempt by its key (request_key) and answer that payment. Either way: no second charge.
-            var retry = await http.Post("/v1/payments", new { customer_id = customer, amount = 1999, currency = "usd", description = "Credit top-up" },
-                idempotencyKey: "crash-pay-1");
-            retry.AssertError(HttpStatusCode.Conflict, "conflict", "idempotency_key_in_use");
-            Assert.Equal([charged.Charge], Charges().Select(l => l.Charge).Distinct());
-
-            var invoice = (await http.Get($"/v1/invoices/{(string)payment["invoice_id"]!}")).Body!;
-            Assert.Equal(("paid", 1999L, 0L), ((string?)invoice["status"], (long)invoice["amount_paid"]!, (long)invoice["amount_due"]!));
-            Assert.Single((await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
-            Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
-            Assert.Equal(["invoice/finalized: 1200 DR 1999 CR 0; 4000 DR 0 CR 1999", "payment/succeeded: 1000 DR 1999 CR 0; 1200 DR 0 CR 1999"],
-                await LedgerLines.OfCustomerAsync(http, customer));
-            await LedgerSelfCheck.AssertHoldsAsync(http);
-            output.WriteLine($"{engine}: {Charges().Length} provider calls, 1 distinct charge {charged.Charge}");
+            using var c = Client(doomed);
+            customer = await CustomerWithCardAsync(c);
+            await AssertConnectionDropsAsync(doomed, () => c.Post("/v1/payments",
+                new { customer_id = customer, amount = 1999, currency = "usd", description = "Credit top-up" }, idempotencyKey: "crash-pay-1"));
         }
-        finally
-        {
-            if (pg is not null) await pg.DisposeAsync();
-        }
+        var charged = Assert.Single(Charges());
+
+        await using var restarted = await ServerProcess.StartAsync(db, Env(fault: false));
+        using var http = Client(restarted);
+        var payments = await Poll.UntilAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
+            b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "succeeded");
+        var payment = payments["data"]![0]!;
+        // The provider's key is the payment's id; the reconcile asked again with it and got the same charge.
+        Assert.Equal((charged.Key, charged.Charge, 1999L), ((string)payment["id"]!, (string?)payment["provider_charge_id"], (long)payment["amount"]!));
+        var log = Charges();
+        Assert.Equal([charged.Charge], log.Select(l => l.Charge).Distinct());
+        Assert.Equal([charged.Key], log.Select(l => l.Key).Distinct());
+
+        // The client's retry with its Idempotency-Key within the dead request's 60 s lease is refused as in use; after the
+        // lease it would find the attempt by its key (request_key) and answer that payment. Either way: no second charge.
+        var retry = await http.Post("/v1/payments", new { customer_id = customer, amount = 1999, currency = "usd", description = "Credit top-up" },
+            idempotencyKey: "crash-pay-1");
+        retry.AssertError(HttpStatusCode.Conflict, "conflict", "idempotency_key_in_use");
+        Assert.Equal([charged.Charge], Charges().Select(l => l.Charge).Distinct());
+
+        var invoice = (await http.Get($"/v1/invoices/{(string)payment["invoice_id"]!}")).Body!;
+        Assert.Equal(("paid", 1999L, 0L), ((string?)invoice["status"], (long)invoice["amount_paid"]!, (long)invoice["amount_due"]!));
+        Assert.Single((await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
+        Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
+        Assert.Equal(["invoice/finalized: 1200 DR 1999 CR 0; 4000 DR 0 CR 1999", "payment/succeeded: 1000 DR 1999 CR 0; 1200 DR 0 CR 1999"],
+            await LedgerLines.OfCustomerAsync(http, customer));
+        await LedgerSelfCheck.AssertHoldsAsync(http);
+        output.WriteLine($"{engine}: {Charges().Length} provider calls, 1 distinct charge {charged.Charge}");
     }
 
     [Theory]
     [MemberData(nameof(Engines))]
     public async Task A_subscribe_killed_after_the_provider_charged_ends_active_with_one_paid_invoice_after_a_restart(string engine)
     {
-        var (db, pg) = await Database(engine);
-        try
+        await using var database = await ProcessDatabase.CreateAsync(engine, _temp.SqliteDb);
+        var db = database.ConnectionString;
+        string customer;
+        await using (var doomed = await ServerProcess.StartAsync(db, Env(fault: true)))
         {
-            string customer;
-            await using (var doomed = await ServerProcess.StartAsync(db, Env(fault: true)))
+            using var c = Client(doomed);
+            Assert.Equal(HttpStatusCode.Created, (await c.Post("/v1/products", new
             {
-                using var c = Client(doomed);
-                Assert.Equal(HttpStatusCode.Created, (await c.Post("/v1/products", new
-                {
-                    id = "pro", name = "Pro", prices = new[] { new { type = "recurring", amount = 2000, currency = "usd", interval = "month" } },
-                })).Status);
-                customer = await CustomerWithCardAsync(c);
-                await AssertConnectionDropsAsync(doomed, () => c.Post("/v1/subscribe", new { customer_id = customer, product_id = "pro" }));
-            }
-            var charged = Assert.Single(Charges());
+                id = "pro", name = "Pro", prices = new[] { new { type = "recurring", amount = 2000, currency = "usd", interval = "month" } },
+            })).Status);
+            customer = await CustomerWithCardAsync(c);
+            await AssertConnectionDropsAsync(doomed, () => c.Post("/v1/subscribe", new { customer_id = customer, product_id = "pro" }));
+        }
+        var charged = Assert.Single(Charges());
 
-            await using var restarted = await ServerProcess.StartAsync(db, Env(fault: false));
-            using var http = Client(restarted);
-            var subscriptions = await Poll.UntilAsync(http, $"/v1/subscriptions?customer_id={customer}",
-                b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "active");
-            var sub = subscriptions["data"]![0]!;
-            var invoices = (await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray();
-            var invoice = Assert.Single(invoices)!;
-            Assert.Equal(((string?)sub["id"], "paid", 2000L, 2000L), ((string?)invoice["subscription_id"], (string?)invoice["status"], (long)invoice["total"]!,
-                (long)invoice["amount_paid"]!));
-            var payment = Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray())!;
-            Assert.Equal(("succeeded", charged.Key, charged.Charge), ((string?)payment["status"], (string)payment["id"]!, (string?)payment["provider_charge_id"]));
-            Assert.Equal([charged.Charge], Charges().Select(l => l.Charge).Distinct());
-            Assert.Equal(["invoice/finalized: 1200 DR 2000 CR 0; 4000 DR 0 CR 2000", "payment/succeeded: 1000 DR 2000 CR 0; 1200 DR 0 CR 2000"],
-                await LedgerLines.OfCustomerAsync(http, customer));
-            await LedgerSelfCheck.AssertHoldsAsync(http);
-        }
-        finally
-        {
-            if (pg is not null) await pg.DisposeAsync();
-        }
+        await using var restarted = await ServerProcess.StartAsync(db, Env(fault: false));
+        using var http = Client(restarted);
+        var subscriptions = await Poll.UntilAsync(http, $"/v1/subscriptions?customer_id={customer}",
+            b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "active");
+        var sub = subscriptions["data"]![0]!;
+        var invoices = (await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray();
+        var invoice = Assert.Single(invoices)!;
+        Assert.Equal(((string?)sub["id"], "paid", 2000L, 2000L), ((string?)invoice["subscription_id"], (string?)invoice["status"], (long)invoice["total"]!,
+            (long)invoice["amount_paid"]!));
+        var payment = Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray())!;
+        Assert.Equal(("succeeded", charged.Key, charged.Charge), ((string?)payment["status"], (string)payment["id"]!, (string?)payment["provider_charge_id"]));
+        Assert.Equal([charged.Charge], Charges().Select(l => l.Charge).Distinct());
+        Assert.Equal(["invoice/finalized: 1200 DR 2000 CR 0; 4000 DR 0 CR 2000", "payment/succeeded: 1000 DR 2000 CR 0; 1200 DR 0 CR 2000"],
+            await LedgerLines.OfCustomerAsync(http, customer));
+        await LedgerSelfCheck.AssertHoldsAsync(http);
     }
 }

@@ -33,15 +33,6 @@ public sealed class CrashStripeTests(ITestOutputHelper output) : IDisposable
 
     public static IEnumerable<TheoryDataRow<string>> Engines() => [new("sqlite"), new("postgres")];
 
-    private async Task<(string Db, PostgresHost? Pg)> Database(string engine)
-    {
-        if (engine != "postgres") return (_temp.SqliteDb, null);
-        var pg = new PostgresHost();
-        var db = await pg.CreateFreshDatabaseAsync();
-        if (db is null) Assert.Skip("PostgreSQL is not available: set KASSA_TEST_PG (scripts/test.sh does)");
-        return (db!, pg);
-    }
-
     private static Dictionary<string, string> Env(FakeStripe fake, bool fault)
     {
         var env = new Dictionary<string, string>
@@ -107,59 +98,53 @@ public sealed class CrashStripeTests(ITestOutputHelper output) : IDisposable
     [MemberData(nameof(Engines))]
     public async Task A_stripe_payment_killed_after_the_payment_intent_was_created_is_completed_once_after_a_restart(string engine)
     {
-        var (db, pg) = await Database(engine);
+        await using var database = await ProcessDatabase.CreateAsync(engine, _temp.SqliteDb);
+        var db = database.ConnectionString;
         await using var fake = new FakeStripe();
         fake.Keys[StripeKey] = true;
-        try
+        string customer, method;
+        await using (var doomed = await ServerProcess.StartAsync(db, Env(fake, fault: true)))
         {
-            string customer, method;
-            await using (var doomed = await ServerProcess.StartAsync(db, Env(fake, fault: true)))
-            {
-                (customer, method) = await CustomerWithStripeCardAsync(doomed, fake, db);
-                using var c = Client(doomed);
-                await Assert.ThrowsAnyAsync<HttpRequestException>(() => c.Post("/v1/payments",
-                    new { customer_id = customer, amount = 2750, currency = "usd", description = "Credit top-up" }, idempotencyKey: "crash-stripe-1"));
-                Assert.True(await doomed.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the server should have killed itself after Stripe charged");
-            }
-            // Stripe made the PaymentIntent (keyed by the attempt's id) before the process died.
-            var (paymentId, created) = Assert.Single(fake.PaymentIntentsByKey);
-            Assert.Equal(1, created);
-            var intent = Assert.Single(fake.All("payment_intent"));
-            Assert.Equal((paymentId, "succeeded", 2750L), ((string?)intent["metadata"]!["kassa_payment_id"], (string?)intent["status"], (long)intent["amount"]!));
-
-            await using var restarted = await ServerProcess.StartAsync(db, Env(fake, fault: false));
-            using var http = Client(restarted);
-            var payments = await Poll.UntilAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
-                b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "succeeded");
-            var payment = payments["data"]![0]!;
-            Assert.Equal((paymentId, (string?)intent["id"], 2750L, "stripe", method), ((string)payment["id"]!, (string?)payment["provider_charge_id"], (long)payment["amount"]!,
-                (string?)payment["provider"], (string?)payment["payment_method_id"]));
-
-            // The reconcile asked again with the same Idempotency-Key: Stripe replayed the first PaymentIntent, none was added.
-            var asked = fake.Requests.Where(r => r.Method == "POST" && r.Path == "/v1/payment_intents").ToList();
-            Assert.Equal(2, asked.Count);
-            Assert.All(asked, r => Assert.Equal(paymentId, r.IdempotencyKey));
-            Assert.Equal(1, fake.PaymentIntentsByKey[paymentId]);
-            Assert.Single(fake.PaymentIntentsByKey);
-            Assert.Single(fake.All("payment_intent"));
-
-            // The client's retry with its Idempotency-Key within the dead request's lease is refused as in use: no second charge either way.
-            (await http.Post("/v1/payments", new { customer_id = customer, amount = 2750, currency = "usd", description = "Credit top-up" }, idempotencyKey: "crash-stripe-1"))
-                .AssertError(HttpStatusCode.Conflict, "conflict", "idempotency_key_in_use");
-            Assert.Single(fake.All("payment_intent"));
-
-            var invoice = (await http.Get($"/v1/invoices/{(string)payment["invoice_id"]!}")).Body!;
-            Assert.Equal(("paid", 2750L, 0L), ((string?)invoice["status"], (long)invoice["amount_paid"]!, (long)invoice["amount_due"]!));
-            Assert.Single((await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
-            Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
-            Assert.Equal(["invoice/finalized: 1200 DR 2750 CR 0; 4000 DR 0 CR 2750", "payment/succeeded: 1000 DR 2750 CR 0; 1200 DR 0 CR 2750"],
-                await LedgerLines.OfCustomerAsync(http, customer));
-            await LedgerSelfCheck.AssertHoldsAsync(http);
-            output.WriteLine($"{engine}: {asked.Count} PaymentIntent requests, 1 PaymentIntent {(string?)intent["id"]}");
+            (customer, method) = await CustomerWithStripeCardAsync(doomed, fake, db);
+            using var c = Client(doomed);
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => c.Post("/v1/payments",
+                new { customer_id = customer, amount = 2750, currency = "usd", description = "Credit top-up" }, idempotencyKey: "crash-stripe-1"));
+            Assert.True(await doomed.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the server should have killed itself after Stripe charged");
         }
-        finally
-        {
-            if (pg is not null) await pg.DisposeAsync();
-        }
+        // Stripe made the PaymentIntent (keyed by the attempt's id) before the process died.
+        var (paymentId, created) = Assert.Single(fake.PaymentIntentsByKey);
+        Assert.Equal(1, created);
+        var intent = Assert.Single(fake.All("payment_intent"));
+        Assert.Equal((paymentId, "succeeded", 2750L), ((string?)intent["metadata"]!["kassa_payment_id"], (string?)intent["status"], (long)intent["amount"]!));
+
+        await using var restarted = await ServerProcess.StartAsync(db, Env(fake, fault: false));
+        using var http = Client(restarted);
+        var payments = await Poll.UntilAsync(http, $"/v1/payments?customer_id={customer}&limit=10",
+            b => b["data"]!.AsArray().Count == 1 && (string?)b["data"]![0]!["status"] == "succeeded");
+        var payment = payments["data"]![0]!;
+        Assert.Equal((paymentId, (string?)intent["id"], 2750L, "stripe", method), ((string)payment["id"]!, (string?)payment["provider_charge_id"], (long)payment["amount"]!,
+            (string?)payment["provider"], (string?)payment["payment_method_id"]));
+
+        // The reconcile asked again with the same Idempotency-Key: Stripe replayed the first PaymentIntent, none was added.
+        var asked = fake.Requests.Where(r => r.Method == "POST" && r.Path == "/v1/payment_intents").ToList();
+        Assert.Equal(2, asked.Count);
+        Assert.All(asked, r => Assert.Equal(paymentId, r.IdempotencyKey));
+        Assert.Equal(1, fake.PaymentIntentsByKey[paymentId]);
+        Assert.Single(fake.PaymentIntentsByKey);
+        Assert.Single(fake.All("payment_intent"));
+
+        // The client's retry with its Idempotency-Key within the dead request's lease is refused as in use: no second charge either way.
+        (await http.Post("/v1/payments", new { customer_id = customer, amount = 2750, currency = "usd", description = "Credit top-up" }, idempotencyKey: "crash-stripe-1"))
+            .AssertError(HttpStatusCode.Conflict, "conflict", "idempotency_key_in_use");
+        Assert.Single(fake.All("payment_intent"));
+
+        var invoice = (await http.Get($"/v1/invoices/{(string)payment["invoice_id"]!}")).Body!;
+        Assert.Equal(("paid", 2750L, 0L), ((string?)invoice["status"], (long)invoice["amount_paid"]!, (long)invoice["amount_due"]!));
+        Assert.Single((await http.Get($"/v1/invoices?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
+        Assert.Single((await http.Get($"/v1/payments?customer_id={customer}&limit=10")).Body!["data"]!.AsArray());
+        Assert.Equal(["invoice/finalized: 1200 DR 2750 CR 0; 4000 DR 0 CR 2750", "payment/succeeded: 1000 DR 2750 CR 0; 1200 DR 0 CR 2750"],
+            await LedgerLines.OfCustomerAsync(http, customer));
+        await LedgerSelfCheck.AssertHoldsAsync(http);
+        output.WriteLine($"{engine}: {asked.Count} PaymentIntent requests, 1 PaymentIntent {(string?)intent["id"]}");
     }
 }
