@@ -28,6 +28,9 @@ public static class CheckoutRules
 
     public static readonly IReadOnlyList<string> Modes = [ModeSubscription, ModePayment, ModeSetup];
 
+    /// <summary>A session's statuses, as the API shows them.</summary>
+    public static readonly IReadOnlyList<string> Statuses = [Open, Complete, Expired];
+
     /// <summary>A session lives 24 hours unless told otherwise (Stripe's default), never longer, and never less than 30 minutes.</summary>
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
     public static readonly TimeSpan LifetimeMax = TimeSpan.FromHours(24);

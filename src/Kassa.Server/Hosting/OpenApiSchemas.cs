@@ -131,6 +131,10 @@ public static class OpenApiSchemas
         [(typeof(Kassa.Engine.Subscriptions.CancelSubscription.Request), "refund")] = Kassa.Engine.Subscriptions.CancelSubscription.Refunds,
         [(typeof(Kassa.Engine.TestClocks.TestClockResource), "status")] = Kassa.Engine.TestClocks.TestClockRules.Statuses,
         [(typeof(Kassa.Engine.TopUps.AutoTopUpResource), "status")] = Kassa.Engine.TopUps.AutoTopUpRules.Statuses,
+        [(typeof(Kassa.Engine.Checkout.CreateCheckoutSession.Request), "mode")] = Kassa.Engine.Checkout.CheckoutRules.Modes,
+        [(typeof(Kassa.Engine.Checkout.CheckoutSessionResource), "mode")] = Kassa.Engine.Checkout.CheckoutRules.Modes,
+        [(typeof(Kassa.Engine.Checkout.CheckoutSessionResource), "status")] = Kassa.Engine.Checkout.CheckoutRules.Statuses,
+        [(typeof(Kassa.Engine.Disputes.DisputeResource), "status")] = Kassa.Engine.Disputes.DisputeStatuses.All.Order(StringComparer.Ordinal),
     };
 
     private static string[] AggregationNames() => [.. Enum.GetValues<Kassa.Core.Metering.Aggregation>().Select(Kassa.Core.Metering.Aggregations.ToWire)];
