@@ -2,16 +2,17 @@
 """What SQLite itself can do with the metering write path on this machine: no HTTP, no JSON parsing, no
 .NET. Applies the real SQLite migrations (every src/Kassa.Storage/Migrations/sqlite/*.sql, in order) to a
 fresh file, then writes transactions of 8,000 events the way the server does (WAL, synchronous=FULL, one writer):
-the events with ON CONFLICT DO NOTHING (a fifth of them repeat stored ids), then the rollup cells of the
-bench's three meters (a sum grouped by model, a count, a unique count) folded in memory beforehand and
-upserted in key order. Statements go through Python's sqlite3 module (C), one prepared statement per table,
+the events with ON CONFLICT DO NOTHING (a fifth of them repeat stored ids), numbered in commit order (seq, for
+the roller); before issue 14 also the rollup cells of the bench's three meters (a sum grouped by model, a
+count, a unique count) folded in memory beforehand and upserted in key order (variants full and minimal). Statements go through Python's sqlite3 module (C), one prepared statement per table,
 so this is an upper bound for any driver. Only the database work is timed; building the rows is not.
 
 Usage: sqlite_ingest.py MIGRATIONS_DIR VARIANT SPREAD_SECONDS SECONDS DB_PATH
-  VARIANT  full     the schema as migrated (events keyed by id, indexed by customer and by time; rollups)
-           minimal  what the issue itself requires: events keyed by id (the dedupe) and the rollups;
-                    the two event indexes that serve GET /v1/meter_events are dropped
+  VARIANT  raw      the server's ingest transaction since the roller (ADR 0006 round two): the schema as
+                    migrated (events keyed by id, indexed by customer, by time and by seq), no rollups
            events   the dedupe key alone: events keyed by id, no other index, no rollups (the floor)
+           full     the ingest transaction before the roller: the schema as migrated plus the rollups
+           minimal  events keyed by id (the dedupe) and the rollups; the event indexes dropped
 Prints one line: [ceiling] engine=sqlite variant=… spread_s=… events=… accepted_per_s=… written_bytes_per_event=…
 (bytes this process handed to write(): the WAL and its checkpoints into the database file)
 """
@@ -40,8 +41,8 @@ def written_bytes():
 
 def main():
     migrations, variant, spread, seconds, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-    if variant not in ("full", "minimal", "events"):
-        sys.exit(f"sqlite_ingest.py: unknown variant '{variant}' (full, minimal, events)")
+    if variant not in ("raw", "events", "full", "minimal"):
+        sys.exit(f"sqlite_ingest.py: unknown variant '{variant}' (raw, events, full, minimal)")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
@@ -53,11 +54,14 @@ def main():
         if name.endswith(".sql"):
             with open(os.path.join(migrations, name)) as f:
                 db.executescript(f.read())
-    if variant != "full":
+    if variant in ("events", "minimal"):
         db.execute("DROP INDEX meter_events_by_customer")
         db.execute("DROP INDEX meter_events_by_time")
+        db.execute("DROP INDEX meter_events_by_seq")
+    rollups = variant in ("full", "minimal")
 
-    insert = "INSERT INTO meter_events VALUES ('acct_bench', 0, ?, 'bench_llm', ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    insert = """INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at, seq)
+      VALUES ('acct_bench', 0, ?, 'bench_llm', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"""
     upsert = """INSERT INTO meter_rollups VALUES ('acct_bench', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum, min = min(min, excluded.min),
         max = max(max, excluded.max), latest = CASE WHEN excluded.latest_at > latest_at THEN excluded.latest ELSE latest END,
@@ -76,13 +80,13 @@ def main():
         for i in range(BATCH):
             if i % REPEAT_EVERY == REPEAT_EVERY - 1 and seq > 0:
                 # A repeat: the row is the stored one's id with new content, which the key refuses.
-                rows.append((f"evt_{rng.randrange(seq):012d}", "cus_x", now, "{}", now))
+                rows.append((f"evt_{rng.randrange(seq):012d}", "cus_x", now, "{}", now, None))
                 continue
             seq += 1
             customer = f"bench_mtr_{rng.randrange(CUSTOMERS)}"
             ts = now - rng.randrange(spread + 1) * MICROS
             model, tokens, user = rng.choice(MODELS), 1 + rng.randrange(5000), f"user_{rng.randrange(50)}"
-            rows.append((f"evt_{seq:012d}", customer, ts, json.dumps({"model": model, "tokens": tokens, "user": user}), now))
+            rows.append((f"evt_{seq:012d}", customer, ts, json.dumps({"model": model, "tokens": tokens, "user": user}), now, seq))
             hour = ts - ts % HOUR
             for key, value in (((("bench_tokens", customer, hour, json.dumps([model]))), tokens * MICROS),
                                ((("bench_requests", customer, hour, "[]")), MICROS)):
@@ -101,7 +105,7 @@ def main():
         before = db.total_changes
         db.executemany(insert, rows)
         accepted += db.total_changes - before
-        if variant != "events":
+        if rollups:
             db.executemany(upsert, [k + tuple(v) for k, v in sorted(cells.items())])
             db.executemany(unique, sorted(values))
         db.execute("COMMIT")

@@ -102,5 +102,9 @@ public sealed class PostgresStore : IKassaStore
         }
     }
 
+    /// <summary>PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit=on): nothing left to wait for.</summary>
+    public async Task<Committed<T>> WriteCommittedAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default) =>
+        new(await WriteAsync(work, commitIf, ct), Task.CompletedTask);
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

@@ -34,12 +34,14 @@ public interface ISqlAccess
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
 internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
-    public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect)
+    /// <param name="statements">A SQLite connection's statement cache that outlives the session (the store's
+    /// long-lived writer connection); without one, SQLite statements stay prepared for this session only.</param>
+    public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect, SqliteStatementCache? statements = null)
     {
         Native = connection;
-        // SQLite statements stay prepared for the session (see SqliteStatementCache); PostgreSQL's own
+        // SQLite statements stay prepared for the session at least (see SqliteStatementCache); PostgreSQL's own
         // driver keeps its statements.
-        Connection = connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? new SqliteStatementCache(sqlite) : connection;
+        Connection = statements ?? (connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? new SqliteStatementCache(sqlite) : connection);
         Transaction = transaction;
         Dialect = dialect;
         Accounts = new SqlAccounts(this);

@@ -13,9 +13,10 @@ namespace Kassa.Storage;
 /// measured on the renewal run, compiling SQL was about 40 % of its CPU. This wrapper hands Dapper
 /// commands that, when executed, borrow an already prepared <see cref="SqliteCommand"/> for the same text
 /// (made on first use) and give it back afterwards — for a reader, when the reader is disposed. A batch
-/// that runs the same statements for fifty renewals compiles each of them once. At most
-/// <see cref="StatementsMax"/> texts are kept (statements with a varying text, such as multi-row inserts,
-/// run uncached past it). SQLite finalizes the statements when the connection is closed.
+/// that runs the same statements for fifty renewals compiles each of them once; the store's writer keeps one
+/// cache for its long-lived connection, so its statements stay prepared across transactions too. At most
+/// <see cref="StatementsMax"/> texts are kept (past it the cache starts over). SQLite finalizes the
+/// statements when the connection is closed.
 /// </summary>
 internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnection
 {
@@ -48,17 +49,25 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
         return command;
     }
 
+    /// <summary>Finalizes every kept statement (before the connection is closed for good).</summary>
+    internal void DisposeStatements()
+    {
+        foreach (var idle in _idle.Values)
+        {
+            while (idle.Count > 0) idle.Pop().Dispose();
+        }
+        _idle.Clear();
+    }
+
     internal void Return(SqliteCommand command)
     {
         command.Parameters.Clear();
         command.Transaction = null;
         if (!_idle.TryGetValue(command.CommandText, out var idle))
         {
-            if (_idle.Count >= StatementsMax)
-            {
-                command.Dispose();
-                return;
-            }
+            // Full: start over rather than refuse, so that on the store's long-lived writer connection texts
+            // seen late (or a burst of varying ones) cannot be locked out for good by those seen first.
+            if (_idle.Count >= StatementsMax) DisposeStatements();
             idle = new Stack<SqliteCommand>();
             _idle[command.CommandText] = idle;
         }

@@ -50,7 +50,7 @@ public sealed class BalanceEngine
     /// <summary>Batches committed and operations decided since start, for /metrics and benchmarks.</summary>
     public long Batches => Interlocked.Read(ref _batches);
     public long Operations => Interlocked.Read(ref _operations);
-    /// <summary>Time spent inside batch transactions (decide + write + commit), in stopwatch ticks.</summary>
+    /// <summary>Time spent inside batch transactions (decide + write + commit, not the wait for durability), in stopwatch ticks.</summary>
     public long BatchTicks => Interlocked.Read(ref _batchTicks);
     public int QueueLength => _queues.Sum(q => q.Reader.Count);
     private long _batches;
@@ -99,14 +99,18 @@ public sealed class BalanceEngine
 
     private async Task RunLoopAsync(Channel<BalanceOp> queue, CancellationToken ct)
     {
-        var batch = new List<BalanceOp>(BatchSizeMax);
+        var batch = new List<BalanceOp>();
+        var answering = new List<Task>();
         try
         {
             while (await queue.Reader.WaitToReadAsync(ct))
             {
                 while (batch.Count < BatchSizeMax && queue.Reader.TryRead(out var op)) batch.Add(op);
-                await CommitAsync(batch);
-                batch.Clear();
+                // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
+                answering.Add(await StartAsync(batch));
+                answering.RemoveAll(t => t.IsCompleted);
+                // A new list each time: the batch still being answered keeps its own.
+                batch = [];
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -116,6 +120,8 @@ public sealed class BalanceEngine
         var stopping = new UnavailableException("The server is stopping; retry the request");
         foreach (var op in batch) op.Fail(stopping);
         while (queue.Reader.TryRead(out var left)) left.Fail(stopping);
+        // Decided and committed batches are answered before the loop ends.
+        await Task.WhenAll(answering);
     }
 
     /// <summary>Decisions whose commit outcome had to be looked up, and batches run again op by op after a rollback.</summary>
@@ -126,13 +132,17 @@ public sealed class BalanceEngine
     /// Commits one batch as the writer loop does (<see cref="GroupCommit{T}"/>): every op is completed or
     /// failed when the task ends. Public so tests can commit a batch of their choosing.
     /// </summary>
-    public async Task CommitAsync(IReadOnlyList<BalanceOp> batch)
+    public async Task CommitAsync(IReadOnlyList<BalanceOp> batch) => await await StartAsync(batch);
+
+    /// <summary>Commits the batch; the returned task ends when every op has been answered.</summary>
+    private async Task<Task> StartAsync(IReadOnlyList<BalanceOp> batch)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await _commit.RunAsync(batch);
+        var answered = await _commit.StartAsync(batch);
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _operations, batch.Count);
         Interlocked.Add(ref _batchTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        return answered;
     }
 
     private static void Complete(BalanceOp op)

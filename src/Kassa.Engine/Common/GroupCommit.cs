@@ -44,56 +44,100 @@ public sealed class GroupCommit<T>(
     private long _outcomesResolved;
     private long _batchesSplit;
 
+    /// <summary>
+    /// Most batches that may wait for their commit to become durable at once (<see cref="StartAsync"/>): a
+    /// loop that runs ahead of a slow disk stops here instead of holding ever more waiting requests.
+    /// </summary>
+    public const int DurableWaitsMax = 8;
+    private readonly SemaphoreSlim _durableWaits = new(DurableWaitsMax, DurableWaitsMax);
+
     /// <summary>Commits <paramref name="batch"/> and completes or fails every item; never throws.</summary>
-    public async Task RunAsync(IReadOnlyList<T> batch)
+    public async Task RunAsync(IReadOnlyList<T> batch) => await await StartAsync(batch);
+
+    /// <summary>
+    /// Commits <paramref name="batch"/> and returns once its transaction has ended, with a task that ends when
+    /// every item has been completed or failed — after the commit is durable (ADR 0011). A writer loop starts
+    /// its next batch at once, so the next transaction runs while this one's fsync does. The caller must not
+    /// change <paramref name="batch"/> until the returned task ends. Never throws.
+    /// </summary>
+    public async Task<Task> StartAsync(IReadOnlyList<T> batch)
     {
-        // One span per batch (null, and free, unless a tracer listens); the database spans nest under it.
-        using var activity = KassaMeters.Source.StartActivity(loop switch
-        {
-            GroupCommitLoop.Balances => "group_commit balances",
-            GroupCommitLoop.Mutations => "group_commit mutations",
-            _ => "group_commit ingest",
-        });
-        activity?.SetTag("loop", KassaMeters.LoopTag(loop).Value);
-        activity?.SetTag("batch.size", batch.Count);
+        await _durableWaits.WaitAsync();
         var started = Stopwatch.GetTimestamp();
+        Task<Outcome>? finishing = null;
         try
         {
-            await RunBatchAsync(batch);
+            // One span per batch (null, and free, unless a tracer listens); the database spans nest under it.
+            using var activity = KassaMeters.Source.StartActivity(loop switch
+            {
+                GroupCommitLoop.Balances => "group_commit balances",
+                GroupCommitLoop.Mutations => "group_commit mutations",
+                _ => "group_commit ingest",
+            });
+            activity?.SetTag("loop", KassaMeters.LoopTag(loop).Value);
+            activity?.SetTag("batch.size", batch.Count);
+            var (outcome, error, durable) = await TryCommitAsync(batch);
+            switch (outcome)
+            {
+                case Outcome.Committed:
+                    finishing = FinishAsync(batch, durable!, (started, Stopwatch.GetTimestamp()));
+                    return finishing;
+                case Outcome.Unknown:
+                    foreach (var item in batch) fail(item, Unknowable(error!));
+                    return Task.CompletedTask;
+            }
+            if (batch.Count == 1)
+            {
+                fail(batch[0], error!);
+                return Task.CompletedTask;
+            }
+            // Rolled back for sure: one item may have broken the batch, so run each alone (each waits for its
+            // own durability: a rollback is rare, and this keeps the split simple).
+            Interlocked.Increment(ref _batchesSplit);
+            KassaMeters.BatchesSplit.Add(1, KassaMeters.LoopTag(loop));
+            activity?.SetTag("split", true);
+            foreach (var item in batch)
+            {
+                var (alone, aloneError, aloneDurable) = await TryCommitAsync([item]);
+                if (alone == Outcome.Committed) await FinishAsync([item], aloneDurable!, null);
+                else fail(item, alone == Outcome.Unknown ? Unknowable(aloneError!) : aloneError!);
+            }
+            return Task.CompletedTask;
         }
         finally
         {
-            KassaMeters.RecordBatch(loop, batch.Count, Stopwatch.GetTimestamp() - started);
+            if (finishing is null)
+            {
+                KassaMeters.RecordBatch(loop, batch.Count, Stopwatch.GetTimestamp() - started);
+                _durableWaits.Release();
+            }
         }
     }
 
-    private async Task RunBatchAsync(IReadOnlyList<T> batch)
+    /// <summary>Waits for the commit to be durable, then answers every item; a failed fsync fails them all as unknown.</summary>
+    private async Task<Outcome> FinishAsync(IReadOnlyList<T> items, Task durable, (long Started, long Committed)? batch)
     {
-        var (outcome, error) = await TryCommitAsync(batch);
-        switch (outcome)
+        try
         {
-            case Outcome.Committed:
-                CompleteAll(batch);
-                return;
-            case Outcome.Unknown:
-                foreach (var item in batch) fail(item, Unknowable(error!));
-                return;
+            await durable;
         }
-        if (batch.Count == 1)
+        catch (Exception e)
         {
-            fail(batch[0], error!);
-            return;
+            foreach (var item in items) fail(item, Unknowable(e));
+            return Outcome.Unknown;
         }
-        // Rolled back for sure: one item may have broken the batch, so run each alone.
-        Interlocked.Increment(ref _batchesSplit);
-        KassaMeters.BatchesSplit.Add(1, KassaMeters.LoopTag(loop));
-        Activity.Current?.SetTag("split", true);
-        foreach (var item in batch)
+        finally
         {
-            var (alone, aloneError) = await TryCommitAsync([item]);
-            if (alone == Outcome.Committed) CompleteAll([item]);
-            else fail(item, alone == Outcome.Unknown ? Unknowable(aloneError!) : aloneError!);
+            if (batch is { } b)
+            {
+                var now = Stopwatch.GetTimestamp();
+                KassaMeters.RecordPhase(loop, KassaMeters.Phase.Durable, now - b.Committed);
+                KassaMeters.RecordBatch(loop, items.Count, now - b.Started);
+                _durableWaits.Release();
+            }
         }
+        CompleteAll(items);
+        return Outcome.Committed;
     }
 
     private static UnavailableException Unknowable(Exception e) =>
@@ -123,7 +167,7 @@ public sealed class GroupCommit<T>(
         }
     }
 
-    private async Task<(Outcome, Exception?)> TryCommitAsync(IReadOnlyList<T> items)
+    private async Task<(Outcome, Exception?, Task?)> TryCommitAsync(IReadOnlyList<T> items)
     {
         var now = time.GetUtcNow();
         var batchId = Ids.New(IdPrefixes.GroupCommit, now);
@@ -131,7 +175,7 @@ public sealed class GroupCommit<T>(
         long commitStarted = 0;
         try
         {
-            await store.WriteAsync(async s =>
+            var committed = await store.WriteCommittedAsync(async s =>
             {
                 // PostgreSQL runs the work again after a deadlock: each attempt starts unfinished.
                 workDone = false;
@@ -149,17 +193,19 @@ public sealed class GroupCommit<T>(
             }, ct: CancellationToken.None);
             KassaMeters.RecordPhase(loop, KassaMeters.Phase.Commit, Stopwatch.GetTimestamp() - commitStarted);
             faults.Hit(loop, GroupCommitPoint.AtCommitCommitted);
-            return (Outcome.Committed, null);
+            return (Outcome.Committed, null, committed.Durable);
         }
         catch (Exception e) when (!workDone)
         {
-            return (Outcome.RolledBack, e);
+            return (Outcome.RolledBack, e, null);
         }
         catch (Exception e)
         {
             Interlocked.Increment(ref _outcomesResolved);
             KassaMeters.OutcomesResolved.Add(1, KassaMeters.LoopTag(loop));
-            return (await ResolveAsync(batchId, now), e);
+            var resolved = await ResolveAsync(batchId, now);
+            // The fence ran through WriteAsync, so whatever it found committed is durable by now.
+            return (resolved, e, resolved == Outcome.Committed ? Task.CompletedTask : null);
         }
     }
 

@@ -86,6 +86,7 @@ public sealed class IngestQueue
     private async Task RunLoopAsync(CancellationToken ct)
     {
         var batch = new List<Item>();
+        var answering = new List<Task>();
         try
         {
             while (await _queue.Reader.WaitToReadAsync(ct))
@@ -97,8 +98,12 @@ public sealed class IngestQueue
                     batch.Add(item);
                     events += item.Batch.Events.Count;
                 }
-                if (batch.Count > 0) await CommitAsync(batch);
-                batch.Clear();
+                if (batch.Count == 0) continue;
+                // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
+                answering.Add(await StartAsync(batch));
+                answering.RemoveAll(t => t.IsCompleted);
+                // A new list each time: the batch still being answered keeps its own.
+                batch = [];
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -108,6 +113,7 @@ public sealed class IngestQueue
         var stopping = new UnavailableException("The server is stopping; retry the request");
         foreach (var item in batch) item.Done.TrySetException(stopping);
         while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(stopping);
+        await Task.WhenAll(answering);
     }
 
     /// <summary>Commit outcomes that had to be looked up, and shared transactions run again request by request.</summary>
@@ -125,12 +131,16 @@ public sealed class IngestQueue
         return items.Select(i => i.Done.Task).ToList();
     }
 
-    private async Task CommitAsync(List<Item> batch)
+    private async Task CommitAsync(List<Item> batch) => await await StartAsync(batch);
+
+    /// <summary>Commits the batch; the returned task ends when every request has been answered.</summary>
+    private async Task<Task> StartAsync(List<Item> batch)
     {
         var started = Stopwatch.GetTimestamp();
-        await _commit.RunAsync(batch);
+        var answered = await _commit.StartAsync(batch);
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _requests, batch.Count);
         Interlocked.Add(ref _commitTicks, Stopwatch.GetTimestamp() - started);
+        return answered;
     }
 }

@@ -20,7 +20,19 @@ public interface IKassaStore : IAsyncDisposable
     Task PingAsync(CancellationToken ct = default);
     Task<T> ReadAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default);
     Task<T> WriteAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default);
+
+    /// <summary>
+    /// <see cref="WriteAsync{T}"/> that returns as soon as the transaction has committed, with a task that
+    /// completes once the commit is durable (at once where COMMIT itself waits for the disk, as on PostgreSQL;
+    /// after the next group fsync on SQLite, ADR 0011). Nobody may be told of the change before
+    /// <see cref="Committed{T}.Durable"/> completes; if it faults, whether the change survives a power loss is
+    /// unknown. A group-commit loop uses this to start its next batch while the previous one is made durable.
+    /// </summary>
+    Task<Committed<T>> WriteCommittedAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default);
 }
+
+/// <summary>A committed write's result and the task that completes when the commit is durable.</summary>
+public readonly record struct Committed<T>(T Result, Task Durable);
 
 /// <summary>The data areas visible inside one read or write transaction.</summary>
 public interface IStoreSession

@@ -77,7 +77,7 @@ public static class KassaMeters
     private static readonly KeyValuePair<string, object?> IngestLoop = new("loop", "ingest");
     private static readonly KeyValuePair<string, object?> MutationsLoop = new("loop", "mutations");
     private static readonly KeyValuePair<string, object?>[] PhaseTags =
-        [new("phase", "load"), new("phase", "decide"), new("phase", "persist"), new("phase", "commit")];
+        [new("phase", "load"), new("phase", "decide"), new("phase", "persist"), new("phase", "commit"), new("phase", "durable")];
 
     /// <summary>The label naming a group-commit loop (a fixed value per loop).</summary>
     public static KeyValuePair<string, object?> LoopTag(GroupCommitLoop loop) => loop switch
@@ -110,7 +110,7 @@ public static class KassaMeters
     }
 
     /// <summary>Phases of one batch, in <see cref="Stopwatch"/> ticks; see <see cref="PhaseDuration"/>.</summary>
-    public enum Phase { Load, Decide, Persist, Commit }
+    public enum Phase { Load, Decide, Persist, Commit, Durable }
 
     public static void RecordPhase(GroupCommitLoop loop, Phase phase, long elapsedTicks)
     {

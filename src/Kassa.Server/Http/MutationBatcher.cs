@@ -196,7 +196,8 @@ public sealed class MutationBatcher
 
     private async Task RunLoopAsync(CancellationToken ct)
     {
-        var batch = new List<MutationItem>(BatchSizeMax);
+        var batch = new List<MutationItem>();
+        var answering = new List<Task>();
         try
         {
             while (await _queue.Reader.WaitToReadAsync(ct))
@@ -205,8 +206,11 @@ public sealed class MutationBatcher
                 if (batch.Count == 0) continue;
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _items, batch.Count);
-                await _commit.RunAsync(batch);
-                batch.Clear();
+                // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
+                answering.Add(await _commit.StartAsync(batch));
+                answering.RemoveAll(t => t.IsCompleted);
+                // A new list each time: the batch still being answered keeps its own.
+                batch = [];
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -216,6 +220,7 @@ public sealed class MutationBatcher
         var stopping = new UnavailableException("The server is stopping; retry the request");
         foreach (var item in batch) item.Fail(stopping);
         while (_queue.Reader.TryRead(out var left)) left.Fail(stopping);
+        await Task.WhenAll(answering);
     }
 
     /// <summary>Takes what is waiting, up to the batch size; with a batch wait, waits that long at most for more.</summary>

@@ -9,6 +9,7 @@ using Kassa.Server.Hosting;
 using Kassa.Server.Http;
 using Kassa.Server.Tests.Cli;
 using Kassa.Server.Tests.Infrastructure;
+using Kassa.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
@@ -32,6 +33,9 @@ public abstract class LiveHost : IAsyncLifetime
     public abstract string Engine { get; }
     public string Url { get; private set; } = "";
     public PausableStore Store { get; private set; } = null!;
+
+    /// <summary>The engine's own store behind <see cref="Store"/>.</summary>
+    protected IKassaStore Inner => _inner!;
 
     /// <summary>When set, the next call of <c>POST /v1/test_only/flaky</c> throws <see cref="UnavailableException"/>.</summary>
     public bool FailNextFlaky { get; set; }
@@ -108,14 +112,17 @@ public sealed class SqliteLiveHost : LiveHost
         return Task.FromResult<string?>($"Data Source={Path.Combine(Folder, "kassa.db")}");
     }
 
-    /// <summary>As when a volume is unmounted: the file cannot be opened (SQLITE_CANTOPEN).</summary>
-    public override Task TakeDatabaseDownAsync()
+    /// <summary>
+    /// As when a volume is unmounted: the file cannot be opened (SQLITE_CANTOPEN). Moving the folder leaves
+    /// open files working, unlike an unmount, so the store's kept writer connection is closed too.
+    /// </summary>
+    public override async Task TakeDatabaseDownAsync()
     {
         SqliteConnection.ClearAllPools();
+        await ((SqliteStore)Inner).DropConnectionsAsync();
         Directory.Move(Folder, Away);
         // A connection the background checkpointer had open at the move goes back to the pool; drop it too.
         SqliteConnection.ClearAllPools();
-        return Task.CompletedTask;
     }
 
     public override Task BringDatabaseBackAsync()
@@ -188,6 +195,12 @@ public sealed class PausableStore(IKassaStore inner) : IKassaStore
     {
         if (_paused is { } paused) await paused.Task;
         return await inner.WriteAsync(work, commitIf, ct);
+    }
+
+    public async Task<Committed<T>> WriteCommittedAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default)
+    {
+        if (_paused is { } paused) await paused.Task;
+        return await inner.WriteCommittedAsync(work, commitIf, ct);
     }
 
     // The host disposes the inner store itself.
