@@ -10,6 +10,7 @@
 # Usage: bench/wrk.sh [ENGINE...]    engines: sqlite postgres (default: both, in that order)
 # Environment:
 #   DURATION (8s), WARMUP (3s), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000)
+#   INGEST_CONNECTIONS (8; 0 skips ingest: each request carries 1,000 events, so 8 in flight keep the writers busy)
 #   KASSA_TEST_PG, KASSA_SERVER_BIN   as for bench/entitlements.sh
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
@@ -55,6 +56,24 @@ run_wrk() {
   ' <<<"$out" | tr -d ','
 }
 
+# Runs wrk's ingest once; prints "<batches/s> <p50 ms> <p99 ms> <accepted events> <errors>" on stdout.
+run_ingest() {
+  local duration=$1 out
+  out=$(KEY=$key CUSTOMERS=$CUSTOMERS SPREAD=300 wrk -t"$THREADS" -c"$INGEST_CONNECTIONS" -d"$duration" --latency --timeout 10s \
+    -s bench/wrk-ingest.lua "$url")
+  printf '%s\n' "$out" >>"$tmpdir/wrk.log"
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { errors += $5 }
+    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
+    /\[wrk-extra\] accepted=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "accepted") accepted = kv[2]; if (kv[1] == "refused") errors += kv[2] } }
+    END { printf "%.2f %.2f %.2f %d %d\n", rps, p50, p99, accepted, errors }
+  ' <<<"$out" | tr -d ','
+}
+
 measure_engine() {
   local engine=$1
   local targets=("check hot 1" "check uniform 0" "track hot 1" "track uniform 0")
@@ -72,6 +91,14 @@ measure_engine() {
     results+=("${op}_$name $(run_wrk "$WRK_DURATION" "${op}_$name" "$op" "$hot")")
   done
   after=$(run_wrk "$WRK_DURATION" healthz)
+  local ingest=""
+  if [ "$INGEST_CONNECTIONS" -gt 0 ]; then
+    log "$engine: creating the metering scenario's meters (kassa-bench metering, 1 s per target)"
+    "$bench_bin" run --url "$url" --key "$key" --scenario metering --workers 8 --duration 1s --warmup 0s \
+      --customers "$CUSTOMERS" --events 0 --ingest-spread 300 >>"$tmpdir/wrk.log" 2>&1
+    run_ingest "$WRK_WARMUP" >/dev/null
+    ingest=$(run_ingest "$WRK_DURATION")
+  fi
   local base
   base=$(awk -v a="${before%% *}" -v b="${after%% *}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   {
@@ -81,6 +108,11 @@ measure_engine() {
       awk -v e="$engine" -v n="$name" -v r="$rps" -v b="$base" -v p50="$p50" -v p99="$p99" -v err="$errors" \
         'BEGIN { printf "[wrk] %s %-15s rps=%-7d ratio=%.3f p50=%.2fms p99=%.2fms errors=%d\n", e, n, r, r / b, p50, p99, err }'
     done
+    if [ -n "$ingest" ]; then
+      read -r rps p50 p99 accepted errors <<<"$ingest"
+      awk -v e="$engine" -v r="$rps" -v a="$accepted" -v d="${WRK_DURATION%s}" -v p50="$p50" -v p99="$p99" -v err="$errors" -v c="$INGEST_CONNECTIONS" \
+        'BEGIN { printf "[wrk] %s ingest          batches_per_s=%.1f accepted_per_s=%.0f p50=%.2fms p99=%.2fms errors=%d connections=%d\n", e, r, a / d, p50, p99, err, c }'
+    fi
   } | tee -a "$tmpdir/wrk-$engine.out"
 }
 
@@ -94,6 +126,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 WORKERS=${WORKERS:-64}
 CUSTOMERS=${CUSTOMERS:-10000}
+INGEST_CONNECTIONS=${INGEST_CONNECTIONS:-8}
 if [ -n "${KASSA_SERVER_BIN:-}" ]; then
   server_bin=$KASSA_SERVER_BIN
 else
