@@ -33,6 +33,22 @@ THREADS=${THREADS:-2}
 # The seeding run: every kassa-bench target for a second, after its own short warm-up.
 export DURATION=1s WARMUP=1s
 
+# Reads wrk's output; prints "<requests/s> <p50 ms> <p99 ms> <errors> <accepted events>": errors are non-2xx
+# answers, socket errors and what the Lua script counted as refused ([wrk-extra] denied=… or refused=…),
+# accepted what an ingest script counted.
+wrk_figures() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { errors += $5 }
+    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
+    /\[wrk-extra\]/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "denied" || kv[1] == "refused") errors += kv[2]; if (kv[1] == "accepted") accepted = kv[2] } }
+    END { printf "%.2f %.2f %.2f %d %d\n", rps, p50, p99, errors, accepted }
+  ' | tr -d ','
+}
+
 # Runs wrk once; prints "<requests/s> <p50 ms> <p99 ms> <errors>" on stdout.
 run_wrk() {
   local duration=$1 target=$2 op=${3:-} hot=${4:-0}
@@ -44,34 +60,16 @@ run_wrk() {
       -s bench/wrk-entitlements.lua "$url")
   fi
   printf '%s\n' "$out" >>"$tmpdir/wrk.log"
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx or 3xx responses:/ { errors += $5 }
-    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
-    /\[wrk-extra\] denied=/ { split($2, d, "="); errors += d[2] }
-    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }
-  ' <<<"$out" | tr -d ','
+  wrk_figures <<<"$out" | cut -d' ' -f1-4
 }
 
-# Runs wrk's ingest once; prints "<batches/s> <p50 ms> <p99 ms> <accepted events> <errors>" on stdout.
+# Runs wrk's ingest once; prints "<batches/s> <p50 ms> <p99 ms> <errors> <accepted events>" on stdout.
 run_ingest() {
   local duration=$1 out
   out=$(KEY=$key CUSTOMERS=$CUSTOMERS SPREAD=300 wrk -t"$THREADS" -c"$INGEST_CONNECTIONS" -d"$duration" --latency --timeout 10s \
     -s bench/wrk-ingest.lua "$url")
   printf '%s\n' "$out" >>"$tmpdir/wrk.log"
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx or 3xx responses:/ { errors += $5 }
-    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
-    /\[wrk-extra\] accepted=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "accepted") accepted = kv[2]; if (kv[1] == "refused") errors += kv[2] } }
-    END { printf "%.2f %.2f %.2f %d %d\n", rps, p50, p99, accepted, errors }
-  ' <<<"$out" | tr -d ','
+  wrk_figures <<<"$out"
 }
 
 measure_engine() {
@@ -102,14 +100,14 @@ measure_engine() {
   local base
   base=$(awk -v a="${before%% *}" -v b="${after%% *}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   {
-    echo "[wrk] $engine healthz rps=$base (before ${before%% *}, after ${after%% *}) connections=$CONNECTIONS threads=$THREADS duration=$WRK_DURATION"
+    echo "[wrk] $engine healthz rps=$base (before ${before%%.*}, after ${after%%.*}) connections=$CONNECTIONS threads=$THREADS duration=$WRK_DURATION"
     for r in "${results[@]}"; do
       read -r name rps p50 p99 errors <<<"$r"
       awk -v e="$engine" -v n="$name" -v r="$rps" -v b="$base" -v p50="$p50" -v p99="$p99" -v err="$errors" \
         'BEGIN { printf "[wrk] %s %-15s rps=%-7d ratio=%.3f p50=%.2fms p99=%.2fms errors=%d\n", e, n, r, r / b, p50, p99, err }'
     done
     if [ -n "$ingest" ]; then
-      read -r rps p50 p99 accepted errors <<<"$ingest"
+      read -r rps p50 p99 errors accepted <<<"$ingest"
       awk -v e="$engine" -v r="$rps" -v a="$accepted" -v d="${WRK_DURATION%s}" -v p50="$p50" -v p99="$p99" -v err="$errors" -v c="$INGEST_CONNECTIONS" \
         'BEGIN { printf "[wrk] %s ingest          batches_per_s=%.1f accepted_per_s=%.0f p50=%.2fms p99=%.2fms errors=%d connections=%d\n", e, r, a / d, p50, p99, err, c }'
     fi
