@@ -46,16 +46,24 @@ internal static partial class RowWriter
         var pg = (NpgsqlConnection)s.Native;
         var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i + 1);
         var positional = ParameterName().Replace(sql, m => "$" + index[m.Groups[1].Value]);
+        if (s.DeferredRowWrites is { } held)
+        {
+            // Held for one round trip with the other writes of the same WriteTogetherAsync (whose caller bounds the rows).
+            foreach (var row in rows) held.BatchCommands.Add(Command(positional, values(row)));
+            return;
+        }
         for (var start = 0; start < rows.Count; start += RowsPerRoundTripMax)
         {
             await using var batch = new NpgsqlBatch(pg, (NpgsqlTransaction?)s.Transaction);
-            foreach (var row in rows.Skip(start).Take(RowsPerRoundTripMax))
-            {
-                var command = new NpgsqlBatchCommand(positional);
-                foreach (var value in values(row)) command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
-                batch.BatchCommands.Add(command);
-            }
+            foreach (var row in rows.Skip(start).Take(RowsPerRoundTripMax)) batch.BatchCommands.Add(Command(positional, values(row)));
             await batch.ExecuteNonQueryAsync();
         }
+    }
+
+    private static NpgsqlBatchCommand Command(string positional, object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(positional);
+        foreach (var value in values) command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        return command;
     }
 }

@@ -11,6 +11,27 @@ namespace Kassa.Storage;
 
 internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 {
+    public async Task WriteTogetherAsync(Func<Task> writes)
+    {
+        if (!s.Dialect.IsPostgres)
+        {
+            await writes();
+            return;
+        }
+        s.DeferRowWrites();
+        try
+        {
+            await writes();
+        }
+        catch
+        {
+            // The transaction is failing anyway: what was held is dropped, and the first error is the one reported.
+            s.DropDeferredRowWrites();
+            throw;
+        }
+        await s.SendDeferredRowWritesAsync();
+    }
+
     private const string HeaderColumns =
         "account_id, livemode, customer_id, feature_id, entity_id, overage, overage_policy, unlimited, allowance, reset, anchor, period_start, next_reset_at, rollover, rollover_max, subscription_id, version, updated_at, overage_price";
     private const string BucketColumns =

@@ -111,6 +111,36 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         await Dapper.SqlMapper.ExecuteAsync(Connection, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
+    /// <summary>
+    /// PostgreSQL statements <see cref="RowWriter"/> holds instead of sending while <see cref="DeferRowWrites"/>
+    /// is on (see <c>IBalanceStore.WriteTogetherAsync</c>); null when off.
+    /// </summary>
+    internal Npgsql.NpgsqlBatch? DeferredRowWrites { get; private set; }
+
+    internal void DeferRowWrites()
+    {
+        if (DeferredRowWrites is not null) throw new InvalidOperationException("row writes are already being held");
+        DeferredRowWrites = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)Native, (Npgsql.NpgsqlTransaction?)Transaction);
+    }
+
+    /// <summary>Stops holding and forgets what was held (the transaction is failing).</summary>
+    internal void DropDeferredRowWrites()
+    {
+        DeferredRowWrites?.Dispose();
+        DeferredRowWrites = null;
+    }
+
+    /// <summary>Sends what <see cref="DeferRowWrites"/> held, in one round trip, and stops holding.</summary>
+    internal async Task SendDeferredRowWritesAsync()
+    {
+        if (DeferredRowWrites is not { } batch) return;
+        DeferredRowWrites = null;
+        await using (batch)
+        {
+            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync();
+        }
+    }
+
     /// <summary>Append-only rows written together before the commit (see <see cref="PendingRows"/>).</summary>
     internal PendingRows Pending { get; } = new();
 

@@ -121,13 +121,17 @@ public static partial class ApplyBalanceBatch
             }
             updatedLocks.AddRange(book.ChangedLocks.Select(id => book.Locks[id]));
         }
-        if (headers.Count > 0) await s.Balances.SaveHeadersAsync(headers);
-        if (buckets.Count > 0) await s.Balances.SaveBucketsAsync(buckets);
-        if (writes.NewLocks.Count > 0) await s.Balances.InsertLocksAsync(writes.NewLocks);
-        if (updatedLocks.Count > 0) await s.Balances.UpdateLocksAsync(updatedLocks);
-        if (writes.ExpiredKeys.Count > 0) await s.Balances.ReleaseIdempotencyKeysAsync(writes.ExpiredKeys);
-        if (writes.Usage.Count > 0) await s.Balances.InsertUsageAsync(writes.Usage);
-        if (writes.Transactions.Count > 0) await s.Balances.InsertTransactionsAsync(writes.Transactions);
+        // One round trip for all of it on PostgreSQL (a batch is at most BalanceEngine.BatchSizeMax operations).
+        await s.Balances.WriteTogetherAsync(async () =>
+        {
+            if (headers.Count > 0) await s.Balances.SaveHeadersAsync(headers);
+            if (buckets.Count > 0) await s.Balances.SaveBucketsAsync(buckets);
+            if (writes.NewLocks.Count > 0) await s.Balances.InsertLocksAsync(writes.NewLocks);
+            if (updatedLocks.Count > 0) await s.Balances.UpdateLocksAsync(updatedLocks);
+            if (writes.ExpiredKeys.Count > 0) await s.Balances.ReleaseIdempotencyKeysAsync(writes.ExpiredKeys);
+            if (writes.Usage.Count > 0) await s.Balances.InsertUsageAsync(writes.Usage);
+            if (writes.Transactions.Count > 0) await s.Balances.InsertTransactionsAsync(writes.Transactions);
+        });
         foreach (var e in writes.Events)
             await EmitEvent.Execute(s, new OperationContext(e.Tenant, Actor.System, e.RequestId, e.Now), e.Type, e.ObjectType, e.ObjectId, e.Resource);
     }
