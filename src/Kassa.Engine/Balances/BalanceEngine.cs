@@ -100,15 +100,13 @@ public sealed class BalanceEngine
     private async Task RunLoopAsync(Channel<BalanceOp> queue, CancellationToken ct)
     {
         var batch = new List<BalanceOp>();
-        var answering = new List<Task>();
         try
         {
             while (await queue.Reader.WaitToReadAsync(ct))
             {
                 while (batch.Count < BatchSizeMax && queue.Reader.TryRead(out var op)) batch.Add(op);
                 // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
-                answering.Add(await StartAsync(batch));
-                answering.RemoveAll(t => t.IsCompleted);
+                await StartAsync(batch);
                 // A new list each time: the batch still being answered keeps its own.
                 batch = [];
             }
@@ -121,7 +119,7 @@ public sealed class BalanceEngine
         foreach (var op in batch) op.Fail(stopping);
         while (queue.Reader.TryRead(out var left)) left.Fail(stopping);
         // Decided and committed batches are answered before the loop ends.
-        await Task.WhenAll(answering);
+        await _commit.AnsweredAsync();
     }
 
     /// <summary>Decisions whose commit outcome had to be looked up, and batches run again op by op after a rollback.</summary>

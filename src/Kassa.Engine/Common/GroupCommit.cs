@@ -51,6 +51,18 @@ public sealed class GroupCommit<T>(
     public const int DurableWaitsMax = 8;
     private readonly SemaphoreSlim _durableWaits = new(DurableWaitsMax, DurableWaitsMax);
 
+    // Batches committed and not yet answered (at most DurableWaitsMax), for AnsweredAsync.
+    private readonly HashSet<Task> _answering = [];
+
+    /// <summary>
+    /// Ends when every batch committed so far has been answered: a loop that stops awaits it, so decided and
+    /// committed work is always answered before shutdown.
+    /// </summary>
+    public Task AnsweredAsync()
+    {
+        lock (_answering) return Task.WhenAll(_answering.ToArray());
+    }
+
     /// <summary>Commits <paramref name="batch"/> and completes or fails every item; never throws.</summary>
     public async Task RunAsync(IReadOnlyList<T> batch) => await await StartAsync(batch);
 
@@ -81,6 +93,11 @@ public sealed class GroupCommit<T>(
             {
                 case Outcome.Committed:
                     finishing = FinishAsync(batch, durable!, (started, Stopwatch.GetTimestamp()));
+                    if (!finishing.IsCompleted)
+                    {
+                        lock (_answering) _answering.Add(finishing);
+                        _ = finishing.ContinueWith(t => { lock (_answering) _answering.Remove(t); }, TaskScheduler.Default);
+                    }
                     return finishing;
                 case Outcome.Unknown:
                     foreach (var item in batch) fail(item, Unknowable(error!));

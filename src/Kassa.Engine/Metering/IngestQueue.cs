@@ -86,7 +86,6 @@ public sealed class IngestQueue
     private async Task RunLoopAsync(CancellationToken ct)
     {
         var batch = new List<Item>();
-        var answering = new List<Task>();
         try
         {
             while (await _queue.Reader.WaitToReadAsync(ct))
@@ -100,8 +99,7 @@ public sealed class IngestQueue
                 }
                 if (batch.Count == 0) continue;
                 // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
-                answering.Add(await StartAsync(batch));
-                answering.RemoveAll(t => t.IsCompleted);
+                await StartAsync(batch);
                 // A new list each time: the batch still being answered keeps its own.
                 batch = [];
             }
@@ -113,7 +111,8 @@ public sealed class IngestQueue
         var stopping = new UnavailableException("The server is stopping; retry the request");
         foreach (var item in batch) item.Done.TrySetException(stopping);
         while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(stopping);
-        await Task.WhenAll(answering);
+        // Decided and committed batches are answered before the loop ends.
+        await _commit.AnsweredAsync();
     }
 
     /// <summary>Commit outcomes that had to be looked up, and shared transactions run again request by request.</summary>

@@ -197,7 +197,6 @@ public sealed class MutationBatcher
     private async Task RunLoopAsync(CancellationToken ct)
     {
         var batch = new List<MutationItem>();
-        var answering = new List<Task>();
         try
         {
             while (await _queue.Reader.WaitToReadAsync(ct))
@@ -207,8 +206,7 @@ public sealed class MutationBatcher
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _items, batch.Count);
                 // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
-                answering.Add(await _commit.StartAsync(batch));
-                answering.RemoveAll(t => t.IsCompleted);
+                await _commit.StartAsync(batch);
                 // A new list each time: the batch still being answered keeps its own.
                 batch = [];
             }
@@ -220,7 +218,8 @@ public sealed class MutationBatcher
         var stopping = new UnavailableException("The server is stopping; retry the request");
         foreach (var item in batch) item.Fail(stopping);
         while (_queue.Reader.TryRead(out var left)) left.Fail(stopping);
-        await Task.WhenAll(answering);
+        // Decided and committed batches are answered before the loop ends.
+        await _commit.AnsweredAsync();
     }
 
     /// <summary>Takes what is waiting, up to the batch size; with a batch wait, waits that long at most for more.</summary>
