@@ -3,12 +3,28 @@
 -- region, a flag; ~200 bytes each), over CUSTOMERS customers, stamped within the last SPREAD seconds (300:
 -- live traffic). Every fifth event repeats an id this thread already sent, which the server counts as a
 -- duplicate. The meters are those kassa-bench's `metering` scenario creates.
+-- RATE (events offered per second, all threads together; unset: as fast as the answers come) paces the
+-- batches on a fixed schedule instead, for the roller-lag phase of bench/wrk.sh: each thread sends a
+-- batch every THREADS * BATCH / RATE seconds of the monotonic clock, whatever the answers' latency.
 local key = os.getenv("KEY")
 local batch = tonumber(os.getenv("BATCH") or "1000")
 local customers = tonumber(os.getenv("CUSTOMERS") or "10000")
 local spread = tonumber(os.getenv("SPREAD") or "300")
 local models = { "gpt-4o", "gpt-4o-mini", "claude-sonnet", "llama-70b" }
 local regions = { "eu", "us", "ap" }
+local rate = tonumber(os.getenv("RATE") or "0")
+local threads_n = tonumber(os.getenv("THREADS") or "2")
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } kassa_timespec;
+  int clock_gettime(int clock, kassa_timespec *ts);
+]]
+local clock = ffi.new("kassa_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock) -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
 
 wrk.method = "POST"
 wrk.path = "/v1/meter_events/batch"
@@ -29,6 +45,19 @@ function init(args)
   -- Unique per thread and per run, so repeated runs against one server store new events.
   prefix = string.format("wrk_%d_%d_", os.time(), tid or 0)
   seq = 0
+end
+
+-- The paced schedule: the next batch of this thread is due at next_at; a late one goes at once and the
+-- schedule continues from then (no burst to catch up).
+local next_at = nil
+if rate > 0 then
+  delay = function()
+    local now = now_ms()
+    if next_at == nil or next_at < now then next_at = now end
+    local wait = next_at - now
+    next_at = next_at + threads_n * batch * 1000 / rate
+    return math.floor(wait)
+  end
 end
 
 local sent = 0

@@ -11,6 +11,9 @@
 # Environment:
 #   DURATION (8s), WARMUP (3s), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000)
 #   INGEST_CONNECTIONS (8; 0 skips ingest: each request carries 1,000 events, so 8 in flight keep the writers busy)
+#   LAG_DURATION (30s; 0s skips it)   after the ingest maximum, the roller-lag phase: ingest paced at half
+#              that maximum (accepted events/s) for LAG_DURATION, sampling kassa_meter_roller_lag_seconds
+#              from /metrics every second; reports the largest lag seen (issue 14: at most 5 s)
 #   KASSA_TEST_PG, KASSA_SERVER_BIN   as for bench/entitlements.sh
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
@@ -64,12 +67,34 @@ run_wrk() {
 }
 
 # Runs wrk's ingest once; prints "<batches/s> <p50 ms> <p99 ms> <errors> <accepted events>" on stdout.
+# RATE (events offered per second) paces it; unset, it goes as fast as the server answers.
 run_ingest() {
   local duration=$1 out
-  out=$(KEY=$key CUSTOMERS=$CUSTOMERS SPREAD=300 wrk -t"$THREADS" -c"$INGEST_CONNECTIONS" -d"$duration" --latency --timeout 10s \
+  out=$(KEY=$key CUSTOMERS=$CUSTOMERS SPREAD=300 THREADS=$THREADS RATE=${RATE:-0} wrk -t"$THREADS" -c"$INGEST_CONNECTIONS" -d"$duration" --latency --timeout 10s \
     -s bench/wrk-ingest.lua "$url")
   printf '%s\n' "$out" >>"$tmpdir/wrk.log"
   wrk_figures <<<"$out"
+}
+
+# The roller-lag phase: ingest paced at half the maximum just measured (its accepted events/s, 20 % of
+# what is sent being duplicates) for LAG_DURATION, reading the roller's lag gauge from /metrics every
+# second (the server refreshes it every 5 s). Prints "<accepted events/s> <largest lag s> <lag at the end s> <errors>".
+measure_roller_lag() {
+  local ingest=$1 accepted rate samples out
+  read -r _ _ _ _ accepted <<<"$ingest"
+  # Offered events/s: half the accepted maximum, over the 80 % of a batch that is new.
+  rate=$(awk -v a="$accepted" -v d="${WRK_DURATION%s}" 'BEGIN { printf "%.0f", a / d / 2 / 0.8 }')
+  samples="$tmpdir/lag-samples"
+  : >"$samples"
+  ( while :; do curl -s "$url/metrics" | awk '/^kassa_meter_roller_lag_seconds/ { print $NF }' >>"$samples"; sleep 1; done ) &
+  local sampler=$!
+  out=$(RATE=$rate run_ingest "$LAG_DURATION")
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  read -r _ _ _ errors accepted <<<"$out"
+  awk -v a="$accepted" -v d="${LAG_DURATION%s}" -v err="$errors" '
+    { if ($1 + 0 > max) max = $1 + 0; last = $1 + 0 }
+    END { printf "%.0f %.3f %.3f %d\n", a / d, max, last, err }' "$samples"
 }
 
 measure_engine() {
@@ -89,13 +114,16 @@ measure_engine() {
     results+=("${op}_$name $(run_wrk "$WRK_DURATION" "${op}_$name" "$op" "$hot")")
   done
   after=$(run_wrk "$WRK_DURATION" healthz)
-  local ingest=""
+  local ingest="" lag=""
   if [ "$INGEST_CONNECTIONS" -gt 0 ]; then
     log "$engine: creating the metering scenario's meters (kassa-bench metering, 1 s per target)"
     "$bench_bin" run --url "$url" --key "$key" --scenario metering --workers 8 --duration 1s --warmup 0s \
       --customers "$CUSTOMERS" --events 0 --ingest-spread 300 >>"$tmpdir/wrk.log" 2>&1
     run_ingest "$WRK_WARMUP" >/dev/null
     ingest=$(run_ingest "$WRK_DURATION")
+    if [ "${LAG_DURATION%s}" != 0 ]; then
+      lag=$(measure_roller_lag "$ingest")
+    fi
   fi
   local base
   base=$(awk -v a="${before%% *}" -v b="${after%% *}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
@@ -111,6 +139,11 @@ measure_engine() {
       awk -v e="$engine" -v r="$rps" -v a="$accepted" -v d="${WRK_DURATION%s}" -v p50="$p50" -v p99="$p99" -v err="$errors" -v c="$INGEST_CONNECTIONS" \
         'BEGIN { printf "[wrk] %s ingest          batches_per_s=%.1f accepted_per_s=%.0f p50=%.2fms p99=%.2fms errors=%d connections=%d\n", e, r, a / d, p50, p99, err, c }'
     fi
+    if [ -n "$lag" ]; then
+      read -r accepted_rate lag_max lag_end errors <<<"$lag"
+      awk -v e="$engine" -v r="$accepted_rate" -v m="$lag_max" -v z="$lag_end" -v err="$errors" -v d="$LAG_DURATION" \
+        'BEGIN { printf "[wrk] %s roller_lag      accepted_per_s=%.0f lag_max=%.2fs lag_end=%.2fs errors=%d duration=%s max=5s met=%s\n", e, r, m, z, err, d, (m <= 5 && err == 0) ? "yes" : "no" }'
+    fi
   } | tee -a "$tmpdir/wrk-$engine.out"
 }
 
@@ -125,6 +158,7 @@ trap 'exit 143' TERM
 WORKERS=${WORKERS:-64}
 CUSTOMERS=${CUSTOMERS:-10000}
 INGEST_CONNECTIONS=${INGEST_CONNECTIONS:-8}
+LAG_DURATION=${LAG_DURATION:-30s}
 if [ -n "${KASSA_SERVER_BIN:-}" ]; then
   server_bin=$KASSA_SERVER_BIN
 else
