@@ -70,8 +70,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public async Task<IReadOnlyList<StoredBucket>> LoadBucketsAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, DateTimeOffset now) =>
         await QueryBuckets($"""
             SELECT {BucketColumns} FROM balance_buckets
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND voided = @no
-              AND (expires_at IS NULL OR expires_at > @now OR expiry_recorded = @no OR held > 0)
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND {s.Dialect.IsFalse("voided")}
+              AND (expires_at IS NULL OR expires_at > @now OR {s.Dialect.IsFalse("expiry_recorded")} OR held > 0)
             """, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), no = false, now = Micros.From(now) });
 
     public Task<IReadOnlyList<LockRecord>> LoadHeldLocksAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
@@ -232,8 +232,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public async Task<IReadOnlyList<GrantTotals>> SummarizeGrantsAsync(Tenant tenant, string customerId, DateTimeOffset now)
     {
         // Live as Bucket.IsUsable says: not voided, effective, not yet expired.
-        const string live = """
-            account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND kind = 'grant' AND voided = @no
+        var live = $"""
+            account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND kind = 'grant' AND {s.Dialect.IsFalse("voided")}
               AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
             """;
         var args = new { tenant.AccountId, tenant.Livemode, customerId, no = false, now = Micros.From(now) };
@@ -253,7 +253,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
             WHERE {live} AND expires_at IS NOT NULL AND granted - used - held > 0
               AND expires_at = (SELECT MIN(x.expires_at) FROM balance_buckets x
                                 WHERE x.account_id = b.account_id AND x.livemode = b.livemode AND x.customer_id = b.customer_id
-                                  AND x.feature_id = b.feature_id AND x.kind = 'grant' AND x.voided = @no AND x.effective_at <= @now
+                                  AND x.feature_id = b.feature_id AND x.kind = 'grant' AND {s.Dialect.IsFalse("x.voided")} AND x.effective_at <= @now
                                   AND x.expires_at > @now AND x.granted - x.used - x.held > 0)
             GROUP BY feature_id, expires_at
             """, args, s.Transaction))

@@ -141,7 +141,7 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     public Task<IReadOnlyList<ProductRecord>> AutoEnableProductsAsync(Tenant tenant, int limit) =>
         QueryProducts($"""
             SELECT {ProductColumns} FROM products
-            WHERE account_id = @AccountId AND livemode = @Livemode AND auto_enable = @yes AND archived_at IS NULL
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.Dialect.IsTrue("auto_enable")} AND archived_at IS NULL
             ORDER BY created_at, id LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, yes = true, limit });
 

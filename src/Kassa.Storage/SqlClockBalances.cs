@@ -9,7 +9,7 @@ internal sealed class SqlClockBalances(SqlSession s) : IClockBalanceStore
     // What falls due for the clock's customers, one row per due thing: the same three conditions the
     // real-time maintenance worker looks for (held locks past expiry, periods past their reset, bucket
     // expiries not yet recorded), limited to customers on the clock.
-    private const string Due = """
+    private string Due => $"""
         SELECT c.id AS customer_id, l.expires_at AS due FROM customers c
         JOIN locks l ON l.account_id = c.account_id AND l.livemode = c.livemode AND l.customer_id = c.id AND l.status = 'held'
         WHERE c.account_id = @AccountId AND c.livemode = @Livemode AND c.test_clock_id = @clockId AND l.expires_at > @after AND l.expires_at <= @to
@@ -20,7 +20,7 @@ internal sealed class SqlClockBalances(SqlSession s) : IClockBalanceStore
         UNION ALL
         SELECT c.id, k.expires_at FROM customers c
         JOIN balance_buckets k ON k.account_id = c.account_id AND k.livemode = c.livemode AND k.customer_id = c.id
-        WHERE c.account_id = @AccountId AND c.livemode = @Livemode AND c.test_clock_id = @clockId AND k.expiry_recorded = @no AND k.voided = @no
+        WHERE c.account_id = @AccountId AND c.livemode = @Livemode AND c.test_clock_id = @clockId AND {s.Dialect.IsFalse("k.expiry_recorded")} AND {s.Dialect.IsFalse("k.voided")}
           AND k.expires_at > @after AND k.expires_at <= @to
         """;
 

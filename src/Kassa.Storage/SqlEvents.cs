@@ -102,7 +102,7 @@ internal sealed class SqlWebhooks(SqlSession s) : IWebhookStore
     public Task<IReadOnlyList<WebhookEndpointRecord>> EnabledEndpointsAsync(Tenant tenant, int limit) =>
         QueryEndpoints($"""
             SELECT {EndpointColumns} FROM webhook_endpoints
-            WHERE account_id = @AccountId AND livemode = @Livemode AND deleted_at IS NULL AND disabled = @no
+            WHERE account_id = @AccountId AND livemode = @Livemode AND deleted_at IS NULL AND {s.Dialect.IsFalse("disabled")}
             ORDER BY created_at, id LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, no = false, limit });
 
@@ -125,7 +125,7 @@ internal sealed class SqlWebhooks(SqlSession s) : IWebhookStore
               SELECT q.id FROM webhook_queue q
               JOIN webhook_endpoints w ON w.account_id = q.account_id AND w.livemode = q.livemode AND w.id = q.endpoint_id
               WHERE q.state = 'pending' AND q.next_attempt_at <= @now AND q.locked_until <= @now
-                AND w.disabled = @no AND w.deleted_at IS NULL
+                AND {s.Dialect.IsFalse("w.disabled")} AND w.deleted_at IS NULL
                 AND NOT EXISTS (
                   SELECT 1 FROM webhook_queue p
                   WHERE p.endpoint_id = q.endpoint_id AND p.object_id = q.object_id AND p.state = 'pending' AND p.event_seq < q.event_seq)

@@ -43,7 +43,7 @@ internal sealed class SqlPayments(SqlSession s) : IPaymentStore
     public async Task<PaymentMethodRecord?> DefaultMethodAsync(Tenant tenant, string customerId) =>
         (await Methods($"""
             SELECT {MethodColumns} FROM payment_methods
-            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND is_default = @yes
+            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND {s.Dialect.IsTrue("is_default")}
             """, new { tenant.AccountId, tenant.Livemode, customerId, yes = true })).FirstOrDefault();
 
     public Task InsertPaymentAsync(PaymentRecord p) =>

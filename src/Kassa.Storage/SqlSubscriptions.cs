@@ -87,11 +87,11 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
 
     public async Task<DateTimeOffset?> NextDueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset to)
     {
-        var next = await s.Connection.ExecuteScalarAsync<long?>("""
+        var next = await s.Connection.ExecuteScalarAsync<long?>($"""
             SELECT MIN(due) FROM (
               SELECT MIN(current_period_end) AS due FROM subscriptions
               WHERE account_id = @AccountId AND livemode = @Livemode AND test_clock_id = @clockId
-                AND status IN ('active', 'trialing', 'past_due') AND paused = @no AND current_period_end <= @to
+                AND status IN ('active', 'trialing', 'past_due') AND {s.Dialect.IsFalse("paused")} AND current_period_end <= @to
               UNION ALL
               SELECT MIN(i.next_attempt_at) AS due FROM invoices i
               JOIN subscriptions c ON c.account_id = i.account_id AND c.livemode = i.livemode AND c.id = i.subscription_id
@@ -105,10 +105,10 @@ internal sealed class SqlSubscriptions(SqlSession s) : ISubscriptionStore
     public async Task<(IReadOnlyList<string> Subscriptions, IReadOnlyList<string> Retries)> DueOnClockAsync(Tenant tenant, string clockId, DateTimeOffset now, int limit)
     {
         var args = new { tenant.AccountId, tenant.Livemode, clockId, no = false, now = Micros.From(now), limit };
-        var subs = (await s.Connection.QueryAsync<string>("""
+        var subs = (await s.Connection.QueryAsync<string>($"""
             SELECT id FROM subscriptions
             WHERE account_id = @AccountId AND livemode = @Livemode AND test_clock_id = @clockId
-              AND status IN ('active', 'trialing', 'past_due') AND paused = @no AND current_period_end <= @now
+              AND status IN ('active', 'trialing', 'past_due') AND {s.Dialect.IsFalse("paused")} AND current_period_end <= @now
             ORDER BY current_period_end, id LIMIT @limit
             """, args, s.Transaction)).ToList();
         var retries = (await s.Connection.QueryAsync<string>("""

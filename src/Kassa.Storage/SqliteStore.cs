@@ -21,6 +21,19 @@ public sealed class SqliteStore : IKassaStore
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TimeProvider _time;
 
+    /// <summary>
+    /// SQLite's allocation statistics off (SQLITE_CONFIG_MEMSTATUS): with them on, every malloc and free of every
+    /// connection takes one process-wide mutex to count bytes nobody reads here, and under concurrent reads the
+    /// threads queue on it (perf of a read-only <c>check</c>: pthread mutex and futex wake-ups ~8 % of the server's
+    /// CPU). Only possible before SQLite initializes itself, i.e. before the process opens its first connection;
+    /// when something opened one earlier (a test host), the call is refused and the statistics stay on.
+    /// </summary>
+    static SqliteStore()
+    {
+        SQLitePCL.Batteries_V2.Init();
+        _ = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+
     public SqliteStore(string connectionString, TimeProvider time)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString)
@@ -152,6 +165,7 @@ public sealed class SqliteStore : IKassaStore
         {
             _writeGate.Release();
         }
+        DropReaders();
         using var own = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(own);
     }
@@ -162,15 +176,97 @@ public sealed class SqliteStore : IKassaStore
         await connection.ExecuteScalarAsync<long>("SELECT 1");
     }
 
-    // Readers map the file (no read() call and copy per page missed) and keep a 16 MiB page cache: a pooled
-    // connection keeps both between requests, and the pragmas cost a few microseconds per read.
+    // Readers map the file (no read() call and copy per page missed) and keep a 16 MiB page cache; set once
+    // when a reader connection is opened, which then stays open (see _readers).
     private const string ReaderPragmas = "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384;";
+
+    /// <summary>
+    /// Reader connections kept open with their prepared statements, as the writer keeps its own: a pooled
+    /// connection of Microsoft.Data.Sqlite finalizes its statements when closed, so every read used to parse
+    /// and plan each of its statements again (measured: a read-only <c>check</c> or <c>GET /v1/customers/{id}</c>
+    /// spent most of ~1 ms of CPU compiling SQL, 1,400–1,800 requests/s on 2 cores). At most
+    /// <see cref="ReadersKept"/> are kept; a burst beyond that opens more and closes them after use.
+    /// A kept reader holds no read transaction between uses: every statement is reset when its reader
+    /// is disposed (checked by a test), so it sees the newest commit and never holds back a checkpoint.
+    /// </summary>
+    private readonly Stack<Reader> _readers = new();
+    public const int ReadersKept = 64;
+
+    /// <summary>Bumped by <see cref="DropConnectionsAsync"/>: a reader rented before it is closed, not kept.</summary>
+    private int _readerGeneration;
+
+    private sealed record Reader(SqliteConnection Connection, SqliteStatementCache Statements, int Generation)
+    {
+        public void Close()
+        {
+            Statements.DisposeStatements();
+            Connection.Dispose();
+        }
+    }
+
+    private async Task<Reader> RentReaderAsync(CancellationToken ct)
+    {
+        lock (_readers)
+        {
+            if (_readers.TryPop(out var kept)) return kept;
+        }
+        var generation = Volatile.Read(ref _readerGeneration);
+        var connection = await OpenAsync(ct);
+        try
+        {
+            await connection.ExecuteAsync(ReaderPragmas);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        return new Reader(connection, new SqliteStatementCache(connection), generation);
+    }
+
+    /// <summary>Keeps a reader that finished its work, unless the work failed (the connection may be broken) or the pool is full.</summary>
+    private void ReturnReader(Reader reader, bool succeeded)
+    {
+        if (succeeded && reader.Generation == Volatile.Read(ref _readerGeneration))
+        {
+            lock (_readers)
+            {
+                if (_readers.Count < ReadersKept)
+                {
+                    _readers.Push(reader);
+                    return;
+                }
+            }
+        }
+        reader.Close();
+    }
+
+    private void DropReaders()
+    {
+        Interlocked.Increment(ref _readerGeneration);
+        List<Reader> dropped;
+        lock (_readers)
+        {
+            dropped = [.. _readers];
+            _readers.Clear();
+        }
+        foreach (var reader in dropped) reader.Close();
+    }
 
     public async Task<T> ReadAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
     {
-        await using var connection = await OpenAsync(ct);
-        await connection.ExecuteAsync(ReaderPragmas);
-        return await work(new SqlSession(connection, null, Dialect));
+        var reader = await RentReaderAsync(ct);
+        var succeeded = false;
+        try
+        {
+            var result = await work(new SqlSession(reader.Connection, null, Dialect, reader.Statements));
+            succeeded = true;
+            return result;
+        }
+        finally
+        {
+            ReturnReader(reader, succeeded);
+        }
     }
 
     public async Task<T> WriteAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default)
@@ -318,6 +414,7 @@ public sealed class SqliteStore : IKassaStore
         if (_checkpointer is not null) await _checkpointer;
         await _writeGate.WaitAsync();
         DropWriter();
+        DropReaders();
         _walSync?.Dispose();
         // This store's pool only: other stores in the process (tests run several) keep their connections.
         using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);

@@ -1,0 +1,66 @@
+using Dapper;
+using Kassa.Server.Tests.Infrastructure;
+using Kassa.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kassa.Server.Tests.Storage;
+
+/// <summary>
+/// SQLite reads run on reader connections the store keeps open with their prepared statements. A kept
+/// reader must not keep a read transaction between uses: it would answer from an old snapshot and hold
+/// back every checkpoint that needs its frames.
+/// </summary>
+public sealed class SqliteReaderTests : IDisposable
+{
+    private readonly TempFolder _temp = new("kassa-reader-tests");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_kept_reader_sees_the_newest_commit_and_holds_back_no_checkpoint()
+    {
+        var path = _temp.File("kassa.db");
+        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
+        await store.MigrateAsync();
+        await store.WriteAsync(s => s.Meta.GetOrAddAsync("reader_a", "1"));
+
+        // A read that stops after the first of several rows: its statement is left mid-way unless the
+        // reader's disposal resets it, and an unreset statement keeps the read transaction open.
+        var first = await store.ReadAsync(async s =>
+        {
+            await using var command = ((ISqlAccess)s).Connection.CreateCommand();
+            command.CommandText = "SELECT name FROM sqlite_master ORDER BY name";
+            await using var rows = await command.ExecuteReaderAsync();
+            Assert.True(await rows.ReadAsync());
+            return rows.GetString(0);
+        });
+        Assert.False(string.IsNullOrEmpty(first));
+        Assert.Equal("1", await store.ReadAsync(s => s.Meta.GetAsync("reader_a")));
+
+        await store.WriteAsync(s => s.Meta.GetOrAddAsync("reader_b", "2"));
+
+        // No reader is inside a transaction: a TRUNCATE checkpoint copies every frame and empties the WAL.
+        await using (var probe = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await probe.OpenAsync();
+            var (busy, log, checkpointed) = await probe.QuerySingleAsync<(long, long, long)>("PRAGMA wal_checkpoint(TRUNCATE)");
+            Assert.Equal(0, busy);
+            Assert.Equal(log, checkpointed);
+        }
+        // The same kept connection (one read at a time takes the last one returned) sees the later commit.
+        Assert.Equal("2", await store.ReadAsync(s => s.Meta.GetAsync("reader_b")));
+        Assert.Equal(0L, new FileInfo(path + "-wal").Length);
+    }
+
+    [Fact]
+    public async Task A_failed_read_does_not_break_the_next_one()
+    {
+        var path = _temp.File("kassa.db");
+        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
+        await store.MigrateAsync();
+        await store.WriteAsync(s => s.Meta.GetOrAddAsync("reader_c", "3"));
+
+        await Assert.ThrowsAsync<SqliteException>(() => store.ReadAsync(s => ((ISqlAccess)s).Connection.QueryAsync<string>("SELECT nope FROM nowhere")));
+        Assert.Equal("3", await store.ReadAsync(s => s.Meta.GetAsync("reader_c")));
+    }
+}
