@@ -5,6 +5,9 @@ local key = os.getenv("KEY")
 local op = os.getenv("OP")
 local hot = os.getenv("HOT") == "1"
 local customers = tonumber(os.getenv("CUSTOMERS") or "10000")
+-- OP=check_readonly: a check without send_event (reads the balance, changes nothing).
+local readonly = op == "check_readonly"
+if readonly then op = "check" end
 local path = "/v1/" .. op
 
 wrk.method = "POST"
@@ -26,7 +29,7 @@ request = function()
   local c = hot and 0 or math.random(0, customers - 1)
   local body
   if op == "check" then
-    body = '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","required_balance":1,"send_event":true}'
+    body = '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","required_balance":1,"send_event":' .. (readonly and 'false' or 'true') .. '}'
   else
     body = '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","value":1}'
   end
