@@ -16,13 +16,20 @@ public sealed class SqliteReaderTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    /// <summary>A migrated store on a fresh file with one meta row written through the writer.</summary>
+    private async Task<SqliteStore> StoreWithRowAsync(string name, string value)
+    {
+        var store = new SqliteStore($"Data Source={_temp.File("kassa.db")}", TimeProvider.System);
+        await store.MigrateAsync();
+        await store.WriteAsync(s => s.Meta.GetOrAddAsync(name, value));
+        return store;
+    }
+
     [Fact]
     public async Task A_kept_reader_sees_the_newest_commit_and_holds_back_no_checkpoint()
     {
+        await using var store = await StoreWithRowAsync("reader_a", "1");
         var path = _temp.File("kassa.db");
-        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
-        await store.MigrateAsync();
-        await store.WriteAsync(s => s.Meta.GetOrAddAsync("reader_a", "1"));
 
         // A read that stops after the first of several rows: its statement is left mid-way unless the
         // reader's disposal resets it, and an unreset statement keeps the read transaction open.
@@ -55,10 +62,7 @@ public sealed class SqliteReaderTests : IDisposable
     [Fact]
     public async Task A_failed_read_does_not_break_the_next_one()
     {
-        var path = _temp.File("kassa.db");
-        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
-        await store.MigrateAsync();
-        await store.WriteAsync(s => s.Meta.GetOrAddAsync("reader_c", "3"));
+        await using var store = await StoreWithRowAsync("reader_c", "3");
 
         await Assert.ThrowsAsync<SqliteException>(() => store.ReadAsync(s => ((ISqlAccess)s).Connection.QueryAsync<string>("SELECT nope FROM nowhere")));
         Assert.Equal("3", await store.ReadAsync(s => s.Meta.GetAsync("reader_c")));
