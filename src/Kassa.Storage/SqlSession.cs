@@ -34,14 +34,14 @@ public interface ISqlAccess
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
 internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
-    /// <param name="statements">A SQLite connection's statement cache that outlives the session (the store's
-    /// long-lived writer connection); without one, SQLite statements stay prepared for this session only.</param>
+    /// <param name="statements">A SQLite connection's statement cache, which outlives the session: the store keeps
+    /// its writer and reader connections open with theirs (ADR 0011, ADR 0012). Null for PostgreSQL.</param>
     public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect, SqliteStatementCache? statements = null)
     {
         Native = connection;
-        // SQLite statements stay prepared for the session at least (see SqliteStatementCache); PostgreSQL's own
+        // SQLite statements stay prepared in the connection's cache (see SqliteStatementCache); PostgreSQL's own
         // driver keeps its statements.
-        Connection = statements ?? (connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? new SqliteStatementCache(sqlite) : connection);
+        Connection = statements ?? connection;
         Transaction = transaction;
         Dialect = dialect;
         Accounts = new SqlAccounts(this);

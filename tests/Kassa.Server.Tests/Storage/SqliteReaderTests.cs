@@ -60,11 +60,32 @@ public sealed class SqliteReaderTests : IDisposable
     }
 
     [Fact]
-    public async Task A_failed_read_does_not_break_the_next_one()
+    public async Task A_read_that_throws_mid_way_is_not_kept_and_holds_back_no_checkpoint()
     {
         await using var store = await StoreWithRowAsync("reader_c", "3");
+        var path = _temp.File("kassa.db");
 
-        await Assert.ThrowsAsync<SqliteException>(() => store.ReadAsync(s => ((ISqlAccess)s).Connection.QueryAsync<string>("SELECT nope FROM nowhere")));
+        // The work fails with a statement stepped and never reset (its reader left open): kept, that connection
+        // would stay inside a read transaction for good.
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => store.ReadAsync<string>(async s =>
+        {
+            var command = ((ISqlAccess)s).Connection.CreateCommand();
+            command.CommandText = "SELECT name FROM sqlite_master ORDER BY name";
+            var rows = await command.ExecuteReaderAsync();
+            Assert.True(await rows.ReadAsync());
+            throw new InvalidOperationException("failed mid-read");
+        }));
+        Assert.Equal("failed mid-read", failed.Message);
+
+        await store.WriteAsync(s => s.Meta.GetOrAddAsync("reader_d", "4"));
+        await using (var probe = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await probe.OpenAsync();
+            var (busy, log, checkpointed) = await probe.QuerySingleAsync<(long, long, long)>("PRAGMA wal_checkpoint(TRUNCATE)");
+            Assert.Equal(0, busy);
+            Assert.Equal(log, checkpointed);
+        }
+        Assert.Equal("4", await store.ReadAsync(s => s.Meta.GetAsync("reader_d")));
         Assert.Equal("3", await store.ReadAsync(s => s.Meta.GetAsync("reader_c")));
     }
 }
