@@ -39,69 +39,145 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     private const string LockColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, status, held, consumed, parts, expires_at, created_at, finalized_at";
     private const string TransactionColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, type, amount, bucket_id, balance_after, source_type, source_id, created_at";
 
-    private string In(string column, string parameter) => s.In(column, parameter);
+    private string In(string column, string parameter, IReadOnlyCollection<string> values) => s.In(column, parameter, values);
     private object List(IReadOnlyCollection<string> values) => s.List(values);
+
+    // Locked in primary-key order so two batches touching the same customers cannot deadlock.
+    private string HeadersSql(IReadOnlyCollection<string> customerIds, bool forUpdate) => $"""
+        SELECT {HeaderColumns}, suspended FROM feature_balances
+        WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids", customerIds)}
+        ORDER BY customer_id, feature_id, entity_id{(forUpdate ? s.Dialect.ForUpdate : "")}
+        """;
 
     public async Task<IReadOnlyList<BalanceHeader>> LoadHeadersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, bool forUpdate)
     {
-        // Locked in primary-key order so two batches touching the same customers cannot deadlock.
-        var sql = $"""
-            SELECT {HeaderColumns}, suspended FROM feature_balances
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")}
-            ORDER BY customer_id, feature_id, entity_id{(forUpdate ? s.Dialect.ForUpdate : "")}
-            """;
-        await using var r = await s.Connection.ExecuteReaderAsync(sql, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) }, s.Transaction);
-        var list = new List<BalanceHeader>();
-        while (await r.ReadAsync())
-        {
-            list.Add(new BalanceHeader
-            {
-                AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
-                Overage = r.GetInt64(5), OveragePolicy = OverageFromRow(r.GetString(6)), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
-                Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
-                Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
-                Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
-                Suspended = r.GetBoolean(19),
-            });
-        }
+        await using var r = await s.Connection.ExecuteReaderAsync(HeadersSql(customerIds, forUpdate),
+            new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) }, s.Transaction);
+        return await ReadAllAsync(r, ReadHeader);
+    }
+
+    private static BalanceHeader ReadHeader(DbDataReader r) => new()
+    {
+        AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
+        Overage = r.GetInt64(5), OveragePolicy = OverageFromRow(r.GetString(6)), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
+        Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
+        Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
+        Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
+        Suspended = r.GetBoolean(19),
+    };
+
+    private static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbDataReader r, Func<DbDataReader, T> read)
+    {
+        var list = new List<T>();
+        while (await r.ReadAsync()) list.Add(read(r));
         return list;
     }
 
+    private string BucketsSql(IReadOnlyCollection<string> customerIds) => $"""
+        SELECT {BucketColumns} FROM balance_buckets
+        WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids", customerIds)} AND {s.Dialect.IsFalse("voided")}
+          AND (expires_at IS NULL OR expires_at > @now OR {s.Dialect.IsFalse("expiry_recorded")} OR held > 0)
+        """;
+
     public async Task<IReadOnlyList<StoredBucket>> LoadBucketsAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, DateTimeOffset now) =>
-        await QueryBuckets($"""
-            SELECT {BucketColumns} FROM balance_buckets
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND {s.Dialect.IsFalse("voided")}
-              AND (expires_at IS NULL OR expires_at > @now OR {s.Dialect.IsFalse("expiry_recorded")} OR held > 0)
-            """, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), no = false, now = Micros.From(now) });
+        await QueryBuckets(BucketsSql(customerIds), new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), now = Micros.From(now) });
+
+    private string HeldLocksSql(IReadOnlyCollection<string> customerIds) =>
+        $"SELECT {LockColumns} FROM locks WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids", customerIds)} AND status = 'held'";
 
     public Task<IReadOnlyList<LockRecord>> LoadHeldLocksAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
-        QueryLocks($"SELECT {LockColumns} FROM locks WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND status = 'held'",
-            new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) });
+        QueryLocks(HeldLocksSql(customerIds), new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) });
 
     public Task<IReadOnlyList<LockRecord>> LoadLocksAsync(Tenant tenant, IReadOnlyCollection<string> lockIds) =>
-        QueryLocks($"SELECT {LockColumns} FROM locks WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids")}",
+        QueryLocks($"SELECT {LockColumns} FROM locks WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids", lockIds)}",
             new { tenant.AccountId, tenant.Livemode, ids = List(lockIds) });
+
+    private string UsageByKeysSql(IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> keys) => $"""
+        SELECT {UsageColumns} FROM usage_records
+        WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids", customerIds)} AND {In("idempotency_key", "keys", keys)}
+        """;
 
     public async Task<IReadOnlyList<UsageRecord>> LoadUsageByKeysAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> keys)
     {
         if (keys.Count == 0 || customerIds.Count == 0) return [];
-        await using var r = await s.Connection.ExecuteReaderAsync($"""
-            SELECT account_id, livemode, id, customer_id, feature_id, entity_id, value, idempotency_key, response, occurred_at, created_at FROM usage_records
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids")} AND {In("idempotency_key", "keys")}
-            """, new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), keys = List(keys) }, s.Transaction);
-        var list = new List<UsageRecord>();
-        while (await r.ReadAsync())
-        {
-            list.Add(new UsageRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt64(6),
-                r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8), Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10))));
-        }
-        return list;
+        await using var r = await s.Connection.ExecuteReaderAsync(UsageByKeysSql(customerIds, keys),
+            new { tenant.AccountId, tenant.Livemode, ids = List(customerIds), keys = List(keys) }, s.Transaction);
+        return await ReadAllAsync(r, ReadUsage);
     }
 
+    private static UsageRecord ReadUsage(DbDataReader r) =>
+        new(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt64(6),
+            r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8), Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10)));
+
+    private string ExistingCustomersSql(IReadOnlyCollection<string> customerIds) =>
+        $"SELECT id FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids", customerIds)} AND deleted_at IS NULL";
+
     public async Task<IReadOnlySet<string>> ExistingCustomersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
-        (await s.Connection.QueryAsync<string>(
-            $"SELECT id FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids")} AND deleted_at IS NULL",
+        (await s.Connection.QueryAsync<string>(ExistingCustomersSql(customerIds),
             new { tenant.AccountId, tenant.Livemode, ids = List(customerIds) }, s.Transaction)).ToHashSet(StringComparer.Ordinal);
+
+    public async Task<BookRows> LoadBookAsync(BookQuery q)
+    {
+        if (s.Dialect.IsPostgres) return await LoadBookTogetherAsync(q);
+        // SQLite is in-process: a query is microseconds, so the loads run one by one and skip what cannot matter.
+        var customers = q.CustomersKnownToExist ? new HashSet<string>(q.CustomerIds, StringComparer.Ordinal) : await ExistingCustomersAsync(q.Tenant, q.CustomerIds);
+        var headers = await LoadHeadersAsync(q.Tenant, q.CustomerIds, q.ForUpdate);
+        // No balance rows: no buckets or locks can matter (locks and buckets hang off a balance).
+        var any = headers.Count > 0 || q.ByLockIds;
+        return new BookRows(customers, headers,
+            any ? await LoadBucketsAsync(q.Tenant, q.CustomerIds, q.Now) : [],
+            any ? await LoadHeldLocksAsync(q.Tenant, q.CustomerIds) : [],
+            q.FeatureIds.Count > 0 ? await FeaturesWithCreditSystemsAsync(q.Tenant, q.FeatureIds) : [],
+            await LoadUsageByKeysAsync(q.Tenant, q.CustomerIds, q.IdempotencyKeys));
+    }
+
+    /// <summary>
+    /// The loads of <see cref="LoadBookAsync"/> as one batch: PostgreSQL runs its statements in order in the
+    /// session (the header lock is taken before the buckets are read, as with separate loads), one round trip.
+    /// </summary>
+    private async Task<BookRows> LoadBookTogetherAsync(BookQuery q)
+    {
+        var args = new Dictionary<string, object?>
+        {
+            ["AccountId"] = q.Tenant.AccountId, ["Livemode"] = q.Tenant.Livemode, ["ids"] = List(q.CustomerIds), ["now"] = Micros.From(q.Now),
+        };
+        await using var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)s.Native, (Npgsql.NpgsqlTransaction?)s.Transaction);
+        if (!q.CustomersKnownToExist) batch.BatchCommands.Add(SqlSession.Positional(ExistingCustomersSql(q.CustomerIds), args));
+        batch.BatchCommands.Add(SqlSession.Positional(HeadersSql(q.CustomerIds, q.ForUpdate), args));
+        batch.BatchCommands.Add(SqlSession.Positional(BucketsSql(q.CustomerIds), args));
+        batch.BatchCommands.Add(SqlSession.Positional(HeldLocksSql(q.CustomerIds), args));
+        if (q.FeatureIds.Count > 0)
+            batch.BatchCommands.Add(SqlSession.Positional(FeaturesSql(q.FeatureIds), new Dictionary<string, object?>(args) { ["features"] = List(q.FeatureIds) }));
+        var keyed = q.IdempotencyKeys.Count > 0 && q.CustomerIds.Count > 0;
+        if (keyed)
+            batch.BatchCommands.Add(SqlSession.Positional(UsageByKeysSql(q.CustomerIds, q.IdempotencyKeys), new Dictionary<string, object?>(args) { ["keys"] = List(q.IdempotencyKeys) }));
+        await using var r = await batch.ExecuteReaderAsync();
+        IReadOnlySet<string> customers;
+        if (q.CustomersKnownToExist) customers = new HashSet<string>(q.CustomerIds, StringComparer.Ordinal);
+        else
+        {
+            customers = (await ReadAllAsync(r, x => x.GetString(0))).ToHashSet(StringComparer.Ordinal);
+            await r.NextResultAsync();
+        }
+        var headers = await ReadAllAsync(r, ReadHeader);
+        await r.NextResultAsync();
+        var buckets = await ReadAllAsync(r, ReadBucket);
+        await r.NextResultAsync();
+        var locks = await ReadAllAsync(r, ReadLock);
+        IReadOnlyList<FeatureRecord> features = [];
+        if (q.FeatureIds.Count > 0)
+        {
+            await r.NextResultAsync();
+            features = await ReadAllAsync(r, SqlCatalog.ReadFeature);
+        }
+        IReadOnlyList<UsageRecord> usage = [];
+        if (keyed)
+        {
+            await r.NextResultAsync();
+            usage = await ReadAllAsync(r, ReadUsage);
+        }
+        return new BookRows(customers, headers, buckets, locks, features, usage);
+    }
 
     public async Task SaveHeadersAsync(IReadOnlyList<BalanceHeader> headers)
     {
@@ -203,7 +279,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         await using var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT feature_id, SUM(amount) FROM credit_transactions
             WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND created_at > @from AND created_at <= @to
-              AND type = @reset AND {s.In("feature_id", "features")}
+              AND type = @reset AND {s.In("feature_id", "features", featureIds)}
             GROUP BY feature_id
             """, new { tenant.AccountId, tenant.Livemode, customerId, from = Micros.From(from), to = Micros.From(to),
                 reset = BalanceWords.Wire(MovementType.Reset), features = s.List(featureIds) }, s.Transaction);
@@ -349,42 +425,42 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     // No row limit: the requested ids are bounded by the batch (at most BalanceEngine.BatchSizeMax
     // distinct features), and every credit system must be seen, or a feature drawn from one would be
     // decided as not found. (A fixed LIMIT here once dropped features past the 200th in a busy batch.)
+    private string FeaturesSql(IReadOnlyCollection<string> featureIds) => $"""
+        SELECT {SqlCatalog.FeatureColumns} FROM features
+        WHERE account_id = @AccountId AND livemode = @Livemode AND ({In("id", "features", featureIds)} OR type = 'credit_system')
+        ORDER BY created_at, id
+        """;
+
     public Task<IReadOnlyList<FeatureRecord>> FeaturesWithCreditSystemsAsync(Tenant tenant, IReadOnlyCollection<string> featureIds) =>
-        ((SqlCatalog)s.Catalog).QueryFeaturesAsync($"""
-            SELECT {SqlCatalog.FeatureColumns} FROM features
-            WHERE account_id = @AccountId AND livemode = @Livemode AND ({In("id", "ids")} OR type = 'credit_system')
-            ORDER BY created_at, id
-            """, new { tenant.AccountId, tenant.Livemode, ids = List(featureIds) });
+        ((SqlCatalog)s.Catalog).QueryFeaturesAsync(FeaturesSql(featureIds), new { tenant.AccountId, tenant.Livemode, features = List(featureIds) });
 
     private async Task<IReadOnlyList<StoredBucket>> QueryBuckets(string sql, object args)
     {
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
-        var list = new List<StoredBucket>();
-        while (await r.ReadAsync())
+        return await ReadAllAsync(r, ReadBucket);
+    }
+
+    private static StoredBucket ReadBucket(DbDataReader r)
+    {
+        var bucket = new Bucket(r.GetString(5), BalanceWords.Parse<BucketKind>(r.GetString(6)), r.GetInt32(7),
+            BalanceWords.Parse<GrantCategory>(r.GetString(8)), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), Micros.To(r.GetInt64(12)),
+            r.IsDBNull(13) ? null : Micros.To(r.GetInt64(13)), Micros.To(r.GetInt64(14)), r.GetBoolean(15)) { ExpiryRecorded = r.GetBoolean(16) };
+        return new StoredBucket
         {
-            var bucket = new Bucket(r.GetString(5), BalanceWords.Parse<BucketKind>(r.GetString(6)), r.GetInt32(7),
-                BalanceWords.Parse<GrantCategory>(r.GetString(8)), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), Micros.To(r.GetInt64(12)),
-                r.IsDBNull(13) ? null : Micros.To(r.GetInt64(13)), Micros.To(r.GetInt64(14)), r.GetBoolean(15)) { ExpiryRecorded = r.GetBoolean(16) };
-            list.Add(new StoredBucket
-            {
-                AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
-                Bucket = bucket, Name = r.IsDBNull(17) ? null : r.GetString(17), Metadata = r.IsDBNull(18) ? null : r.GetString(18),
-                Loaded = (bucket.Granted, bucket.Used, bucket.Held, bucket.Voided, bucket.ExpiryRecorded, bucket.ExpiresAt),
-            });
-        }
-        return list;
+            AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
+            Bucket = bucket, Name = r.IsDBNull(17) ? null : r.GetString(17), Metadata = r.IsDBNull(18) ? null : r.GetString(18),
+            Loaded = (bucket.Granted, bucket.Used, bucket.Held, bucket.Voided, bucket.ExpiryRecorded, bucket.ExpiresAt),
+        };
     }
 
     private async Task<IReadOnlyList<LockRecord>> QueryLocks(string sql, object args)
     {
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
-        var list = new List<LockRecord>();
-        while (await r.ReadAsync())
-        {
-            list.Add(new LockRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), BalanceWords.Parse<LockStatus>(r.GetString(6)), r.GetInt64(7),
-                r.IsDBNull(8) ? null : r.GetInt64(8), JsonSerializer.Deserialize<List<Part>>(r.GetString(9), KassaJson.Options) ?? [],
-                Micros.To(r.GetInt64(10)), Micros.To(r.GetInt64(11)), r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12))));
-        }
-        return list;
+        return await ReadAllAsync(r, ReadLock);
     }
+
+    private static LockRecord ReadLock(DbDataReader r) =>
+        new(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), BalanceWords.Parse<LockStatus>(r.GetString(6)), r.GetInt64(7),
+            r.IsDBNull(8) ? null : r.GetInt64(8), JsonSerializer.Deserialize<List<Part>>(r.GetString(9), KassaJson.Options) ?? [],
+            Micros.To(r.GetInt64(10)), Micros.To(r.GetInt64(11)), r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)));
 }

@@ -191,14 +191,14 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     {
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
         var list = new List<FeatureRecord>();
-        while (await r.ReadAsync())
-        {
-            list.Add(new FeatureRecord(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), Str(r, 5),
-                r.IsDBNull(6) ? null : JsonSerializer.Deserialize<List<CreditSchemaEntry>>(r.GetString(6), KassaJson.Options),
-                Time(r, 7), Micros.To(r.GetInt64(8)), Micros.To(r.GetInt64(9)), r.IsDBNull(10) ? null : r.GetInt64(10)));
-        }
+        while (await r.ReadAsync()) list.Add(ReadFeature(r));
         return list;
     }
+
+    internal static FeatureRecord ReadFeature(DbDataReader r) =>
+        new(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetString(3), r.GetString(4), Str(r, 5),
+            r.IsDBNull(6) ? null : JsonSerializer.Deserialize<List<CreditSchemaEntry>>(r.GetString(6), KassaJson.Options),
+            Time(r, 7), Micros.To(r.GetInt64(8)), Micros.To(r.GetInt64(9)), r.IsDBNull(10) ? null : r.GetInt64(10));
 
     private async Task<IReadOnlyList<ProductRecord>> QueryProducts(string sql, object args)
     {

@@ -48,7 +48,7 @@ internal sealed class SqlDisputes(SqlSession s) : IDisputeStore
         if (paymentIds.Count == 0) return latest;
         var rows = await s.Connection.QueryAsync<(string PaymentId, string Id)>($"""
             SELECT payment_id, id FROM disputes
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("payment_id", "ids")}
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("payment_id", "ids", paymentIds)}
             ORDER BY created_at, id
             """, new { tenant.AccountId, tenant.Livemode, ids = s.List(paymentIds) }, s.Transaction);
         // Oldest first, so the newest dispute of each payment is the one left in the map.

@@ -75,7 +75,7 @@ internal sealed class SqlInvoices(SqlSession s) : IInvoiceStore
         if (invoiceIds.Count == 0) return [];
         await using var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT {LineColumns} FROM invoice_lines
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("invoice_id", "ids")}
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("invoice_id", "ids", invoiceIds)}
             ORDER BY invoice_id, created_at, id
             """, new { tenant.AccountId, tenant.Livemode, ids = s.List(invoiceIds) }, s.Transaction);
         var list = new List<InvoiceLineRecord>();
@@ -207,11 +207,12 @@ internal sealed partial class SqlLedger(SqlSession s) : ILedgerStore
         }
         if (heads.Count == 0) return [];
         var lines = new Dictionary<string, List<LedgerLineRecord>>(StringComparer.Ordinal);
+        var entryIds = heads.Select(h => h.Id).ToList();
         await using (var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT entry_id, account_code, debit, credit FROM ledger_lines
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("entry_id", "ids")}
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("entry_id", "ids", entryIds)}
             ORDER BY entry_id, account_code
-            """, new { tenant.AccountId, tenant.Livemode, ids = s.List(heads.Select(h => h.Id).ToList()) }, s.Transaction))
+            """, new { tenant.AccountId, tenant.Livemode, ids = s.List(entryIds) }, s.Transaction))
         {
             while (await r.ReadAsync())
             {

@@ -68,7 +68,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         QueryMeters($"""
             SELECT {MeterColumns} FROM (
               SELECT {MeterColumns}, ROW_NUMBER() OVER (PARTITION BY event_name ORDER BY id) AS rn
-              FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND {In("event_name", "names")}
+              FROM meters WHERE account_id = @AccountId AND livemode = @Livemode AND {In("event_name", "names", eventNames)}
             ) m WHERE rn <= @perNameLimit
             ORDER BY id
             """, new { tenant.AccountId, tenant.Livemode, names = List(eventNames), perNameLimit });
@@ -504,6 +504,6 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             row.UpdatedAt == 0 ? null : Micros.To(row.UpdatedAt));
     }
 
-    private string In(string column, string parameter) => s.In(column, parameter);
+    private string In(string column, string parameter, IReadOnlyCollection<string> values) => s.In(column, parameter, values);
     private object List(IReadOnlyCollection<string> values) => s.List(values);
 }

@@ -32,7 +32,7 @@ public interface ISqlAccess
 }
 
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
-internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
+internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
     /// <param name="statements">A SQLite connection's statement cache, which outlives the session: the store keeps
     /// its writer and reader connections open with theirs (ADR 0011, ADR 0012). Null for PostgreSQL.</param>
@@ -158,12 +158,45 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     // One parameter whatever the list's length, so the statement text never changes and stays prepared:
     // an array for PostgreSQL's = ANY(…), a JSON array that SQLite's json_each unpacks. (Dapper's own
     // expansion of IN @list writes one placeholder per element: new text, and a new prepare, per length.)
-    public string In(string column, string parameter) =>
-        Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
+    // One value is plain equality instead: PostgreSQL's generic plan for = ANY($n) assumes ten elements,
+    // so it never beats the custom plan for one and every execution was planned again (most of the
+    // server's CPU on a read-only check of one customer); for = $n the generic plan is as cheap as the
+    // custom one and is kept after five executions. So at most two statement texts per query.
+    public string In(string column, string parameter, IReadOnlyCollection<string> values) =>
+        values.Count == 1 ? $"{column} = @{parameter}"
+        : Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
 
-    /// <summary>The value for a parameter used with <see cref="In"/>.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"@(\w+)")]
+    private static partial System.Text.RegularExpressions.Regex NamedParameter();
+
+    /// <summary>
+    /// A statement written with Dapper's <c>@name</c> parameters as a PostgreSQL batch command, whose
+    /// parameters are positional: each distinct name becomes <c>$n</c> in order of first use, with its
+    /// value from <paramref name="args"/>.
+    /// </summary>
+    internal static Npgsql.NpgsqlBatchCommand Positional(string sql, IReadOnlyDictionary<string, object?> args)
+    {
+        var order = new List<string>();
+        var text = NamedParameter().Replace(sql, m =>
+        {
+            var name = m.Groups[1].Value;
+            var i = order.IndexOf(name);
+            if (i < 0)
+            {
+                order.Add(name);
+                i = order.Count - 1;
+            }
+            return "$" + (i + 1);
+        });
+        var command = new Npgsql.NpgsqlBatchCommand(text);
+        foreach (var name in order) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = args[name] ?? DBNull.Value });
+        return command;
+    }
+
+    /// <summary>The value for a parameter used with <see cref="In"/> for the same values.</summary>
     public object List(IReadOnlyCollection<string> values) =>
-        Dialect.IsPostgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values, Kassa.Engine.Json.KassaJson.Options);
+        values.Count == 1 ? values.First()
+        : Dialect.IsPostgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values, Kassa.Engine.Json.KassaJson.Options);
 
     public IAccountStore Accounts { get; }
     public IApiKeyStore ApiKeys { get; }

@@ -16,7 +16,7 @@ internal sealed class SqlSpendCaps(SqlSession s) : ISpendCapStore
     public Task<IReadOnlyList<SpendCapRecord>> ForCustomersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds) =>
         Query($"""
             SELECT {Columns} FROM spend_caps WHERE account_id = @AccountId AND livemode = @Livemode
-              AND {s.In("customer_id", "ids")}
+              AND {s.In("customer_id", "ids", customerIds)}
             """, new { tenant.AccountId, tenant.Livemode, ids = s.List(customerIds) });
 
     public Task UpsertAsync(SpendCapRecord c) =>

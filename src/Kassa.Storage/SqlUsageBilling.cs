@@ -9,7 +9,7 @@ internal sealed class SqlUsageBilling(SqlSession s) : IUsageBillingStore
     public Task<IReadOnlyList<MeterRecord>> MetersOfFeaturesAsync(Tenant tenant, IReadOnlyCollection<string> featureIds, int limit) =>
         ((SqlMetering)s.Metering).QueryMeters($"""
             SELECT {SqlMetering.MeterColumns} FROM meters
-            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("feature_id", "ids")}
+            WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("feature_id", "ids", featureIds)}
             ORDER BY id LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, ids = s.List(featureIds), limit });
 
@@ -24,7 +24,7 @@ internal sealed class SqlUsageBilling(SqlSession s) : IUsageBillingStore
             JOIN invoice_lines l ON l.account_id = i.account_id AND l.livemode = i.livemode AND l.invoice_id = i.id
             WHERE i.account_id = @AccountId AND i.livemode = @Livemode AND i.subscription_id = @subscriptionId AND i.period_start >= @from
               AND i.billing_reason = 'subscription_cycle' AND l.type IN ('usage', 'prior_period') AND l.period_start IS NOT NULL
-              AND {s.In("l.feature_id", "ids")}
+              AND {s.In("l.feature_id", "ids", featureIds)}
             GROUP BY l.feature_id, l.period_start
             ORDER BY l.period_start, l.feature_id
             LIMIT @limit

@@ -55,14 +55,16 @@ public static partial class ApplyBalanceBatch
             var customers = tenantOps.Select(o => o.CustomerId).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
             var lockIds = tenantOps.Select(o => o switch { FinalizeLockOp f => f.LockId, ExpireLockOp e => e.LockId, _ => null }).OfType<string>().Distinct().ToList();
             // Maintenance only: no features to load, no idempotency keys.
-            var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now);
-            books.Add(book);
             var featureIds = tenantOps.Select(o => o switch { CheckOp c => c.FeatureId, TrackOp t => t.FeatureId, _ => null }).OfType<string>().Distinct().ToList();
-            var loaded = featureIds.Count > 0 ? await s.Balances.FeaturesWithCreditSystemsAsync(group.Key, featureIds) : [];
+            var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
+            // Balances, features and stored answers in one load (one round trip on PostgreSQL).
+            var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now, featureIds: featureIds, idempotencyKeys: keys);
+            books.Add(book);
+            var loaded = book.Features;
             var features = loaded.Where(f => featureIds.Contains(f.Id)).ToDictionary(f => f.Id, StringComparer.Ordinal);
             var creditSystems = loaded.Where(IsCreditSystem).ToList();
-            var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
-            var stored = await s.Balances.LoadUsageByKeysAsync(group.Key, customers, keys);
+            // Keys are looked up for the batch's own customers (a finalized lock's customer has no key to match).
+            var stored = book.KeyedUsage.Where(u => customers.Contains(u.CustomerId)).ToList();
             var cutoff = now - IdempotencyRetention;
             writes.ExpiredKeys.AddRange(stored.Where(u => u.CreatedAt <= cutoff));
             var seen = stored.Where(u => u.Response is not null && u.CreatedAt > cutoff)
@@ -92,8 +94,8 @@ public static partial class ApplyBalanceBatch
     /// </summary>
     public static async Task<CheckResponse> CheckReadOnly(IStoreSession s, CheckOp op)
     {
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [op.CustomerId], [], forUpdate: false, op.Now);
-        var loaded = await s.Balances.FeaturesWithCreditSystemsAsync(op.Tenant, [op.FeatureId]);
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [op.CustomerId], [], forUpdate: false, op.Now, featureIds: [op.FeatureId]);
+        var loaded = book.Features;
         var features = loaded.Where(f => f.Id == op.FeatureId).ToDictionary(f => f.Id, StringComparer.Ordinal);
         var creditSystems = loaded.Where(IsCreditSystem).ToList();
         new Decider(book, features, creditSystems, new Dictionary<(string, string), string>(), new Writes()).Apply(op);

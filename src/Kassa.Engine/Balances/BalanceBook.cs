@@ -66,9 +66,17 @@ public sealed class BalanceBook
 
     private BalanceBook(Tenant tenant) => Tenant = tenant;
 
+    /// <summary>The features a batch asked for with every credit system (empty unless asked for).</summary>
+    public IReadOnlyList<FeatureRecord> Features { get; private set; } = [];
+
+    /// <summary>Usage records holding the idempotency keys a batch asked about (empty unless asked for).</summary>
+    public IReadOnlyList<UsageRecord> KeyedUsage { get; private set; } = [];
+
     /// <param name="customersKnownToExist">The caller already loaded these customers (skips one query on the read path).</param>
+    /// <param name="featureIds">Features whose definitions (with every credit system's) to load with the balances.</param>
+    /// <param name="idempotencyKeys">Keys whose usage records to load with the balances.</param>
     public static async Task<BalanceBook> LoadAsync(IStoreSession s, Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> lockIds, bool forUpdate, DateTimeOffset now,
-        bool customersKnownToExist = false)
+        bool customersKnownToExist = false, IReadOnlyCollection<string>? featureIds = null, IReadOnlyCollection<string>? idempotencyKeys = null)
     {
         var book = new BalanceBook(tenant);
         var customers = new HashSet<string>(customerIds, StringComparer.Ordinal);
@@ -81,11 +89,15 @@ public sealed class BalanceBook
             }
         }
         if (customers.Count == 0) return book;
-        book.Customers = customersKnownToExist ? customers : await s.Balances.ExistingCustomersAsync(tenant, customers);
-        var headers = await s.Balances.LoadHeadersAsync(tenant, customers, forUpdate);
-        // No balance rows: no buckets or locks can matter (locks and buckets hang off a balance).
-        if (headers.Count == 0 && lockIds.Count == 0) return book;
-        var buckets = (await s.Balances.LoadBucketsAsync(tenant, customers, now)).ToLookup(b => (b.CustomerId, b.FeatureId, b.EntityId));
+        // Sorted: the header rows are locked in key order whatever order the caller gave.
+        var ordered = customers.Order(StringComparer.Ordinal).ToList();
+        var rows = await s.Balances.LoadBookAsync(new BookQuery(tenant, ordered, forUpdate, now, customersKnownToExist,
+            featureIds ?? [], idempotencyKeys ?? [], ByLockIds: lockIds.Count > 0));
+        book.Customers = rows.Customers;
+        book.Features = rows.Features;
+        book.KeyedUsage = rows.Usage;
+        var headers = rows.Headers;
+        var buckets = rows.Buckets.ToLookup(b => (b.CustomerId, b.FeatureId, b.EntityId));
         foreach (var h in headers)
         {
             var key = (h.CustomerId, h.FeatureId, h.EntityId);
@@ -98,7 +110,7 @@ public sealed class BalanceBook
         {
             foreach (var cap in await s.SpendCaps.ForCustomersAsync(tenant, priced)) book._spendCaps[(cap.CustomerId, cap.FeatureId)] = cap.MaxOverageAmount;
         }
-        foreach (var l in await s.Balances.LoadHeldLocksAsync(tenant, customers))
+        foreach (var l in rows.HeldLocks)
         {
             book.Locks.TryAdd(l.Id, l);
             var key = (l.CustomerId, l.FeatureId, l.EntityId);

@@ -1,4 +1,5 @@
 using Kassa.Core.Balances;
+using Kassa.Engine.Common;
 
 namespace Kassa.Engine.Storage;
 
@@ -83,6 +84,25 @@ public sealed record LockRecord(
 public sealed record UsageRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, long Value, string? IdempotencyKey,
     string? Response, DateTimeOffset OccurredAt, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// What a balance batch or read loads for some customers of one tenant (<see cref="IBalanceStore.LoadBookAsync"/>).
+/// <paramref name="FeatureIds"/> empty: no features are read; <paramref name="IdempotencyKeys"/> empty: no usage
+/// records. <paramref name="ByLockIds"/>: the caller also loaded locks by id, so buckets and held locks are read
+/// even for customers without a balance row.
+/// </summary>
+public sealed record BookQuery(
+    Tenant Tenant, IReadOnlyCollection<string> CustomerIds, bool ForUpdate, DateTimeOffset Now, bool CustomersKnownToExist,
+    IReadOnlyCollection<string> FeatureIds, IReadOnlyCollection<string> IdempotencyKeys, bool ByLockIds = false);
+
+/// <summary>
+/// The rows of a <see cref="BookQuery"/>: the customers that exist and are not deleted (the ones asked for
+/// when the caller knew them to exist), their balance headers, live buckets and held locks, the features
+/// asked for together with every credit system, and the usage records holding any of the keys.
+/// </summary>
+public sealed record BookRows(
+    IReadOnlySet<string> Customers, IReadOnlyList<BalanceHeader> Headers, IReadOnlyList<StoredBucket> Buckets, IReadOnlyList<LockRecord> HeldLocks,
+    IReadOnlyList<FeatureRecord> Features, IReadOnlyList<UsageRecord> Usage);
 
 public sealed record CreditTransactionRecord(
     string AccountId, bool Livemode, string Id, string CustomerId, string FeatureId, string EntityId, MovementType Type, long Amount, string? BucketId,
