@@ -56,15 +56,20 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         return await ReadAllAsync(r, ReadHeader);
     }
 
-    private static BalanceHeader ReadHeader(DbDataReader r) => new()
+    private static BalanceHeader ReadHeader(DbDataReader r)
     {
-        AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
-        Overage = r.GetInt64(5), OveragePolicy = OverageFromRow(r.GetString(6)), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
-        Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
-        Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
-        Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
-        Suspended = r.GetBoolean(19),
-    };
+        var h = new BalanceHeader
+        {
+            AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
+            Overage = r.GetInt64(5), OveragePolicy = OverageFromRow(r.GetString(6)), Unlimited = r.GetBoolean(7), Allowance = r.GetInt64(8), Reset = r.GetString(9),
+            Anchor = Micros.To(r.GetInt64(10)), PeriodStart = Micros.To(r.GetInt64(11)), NextResetAt = r.IsDBNull(12) ? null : Micros.To(r.GetInt64(12)),
+            Rollover = r.GetBoolean(13), RolloverMax = r.IsDBNull(14) ? null : r.GetInt64(14), SubscriptionId = r.IsDBNull(15) ? null : r.GetString(15),
+            Version = r.GetInt64(16), UpdatedAt = Micros.To(r.GetInt64(17)), OveragePrice = r.IsDBNull(18) ? null : r.GetString(18),
+            Suspended = r.GetBoolean(19),
+        };
+        h.Stored = h.Columns;
+        return h;
+    }
 
     private static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbDataReader r, Func<DbDataReader, T> read)
     {
@@ -196,6 +201,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
                 h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
                 h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
                 h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
+        foreach (var h in headers) h.Stored = h.Columns;
     }
 
     // A boolean feature's entitlement row has always stored "boolean" in overage_policy; it is a flag

@@ -12,9 +12,18 @@ internal sealed class SqlGroupCommits(SqlSession s) : IGroupCommitStore
     /// </summary>
     private const string FenceLockTimeout = "10s";
 
-    public Task RecordAsync(string batchId, DateTimeOffset now) =>
-        s.Connection.ExecuteAsync("INSERT INTO group_commits (batch_id, fenced, created_at) VALUES (@batchId, 0, @now)",
-            new { batchId, now = Micros.From(now) }, s.Transaction);
+    public Task RecordAsync(string batchId, DateTimeOffset now)
+    {
+        const string Sql = "INSERT INTO group_commits (batch_id, fenced, created_at) VALUES (@batchId, 0, @now)";
+        if (s.Dialect.IsPostgres)
+        {
+            // Nobody reads the marker back in this transaction: it rides with the batch's writes (or the flush
+            // before COMMIT) instead of costing a round trip of its own.
+            s.SendWithNextWrites(SqlSession.Positional(Sql, new Dictionary<string, object?> { ["batchId"] = batchId, ["now"] = Micros.From(now) }));
+            return Task.CompletedTask;
+        }
+        return s.Connection.ExecuteAsync(Sql, new { batchId, now = Micros.From(now) }, s.Transaction);
+    }
 
     public async Task<bool> FenceAsync(string batchId, DateTimeOffset now)
     {

@@ -83,8 +83,32 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
 
     public async Task SavepointAsync(string name)
     {
-        await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
+        if (_sendWithNextWrites.Count > 0)
+        {
+            // Held statements belong to the transaction, not to the request the savepoint opens for: they go
+            // first, in the same round trip, so a rollback to this savepoint can never take them back.
+            var batch = TakeHeld();
+            batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand($"SAVEPOINT {name}"));
+            await using (batch) await batch.ExecuteNonQueryAsync();
+        }
+        else await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
         Pending.Mark();
+    }
+
+    // PostgreSQL statements that must run in this transaction but whose answer nobody waits for (the
+    // group-commit marker): sent with the next batch of writes, a savepoint, or the flush before COMMIT,
+    // instead of in a round trip of their own.
+    private readonly List<Npgsql.NpgsqlBatchCommand> _sendWithNextWrites = [];
+
+    /// <summary>Holds <paramref name="command"/> (PostgreSQL only) until the session next writes, opens a savepoint or commits.</summary>
+    internal void SendWithNextWrites(Npgsql.NpgsqlBatchCommand command) => _sendWithNextWrites.Add(command);
+
+    private Npgsql.NpgsqlBatch TakeHeld()
+    {
+        var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)Native, (Npgsql.NpgsqlTransaction?)Transaction);
+        foreach (var c in _sendWithNextWrites) batch.BatchCommands.Add(c);
+        _sendWithNextWrites.Clear();
+        return batch;
     }
 
     public Task ReleaseAsync(string name)
@@ -135,6 +159,8 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
     {
         if (DeferredRowWrites is not { } batch) return;
         DeferredRowWrites = null;
+        for (var i = _sendWithNextWrites.Count - 1; i >= 0; i--) batch.BatchCommands.Insert(0, _sendWithNextWrites[i]);
+        _sendWithNextWrites.Clear();
         await using (batch)
         {
             if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync();
@@ -148,7 +174,26 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
     /// Writes the rows <see cref="Pending"/> holds. The store calls it before every commit; a read of a
     /// table those rows go to calls it first, so the session always reads what it wrote.
     /// </summary>
-    public Task FlushAsync() => Pending.FlushAsync(this);
+    public async Task FlushAsync()
+    {
+        if (!Dialect.IsPostgres || DeferredRowWrites is not null)
+        {
+            await Pending.FlushAsync(this);
+            return;
+        }
+        // On PostgreSQL the held rows of every table, and any held statement, in one round trip.
+        DeferRowWrites();
+        try
+        {
+            await Pending.FlushAsync(this);
+        }
+        catch
+        {
+            DropDeferredRowWrites();
+            throw;
+        }
+        await SendDeferredRowWritesAsync();
+    }
 
     /// <summary>The driver's own connection, for code that uses driver features (bulk writers, prepared loops).</summary>
     public DbConnection Native { get; }

@@ -117,8 +117,11 @@ public static partial class ApplyBalanceBatch
                 // Movements no operation logged (a reset or expiry found by a denied check, say) still reach the log.
                 writes.Transactions.AddRange(BalanceWrites.Drain(live, now, "maintenance", null));
                 live.Header.Overage = live.Balance.Overage;
-                live.Header.Version++;
-                headers.Add(live.Header);
+                if (live.Header.Changed)
+                {
+                    live.Header.Version++;
+                    headers.Add(live.Header);
+                }
                 buckets.AddRange(live.Buckets.Values.Where(b => b.IsNew || b.Changed));
             }
             updatedLocks.AddRange(book.ChangedLocks.Select(id => book.Locks[id]));

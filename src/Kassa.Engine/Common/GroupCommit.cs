@@ -196,9 +196,11 @@ public sealed class GroupCommit<T>(
             {
                 // PostgreSQL runs the work again after a deadlock: each attempt starts unfinished.
                 workDone = false;
+                // The marker first: on PostgreSQL it is held and sent with the work's first writes (one round trip
+                // fewer); either way it commits or rolls back with them.
+                await s.GroupCommits.RecordAsync(batchId, now);
                 await write(s, items, () => faults.Hit(loop, GroupCommitPoint.BeforeWrite));
                 faults.Hit(loop, GroupCommitPoint.DuringWrite);
-                await s.GroupCommits.RecordAsync(batchId, now);
                 workDone = true;
                 return true;
             }, commitIf: _ =>

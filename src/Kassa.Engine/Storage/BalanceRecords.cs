@@ -48,6 +48,19 @@ public sealed class BalanceHeader
     public long Version { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public bool IsNew { get; set; }
+
+    /// <summary>The columns a save writes, as one comparable value.</summary>
+    public (long, OveragePolicy?, bool, long, string, DateTimeOffset, DateTimeOffset, DateTimeOffset?, bool, long?, string?, DateTimeOffset, string?) Columns =>
+        (Overage, OveragePolicy, Unlimited, Allowance, Reset, Anchor, PeriodStart, NextResetAt, Rollover, RolloverMax, SubscriptionId, UpdatedAt, OveragePrice);
+
+    /// <summary><see cref="Columns"/> as the store last read or wrote them; null for a header not stored yet.</summary>
+    public (long, OveragePolicy?, bool, long, string, DateTimeOffset, DateTimeOffset, DateTimeOffset?, bool, long?, string?, DateTimeOffset, string?)? Stored { get; set; }
+
+    /// <summary>
+    /// Whether a save would change the stored row. A batch that only moved a balance's buckets (most
+    /// checks and tracks) leaves the header as it was and skips its UPDATE: one row write fewer per customer.
+    /// </summary>
+    public bool Changed => IsNew || Stored != Columns;
 }
 
 /// <summary>A bucket with the keys it is stored under.</summary>

@@ -77,7 +77,7 @@ public interface IStoreSession
 /// </summary>
 public interface IGroupCommitStore
 {
-    /// <summary>Writes the batch's marker (in the batch's transaction).</summary>
+    /// <summary>Writes the batch's marker in the batch's transaction (on PostgreSQL held until the session next writes, opens a savepoint or commits).</summary>
     Task RecordAsync(string batchId, DateTimeOffset now);
     /// <summary>
     /// Inserts a fence for the batch, waiting for the batch's transaction if it is still open: true when
