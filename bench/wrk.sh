@@ -11,6 +11,7 @@
 # Environment:
 #   DURATION (8s), WARMUP (3s), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000)
 #   INGEST_CONNECTIONS (8; 0 skips ingest: each request carries 1,000 events, so 8 in flight keep the writers busy)
+#   DRAIN_MAX (120)  seconds the roller-lag phase waits at most for the roller to fold the maximum's backlog
 #   LAG_DURATION (30s; 0s skips it)   after the ingest maximum, the roller-lag phase: ingest paced at half
 #              that maximum (accepted events/s) for LAG_DURATION, sampling kassa_meter_roller_lag_seconds
 #              from /metrics every second; reports the largest lag seen (issue 14: at most 5 s)
@@ -78,9 +79,19 @@ run_ingest() {
 
 # The roller-lag phase: ingest paced at half the maximum just measured (its accepted events/s, 20 % of
 # what is sent being duplicates) for LAG_DURATION, reading the roller's lag gauge from /metrics every
-# second (the server refreshes it every 5 s). Prints "<accepted events/s> <largest lag s> <lag at the end s> <errors>".
+# second (the server refreshes it every 5 s). It starts once the roller has folded the backlog the
+# maximum left (ingest at full speed outruns the roller on PostgreSQL, ~19k events/s there, by design:
+# usage stays exact from raw events meanwhile), waiting at most DRAIN_MAX seconds: the target is the lag
+# while ingest runs at half the maximum, not the time to fold what the maximum piled up, which is
+# reported apart. Prints "<accepted events/s> <largest lag s> <lag at the end s> <errors> <drain s>".
 measure_roller_lag() {
-  local ingest=$1 accepted rate samples out
+  local ingest=$1 accepted rate samples out lag drained=0
+  while [ "$drained" -lt "$DRAIN_MAX" ]; do
+    lag=$(curl -s "$url/metrics" | awk '/^kassa_meter_roller_lag_seconds/ { print $NF }')
+    [ "$lag" = 0 ] && break
+    sleep 1
+    drained=$((drained + 1))
+  done
   read -r _ _ _ _ accepted <<<"$ingest"
   # Offered events/s: half the accepted maximum, over the 80 % of a batch that is new.
   rate=$(awk -v a="$accepted" -v d="${WRK_DURATION%s}" 'BEGIN { printf "%.0f", a / d / 2 / 0.8 }')
@@ -92,9 +103,9 @@ measure_roller_lag() {
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   read -r _ _ _ errors accepted <<<"$out"
-  awk -v a="$accepted" -v d="${LAG_DURATION%s}" -v err="$errors" '
+  awk -v a="$accepted" -v d="${LAG_DURATION%s}" -v err="$errors" -v w="$drained" '
     { if ($1 + 0 > max) max = $1 + 0; last = $1 + 0 }
-    END { printf "%.0f %.3f %.3f %d\n", a / d, max, last, err }' "$samples"
+    END { printf "%.0f %.3f %.3f %d %d\n", a / d, max, last, err, w }' "$samples"
 }
 
 measure_engine() {
@@ -142,9 +153,9 @@ measure_engine() {
         'BEGIN { printf "[wrk] %s ingest          batches_per_s=%.1f accepted_per_s=%.0f p50=%.2fms p99=%.2fms errors=%d connections=%d\n", e, r, a / d, p50, p99, err, c }'
     fi
     if [ -n "$lag" ]; then
-      read -r accepted_rate lag_max lag_end errors <<<"$lag"
-      awk -v e="$engine" -v r="$accepted_rate" -v m="$lag_max" -v z="$lag_end" -v err="$errors" -v d="$LAG_DURATION" \
-        'BEGIN { printf "[wrk] %s roller_lag      accepted_per_s=%.0f lag_max=%.2fs lag_end=%.2fs errors=%d duration=%s max=5s met=%s\n", e, r, m, z, err, d, (m <= 5 && err == 0) ? "yes" : "no" }'
+      read -r accepted_rate lag_max lag_end errors drain <<<"$lag"
+      awk -v e="$engine" -v r="$accepted_rate" -v m="$lag_max" -v z="$lag_end" -v err="$errors" -v d="$LAG_DURATION" -v w="$drain" \
+        'BEGIN { printf "[wrk] %s roller_lag      accepted_per_s=%.0f lag_max=%.2fs lag_end=%.2fs errors=%d duration=%s backlog_drained_in=%ds max=5s met=%s\n", e, r, m, z, err, d, w, (m <= 5 && err == 0) ? "yes" : "no" }'
     fi
   } | tee -a "$tmpdir/wrk-$engine.out"
 }
@@ -161,6 +172,7 @@ WORKERS=${WORKERS:-64}
 CUSTOMERS=${CUSTOMERS:-10000}
 INGEST_CONNECTIONS=${INGEST_CONNECTIONS:-8}
 LAG_DURATION=${LAG_DURATION:-30s}
+DRAIN_MAX=${DRAIN_MAX:-120}
 if [ -n "${KASSA_SERVER_BIN:-}" ]; then
   server_bin=$KASSA_SERVER_BIN
 else
