@@ -36,18 +36,19 @@ internal sealed class SqlEvents(SqlSession s) : IEventStore
         !s.Dialect.IsPostgres ||
         await s.Connection.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@key)", new { key = DispatchLockKey }, s.Transaction);
 
+    // event_queue holds the seq of every event not yet dispatched (filled by a trigger on events, migration event_queue).
     public Task<IReadOnlyList<EventRecord>> UndispatchedAsync(int limit) =>
-        // Literal condition: the partial index events_undispatched applies (a parameter hid it: a scan of every event).
-        Query($"SELECT {Columns} FROM events WHERE {s.Dialect.IsFalse("dispatched")} ORDER BY seq LIMIT @limit", new { limit });
+        Query($"SELECT {Columns} FROM events WHERE seq IN (SELECT seq FROM event_queue ORDER BY seq LIMIT @limit) ORDER BY seq", new { limit });
 
     public async Task MarkDispatchedAsync(IReadOnlyList<long> seqs)
     {
         await s.FlushAsync();
         // One statement text whatever the count (Dapper's IN @list would write one placeholder per element:
         // a new text, and a new prepared statement, for every batch size).
+        // A delete from the small queue, not an update of events (whose flag rewrote a row and five index entries an event).
         await (s.Dialect.IsPostgres
-            ? s.Connection.ExecuteAsync("UPDATE events SET dispatched = TRUE WHERE seq = ANY(@seqs)", new { seqs = seqs.ToArray() }, s.Transaction)
-            : s.Connection.ExecuteAsync("UPDATE events SET dispatched = 1 WHERE seq IN (SELECT value FROM json_each(@seqs))",
+            ? s.Connection.ExecuteAsync("DELETE FROM event_queue WHERE seq = ANY(@seqs)", new { seqs = seqs.ToArray() }, s.Transaction)
+            : s.Connection.ExecuteAsync("DELETE FROM event_queue WHERE seq IN (SELECT value FROM json_each(@seqs))",
                 new { seqs = JsonSerializer.Serialize(seqs) }, s.Transaction));
     }
 
