@@ -25,25 +25,17 @@ internal static partial class RowWriter
     public static async Task ExecuteAsync<T>(SqlSession s, string sql, IReadOnlyList<T> rows, Func<T, object?[]> values)
     {
         if (rows.Count == 0) return;
-        var names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        var names = Names.GetOrAdd(sql, static text => ParameterName().Matches(text).Select(m => m.Groups[1].Value).Distinct().ToArray());
         if (s.Connection is SqliteStatementCache cache)
         {
-            // The session's prepared statement for this text, kept for the rest of the session.
-            var command = cache.Rent(sql);
-            try
+            // Bound by position through SQLitePCLRaw (SqliteRowStatement); a row with a value of another type,
+            // or met by a busy database, goes through Microsoft.Data.Sqlite's command instead.
+            var statement = cache.RowStatement(sql, names);
+            var db = cache.Inner.Handle!;
+            foreach (var row in rows)
             {
-                command.Transaction = (SqliteTransaction?)s.Transaction;
-                var parameters = names.Select(n => command.Parameters.Add(new SqliteParameter("@" + n, null))).ToArray();
-                foreach (var row in rows)
-                {
-                    var v = values(row);
-                    for (var i = 0; i < parameters.Length; i++) parameters[i].Value = v[i] ?? DBNull.Value;
-                    command.ExecuteNonQuery();
-                }
-            }
-            finally
-            {
-                cache.Return(command);
+                var v = values(row);
+                if (!SqliteRowStatement.CanBind(v) || !statement.TryRun(db, v)) RunCommand(cache, s, sql, names, v);
             }
             return;
         }
@@ -68,6 +60,24 @@ internal static partial class RowWriter
         {
             if (multi is not null) batch.BatchCommands.Add(multi.Command(chunk.Select(values).ToList()));
             else foreach (var row in chunk) batch.BatchCommands.Add(Command(positional, values(row)));
+        }
+    }
+
+    // Each statement text's parameter names, found once (the texts are a fixed set: a few dozen constants).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> Names = new(StringComparer.Ordinal);
+
+    private static void RunCommand(SqliteStatementCache cache, SqlSession s, string sql, string[] names, object?[] values)
+    {
+        var command = cache.Rent(sql);
+        try
+        {
+            command.Transaction = (SqliteTransaction?)s.Transaction;
+            for (var i = 0; i < names.Length; i++) command.Parameters.Add(new SqliteParameter("@" + names[i], values[i] ?? DBNull.Value));
+            command.ExecuteNonQuery();
+        }
+        finally
+        {
+            cache.Return(command);
         }
     }
 

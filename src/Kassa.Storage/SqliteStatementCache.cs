@@ -41,6 +41,25 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
             Stats.OrderByDescending(x => x.Value).Select(x => x.Value + "\t" + x.Key.ReplaceLineEndings(" ")));
     }
 
+    private readonly Dictionary<string, SqliteRowStatement> _rows = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The connection's raw prepared statement for a row write (<see cref="RowWriter"/>), made on first use and
+    /// kept like the commands; <paramref name="names"/> are its parameters in the order rows give values.
+    /// </summary>
+    internal SqliteRowStatement RowStatement(string sql, IReadOnlyList<string> names)
+    {
+        if (_rows.TryGetValue(sql, out var kept)) return kept;
+        if (_rows.Count >= StatementsMax)
+        {
+            foreach (var row in _rows.Values) row.Dispose();
+            _rows.Clear();
+        }
+        var statement = SqliteRowStatement.Prepare(Inner.Handle!, sql, names);
+        _rows[sql] = statement;
+        return statement;
+    }
+
     internal SqliteCommand Rent(string sql)
     {
         if (_idle.TryGetValue(sql, out var idle) && idle.Count > 0) return idle.Pop();
@@ -57,6 +76,8 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
             while (idle.Count > 0) idle.Pop().Dispose();
         }
         _idle.Clear();
+        foreach (var row in _rows.Values) row.Dispose();
+        _rows.Clear();
     }
 
     internal void Return(SqliteCommand command)

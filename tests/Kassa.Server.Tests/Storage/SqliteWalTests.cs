@@ -54,4 +54,45 @@ public sealed class SqliteWalTests : IDisposable
         }
         Assert.InRange(store.WalRestarts - before, 0, 1);
     }
+
+    [Fact]
+    public async Task Under_steady_writes_the_checkpointer_makes_the_wal_start_over_without_the_writers_restart()
+    {
+        // The same steady writes twice: with the checkpointer's rewinds, and with them off (the frame threshold
+        // out of reach). No RESTART by the writer in either (its limit far away).
+        var (rewinding, rewinds, written) = await SteadyWritesAsync("rewind.db", rewindFramesMin: 256);
+        var (growing, none, _) = await SteadyWritesAsync("grow.db", rewindFramesMin: int.MaxValue);
+        Assert.True(rewinds >= 3, $"the checkpointer made the WAL start over {rewinds} times in 3 s");
+        Assert.Equal(0, none);
+        // Without rewinds the WAL holds every page written; with them, about what one interval writes.
+        Assert.True(rewinding * 2 < growing, $"the WAL reached {rewinding:#,0} bytes with rewinds and {growing:#,0} without ({written:#,0} events)");
+    }
+
+    private async Task<(long LargestWal, long Rewinds, int Written)> SteadyWritesAsync(string file, int rewindFramesMin)
+    {
+        var path = _temp.File(file);
+        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System) { WalRestartBytes = 1L << 40, RewindFramesMin = rewindFramesMin };
+        await store.MigrateAsync();
+        var tenant = new Tenant("acct_rewind", false);
+        var properties = JsonSerializer.Serialize(new { pad = new string('x', 2000) });
+        using var doc = JsonDocument.Parse(properties);
+        var now = DateTimeOffset.UtcNow;
+        var written = 0;
+        long largest = 0;
+        var until = DateTime.UtcNow.AddSeconds(3);
+        // Six checkpointer intervals of steady writes.
+        for (var t = 0; DateTime.UtcNow < until; t++)
+        {
+            await Task.Delay(2);
+            var events = Enumerable.Range(0, 20)
+                .Select(i => new NormalizedEvent($"e{t}-{i}", "wal", $"c{i % 7}", now, doc.RootElement, properties)).ToList();
+            written += (await store.WriteAsync(s => s.Metering.InsertEventsAsync(tenant, events, now))).Count;
+            var wal = new FileInfo(path + "-wal");
+            largest = Math.Max(largest, wal.Exists ? wal.Length : 0);
+        }
+        Assert.Equal(0, store.WalRestarts);
+        // Every write landed.
+        Assert.Equal((long)written, await store.ReadAsync(async s => (long)(await s.Metering.ListEventsAsync(tenant, null, "wal", null, null, null, 1_000_000)).Count));
+        return (largest, store.WalRewinds, written);
+    }
 }

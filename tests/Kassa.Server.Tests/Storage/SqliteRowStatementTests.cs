@@ -1,0 +1,106 @@
+using Kassa.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Kassa.Server.Tests.Storage;
+
+/// <summary>
+/// The balance engine's SQLite row writes go through <see cref="SqliteRowStatement"/> (bound by position via
+/// SQLitePCLRaw) instead of Microsoft.Data.Sqlite's command. Rows written before and after must read back the
+/// same, so every value type the writes pass is stored byte for byte as Microsoft.Data.Sqlite stores it, in
+/// columns of every affinity the schema uses.
+/// </summary>
+public sealed class SqliteRowStatementTests : IDisposable
+{
+    private readonly SqliteConnection _db = new("Data Source=:memory:");
+
+    public SqliteRowStatementTests()
+    {
+        _db.Open();
+        foreach (var table in new[] { "by_command", "by_statement" })
+        {
+            using var create = _db.CreateCommand();
+            create.CommandText = $"CREATE TABLE {table} (n INTEGER PRIMARY KEY, t TEXT, i INTEGER, r NUMERIC, f REAL, b BLOB, x)";
+            create.ExecuteNonQuery();
+        }
+    }
+
+    public void Dispose() => _db.Dispose();
+
+    private static readonly object?[] Values =
+    [
+        null, DBNull.Value, "", "bench_ent_7", "héllo ✓ 𝄞", "{\"allowed\":true}", "12", "1.50",
+        0L, -5L, long.MaxValue, long.MinValue, 0, 42, -7, int.MaxValue, true, false,
+        0m, 1m, 1.5m, 1.50m, -0.000001m, 100.00m, 2_500_000m, 0.1m, decimal.MaxValue, decimal.MinValue, 79228162514264337593543.950335m,
+    ];
+
+    private const string Insert = "INSERT INTO {0} (n, t, i, r, f, b, x) VALUES (@n, @t, @i, @r, @f, @b, @x)";
+
+    [Fact]
+    public void Every_value_type_is_stored_as_Microsoft_Data_Sqlite_stores_it_in_every_column_affinity()
+    {
+        using (var transaction = _db.BeginTransaction())
+        {
+            var statement = SqliteRowStatement.Prepare(_db.Handle!, string.Format(Insert, "by_statement"), ["n", "t", "i", "r", "f", "b", "x"]);
+            using var command = _db.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = string.Format(Insert, "by_command");
+            for (var n = 0; n < Values.Length; n++)
+            {
+                object?[] row = [(long)n, Values[n], Values[n], Values[n], Values[n], Values[n], Values[n]];
+                Assert.True(SqliteRowStatement.CanBind(row));
+                command.Parameters.Clear();
+                foreach (var (name, value) in new[] { "n", "t", "i", "r", "f", "b", "x" }.Zip(row))
+                    command.Parameters.Add(new SqliteParameter("@" + name, value ?? DBNull.Value));
+                command.ExecuteNonQuery();
+                Assert.True(statement.TryRun(_db.Handle!, row));
+            }
+            statement.Dispose();
+            // Nothing left unreset: the transaction commits.
+            transaction.Commit();
+        }
+
+        var byCommand = Dump("by_command");
+        Assert.Equal(Values.Length, byCommand.Count);
+        Assert.Equal(byCommand, Dump("by_statement"));
+        // The comparison is not vacuous: the rows hold each storage class.
+        var classes = byCommand.SelectMany(r => r.Split('|')).Where((_, i) => i % 2 == 0).ToHashSet();
+        Assert.Superset(new HashSet<string> { "null", "text", "integer", "real" }, classes);
+    }
+
+    [Fact]
+    public void A_constraint_violation_throws_the_SqliteException_a_command_would_and_leaves_the_statement_usable()
+    {
+        var statement = SqliteRowStatement.Prepare(_db.Handle!, string.Format(Insert, "by_statement"), ["n", "t", "i", "r", "f", "b", "x"]);
+        object?[] row = [1L, "a", 1L, 1L, 1L, 1L, 1L];
+        Assert.True(statement.TryRun(_db.Handle!, row));
+        var e = Assert.Throws<SqliteException>(() => statement.TryRun(_db.Handle!, row));
+        Assert.Equal(19, e.SqliteErrorCode); // SQLITE_CONSTRAINT
+        Assert.True(statement.TryRun(_db.Handle!, [2L, "b", 2L, 2L, 2L, 2L, 2L]));
+        statement.Dispose();
+        Assert.Equal(2, Dump("by_statement").Count);
+    }
+
+    [Fact]
+    public void A_value_of_another_type_is_left_to_Microsoft_Data_Sqlite()
+    {
+        Assert.False(SqliteRowStatement.CanBind([1L, DateTimeOffset.UnixEpoch]));
+        Assert.False(SqliteRowStatement.CanBind([1.5d]));
+        Assert.False(SqliteRowStatement.CanBind([new byte[] { 1 }]));
+        Assert.False(SqliteRowStatement.CanBind([Guid.Empty]));
+    }
+
+    /// <summary>Each row as "storage class|hex of the stored bytes" per column, in order.</summary>
+    private List<string> Dump(string table)
+    {
+        using var command = _db.CreateCommand();
+        command.CommandText = $"""
+            SELECT typeof(t) || '|' || hex(t) || '|' || typeof(i) || '|' || hex(i) || '|' || typeof(r) || '|' || hex(r) || '|' ||
+                   typeof(f) || '|' || hex(f) || '|' || typeof(b) || '|' || hex(b) || '|' || typeof(x) || '|' || hex(x)
+            FROM {table} ORDER BY n
+            """;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read()) rows.Add(reader.GetString(0));
+        return rows;
+    }
+}
