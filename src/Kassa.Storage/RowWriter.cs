@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -14,18 +13,16 @@ namespace Kassa.Storage;
 /// the server plans once per connection thanks to automatic preparation. The balance engine writes
 /// all its rows this way.
 /// </summary>
-internal static partial class RowWriter
+internal static class RowWriter
 {
     public const int RowsPerRoundTripMax = 1_000;
-
-    [GeneratedRegex(@"@(\w+)")]
-    private static partial Regex ParameterName();
 
     /// <param name="sql">The statement with named parameters <c>@name</c>, in the order <paramref name="values"/> returns them.</param>
     public static async Task ExecuteAsync<T>(SqlSession s, string sql, IReadOnlyList<T> rows, Func<T, object?[]> values)
     {
         if (rows.Count == 0) return;
-        var names = Names.GetOrAdd(sql, static text => ParameterName().Matches(text).Select(m => m.Groups[1].Value).Distinct().ToArray());
+        var rewritten = PositionalSql.For(sql);
+        var names = rewritten.Names;
         if (s.Connection is SqliteStatementCache cache)
         {
             // Bound by position through SQLitePCLRaw (SqliteRowStatement); a row with a value of another type,
@@ -41,8 +38,7 @@ internal static partial class RowWriter
         }
         var pg = (NpgsqlConnection)s.Native;
         var multi = rows.Count > 1 ? await MultiRowInsert.ForAsync(pg, sql) : null;
-        var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i + 1);
-        var positional = multi?.Sql ?? ParameterName().Replace(sql, m => "$" + index[m.Groups[1].Value]);
+        var positional = multi?.Sql ?? rewritten.Text;
         if (s.DeferredRowWrites is { } held)
         {
             // Held for one round trip with the other writes of the same WriteTogetherAsync (whose caller bounds the rows).
@@ -62,9 +58,6 @@ internal static partial class RowWriter
             else foreach (var row in chunk) batch.BatchCommands.Add(Command(positional, values(row)));
         }
     }
-
-    // Each statement text's parameter names, found once (the texts are a fixed set: a few dozen constants).
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> Names = new(StringComparer.Ordinal);
 
     private static void RunCommand(SqliteStatementCache cache, SqlSession s, string sql, string[] names, object?[] values)
     {

@@ -37,8 +37,14 @@ internal sealed class SqlEvents(SqlSession s) : IEventStore
         await s.Connection.ExecuteScalarAsync<bool>("SELECT pg_try_advisory_xact_lock(@key)", new { key = DispatchLockKey }, s.Transaction);
 
     // event_queue holds the seq of every event not yet dispatched (filled by a trigger on events, migration event_queue).
+    // On PostgreSQL the queued seqs are looked up one by one (= ANY of an array the subquery fills first). Written
+    // as IN (subquery), the planner merged the queue with the events' primary key from its first row: the queued
+    // events are the newest, so every dispatch read the whole table through the index (63 ms a call with 40,000
+    // events, a fifth of a core under mutation load). SQLite looks each seq up by rowid either way.
     public Task<IReadOnlyList<EventRecord>> UndispatchedAsync(int limit) =>
-        Query($"SELECT {Columns} FROM events WHERE seq IN (SELECT seq FROM event_queue ORDER BY seq LIMIT @limit) ORDER BY seq", new { limit });
+        Query(s.Dialect.IsPostgres
+            ? $"SELECT {Columns} FROM events WHERE seq = ANY(ARRAY(SELECT seq FROM event_queue ORDER BY seq LIMIT @limit)) ORDER BY seq"
+            : $"SELECT {Columns} FROM events WHERE seq IN (SELECT seq FROM event_queue ORDER BY seq LIMIT @limit) ORDER BY seq", new { limit });
 
     public async Task MarkDispatchedAsync(IReadOnlyList<long> seqs)
     {

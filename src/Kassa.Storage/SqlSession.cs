@@ -211,9 +211,6 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
         values.Count == 1 ? $"{column} = @{parameter}"
         : Dialect.IsPostgres ? $"{column} = ANY(@{parameter})" : $"{column} IN (SELECT value FROM json_each(@{parameter}))";
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"@(\w+)")]
-    private static partial System.Text.RegularExpressions.Regex NamedParameter();
-
     /// <summary>
     /// A statement written with Dapper's <c>@name</c> parameters as a PostgreSQL batch command, whose
     /// parameters are positional: each distinct name becomes <c>$n</c> in order of first use, with its
@@ -221,20 +218,9 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
     /// </summary>
     internal static Npgsql.NpgsqlBatchCommand Positional(string sql, IReadOnlyDictionary<string, object?> args)
     {
-        var order = new List<string>();
-        var text = NamedParameter().Replace(sql, m =>
-        {
-            var name = m.Groups[1].Value;
-            var i = order.IndexOf(name);
-            if (i < 0)
-            {
-                order.Add(name);
-                i = order.Count - 1;
-            }
-            return "$" + (i + 1);
-        });
-        var command = new Npgsql.NpgsqlBatchCommand(text);
-        foreach (var name in order) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = args[name] ?? DBNull.Value });
+        var rewritten = PositionalSql.For(sql);
+        var command = new Npgsql.NpgsqlBatchCommand(rewritten.Text);
+        foreach (var name in rewritten.Names) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = args[name] ?? DBNull.Value });
         return command;
     }
 
