@@ -340,10 +340,10 @@ public sealed class SqliteStore : IKassaStore
     public long WalRestarts => Interlocked.Read(ref _walRestarts);
 
     /// <summary>
-    /// The background checkpointer alone cannot bound the WAL under sustained writes: SQLite rewinds the WAL
-    /// only when a write begins after every frame was copied, and back-to-back transactions always append
-    /// new frames first (seen: a 76 GB WAL beside a 2 GB database after 13 minutes of event loading). So
-    /// once the WAL passes <see cref="WalRestartBytes"/> the writer runs a RESTART checkpoint: it copies
+    /// The backstop when the checkpointer cannot rewind the WAL (<see cref="CheckpointAsync"/>: writes faster
+    /// than it copies, or a reader on old frames): SQLite rewinds the WAL only when a write begins after every
+    /// frame was copied (seen without any bound: a 76 GB WAL beside a 2 GB database after 13 minutes of event
+    /// loading). So once the WAL passes <see cref="WalRestartBytes"/> the writer runs a RESTART checkpoint: it copies
     /// what the background passes have not, waits for readers still on old frames (busy_timeout) and makes
     /// the next write start at the beginning of the file; journal_size_limit then trims the file back.
     /// Writes wait meanwhile — back-pressure that keeps disk use bounded.
