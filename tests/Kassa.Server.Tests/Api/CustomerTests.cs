@@ -162,6 +162,37 @@ public abstract class CustomerTests(KassaHost host)
     }
 
     [Fact]
+    public async Task The_email_filter_follows_email_changes_and_other_updates_leave_it_alone()
+    {
+        // On SQLite email is written by its own statement only when it changes (customers_by_email is not
+        // rewritten otherwise): every path through it must keep the filter exact.
+        var id = Wire.NewId();
+        var first = $"first-{Guid.NewGuid():N}@example.com";
+        var second = $"second-{Guid.NewGuid():N}@example.com";
+        async Task<string[]> Listed(string email) =>
+            (await host.Client().Get($"/v1/customers?email={email}")).Body!["data"]!.AsArray().Select(c => (string)c!["id"]!).ToArray();
+
+        await host.Client().Post("/v1/customers", new { id, email = first });
+        // Name and metadata only: still found under its email, and the update is stored.
+        var renamed = await host.Client().Put($"/v1/customers/{id}", new { name = "Renamed", metadata = new { n = "1" } });
+        Assert.Equal(HttpStatusCode.OK, renamed.Status);
+        Assert.Equal([id], await Listed(first));
+        Assert.Equal("Renamed", (string?)(await host.Client().Get($"/v1/customers/{id}")).Body!["name"]);
+        // A new email: found under it only, with the other fields as they were.
+        await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: $"{{\"email\": \"{second}\"}}");
+        Assert.Empty(await Listed(first));
+        Assert.Equal([id], await Listed(second));
+        var fetched = (await host.Client().Get($"/v1/customers/{id}")).Body!;
+        Assert.Equal((second, "Renamed", "{\"n\":\"1\"}"), ((string?)fetched["email"], (string?)fetched["name"], fetched["metadata"]!.ToJsonString()));
+        // Email cleared, then a metadata change: found under neither.
+        await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: "{\"email\": null}");
+        await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: "{\"metadata\": {\"n\": \"2\"}}");
+        Assert.Empty(await Listed(first));
+        Assert.Empty(await Listed(second));
+        Assert.Null((string?)(await host.Client().Get($"/v1/customers/{id}")).Body!["email"]);
+    }
+
+    [Fact]
     public async Task Delete_archives_the_customer_and_its_id_is_not_reused()
     {
         var id = Wire.NewId();
