@@ -32,7 +32,7 @@ public interface ISqlAccess
 }
 
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
-internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoints
+internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
     /// <param name="statements">A SQLite connection's statement cache, which outlives the session: the store keeps
     /// its writer and reader connections open with theirs (ADR 0011, ADR 0012). Null for PostgreSQL.</param>

@@ -50,11 +50,7 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
     internal SqliteRowStatement RowStatement(string sql, IReadOnlyList<string> names)
     {
         if (_rows.TryGetValue(sql, out var kept)) return kept;
-        if (_rows.Count >= StatementsMax)
-        {
-            foreach (var row in _rows.Values) row.Dispose();
-            _rows.Clear();
-        }
+        if (_rows.Count >= StatementsMax) DisposeRows();
         var statement = SqliteRowStatement.Prepare(Inner.Handle!, sql, names);
         _rows[sql] = statement;
         return statement;
@@ -76,6 +72,11 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
             while (idle.Count > 0) idle.Pop().Dispose();
         }
         _idle.Clear();
+        DisposeRows();
+    }
+
+    private void DisposeRows()
+    {
         foreach (var row in _rows.Values) row.Dispose();
         _rows.Clear();
     }

@@ -435,7 +435,9 @@ public sealed class SqliteStore : IKassaStore
     private async Task CheckpointAsync(SqliteConnection connection, CancellationToken ct)
     {
         var (log, copied) = await PassiveAsync(connection);
-        var lastCopied = copied;
+        // What the first pass itself copied is unknown (copied counts every frame since the WAL last started
+        // over): count it as too much, so a second pass measures how far behind the writer the passes are.
+        var lastCopied = long.MaxValue;
         for (var pass = 1; pass < CatchUpPassesMax && log >= RewindFramesMin && lastCopied > CatchUpFramesMax; pass++)
         {
             var before = copied;

@@ -172,21 +172,21 @@ public abstract class CustomerTests(KassaHost host)
         async Task<string[]> Listed(string email) =>
             (await host.Client().Get($"/v1/customers?email={email}")).Body!["data"]!.AsArray().Select(c => (string)c!["id"]!).ToArray();
 
-        await host.Client().Post("/v1/customers", new { id, email = first });
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/customers", new { id, email = first })).Status);
         // Name and metadata only: still found under its email, and the update is stored.
         var renamed = await host.Client().Put($"/v1/customers/{id}", new { name = "Renamed", metadata = new { n = "1" } });
         Assert.Equal(HttpStatusCode.OK, renamed.Status);
         Assert.Equal([id], await Listed(first));
         Assert.Equal("Renamed", (string?)(await host.Client().Get($"/v1/customers/{id}")).Body!["name"]);
         // A new email: found under it only, with the other fields as they were.
-        await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: $"{{\"email\": \"{second}\"}}");
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: $"{{\"email\": \"{second}\"}}")).Status);
         Assert.Empty(await Listed(first));
         Assert.Equal([id], await Listed(second));
         var fetched = (await host.Client().Get($"/v1/customers/{id}")).Body!;
         Assert.Equal((second, "Renamed", "{\"n\":\"1\"}"), ((string?)fetched["email"], (string?)fetched["name"], fetched["metadata"]!.ToJsonString()));
         // Email cleared, then a metadata change: found under neither.
-        await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: "{\"email\": null}");
-        await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: "{\"metadata\": {\"n\": \"2\"}}");
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: "{\"email\": null}")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Send(HttpMethod.Patch, $"/v1/customers/{id}", rawBody: "{\"metadata\": {\"n\": \"2\"}}")).Status);
         Assert.Empty(await Listed(first));
         Assert.Empty(await Listed(second));
         Assert.Null((string?)(await host.Client().Get($"/v1/customers/{id}")).Body!["email"]);
