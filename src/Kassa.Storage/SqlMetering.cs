@@ -480,15 +480,51 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             """, new { watermark, events, now = Micros.From(now), hasThrough = rolledThrough is null ? 0 : 1, through = rolledThrough is { } t ? Micros.From(t) : 0 },
             s.Transaction);
 
-    public Task<IReadOnlyList<StoredMeterEvent>> UnrolledEventsAsync(Tenant tenant, string? customerId, string eventName, long watermark, DateTimeOffset from,
-        DateTimeOffset to, int limit) =>
-        // Reached through the position index: the events behind the roller are few (its lag), whatever the range.
-        QueryEvents($"""
-            SELECT {EventColumns} FROM meter_events
-            WHERE {Position} >= @watermark AND account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName
-              {(customerId is null ? "" : "AND customer_id = @customerId")} AND ts >= @from AND ts < @to
-            LIMIT @limit
-            """, new { watermark, tenant.AccountId, tenant.Livemode, eventName, customerId, from = Micros.From(from), to = Micros.From(to), limit });
+    /// <summary>
+    /// Positions the unrolled-events read walks in order before it gives up on that plan. The roller folds
+    /// about once a second, so its lag is normally a few thousand events; this many index entries are a
+    /// few milliseconds to walk.
+    /// </summary>
+    public const int UnrolledScanMax = 16_384;
+
+    public async Task<IReadOnlyList<StoredMeterEvent>> UnrolledEventsAsync(Tenant tenant, string? customerId, string eventName, long watermark,
+        DateTimeOffset from, DateTimeOffset to, int limit)
+    {
+        // The events behind the roller are few (its lag), whatever the range and however many events the
+        // customer has, so they are read through the position index. Neither planner sees that from the
+        // statistics: a generic plan, or one made before the table was analyzed, took the customer index
+        // and filtered all of the customer's events by position (7 ms for 1,000 events against 0.1 ms;
+        // at 10M events usage p99 went from 10 to 100 ms). A LIMIT in a subquery is a fence in both
+        // engines (no filter is pushed into it), and "ORDER BY position LIMIT n" is only cheap through the
+        // position index, so the walk is forced whatever the estimates. The outer count says whether the
+        // walk reached every unrolled event; when the lag is longer, the filtered query below is exact.
+        var args = new
+        {
+            watermark, tenant.AccountId, tenant.Livemode, eventName, customerId, from = Micros.From(from), to = Micros.From(to), limit,
+            scanMax = UnrolledScanMax,
+        };
+        var filter = $"account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{(customerId is null ? "" : " AND customer_id = @customerId")} AND ts >= @from AND ts < @to";
+        await using (var r = await s.Connection.ExecuteReaderAsync($"""
+            WITH walked AS MATERIALIZED (
+              SELECT account_id, livemode, {EventColumns} FROM meter_events WHERE {Position} >= @watermark ORDER BY {Position} LIMIT @scanMax
+            )
+            SELECT n.walked, e.id, e.event_name, e.customer_id, e.ts, e.properties, e.received_at
+            FROM (SELECT count(*) AS walked FROM walked) n
+            LEFT JOIN (SELECT {EventColumns} FROM walked WHERE {filter} LIMIT @limit) e ON 1 = 1
+            """, args, s.Transaction))
+        {
+            var list = new List<StoredMeterEvent>();
+            var walked = 0L;
+            while (await r.ReadAsync())
+            {
+                walked = r.GetInt64(0);
+                if (r.IsDBNull(1)) continue;
+                list.Add(new StoredMeterEvent(r.GetString(1), r.GetString(2), r.GetString(3), Micros.To(r.GetInt64(4)), r.GetString(5), Micros.To(r.GetInt64(6))));
+            }
+            if (walked < UnrolledScanMax) return list;
+        }
+        return await QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {Position} >= @watermark AND {filter} LIMIT @limit", args);
+    }
 
     public async Task<RollerStatus> RollerStatusAsync(int countMax)
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
+using Kassa.Core.Metering;
 using Kassa.Engine.Common;
 using Kassa.Engine.Metering;
 using Kassa.Server.Tests.Infrastructure;
@@ -170,6 +171,35 @@ public abstract class MeterRollerTests(KassaHost host)
         await RollAllAsync();
         await AssertExactAsync(meters, stored, ranges, who, "all rolled again");
         Assert.Equal(stored.Count, await RolledCountAsync(meters["count"], b, b.AddHours(4)));
+    }
+
+    [Fact]
+    public async Task Usage_is_exact_when_more_events_are_behind_the_roller_than_one_walk_of_the_position_index_reads()
+    {
+        host.RequireEngine();
+        await RollAllAsync();
+        var (name, meters) = await MetersAsync();
+        var b = Base();
+        var (mine, other) = (Wire.NewId(), Wire.NewId());
+        var stored = new List<Ev>();
+        var ranges = new[] { (b, b.AddHours(3)), (b.AddMinutes(30), b.AddHours(2).AddMinutes(30)) };
+        var who = new string?[] { mine, null };
+        // A short lag: the walk reads every unrolled event, and the customer's own are picked out of it.
+        await SendAsync(name, stored, Enumerable.Range(0, 5).Select(i => new Ev($"{name}_s{i}", mine, b.AddMinutes(20 + 31 * i), i + 1, $"u{i % 2}")));
+        await AssertExactAsync(meters, stored, ranges, who, "short lag");
+
+        // More unrolled events than one walk reads (other customers' mostly, the customer's spread through them).
+        var batches = Kassa.Storage.SqlMetering.UnrolledScanMax / MeterEventInput.BatchMax + 1;
+        for (var batch = 0; batch < batches; batch++)
+        {
+            var at = b.AddMinutes(batch * 10);
+            await SendAsync(name, stored, Enumerable.Range(0, MeterEventInput.BatchMax).Select(i =>
+                new Ev($"{name}_{batch}_{i}", i % 250 == 0 ? mine : other, at.AddSeconds(i % 600), i % 7, $"u{i % 5}")));
+        }
+        Assert.True(stored.Count > Kassa.Storage.SqlMetering.UnrolledScanMax);
+        await AssertExactAsync(meters, stored, ranges, who, "long lag");
+        await RollAllAsync();
+        await AssertExactAsync(meters, stored, ranges, who, "all rolled");
     }
 
     [Fact]
