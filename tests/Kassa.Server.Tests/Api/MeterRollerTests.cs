@@ -215,11 +215,23 @@ public abstract class MeterRollerTests(KassaHost host)
         Assert.Equal(TimeSpan.Zero, before.Lag);
         var stored = new List<Ev>();
         // One request per event: each is its own ingest transaction, so PostgreSQL's positions differ too.
-        for (var i = 0; i < 25; i++) await SendAsync(name, stored, [new Ev($"{name}_{i}", c, b.AddMinutes(i), i, $"u{i % 4}")]);
+        var received = new List<DateTimeOffset>();
+        for (var i = 0; i < 25; i++)
+        {
+            host.Clock.Advance(TimeSpan.FromSeconds(1));
+            received.Add(host.Clock.GetUtcNow());
+            await SendAsync(name, stored, [new Ev($"{name}_{i}", c, b.AddMinutes(i), i, $"u{i % 4}")]);
+        }
         var behind = await StatusAsync();
         Assert.Equal(25, behind.EventsBehind);
         Assert.False(behind.EventsBehindCapped);
-        Assert.NotNull(behind.NewestUnrolled);
+        // The host's clock runs on from where it was set: each receipt is at or after the clock read before its request.
+        Assert.InRange(behind.OldestUnrolled!.Value, received[0], received[1]);
+        Assert.True(behind.NewestUnrolled >= received[^1]);
+        // Counted up to a cap, the oldest and newest are still the real ones (a sample of the rows gave a lag of seconds for minutes).
+        var capped = await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(5));
+        Assert.Equal((5L, true), (capped.EventsBehind, capped.EventsBehindCapped));
+        Assert.Equal((behind.OldestUnrolled, behind.NewestUnrolled), (capped.OldestUnrolled, capped.NewestUnrolled));
         Assert.Equal(before.Watermark, behind.Watermark);
 
         var chunks = new List<long>();
