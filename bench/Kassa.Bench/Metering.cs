@@ -78,6 +78,7 @@ internal static class Metering
         var store = new StoreTally();
         var querySeed = ledger.Add($"{run}-q-");
         var bulkSeed = new IdStream($"{run}-s-");
+        var scenarioName = ingest ? "metering" : "metering_query";
 
         async Task Setup(ISetupDriver driver, CancellationToken cancel)
         {
@@ -106,6 +107,7 @@ internal static class Metering
 
             // From now on ingest batches may repeat these ids: they are the "already sent" ids of its first batches.
             querySeed.MarkStored(queryEvents);
+            await WaitForRollerAsync(endpoint, scenarioName, "roller_drain_query_customers", cancel);
         }
 
         // One range for every usage target: 30 whole UTC days ending at the next midnight, which covers the
@@ -146,6 +148,7 @@ internal static class Metering
                 Before = async (driver, cancel) =>
                 {
                     await LoadAsync(driver, load, cancel);
+                    await WaitForRollerAsync(endpoint, scenarioName, "roller_drain_load_events", cancel);
                     if (settings.Settle > TimeSpan.Zero)
                     {
                         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -162,7 +165,7 @@ internal static class Metering
             comparisons.Add(new Comparison("usage_large_bulk", "usage_small"));
         }
 
-        return new Scenario(ingest ? "metering" : "metering_query", Setup, targets, comparisons);
+        return new Scenario(scenarioName, Setup, targets, comparisons);
     }
 
     /// <summary>
@@ -305,6 +308,65 @@ internal static class Metering
             throw new SetupFailedException(
                 $"setup step {batch.Name} failed: {stored} of {batch.Items} events stored, {result.Errors.Total} of {batch.Count} requests failed; see the errors lines above");
         }
+    }
+
+    // The usage targets measure a store at rest: rollups folded up to the newest event, as in steady
+    // operation. A load at full speed with events spread over 28 days outruns the roller (every event is
+    // a cell of its own), and until the roller catches up usage reads the customer's unfolded events raw
+    // (exact, but tens of milliseconds at 10M events); the wait is reported, so is the lag it ends.
+    private static readonly TimeSpan RollerDrainMax = TimeSpan.FromMinutes(60);
+    private static readonly TimeSpan RollerStatusRefresh = TimeSpan.FromSeconds(6); // the server refreshes its gauge every 5 s
+    private const string RollerLagMetric = "kassa_meter_roller_lag_seconds";
+
+    /// <summary>
+    /// Waits until the server's roller has folded everything loaded: <c>kassa_meter_roller_lag_seconds</c>
+    /// at 0 on /metrics, read once the gauge has been refreshed after the load. Prints progress every 10 s
+    /// and one <c>[bench] setup … batch=NAME</c> line with the time it took; gives up (with a warning, and
+    /// <c>drained=no</c>) after <see cref="RollerDrainMax"/> or when the server has no such gauge.
+    /// </summary>
+    private static async Task WaitForRollerAsync(Endpoint endpoint, string scenario, string name, CancellationToken cancel)
+    {
+        using var client = new HttpClient { Timeout = BenchHttp.RequestTimeout };
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Delay(RollerStatusRefresh, cancel);
+        var lastReport = TimeSpan.Zero;
+        double? lag;
+        while (true)
+        {
+            lag = null;
+            using (var request = new HttpRequestMessage(HttpMethod.Get, endpoint.For("/metrics")))
+            {
+                BenchHttp.Prepare(request, authorization: null);
+                using var response = await client.SendAsync(request, cancel);
+                if (response.IsSuccessStatusCode)
+                {
+                    foreach (var line in (await response.Content.ReadAsStringAsync(cancel)).Split('\n'))
+                    {
+                        if (!line.StartsWith(RollerLagMetric, StringComparison.Ordinal) || line.Length == RollerLagMetric.Length
+                            || line[RollerLagMetric.Length] is not ('{' or ' ')) continue;
+                        if (double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) lag = value;
+                    }
+                }
+            }
+            if (lag is null)
+            {
+                Console.Error.WriteLine($"[setup] warning: /metrics has no {RollerLagMetric}; not waiting for the roller");
+                break;
+            }
+            if (lag == 0 || started.Elapsed >= RollerDrainMax) break;
+            if (started.Elapsed - lastReport >= TimeSpan.FromSeconds(10))
+            {
+                lastReport = started.Elapsed;
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[setup] {name}: roller lag {lag:0.0}s, waited {started.Elapsed.TotalSeconds:0}s"));
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), cancel);
+        }
+        var drained = lag == 0;
+        if (lag is not null && !drained)
+            Console.Error.WriteLine($"[setup] warning: the roller was still {lag:0.0}s behind after {RollerDrainMax.TotalMinutes:0} minutes; measuring anyway");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[bench] setup scenario={scenario} batch={name} elapsed={started.Elapsed.TotalSeconds:0.0}s drained={(drained ? "yes" : "no")}"));
     }
 
     private static HttpRequestMessage Post(Uri uri, BatchWriter writer) =>
