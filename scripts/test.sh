@@ -46,8 +46,15 @@ step "tests"
 exchanges="$log.exchanges.ndjson"
 rm -f "$exchanges"
 set +e
+# A fixture's cleanup failure is reported by the runner without its exception; the fixtures write it here.
+export KASSA_TEST_CLEANUP_LOG="$log.cleanup.log"
+rm -f "$KASSA_TEST_CLEANUP_LOG"
 KASSA_RECORD_EXCHANGES="$exchanges" dotnet test Kassa.slnx --no-build --nologo 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
+if [ -s "$KASSA_TEST_CLEANUP_LOG" ]; then
+  step "test fixture cleanup failures"
+  cat "$KASSA_TEST_CLEANUP_LOG"
+fi
 set -e
 
 lint_status=0

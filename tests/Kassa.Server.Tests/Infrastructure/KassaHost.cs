@@ -127,16 +127,30 @@ public abstract class KassaHost : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (app, store) in _extraNodes)
+        try
         {
-            await app.DisposeAsync();
-            await store.DisposeAsync();
+            foreach (var (app, store) in _extraNodes)
+            {
+                await app.DisposeAsync();
+                await store.DisposeAsync();
+            }
+            if (_app is not null) await _app.DisposeAsync();
+            if (Store is not null) await Store.DisposeAsync();
+            await DropDatabaseAsync();
         }
-        if (_app is not null) await _app.DisposeAsync();
-        if (Store is not null) await Store.DisposeAsync();
-        await DropDatabaseAsync();
+        catch (Exception e)
+        {
+            // The runner reports a fixture's failure as "Test Class Cleanup Failure" without its exception;
+            // scripts/test.sh prints this file when it exists, so the cause is in the log.
+            File.AppendAllText(CleanupFailuresPath, $"{DateTimeOffset.UtcNow:O} {GetType().Name} ({Engine}) cleanup failed:{Environment.NewLine}{e}{Environment.NewLine}");
+            throw;
+        }
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Where fixture cleanup failures are written in full (KASSA_TEST_CLEANUP_LOG, else a file under the temp directory).</summary>
+    public static string CleanupFailuresPath =>
+        Environment.GetEnvironmentVariable("KASSA_TEST_CLEANUP_LOG") is { Length: > 0 } path ? path : Path.Combine(Path.GetTempPath(), "kassa-test-cleanup-failures.log");
 
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 }
