@@ -481,9 +481,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             s.Transaction);
 
     /// <summary>
-    /// Positions the unrolled-events read walks in order before it gives up on that plan. The roller folds
-    /// about once a second, so its lag is normally a few thousand events; this many index entries are a
-    /// few milliseconds to walk.
+    /// Positions the unrolled-events read walks in order before it gives up on that plan. The roller runs
+    /// every 250 ms, so its lag is normally a few thousand events; this many index entries are a few
+    /// milliseconds to walk.
     /// </summary>
     public const int UnrolledScanMax = 16_384;
 
