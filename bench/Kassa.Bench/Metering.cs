@@ -333,21 +333,7 @@ internal static class Metering
         double? lag;
         while (true)
         {
-            lag = null;
-            using (var request = new HttpRequestMessage(HttpMethod.Get, endpoint.For("/metrics")))
-            {
-                BenchHttp.Prepare(request, authorization: null);
-                using var response = await client.SendAsync(request, cancel);
-                if (response.IsSuccessStatusCode)
-                {
-                    foreach (var line in (await response.Content.ReadAsStringAsync(cancel)).Split('\n'))
-                    {
-                        if (!line.StartsWith(RollerLagMetric, StringComparison.Ordinal) || line.Length == RollerLagMetric.Length
-                            || line[RollerLagMetric.Length] is not ('{' or ' ')) continue;
-                        if (double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) lag = value;
-                    }
-                }
-            }
+            lag = await ReadRollerLagAsync(client, endpoint, cancel);
             if (lag is null)
             {
                 Console.Error.WriteLine($"[setup] warning: /metrics has no {RollerLagMetric}; not waiting for the roller");
@@ -367,6 +353,23 @@ internal static class Metering
             Console.Error.WriteLine($"[setup] warning: the roller was still {lag:0.0}s behind after {RollerDrainMax.TotalMinutes:0} minutes; measuring anyway");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[bench] setup scenario={scenario} batch={name} elapsed={started.Elapsed.TotalSeconds:0.0}s drained={(drained ? "yes" : "no")}"));
+    }
+
+    /// <summary>The value of <see cref="RollerLagMetric"/> on the server's /metrics, or null when it is not there.</summary>
+    private static async Task<double?> ReadRollerLagAsync(HttpClient client, Endpoint endpoint, CancellationToken cancel)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, endpoint.For("/metrics"));
+        BenchHttp.Prepare(request, authorization: null);
+        using var response = await client.SendAsync(request, cancel);
+        if (!response.IsSuccessStatusCode) return null;
+        foreach (var line in (await response.Content.ReadAsStringAsync(cancel)).Split('\n'))
+        {
+            // "name{labels} value" or "name value"; not another metric whose name starts the same.
+            if (line.StartsWith(RollerLagMetric, StringComparison.Ordinal) && line.Length > RollerLagMetric.Length && line[RollerLagMetric.Length] is '{' or ' '
+                && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                return value;
+        }
+        return null;
     }
 
     private static HttpRequestMessage Post(Uri uri, BatchWriter writer) =>

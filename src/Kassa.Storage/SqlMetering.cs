@@ -544,9 +544,8 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             SELECT (SELECT min(received_at) FROM (SELECT received_at FROM meter_events WHERE {Position} >= @watermark ORDER BY {Position} LIMIT @endRows) o),
                    (SELECT max(received_at) FROM (SELECT received_at FROM meter_events WHERE {Position} >= @watermark ORDER BY {Position} DESC LIMIT @endRows) n)
             """, new { watermark = row.Watermark, endRows = StatusEndRows }, s.Transaction);
-        var behind = (Count: count, ends.Oldest, ends.Newest);
-        return new RollerStatus(row.Watermark, behind.Count, behind.Count >= countMax, row.RolledThrough is { } t ? Micros.To(t) : null,
-            behind.Oldest is { } o ? Micros.To(o) : null, behind.Newest is { } n ? Micros.To(n) : null, row.RolledEvents,
+        return new RollerStatus(row.Watermark, count, count >= countMax, row.RolledThrough is { } t ? Micros.To(t) : null,
+            ends.Oldest is { } o ? Micros.To(o) : null, ends.Newest is { } n ? Micros.To(n) : null, row.RolledEvents,
             row.UpdatedAt == 0 ? null : Micros.To(row.UpdatedAt));
     }
 
