@@ -282,8 +282,12 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             await command.ExecuteNonQueryAsync();
             return;
         }
-        await SqliteMultiRow(tenant, insert, rows, 11, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
-            r.Cell.Max, r.Cell.LatestValue, Micros.From(r.Cell.LatestAt), r.Overflowed ? 1L : 0L], onConflict);
+        // SQLite: one prepared statement rebound per cell (RowWriter), not one json_each statement for all:
+        // an upsert reads the stored cell anyway, and unpacking eleven values per row from JSON doubled the
+        // cost (6.5 against 12–13 µs a cell, measured on a 600,000-event store; ~40 % of the roller's time).
+        await RowWriter.ExecuteAsync(s, $"{insert} VALUES (@a, @l, @meter, @customer, @hour, @group, @count, @sum, @min, @max, @latest, @latestAt, @overflowed)\n{onConflict}",
+            rows, r => [tenant.AccountId, tenant.Livemode, r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Cell.Count, r.Cell.Sum, r.Cell.Min,
+                r.Cell.Max, r.Cell.LatestValue, Micros.From(r.Cell.LatestAt), r.Overflowed]);
     }
 
     public async Task InsertUniqueValuesAsync(Tenant tenant, IReadOnlyList<UniqueValueRow> rows)
@@ -305,7 +309,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             await command.ExecuteNonQueryAsync();
             return;
         }
-        await SqliteMultiRow(tenant, insert, rows, 5, r => [r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Value], "ON CONFLICT DO NOTHING");
+        // As the cells: one prepared statement rebound per row.
+        await RowWriter.ExecuteAsync(s, $"{insert} VALUES (@a, @l, @meter, @customer, @hour, @group, @value) ON CONFLICT DO NOTHING",
+            rows, r => [tenant.AccountId, tenant.Livemode, r.MeterId, r.CustomerId, Micros.From(r.Hour), r.GroupKey, r.Value]);
     }
 
     // ---- queries ------------------------------------------------------------------------------

@@ -37,8 +37,7 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             {
                 for (var chunk = 0; chunk < ChunksPerRound; chunk++)
                 {
-                    var rolled = await store.WriteAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow()), ct: stoppingToken);
-                    if (!rolled.Full) break;
+                    if (!await RollOnceAsync(stoppingToken)) break;
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -60,5 +59,21 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>
+    /// One roll; true when another should follow at once (the chunk was full, or another roll moved the
+    /// watermark first). SQLite serializes every write behind one lock, which ingest needs too, so there the
+    /// chunk is read and folded in a read session and only the cells are written under the lock
+    /// (<see cref="RollMeterEvents.PlanAsync"/>); an idle round takes no write lock at all. PostgreSQL's
+    /// writes run side by side, so one transaction does it all, the watermark row locked first.
+    /// </summary>
+    private async Task<bool> RollOnceAsync(CancellationToken ct)
+    {
+        if (store.Engine != "sqlite") return (await store.WriteAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow()), ct: ct)).Full;
+        var plan = await store.ReadAsync(s => RollMeterEvents.PlanAsync(s), ct);
+        if (plan.IsEmpty) return false;
+        var rolled = await store.WriteAsync(s => RollMeterEvents.ApplyAsync(s, plan, time.GetUtcNow()), ct: ct);
+        return rolled is null || rolled.Full;
     }
 }
