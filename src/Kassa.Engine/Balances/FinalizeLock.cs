@@ -54,9 +54,9 @@ public static partial class ApplyBalanceBatch
                 var consume = op.OverrideValue ?? l.Held;
                 if (live.Header.Unlimited) live.Balance.Confirm([], consume, op.Now);
                 else live.Balance.Confirm(l.Parts, consume, op.Now);
+                // No usage record: a finalize has no idempotency key to claim (the lock's status makes a retry
+                // answer invalid_state), and the lock row keeps what was consumed (ADR 0016).
                 done = l with { Status = LockStatus.Confirmed, Consumed = consume, FinalizedAt = op.Now };
-                writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, Ids.New(IdPrefixes.MeterEvent, op.Now), l.CustomerId, l.FeatureId,
-                    l.EntityId, consume, null, null, op.Now, op.Now));
             }
             else
             {
