@@ -50,6 +50,18 @@ public abstract class MeterRollerTests(KassaHost host)
         return (name, meters);
     }
 
+    /// <summary>
+    /// The common start of a test: the engine required, nothing left behind the roller, a fresh set of
+    /// meters, the base hour and a fresh customer id.
+    /// </summary>
+    private async Task<(string Name, Dictionary<string, string> Meters, DateTimeOffset Base, string Customer)> StartAsync()
+    {
+        host.RequireEngine();
+        await RollAllAsync();
+        var (name, meters) = await MetersAsync();
+        return (name, meters, Base(), Wire.NewId());
+    }
+
     private sealed record Ev(string Id, string Customer, DateTimeOffset At, decimal V, string U);
 
     /// <summary>Sends the events in one batch and adds the ones stored (first occurrence of an id wins) to <paramref name="stored"/>.</summary>
@@ -205,11 +217,7 @@ public abstract class MeterRollerTests(KassaHost host)
     [Fact]
     public async Task The_roller_folds_each_event_once_in_bounded_chunks_and_reports_what_is_behind()
     {
-        host.RequireEngine();
-        await RollAllAsync();
-        var (name, meters) = await MetersAsync();
-        var b = Base();
-        var c = Wire.NewId();
+        var (name, meters, b, c) = await StartAsync();
         var before = await StatusAsync();
         Assert.Equal(0, before.EventsBehind);
         Assert.Equal(TimeSpan.Zero, before.Lag);
@@ -259,11 +267,7 @@ public abstract class MeterRollerTests(KassaHost host)
     [Fact]
     public async Task The_rebuild_recomputes_the_rolled_events_and_leaves_the_rest_to_the_roller()
     {
-        host.RequireEngine();
-        await RollAllAsync();
-        var (name, meters) = await MetersAsync();
-        var b = Base();
-        var c = Wire.NewId();
+        var (name, meters, b, c) = await StartAsync();
         var stored = new List<Ev>();
         await SendAsync(name, stored, Enumerable.Range(0, 12).Select(i => new Ev($"{name}_r{i}", c, b.AddMinutes(i * 9), i, $"u{i % 5}")));
         await RollAllAsync();
@@ -300,11 +304,7 @@ public abstract class MeterRollerTests(KassaHost host)
     [Fact]
     public async Task A_roll_read_outside_the_write_lock_is_written_only_while_the_watermark_is_where_it_was_read()
     {
-        host.RequireEngine();
-        await RollAllAsync();
-        var (name, meters) = await MetersAsync();
-        var b = Base();
-        var c = Wire.NewId();
+        var (name, meters, b, c) = await StartAsync();
         var stored = new List<Ev>();
         await SendAsync(name, stored, Enumerable.Range(0, 10).Select(i => new Ev($"{name}_a{i}", c, b.AddMinutes(i * 7), i, $"u{i % 3}")));
         var stale = await PlanAsync(10);
@@ -334,11 +334,7 @@ public abstract class MeterRollerTests(KassaHost host)
     [Fact]
     public async Task Two_rollers_racing_with_ingest_fold_each_event_exactly_once()
     {
-        host.RequireEngine();
-        await RollAllAsync();
-        var (name, meters) = await MetersAsync();
-        var b = Base();
-        var c = Wire.NewId();
+        var (name, meters, b, c) = await StartAsync();
         await using var other = host.OpenAnotherStore();
         var ingestDone = false;
         async Task RollerLoop(Kassa.Engine.Storage.IKassaStore store)
