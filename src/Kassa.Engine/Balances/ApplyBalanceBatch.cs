@@ -244,6 +244,19 @@ public static partial class ApplyBalanceBatch
         }
 
         /// <summary>Turns the balance's movements since the last call into credit transactions with the balance after them.</summary>
+        /// <summary>
+        /// A keyed check's or track's usage record: the idempotency key's claim and first answer, read back
+        /// only by that key (spec §5.2). A keyless operation stores none (ADR 0016).
+        /// </summary>
+        private void RecordKeyed<T>(string? key, string usageId, string customerId, string featureId, string entityId, long value,
+            DateTimeOffset occurredAt, DateTimeOffset now, T response)
+        {
+            if (key is null) return;
+            var json = JsonSerializer.Serialize(response, KassaJson.Options);
+            writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, customerId, featureId, entityId, value, key, json, occurredAt, now));
+            seen[(customerId, key)] = json;
+        }
+
         private void Log(LiveBalance live, DateTimeOffset now, string sourceType, string sourceId)
         {
             live.Touched = true;

@@ -108,14 +108,7 @@ public static partial class ApplyBalanceBatch
                 var usageId = Ids.New(IdPrefixes.MeterEvent, op.Now);
                 Log(live, op.Now, "usage", usageId);
                 response = new CheckResponse(true, op.CustomerId, op.FeatureId, null, live.View(op.Now), null);
-                // As a track: the usage record exists for the idempotency key alone (ADR 0016).
-                if (op.IdempotencyKey is { } k)
-                {
-                    var json = JsonSerializer.Serialize(response, KassaJson.Options);
-                    writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Required,
-                        k, json, op.Now, op.Now));
-                    seen[(op.CustomerId, k)] = json;
-                }
+                RecordKeyed(op.IdempotencyKey, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Required, op.Now, op.Now, response);
             }
             else
             {

@@ -62,16 +62,8 @@ public static partial class ApplyBalanceBatch
                 Exhausted(live, before, op.Now, op.RequestId);
             }
             var response = new TrackResponse(usageId, op.CustomerId, op.FeatureId, Micro.ToDecimal(op.Value), view);
-            // The usage record is the idempotency key's claim and first answer (spec §5.2), read back only by
-            // that key: a track without one stores none (ADR 0016). What it moved is in the balance and its
-            // movement, whose source is this id.
-            if (op.IdempotencyKey is { } k)
-            {
-                var json = JsonSerializer.Serialize(response, KassaJson.Options);
-                writes.Usage.Add(new UsageRecord(book.Tenant.AccountId, book.Tenant.Livemode, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Value,
-                    k, json, op.OccurredAt, op.Now));
-                seen[(op.CustomerId, k)] = json;
-            }
+            // What the track moved is in the balance and its movement, whose source is this id.
+            RecordKeyed(op.IdempotencyKey, usageId, op.CustomerId, op.FeatureId, op.EntityId, op.Value, op.OccurredAt, op.Now, response);
             return response;
         }
 

@@ -33,7 +33,7 @@ public static class RollMeterEvents
         public bool IsEmpty => Events == 0 && Upper == Watermark;
     }
 
-    public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct, long Cells);
+    public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct);
 
     /// <summary>One roll in one transaction: the watermark row locked, then the chunk read, folded and written.</summary>
     public static async Task<Outcome> Execute(IStoreSession s, DateTimeOffset now, int chunkEventsMax = ChunkEventsMax)
@@ -85,7 +85,7 @@ public static class RollMeterEvents
                         rollups.Add(record.Id, e.CustomerId, e.Timestamp, c);
                 }
             }
-            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows(), rollups.CellCount));
+            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows()));
         }
         return new Plan(watermark, chunk.Upper, chunk.Events.Count, rolledThrough, tenants, chunk.Events.Count >= chunkEventsMax);
     }
@@ -99,6 +99,6 @@ public static class RollMeterEvents
             await s.Metering.InsertUniqueValuesAsync(t.Tenant, t.Distinct);
         }
         if (!plan.IsEmpty) await s.Metering.AdvanceRollerAsync(plan.Upper, plan.RolledThrough, plan.Events, now);
-        return new Outcome(plan.Events, plan.Tenants.Sum(t => t.Cells), plan.Upper, plan.Full);
+        return new Outcome(plan.Events, plan.Tenants.Sum(t => (long)t.Rows.Count), plan.Upper, plan.Full);
     }
 }
