@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Kassa.Core.Metering;
 using Kassa.Engine.Balances;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
+using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Metering;
 
@@ -89,6 +91,7 @@ public static class IngestMeterEvents
     private static async Task ExecuteTenant(IStoreSession s, Tenant tenant, List<(int Slot, OperationContext Op, Prepared Batch)> items, Response[] responses,
         Action? beforeWrite)
     {
+        var since = Stopwatch.GetTimestamp();
         var names = items.SelectMany(it => it.Batch.Events).Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
         // Every meter of every name in the transaction, read up to one past the per-name bound: at most
         // names × (bound + 1) rows, and complete for every name within the bound. CreateMeter refuses a
@@ -98,6 +101,7 @@ public static class IngestMeterEvents
         var overBound = loaded.GroupBy(m => m.EventName, StringComparer.Ordinal).Where(g => g.Count() > CreateMeter.MetersPerEventNameMax)
             .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         var meters = loaded.Where(m => !overBound.Contains(m.EventName)).Select(m => (Record: m, Definition: m.ToDefinition())).ToList();
+        since = RecordPhase(KassaMeters.Phase.Load, since);
 
         // Which meters each event feeds, with its value there. An event a meter cannot read is refused
         // whole: storing it would leave that meter silently short. An id an earlier batch of this
@@ -140,6 +144,7 @@ public static class IngestMeterEvents
             }
         }
 
+        since = RecordPhase(KassaMeters.Phase.Decide, since);
         beforeWrite?.Invoke();
         // received_at: the transaction's requests arrived within the same few milliseconds; the first one's clock names them all.
         var inserted = await s.Metering.InsertEventsAsync(tenant, toInsert, items[0].Op.Now);
@@ -168,6 +173,8 @@ public static class IngestMeterEvents
         if (tracks.FirstOrDefault(t => t.Decision is { IsOk: false } d && d.Error!.Code == Kassa.Core.Errors.ErrorCodes.QuantityOverflow) is { } overflowed)
             throw new QuantityOverflowException(overflowed.Decision!.Value.Error!.Message);
 
+        RecordPhase(KassaMeters.Phase.Persist, since);
+
         for (var k = 0; k < items.Count; k++)
         {
             rejected[k].Sort((a, b) => a.Index.CompareTo(b.Index));
@@ -175,5 +182,13 @@ public static class IngestMeterEvents
             // Offered for insert minus inserted: ids already stored, or carried by an earlier batch of this transaction.
             responses[items[k].Slot] = new Response(accepted[k], stored - accepted[k] + items[k].Batch.RepeatedInBatch, rejected[k]);
         }
+    }
+
+    /// <summary>Records the time since <paramref name="since"/> as one ingest phase of this tenant's share of the batch; returns now.</summary>
+    private static long RecordPhase(KassaMeters.Phase phase, long since)
+    {
+        var now = Stopwatch.GetTimestamp();
+        KassaMeters.RecordPhase(GroupCommitLoop.Ingest, phase, now - since);
+        return now;
     }
 }

@@ -55,7 +55,7 @@ public static class KassaMeters
 
     public static readonly Histogram<double> PhaseDuration = Meter.CreateHistogram(
         "kassa.group_commit.phase.duration", "s",
-        "Time per batch in one phase: load, decide, persist (balance engine) and commit (both loops), by loop and phase.",
+        "Time per batch in one phase: load, decide, persist (balance engine and ingest), commit and durable (every loop), by loop and phase.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
 
     public static readonly Counter<long> OutcomesResolved = Meter.CreateCounter<long>(

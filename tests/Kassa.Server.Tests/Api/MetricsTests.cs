@@ -112,6 +112,21 @@ public abstract partial class MetricsTests(KassaHost host)
     }
 
     [Fact]
+    public async Task An_ingest_batch_records_its_load_decide_persist_and_commit_phases()
+    {
+        var before = await Scrape();
+        var batch = new object[] { new { id = Wire.NewId(), event_name = "phase_probe", customer_id = "cus_phase" } };
+        Assert.Equal(HttpStatusCode.Accepted, (await host.Client().Post("/v1/meter_events/batch", new { events = batch })).Status);
+        var after = await Scrape();
+
+        var ingest = ("loop", "ingest");
+        double Delta(string name, params (string, string)[] labels) => Sample(after, name, labels) - Sample(before, name, labels);
+        Assert.Equal(1, Delta("kassa_group_commit_batch_size_count", ingest));
+        foreach (var phase in new[] { "load", "decide", "persist", "commit" })
+            Assert.Equal(1, Delta("kassa_group_commit_phase_duration_seconds_count", ingest, ("phase", phase)));
+    }
+
+    [Fact]
     public async Task Webhook_backlog_gauges_report_the_stored_counts_from_a_cached_count()
     {
         // Workers are off in the test hosts: the events of these customers stay undispatched.
