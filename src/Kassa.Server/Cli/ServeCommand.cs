@@ -7,6 +7,12 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(KassaOptions options, CancellationToken ct)
     {
+        if (options.WarmUp > TimeSpan.Zero)
+        {
+            Console.WriteLine($"kassa warming up for {options.WarmUp.TotalSeconds:0} s on a scratch store (KASSA_WARMUP_SECONDS=0 skips it)");
+            if (await WarmUp.RunAsync(options, options.WarmUp, Console.Out, ct) is { } warm)
+                Console.WriteLine($"kassa warmed up: {warm.Requests} requests in {warm.Elapsed.TotalSeconds:0.0} s, {warm.Failures} failed");
+        }
         await using var store = KassaApp.OpenStore(options);
         await store.MigrateAsync(ct);
         // Every node of one database signs hosted invoice links with the same stored secret.

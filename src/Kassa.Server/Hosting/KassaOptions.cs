@@ -74,6 +74,9 @@ public sealed class KassaOptions
     /// <summary>How long a mutation writer waits for more requests once it has one (zero: it takes only what is waiting).</summary>
     public TimeSpan MutationBatchWait { get; set; } = TimeSpan.Zero;
 
+    /// <summary>How long <c>kassa serve</c> warms its hot paths on a scratch store before it listens (<c>KASSA_WARMUP_SECONDS</c>; zero: none).</summary>
+    public TimeSpan WarmUp { get; set; } = Cli.WarmUp.DefaultDuration;
+
     public static KassaOptions FromEnvironment()
     {
         var o = new KassaOptions();
@@ -130,6 +133,12 @@ public sealed class KassaOptions
             if (!int.TryParse(batchWait, out var ms) || ms < 0 || ms > Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds)
                 throw new ArgumentException($"KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to {Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds}");
             o.MutationBatchWait = TimeSpan.FromMilliseconds(ms);
+        }
+        if (Environment.GetEnvironmentVariable("KASSA_WARMUP_SECONDS") is { Length: > 0 } warm)
+        {
+            if (!int.TryParse(warm, out var seconds) || seconds < 0 || seconds > Cli.WarmUp.DurationMax.TotalSeconds)
+                throw new ArgumentException($"KASSA_WARMUP_SECONDS must be a whole number of seconds from 0 to {Cli.WarmUp.DurationMax.TotalSeconds} (0 turns the warm-up off)");
+            o.WarmUp = TimeSpan.FromSeconds(seconds);
         }
         return o;
     }

@@ -108,6 +108,40 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_warms_up_on_a_scratch_store_before_it_listens_and_leaves_the_real_store_untouched()
+    {
+        const string key = "sk_test_warmupwarmupwarmupwarmup01";
+        await using var server = await ServerProcess.StartAsync(Db,
+            new Dictionary<string, string> { ["KASSA_WARMUP_SECONDS"] = "2", ["KASSA_BOOTSTRAP_KEY"] = key });
+        var lines = server.Output.Split('\n');
+        var warming = Array.FindIndex(lines, l => l.StartsWith("kassa warming up for 2 s on a scratch store", StringComparison.Ordinal));
+        var warmed = Array.FindIndex(lines, l => l.StartsWith("kassa warmed up: ", StringComparison.Ordinal));
+        var listening = Array.FindIndex(lines, l => l.StartsWith("kassa listening on ", StringComparison.Ordinal));
+        Assert.True(warming >= 0 && warmed > warming && listening > warmed, server.Output);
+        var figures = System.Text.RegularExpressions.Regex.Match(lines[warmed], @"^kassa warmed up: (\d+) requests in [\d.]+ s, (\d+) failed");
+        Assert.True(figures.Success, lines[warmed]);
+        Assert.True(long.Parse(figures.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 100, lines[warmed]);
+        Assert.Equal("0", figures.Groups[2].Value);
+
+        // The real store holds its own account only: none of the scratch customers, features or events.
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(server.Url + "/v1/customers/warm_0")).StatusCode);
+        var customers = await http.GetStringAsync(server.Url + "/v1/customers");
+        Assert.DoesNotContain("warm_", customers);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(server.Url + "/v1/features/warm_calls")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_bad_warm_up_setting_is_refused_in_one_line()
+    {
+        var r = await KassaProcess.RunAsync(["serve", "--urls", $"http://127.0.0.1:{KassaProcess.FreePort()}", "--db", Db],
+            new Dictionary<string, string> { ["KASSA_WARMUP_SECONDS"] = "61" });
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("kassa: KASSA_WARMUP_SECONDS must be a whole number of seconds from 0 to 60 (0 turns the warm-up off)", r.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task Serve_without_a_bootstrap_key_prints_a_working_key_once()
     {
         string key;

@@ -19,6 +19,8 @@ public static class KassaProcess
         psi.Environment.Remove("KASSA_DB");
         psi.Environment.Remove("KASSA_URLS");
         psi.Environment.Remove("KASSA_BOOTSTRAP_KEY");
+        // Servers under test start at once; the warm-up has a test of its own (CliTests) that turns it on.
+        psi.Environment["KASSA_WARMUP_SECONDS"] = "0";
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
         return psi;
