@@ -17,7 +17,7 @@ namespace Kassa.Server.Cli;
 /// a credit grant, a meter event batch, a usage query), then is stopped and its file deleted.
 /// Why: a fresh process runs its code first as unoptimized tier-0 code and compiles it again as it gets hot;
 /// under full load the first seconds after a start answered at p99 170–350 ms against ~30 ms a minute later,
-/// and the compiler took a quarter of the CPU (bench/README.md, 2026-12-03). Compiled code belongs to the
+/// and the compiler took a quarter of the CPU (ADR 0017; bench/README.md, 2026-12-03). Compiled code belongs to the
 /// process, so what the scratch server compiled the real one runs. Its data never touches the real store;
 /// on PostgreSQL the storage driver's own code is still compiled under the first real requests.
 /// A warm-up that fails is reported and skipped: it never keeps the server from starting.
