@@ -243,7 +243,6 @@ public static partial class ApplyBalanceBatch
             live.Touched = true;
         }
 
-        /// <summary>Turns the balance's movements since the last call into credit transactions with the balance after them.</summary>
         /// <summary>
         /// A keyed check's or track's usage record: the idempotency key's claim and first answer, read back
         /// only by that key (spec §5.2). A keyless operation stores none (ADR 0016).
@@ -257,6 +256,7 @@ public static partial class ApplyBalanceBatch
             seen[(customerId, key)] = json;
         }
 
+        /// <summary>Turns the balance's movements since the last call into credit transactions with the balance after them.</summary>
         private void Log(LiveBalance live, DateTimeOffset now, string sourceType, string sourceId)
         {
             live.Touched = true;

@@ -7,17 +7,18 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(KassaOptions options, CancellationToken ct)
     {
+        await using var store = KassaApp.OpenStore(options);
+        await store.MigrateAsync(ct);
+        // Every node of one database signs hosted invoice links with the same stored secret.
+        await Kassa.Engine.HostedPages.HostedInvoiceLinks.UseStoredSecretAsync(store, ct);
+        var created = await Bootstrap.EnsureFirstAccountAsync(store, options.Time, options.BootstrapKey, ct);
+        // After the real store answered and migrated, so a database that cannot be used fails at once.
         if (options.WarmUp > TimeSpan.Zero)
         {
             Console.WriteLine($"kassa warming up for {options.WarmUp.TotalSeconds:0} s on a scratch store (KASSA_WARMUP_SECONDS=0 skips it)");
             if (await WarmUp.RunAsync(options, options.WarmUp, Console.Out, ct) is { } warm)
                 Console.WriteLine($"kassa warmed up: {warm.Requests} requests in {warm.Elapsed.TotalSeconds:0.0} s, {warm.Failures} failed");
         }
-        await using var store = KassaApp.OpenStore(options);
-        await store.MigrateAsync(ct);
-        // Every node of one database signs hosted invoice links with the same stored secret.
-        await Kassa.Engine.HostedPages.HostedInvoiceLinks.UseStoredSecretAsync(store, ct);
-        var created = await Bootstrap.EnsureFirstAccountAsync(store, options.Time, options.BootstrapKey, ct);
         var app = KassaApp.Build(options, store);
         await app.StartAsync(ct);
         Console.WriteLine($"kassa listening on {string.Join(", ", options.Urls.Split(';'))} — storage: {store.Describe()}");

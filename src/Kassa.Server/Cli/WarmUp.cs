@@ -86,7 +86,7 @@ public static class WarmUp
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            // The scratch store's disposal above closed its connections and cleared its own pool.
             try
             {
                 Directory.Delete(folder, recursive: true);

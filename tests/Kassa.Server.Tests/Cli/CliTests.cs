@@ -120,7 +120,7 @@ public sealed class CliTests : IDisposable
         Assert.True(warming >= 0 && warmed > warming && listening > warmed, server.Output);
         var figures = System.Text.RegularExpressions.Regex.Match(lines[warmed], @"^kassa warmed up: (\d+) requests in [\d.]+ s, (\d+) failed");
         Assert.True(figures.Success, lines[warmed]);
-        Assert.True(long.Parse(figures.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 100, lines[warmed]);
+        Assert.True(long.Parse(figures.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, lines[warmed]);
         Assert.Equal("0", figures.Groups[2].Value);
 
         // The real store holds its own account only: none of the scratch customers, features or events.
