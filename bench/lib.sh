@@ -90,7 +90,7 @@ http_status() {
 }
 
 # Starts the server on $url against the given --db value, logging to $tmpdir/server-<engine>.log, and
-# waits (at most 60 s) until /readyz answers 200.
+# waits (at most 120 s: the server first warms its code, up to KASSA_WARMUP_SECONDS, 30 by default) until /readyz answers 200.
 start_server() {
   local engine=$1 db=$2
   local server_log=$tmpdir/server-$engine.log
@@ -103,7 +103,7 @@ start_server() {
   env KASSA_BOOTSTRAP_KEY=$key Logging__LogLevel__Default=Warning ${bench_server_env[@]+"${bench_server_env[@]}"} \
     "$server_bin" serve --urls "$url" --db "$db" >"$server_log" 2>&1 &
   server_pid=$!
-  local deadline=$((SECONDS + 60))
+  local deadline=$((SECONDS + 120))
   until [ "$(http_status "$url/readyz")" = "200" ]; do
     if ! kill -0 "$server_pid" 2>/dev/null; then
       log "server ($engine) exited before it was ready; last lines of its log:"
@@ -112,7 +112,7 @@ start_server() {
       exit 1
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      log "server ($engine) not ready within 60 s; last lines of its log:"
+      log "server ($engine) not ready within 120 s; last lines of its log:"
       tail -n 40 "$server_log" >&2 || true
       exit 1
     fi

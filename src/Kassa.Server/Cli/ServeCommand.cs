@@ -15,9 +15,12 @@ public static class ServeCommand
         // After the real store answered and migrated, so a database that cannot be used fails at once.
         if (options.WarmUp > TimeSpan.Zero)
         {
-            Console.WriteLine($"kassa warming up for {options.WarmUp.TotalSeconds:0} s on a scratch store (KASSA_WARMUP_SECONDS=0 skips it)");
+            Console.WriteLine($"kassa warming up on a scratch store until the JIT settles, at most {options.WarmUp.TotalSeconds:0} s (KASSA_WARMUP_SECONDS=0 skips it)");
             if (await WarmUp.RunAsync(options, options.WarmUp, Console.Out, ct) is { } warm)
-                Console.WriteLine($"kassa warmed up: {warm.Requests} requests in {warm.Elapsed.TotalSeconds:0.0} s, {warm.Failures} failed");
+            {
+                var end = warm.Settled ? "the JIT settled" : "stopped at the limit before the JIT settled";
+                Console.WriteLine($"kassa warmed up: {warm.Requests} requests in {warm.Elapsed.TotalSeconds:0.0} s, {warm.Failures} failed; {end}");
+            }
         }
         var app = KassaApp.Build(options, store);
         await app.StartAsync(ct);

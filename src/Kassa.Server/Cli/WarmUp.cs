@@ -13,22 +13,40 @@ namespace Kassa.Server.Cli;
 
 /// <summary>
 /// <c>kassa serve</c>'s warm-up, before the server listens: a scratch server on a temporary SQLite file and a
-/// loopback port answers a few seconds of the hot requests (check with send_event, track, a customer update,
-/// a credit grant, a meter event batch, a usage query), then is stopped and its file deleted.
+/// loopback port answers the hot requests (check with send_event, track, a customer update, a credit grant, a
+/// meter event batch, a usage query) until the JIT has compiled them optimized, then is stopped and its file deleted.
 /// Why: a fresh process runs its code first as unoptimized tier-0 code and compiles it again as it gets hot;
 /// under full load the first seconds after a start answered at p99 170–350 ms against ~30 ms a minute later,
 /// and the compiler took a quarter of the CPU (ADR 0017; bench/README.md, 2026-12-03). Compiled code belongs to the
 /// process, so what the scratch server compiled the real one runs. Its data never touches the real store;
 /// on PostgreSQL the storage driver's own code is still compiled under the first real requests.
+/// How long: until the JIT goes quiet (<see cref="JitSettling"/>), at most <c>KASSA_WARMUP_SECONDS</c>. On two cores
+/// the JIT needed 9–15 s of CPU and 16–26 s of warm-up to settle; a fixed 5 s left most hot code unoptimized.
 /// A warm-up that fails is reported and skipped: it never keeps the server from starting.
 /// </summary>
 public static class WarmUp
 {
-    /// <summary>Default length; <c>KASSA_WARMUP_SECONDS</c> sets it (0 turns the warm-up off).</summary>
-    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Default longest warm-up; <c>KASSA_WARMUP_SECONDS</c> sets it (0 turns the warm-up off). It ends sooner once
+    /// the JIT has settled: measured 16–26 s on two cores, a few seconds on a larger machine.
+    /// </summary>
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The default for a build: <see cref="DefaultDuration"/> for an optimized (Release) build, none for a Debug build
+    /// (<c>dotnet run</c>): the JIT never optimizes a Debug assembly's own code, so a warm-up would only delay a
+    /// developer's start.
+    /// </summary>
+    public static TimeSpan DefaultFor(System.Reflection.Assembly assembly) =>
+        assembly.GetCustomAttributes(typeof(DebuggableAttribute), false) is [DebuggableAttribute { IsJITOptimizerDisabled: true }, ..]
+            ? TimeSpan.Zero
+            : DefaultDuration;
 
     /// <summary>Longest accepted setting: the server is not reachable meanwhile.</summary>
     public static readonly TimeSpan DurationMax = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the warm-up reads the JIT's count of compiled methods.</summary>
+    public static readonly TimeSpan SettlingProbe = TimeSpan.FromSeconds(1);
 
     /// <summary>Concurrent requests: enough to run the group-commit loops with batches of several, as under load.</summary>
     public const int Workers = 16;
@@ -44,9 +62,13 @@ public static class WarmUp
     private const string Meter = "warm_tokens";
     private const string EventName = "warm_llm";
 
-    public sealed record Outcome(long Requests, long Failures, TimeSpan Elapsed);
+    /// <param name="Settled">The JIT went quiet before the limit (false: the limit ended it).</param>
+    public sealed record Outcome(long Requests, long Failures, TimeSpan Elapsed, bool Settled);
 
-    /// <summary>Runs the warm-up for <paramref name="duration"/>; null when it could not run (the reason went to <paramref name="log"/>).</summary>
+    /// <summary>
+    /// Runs the warm-up until the JIT settles, at most <paramref name="duration"/>; null when it could not run (the
+    /// reason went to <paramref name="log"/>).
+    /// </summary>
     public static async Task<Outcome?> RunAsync(KassaOptions real, TimeSpan duration, TextWriter log, CancellationToken ct)
     {
         var folder = Path.Combine(Path.GetTempPath(), "kassa-warmup-" + Guid.NewGuid().ToString("N"));
@@ -116,6 +138,28 @@ public static class WarmUp
     {
         var started = Stopwatch.GetTimestamp();
         long requests = 0, failures = 0;
+        var settled = false;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        stop.CancelAfter(duration);
+        // Real time and the process's own JIT counter: this paces the process's compiler, not a business date.
+        var probe = Task.Run(async () =>
+        {
+            var settling = new JitSettling();
+            using var timer = new PeriodicTimer(SettlingProbe);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop.Token))
+                {
+                    if (!settling.Observe(Stopwatch.GetElapsedTime(started), System.Runtime.JitInfo.GetCompiledMethodCount())) continue;
+                    settled = true;
+                    await stop.CancelAsync();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The limit, or the server stopping.
+            }
+        }, CancellationToken.None);
         var now = time.GetUtcNow();
         var from = now.AddDays(-1).ToString("yyyy-MM-ddTHH:00:00Z", CultureInfo.InvariantCulture);
         var to = now.AddDays(1).ToString("yyyy-MM-ddTHH:00:00Z", CultureInfo.InvariantCulture);
@@ -123,7 +167,7 @@ public static class WarmUp
         {
             var random = new Random(worker);
             var n = 0;
-            while (Stopwatch.GetElapsedTime(started) < duration && !ct.IsCancellationRequested)
+            while (!stop.IsCancellationRequested)
             {
                 var customer = "warm_" + random.Next(Customers).ToString(CultureInfo.InvariantCulture);
                 // Mostly the hot path, as production traffic is; every kind often enough to be compiled optimized.
@@ -136,12 +180,15 @@ public static class WarmUp
                     14 => (HttpMethod.Post, "/v1/meter_events/batch", Events(worker, n, customer)),
                     _ => (HttpMethod.Get, $"/v1/meters/{Meter}/usage?window=hour&group_by=model&from={from}&to={to}&customer_id={customer}", null),
                 };
+                // Each request runs to its end (not cancelled by the stop): a request cut short would count as failed.
                 var ok = await TrySendAsync(http, method, path, body, ct);
                 Interlocked.Increment(ref requests);
                 if (!ok) Interlocked.Increment(ref failures);
             }
         }));
-        return new Outcome(requests, failures, Stopwatch.GetElapsedTime(started));
+        await probe;
+        ct.ThrowIfCancellationRequested();
+        return new Outcome(requests, failures, Stopwatch.GetElapsedTime(started), settled);
     }
 
     private static string Events(int worker, int n, string customer)

@@ -89,12 +89,14 @@ public static class KassaApp
 
         OpsEndpoints.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.UseSwaggerUI(o =>
+        // Only under /docs: the UI's middleware otherwise matched every request's path against its regular
+        // expressions (~1 % of the server's CPU under check load, `perf`).
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/docs", StringComparison.OrdinalIgnoreCase), docs => docs.UseSwaggerUI(o =>
         {
             o.RoutePrefix = "docs";
             o.DocumentTitle = "Kassa API reference";
             o.SwaggerEndpoint("/openapi/v1.json", "Kassa API v1");
-        });
+        }));
         var v1 = app.MapGroup("/v1");
         CustomerEndpoints.Map(v1);
         SubscriptionEndpoints.Map(v1);

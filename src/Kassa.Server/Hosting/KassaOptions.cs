@@ -74,8 +74,11 @@ public sealed class KassaOptions
     /// <summary>How long a mutation writer waits for more requests once it has one (zero: it takes only what is waiting).</summary>
     public TimeSpan MutationBatchWait { get; set; } = TimeSpan.Zero;
 
-    /// <summary>How long <c>kassa serve</c> warms its hot paths on a scratch store before it listens (<c>KASSA_WARMUP_SECONDS</c>; zero: none).</summary>
-    public TimeSpan WarmUp { get; set; } = Cli.WarmUp.DefaultDuration;
+    /// <summary>
+    /// The longest <c>kassa serve</c> warms its hot paths on a scratch store before it listens; it stops sooner once the
+    /// JIT settles (<c>KASSA_WARMUP_SECONDS</c>; zero: none; a Debug build's default is none).
+    /// </summary>
+    public TimeSpan WarmUp { get; set; } = Cli.WarmUp.DefaultFor(typeof(KassaOptions).Assembly);
 
     public static KassaOptions FromEnvironment()
     {
