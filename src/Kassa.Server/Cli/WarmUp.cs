@@ -163,30 +163,38 @@ public static class WarmUp
         var now = time.GetUtcNow();
         var from = now.AddDays(-1).ToString("yyyy-MM-ddTHH:00:00Z", CultureInfo.InvariantCulture);
         var to = now.AddDays(1).ToString("yyyy-MM-ddTHH:00:00Z", CultureInfo.InvariantCulture);
-        await Task.WhenAll(Enumerable.Range(0, Workers).Select(async worker =>
+        try
         {
-            var random = new Random(worker);
-            var n = 0;
-            while (!stop.IsCancellationRequested)
+            await Task.WhenAll(Enumerable.Range(0, Workers).Select(async worker =>
             {
-                var customer = "warm_" + random.Next(Customers).ToString(CultureInfo.InvariantCulture);
-                // Mostly the hot path, as production traffic is; every kind often enough to be compiled optimized.
-                var (method, path, body) = (n++ % 16) switch
+                var random = new Random(worker);
+                var n = 0;
+                while (!stop.IsCancellationRequested)
                 {
-                    < 8 => (HttpMethod.Post, "/v1/check", $$"""{"customer_id":"{{customer}}","feature_id":"{{Feature}}","required_balance":1,"send_event":true}"""),
-                    < 12 => (HttpMethod.Post, "/v1/track", $$"""{"customer_id":"{{customer}}","feature_id":"{{Feature}}","value":1}"""),
-                    12 => (HttpMethod.Put, $"/v1/customers/{customer}", $$$"""{"name":"Warm","metadata":{"n":"{{{n}}}"}}"""),
-                    13 => (HttpMethod.Post, "/v1/credit_grants", $$"""{"customer_id":"{{customer}}","feature_id":"{{Feature}}","amount":10,"category":"paid"}"""),
-                    14 => (HttpMethod.Post, "/v1/meter_events/batch", Events(worker, n, customer)),
-                    _ => (HttpMethod.Get, $"/v1/meters/{Meter}/usage?window=hour&group_by=model&from={from}&to={to}&customer_id={customer}", null),
-                };
-                // Each request runs to its end (not cancelled by the stop): a request cut short would count as failed.
-                var ok = await TrySendAsync(http, method, path, body, ct);
-                Interlocked.Increment(ref requests);
-                if (!ok) Interlocked.Increment(ref failures);
-            }
-        }));
-        await probe;
+                    var customer = "warm_" + random.Next(Customers).ToString(CultureInfo.InvariantCulture);
+                    // Mostly the hot path, as production traffic is; every kind often enough to be compiled optimized.
+                    var (method, path, body) = (n++ % 16) switch
+                    {
+                        < 8 => (HttpMethod.Post, "/v1/check", $$"""{"customer_id":"{{customer}}","feature_id":"{{Feature}}","required_balance":1,"send_event":true}"""),
+                        < 12 => (HttpMethod.Post, "/v1/track", $$"""{"customer_id":"{{customer}}","feature_id":"{{Feature}}","value":1}"""),
+                        12 => (HttpMethod.Put, $"/v1/customers/{customer}", $$$"""{"name":"Warm","metadata":{"n":"{{{n}}}"}}"""),
+                        13 => (HttpMethod.Post, "/v1/credit_grants", $$"""{"customer_id":"{{customer}}","feature_id":"{{Feature}}","amount":10,"category":"paid"}"""),
+                        14 => (HttpMethod.Post, "/v1/meter_events/batch", Events(worker, n, customer)),
+                        _ => (HttpMethod.Get, $"/v1/meters/{Meter}/usage?window=hour&group_by=model&from={from}&to={to}&customer_id={customer}", null),
+                    };
+                    // Each request runs to its end (not cancelled by the stop): a request cut short would count as failed.
+                    var ok = await TrySendAsync(http, method, path, body, ct);
+                    Interlocked.Increment(ref requests);
+                    if (!ok) Interlocked.Increment(ref failures);
+                }
+            }));
+        }
+        finally
+        {
+            // Also when a request threw: the probe ends before the token source it listens to is disposed.
+            await stop.CancelAsync();
+            await probe;
+        }
         ct.ThrowIfCancellationRequested();
         return new Outcome(requests, failures, Stopwatch.GetElapsedTime(started), settled);
     }
