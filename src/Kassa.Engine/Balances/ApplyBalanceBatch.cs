@@ -40,7 +40,7 @@ public static partial class ApplyBalanceBatch
     {
         var writes = new Writes();
         var books = new List<BalanceBook>();
-        var phases = new BatchPhases();
+        var phases = new BatchPhases(GroupCommitLoop.Balances);
         // Tenants in a fixed order, customers sorted within each: every batch on every node takes its
         // row locks in one global order, so concurrent batches wait for each other but never deadlock.
         // A test clock's customers are loaded apart, at the clock's time; the order (tenant, clock, customer)
@@ -70,8 +70,7 @@ public static partial class ApplyBalanceBatch
             var seen = stored.Where(u => u.Response is not null && u.CreatedAt > cutoff)
                 .ToDictionary(u => (u.CustomerId, u.IdempotencyKey!), u => u.Response!);
 
-            phases.AddLoad(loadStarted);
-            var decideStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+            var decideStarted = phases.AddLoad(loadStarted);
             var decider = new Decider(book, features, creditSystems, seen, writes);
             foreach (var op in tenantOps) decider.Apply(op);
             phases.AddDecide(decideStarted);
@@ -85,7 +84,8 @@ public static partial class ApplyBalanceBatch
         beforeWrite?.Invoke();
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await Persist(s, books, writes, ops.Max(o => o.Now));
-        phases.Record(persistStarted);
+        phases.AddPersist(persistStarted);
+        phases.Record();
     }
 
     /// <summary>

@@ -5,7 +5,6 @@ using Kassa.Core.Metering;
 using Kassa.Engine.Balances;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
-using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Metering;
 
@@ -80,16 +79,18 @@ public static class IngestMeterEvents
     public static async Task<IReadOnlyList<Response>> ExecuteMany(IStoreSession s, IReadOnlyList<(OperationContext Op, Prepared Batch)> items, Action? beforeWrite = null)
     {
         var responses = new Response[items.Count];
+        var phases = new BatchPhases(GroupCommitLoop.Ingest);
         foreach (var tenantItems in Enumerable.Range(0, items.Count).GroupBy(i => items[i].Op.Tenant))
         {
-            await ExecuteTenant(s, tenantItems.Key, tenantItems.Select(i => (i, items[i].Op, items[i].Batch)).ToList(), responses, beforeWrite);
+            await ExecuteTenant(s, tenantItems.Key, tenantItems.Select(i => (i, items[i].Op, items[i].Batch)).ToList(), responses, phases, beforeWrite);
             beforeWrite = null;
         }
+        phases.Record();
         return responses;
     }
 
     private static async Task ExecuteTenant(IStoreSession s, Tenant tenant, List<(int Slot, OperationContext Op, Prepared Batch)> items, Response[] responses,
-        Action? beforeWrite)
+        BatchPhases phases, Action? beforeWrite)
     {
         var since = Stopwatch.GetTimestamp();
         var names = items.SelectMany(it => it.Batch.Events).Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
@@ -101,7 +102,7 @@ public static class IngestMeterEvents
         var overBound = loaded.GroupBy(m => m.EventName, StringComparer.Ordinal).Where(g => g.Count() > CreateMeter.MetersPerEventNameMax)
             .Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         var meters = loaded.Where(m => !overBound.Contains(m.EventName)).Select(m => (Record: m, Definition: m.ToDefinition())).ToList();
-        since = RecordPhase(KassaMeters.Phase.Load, since);
+        since = phases.AddLoad(since);
 
         // Which meters each event feeds, with its value there. An event a meter cannot read is refused
         // whole: storing it would leave that meter silently short. An id an earlier batch of this
@@ -144,7 +145,7 @@ public static class IngestMeterEvents
             }
         }
 
-        since = RecordPhase(KassaMeters.Phase.Decide, since);
+        since = phases.AddDecide(since);
         beforeWrite?.Invoke();
         // received_at: the transaction's requests arrived within the same few milliseconds; the first one's clock names them all.
         var inserted = await s.Metering.InsertEventsAsync(tenant, toInsert, items[0].Op.Now);
@@ -173,7 +174,7 @@ public static class IngestMeterEvents
         if (tracks.FirstOrDefault(t => t.Decision is { IsOk: false } d && d.Error!.Code == Kassa.Core.Errors.ErrorCodes.QuantityOverflow) is { } overflowed)
             throw new QuantityOverflowException(overflowed.Decision!.Value.Error!.Message);
 
-        RecordPhase(KassaMeters.Phase.Persist, since);
+        phases.AddPersist(since);
 
         for (var k = 0; k < items.Count; k++)
         {
@@ -182,13 +183,5 @@ public static class IngestMeterEvents
             // Offered for insert minus inserted: ids already stored, or carried by an earlier batch of this transaction.
             responses[items[k].Slot] = new Response(accepted[k], stored - accepted[k] + items[k].Batch.RepeatedInBatch, rejected[k]);
         }
-    }
-
-    /// <summary>Records the time since <paramref name="since"/> as one ingest phase of this tenant's share of the batch; returns now.</summary>
-    private static long RecordPhase(KassaMeters.Phase phase, long since)
-    {
-        var now = Stopwatch.GetTimestamp();
-        KassaMeters.RecordPhase(GroupCommitLoop.Ingest, phase, now - since);
-        return now;
     }
 }

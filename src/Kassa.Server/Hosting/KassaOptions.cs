@@ -102,47 +102,31 @@ public sealed class KassaOptions
                 throw new ArgumentException("KASSA_STRIPE_API_BASE must be an http(s) URL (a fake Stripe, for tests and development only)");
             o.Stripe.ApiBase = stripeBase.TrimEnd('/');
         }
-        if (Environment.GetEnvironmentVariable("KASSA_WEBHOOK_LEASE_SECONDS") is { Length: > 0 } lease)
-        {
-            if (!int.TryParse(lease, out var seconds) || seconds < 1 || seconds > 3600)
-                throw new ArgumentException("KASSA_WEBHOOK_LEASE_SECONDS must be a whole number of seconds from 1 to 3600");
-            o.WebhookLease = TimeSpan.FromSeconds(seconds);
-        }
-        if (Environment.GetEnvironmentVariable("KASSA_PAYMENT_RECONCILE_GRACE_SECONDS") is { Length: > 0 } grace)
-        {
-            if (!int.TryParse(grace, out var seconds) || seconds < 0 || seconds > 3600)
-                throw new ArgumentException("KASSA_PAYMENT_RECONCILE_GRACE_SECONDS must be a whole number of seconds from 0 to 3600");
-            o.PaymentReconcileGrace = TimeSpan.FromSeconds(seconds);
-        }
+        if (WholeNumber("KASSA_WEBHOOK_LEASE_SECONDS", 1, 3600,
+                "KASSA_WEBHOOK_LEASE_SECONDS must be a whole number of seconds from 1 to 3600") is { } lease) o.WebhookLease = TimeSpan.FromSeconds(lease);
+        if (WholeNumber("KASSA_PAYMENT_RECONCILE_GRACE_SECONDS", 0, 3600,
+                "KASSA_PAYMENT_RECONCILE_GRACE_SECONDS must be a whole number of seconds from 0 to 3600") is { } grace) o.PaymentReconcileGrace = TimeSpan.FromSeconds(grace);
         if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCHING") is { Length: > 0 } batching)
         {
             if (batching is not ("0" or "1")) throw new ArgumentException("KASSA_MUTATION_BATCHING must be 1 (on; the default on SQLite) or 0 (one transaction per mutation; the default on PostgreSQL)");
             o.MutationBatching = batching == "1";
         }
-        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCH_SIZE") is { Length: > 0 } batchSize)
-        {
-            if (!int.TryParse(batchSize, out var size) || size < 1 || size > Http.MutationBatcher.BatchSizeLimit)
-                throw new ArgumentException($"KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to {Http.MutationBatcher.BatchSizeLimit}");
-            o.MutationBatchSizeMax = size;
-        }
-        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_WRITERS") is { Length: > 0 } writers)
-        {
-            if (!int.TryParse(writers, out var count) || count < 1 || count > Http.MutationBatcher.WritersLimit)
-                throw new ArgumentException($"KASSA_MUTATION_WRITERS must be a whole number from 1 to {Http.MutationBatcher.WritersLimit}");
-            o.MutationWritersPostgres = count;
-        }
-        if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCH_WAIT_MS") is { Length: > 0 } batchWait)
-        {
-            if (!int.TryParse(batchWait, out var ms) || ms < 0 || ms > Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds)
-                throw new ArgumentException($"KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to {Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds}");
-            o.MutationBatchWait = TimeSpan.FromMilliseconds(ms);
-        }
-        if (Environment.GetEnvironmentVariable("KASSA_WARMUP_SECONDS") is { Length: > 0 } warm)
-        {
-            if (!int.TryParse(warm, out var seconds) || seconds < 0 || seconds > Cli.WarmUp.DurationMax.TotalSeconds)
-                throw new ArgumentException($"KASSA_WARMUP_SECONDS must be a whole number of seconds from 0 to {Cli.WarmUp.DurationMax.TotalSeconds} (0 turns the warm-up off)");
-            o.WarmUp = TimeSpan.FromSeconds(seconds);
-        }
+        if (WholeNumber("KASSA_MUTATION_BATCH_SIZE", 1, Http.MutationBatcher.BatchSizeLimit,
+                $"KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to {Http.MutationBatcher.BatchSizeLimit}") is { } batchSize) o.MutationBatchSizeMax = batchSize;
+        if (WholeNumber("KASSA_MUTATION_WRITERS", 1, Http.MutationBatcher.WritersLimit,
+                $"KASSA_MUTATION_WRITERS must be a whole number from 1 to {Http.MutationBatcher.WritersLimit}") is { } writers) o.MutationWritersPostgres = writers;
+        if (WholeNumber("KASSA_MUTATION_BATCH_WAIT_MS", 0, (int)Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds,
+                $"KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to {Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds}") is { } batchWait) o.MutationBatchWait = TimeSpan.FromMilliseconds(batchWait);
+        if (WholeNumber("KASSA_WARMUP_SECONDS", 0, (int)Cli.WarmUp.DurationMax.TotalSeconds,
+                $"KASSA_WARMUP_SECONDS must be a whole number of seconds from 0 to {Cli.WarmUp.DurationMax.TotalSeconds} (0 turns the warm-up off)") is { } warmUp) o.WarmUp = TimeSpan.FromSeconds(warmUp);
         return o;
+    }
+
+    /// <summary>A whole-number setting from the environment: null when unset; refused with <paramref name="message"/> outside <paramref name="min"/>–<paramref name="max"/>.</summary>
+    private static int? WholeNumber(string name, int min, int max, string message)
+    {
+        if (Environment.GetEnvironmentVariable(name) is not { Length: > 0 } text) return null;
+        if (!int.TryParse(text, out var value) || value < min || value > max) throw new ArgumentException(message);
+        return value;
     }
 }
