@@ -141,6 +141,18 @@ public sealed class CliTests : IDisposable
         Assert.Equal("kassa: KASSA_WARMUP_SECONDS must be a whole number of seconds from 0 to 60 (0 turns the warm-up off)", r.Stderr.Trim());
     }
 
+    [Theory]
+    [InlineData("KASSA_MUTATION_BATCH_SIZE", "0", "KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to 1000")]
+    [InlineData("KASSA_MUTATION_BATCH_WAIT_MS", "101", "KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to 100")]
+    [InlineData("KASSA_WEBHOOK_LEASE_SECONDS", "two", "KASSA_WEBHOOK_LEASE_SECONDS must be a whole number of seconds from 1 to 3600")]
+    public async Task A_whole_number_setting_out_of_range_or_not_a_number_is_refused_in_one_line(string name, string value, string message)
+    {
+        var r = await KassaProcess.RunAsync(["serve", "--urls", $"http://127.0.0.1:{KassaProcess.FreePort()}", "--db", Db],
+            new Dictionary<string, string> { [name] = value });
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("kassa: " + message, r.Stderr.Trim());
+    }
+
     [Fact]
     public async Task Serve_without_a_bootstrap_key_prints_a_working_key_once()
     {
