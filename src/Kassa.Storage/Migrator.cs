@@ -36,8 +36,13 @@ internal static class Migrator
         return scripts;
     }
 
-    /// <summary>Runs every script not yet applied; returns the names it applied.</summary>
-    public static async Task<IReadOnlyList<string>> ApplyAsync(DbConnection connection, string engine, Func<DbConnection, Task<DbTransaction>> begin, long nowMicros, CancellationToken ct)
+    /// <summary>
+    /// Runs every script not yet applied; returns the names it applied. <paramref name="beforeScript"/>, when
+    /// given, runs before each script's transaction begins (in its own, committed first): for work a script
+    /// needs done and durable before it, which must then be safe to repeat (a crash between the two runs it again).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> ApplyAsync(DbConnection connection, string engine, Func<DbConnection, Task<DbTransaction>> begin, long nowMicros, CancellationToken ct,
+        Func<Script, Task>? beforeScript = null)
     {
         await connection.ExecuteAsync(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
@@ -45,6 +50,7 @@ internal static class Migrator
         foreach (var script in Scripts(engine))
         {
             ct.ThrowIfCancellationRequested();
+            if (beforeScript is not null) await beforeScript(script);
             await using var tx = await begin(connection);
             var done = await connection.ExecuteScalarAsync<long>(
                 "SELECT COUNT(*) FROM schema_migrations WHERE version = @version", new { version = script.Version }, tx);

@@ -143,15 +143,17 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
 
     /// <summary>
     /// SQLite: one multi-row insert per batch that skips stored ids. Each row gets the next position
-    /// (<c>seq</c>) after the highest stored one and the watermark: SQLite has one writer, so no lower
-    /// position can commit after this transaction (a skipped duplicate leaves a gap, which the roller steps over).
+    /// (<c>seq</c>) after the highest stored one: the main file has one writer, so no lower position can commit
+    /// after this transaction (a skipped duplicate leaves a gap, which the roller steps over). The watermark is
+    /// never past that (SqliteStore refuses to start on files where it is), so it is not read here: the writer
+    /// does not open the rollups file at all (ADR 0006).
     /// </summary>
     private async Task<IReadOnlySet<string>> InsertEventsSqlite(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var received = Micros.From(receivedAt);
         var next = await s.Connection.ExecuteScalarAsync<long>(
-            "SELECT max(coalesce((SELECT max(seq) FROM meter_events WHERE seq IS NOT NULL), 0) + 1, (SELECT watermark FROM meter_roller WHERE id = 1))",
+            "SELECT coalesce((SELECT max(seq) FROM meter_events WHERE seq IS NOT NULL), 0) + 1",
             transaction: s.Transaction);
         await SqliteMultiRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at, seq)", events, 7,
             e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received, next++], "ON CONFLICT DO NOTHING RETURNING id",
@@ -434,16 +436,27 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     /// </summary>
     private string Position => s.Dialect.IsPostgres ? "txid" : "seq";
 
+    /// <summary>
+    /// Locks the watermark row. SQLite has no row locks: a no-op update of the row takes the rollups file's
+    /// write lock, first thing in the roller's deferred transaction (SqliteStore.WriteRollupsAsync), so a
+    /// roll never has to upgrade a read to a write later.
+    /// </summary>
     public Task<long> LockRollerAsync() =>
-        s.Connection.ExecuteScalarAsync<long>($"SELECT watermark FROM meter_roller WHERE id = 1{s.Dialect.ForUpdate}", transaction: s.Transaction);
+        s.Connection.ExecuteScalarAsync<long>(s.Dialect.IsPostgres
+            ? "SELECT watermark FROM meter_roller WHERE id = 1 FOR UPDATE"
+            : "UPDATE meter_roller SET watermark = watermark WHERE id = 1 RETURNING watermark", transaction: s.Transaction);
 
     public Task<long> ReadWatermarkAsync() =>
         s.Connection.ExecuteScalarAsync<long>("SELECT watermark FROM meter_roller WHERE id = 1", transaction: s.Transaction);
 
     public async Task<RollChunk> NextRollChunkAsync(long watermark, int eventsMax)
     {
-        // The first position not to take this time. SQLite: anything stored is committed (the roll holds
-        // the only write lock), so the end of the table. PostgreSQL: the xmin of a snapshot taken now,
+        // The first position not to take this time. SQLite: the end of the table as this read sees it. The
+        // main file's one writer numbers each transaction's rows above every stored position, so positions
+        // follow commit order: every position below the highest one seen is committed and none can be added
+        // below it later, even though ingest commits beside the roll (the rollups have their own file and
+        // lock, ADR 0006). The bounds are read before the rows, so a commit in between lies above them.
+        // PostgreSQL: the xmin of a snapshot taken now,
         // after the watermark row was locked. Every transaction with a lower id has ended, so no row with
         // txid < xmin can still appear or vanish, however the transactions interleaved and whatever order
         // they committed in; a transaction still open has txid >= xmin and is taken by a later roll.

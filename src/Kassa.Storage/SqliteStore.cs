@@ -9,8 +9,9 @@ namespace Kassa.Storage;
 /// <summary>
 /// The embedded default: one SQLite file in WAL mode with <c>synchronous=FULL</c> (a committed
 /// write survives power loss). SQLite allows one writer at a time, so writes queue on a
-/// process-wide gate instead of spinning on SQLITE_BUSY; each write transaction begins IMMEDIATE
-/// so its write lock is taken up front, never upgraded mid-transaction. Readers run in parallel
+/// process-wide gate instead of spinning on SQLITE_BUSY; each write transaction takes its write lock
+/// up front (<see cref="BeginWrite"/>), never upgraded mid-transaction. The meter rollups live in a second
+/// file with a writer of its own (<see cref="RollupsPath"/>, <see cref="WriteRollupsAsync{T}"/>). Readers run in parallel
 /// on pooled connections and see the last commit (WAL snapshot isolation).
 /// </summary>
 public sealed class SqliteStore : IKassaStore
@@ -44,10 +45,50 @@ public sealed class SqliteStore : IKassaStore
             DefaultTimeout = 30,
         };
         _path = builder.DataSource;
-        if (_path != ":memory:" && Path.GetDirectoryName(Path.GetFullPath(_path)) is { } dir) Directory.CreateDirectory(dir);
+        if (string.IsNullOrEmpty(_path) || _path == ":memory:" || _path.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException("The SQLite store needs a database file path: its meter rollups live in a second file beside it (ADR 0006). " +
+                "An in-memory database or a file: URI cannot be used.");
+        }
+        var full = Path.GetFullPath(_path);
+        if (Path.GetDirectoryName(full) is { } dir) Directory.CreateDirectory(dir);
+        RollupsPath = full + "-rollups";
+        // Opened as a URI, so that ATTACH may name the rollups file as one with its mode (read-only for all
+        // but the roller's connection); SQLite reads URIs only on a connection opened from one.
+        builder.DataSource = SqliteUri(full);
         _connectionString = builder.ToString();
+        // The roller's connection opens the rollups file and attaches the main file read-only (its BEGIN IMMEDIATE
+        // then takes only the rollups file's write lock; SQLite refuses an attachment more writable than the
+        // connection, so it cannot be the other way round). A pool of its own, by its own connection string.
+        _rollerConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(RollupsPath), Mode = SqliteOpenMode.ReadWrite }.ToString();
         _time = time;
-        _walSync = _path == ":memory:" ? null : new WalSync();
+        _walSync = new WalSync();
+    }
+
+    /// <summary>
+    /// The rollups file (ADR 0006): the meter roller's cells, distinct values and watermark, beside the main
+    /// file as <c>&lt;db&gt;-rollups</c> (with its own <c>-wal</c> and <c>-shm</c>). SQLite locks each database
+    /// file apart, so the roller writes there while ingest and every other write go on in the main file.
+    /// Back it up with the main file; lost, <c>kassa meters rebuild</c> recomputes it from the raw events.
+    /// </summary>
+    public string RollupsPath { get; }
+
+    private readonly string _rollerConnectionString;
+
+    /// <summary>A SQLite URI for a file path: the three characters a URI gives meaning to are escaped.</summary>
+    private static string SqliteUri(string path, string? mode = null) =>
+        "file:" + path.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3f", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal) +
+        (mode is null ? "" : "?mode=" + mode);
+
+    /// <summary>
+    /// Attaches the rollups file as <c>rollups</c> (unless a pooled connection has it already): read-only on the
+    /// readers, writable on the migration's connection. Unqualified table names resolve there (the main file
+    /// has none of its tables), so the SQL is the same as on PostgreSQL, where they share one database.
+    /// </summary>
+    private async Task AttachRollupsAsync(SqliteConnection connection, string mode)
+    {
+        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pragma_database_list WHERE name = 'rollups'") > 0) return;
+        await connection.ExecuteAsync("ATTACH DATABASE @file AS rollups", new { file = SqliteUri(RollupsPath, mode) });
     }
 
     public string Engine => "sqlite";
@@ -86,12 +127,52 @@ public sealed class SqliteStore : IKassaStore
         // writes to that file (strace under PUT load; +5–7 % PUT throughput, bench/README.md). It holds the
         // original of each page a savepoint changed, and the writer's sorts, both bounded by the row limits
         // every write statement carries.
-        var synchronous = _walSync is null ? "FULL" : "NORMAL";
-        await connection.ExecuteAsync($"PRAGMA synchronous={synchronous}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; " +
-            $"PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA journal_size_limit={WalTrimBytes};");
+        try
+        {
+            await connection.ExecuteAsync("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; " +
+                $"PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA journal_size_limit={WalTrimBytes};");
+            // Read-only: a renewal bills metered usage, which reads the rollups (see BeginWrite for why its
+            // transactions do not open this file unless they read it).
+            await AttachRollupsAsync(connection, "ro");
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
         EnsureCheckpointer();
         _writer = new KeptConnection(connection, new SqliteStatementCache(connection), 0);
+        _takeWriteLock = connection.CreateCommand();
+        _takeWriteLock.CommandText = "UPDATE main.schema_migrations SET version = version WHERE 0";
         return _writer;
+    }
+
+    /// <summary>The writer's no-op update that takes the main file's write lock (<see cref="BeginWrite"/>); prepared once per writer connection.</summary>
+    private SqliteCommand? _takeWriteLock;
+
+    /// <summary>
+    /// Begins a main-file write transaction holding the write lock from the start, as BEGIN IMMEDIATE would.
+    /// Not BEGIN IMMEDIATE itself: that opens a transaction on every attached file, the read-only rollups file
+    /// included, and a writer that is nearly always inside one then held a snapshot of the rollups file all
+    /// the time, so the roller's checkpoints never completed and that file's WAL grew without end (190 MB in
+    /// 20 s of ingest). A deferred BEGIN and an update that matches no row take only the main file's write
+    /// lock (a statement that may write takes it whatever it matches) and write no page; the rollups file
+    /// is opened only by a transaction that reads it, until its commit.
+    /// </summary>
+    private SqliteTransaction BeginWrite(KeptConnection writer)
+    {
+        var tx = writer.Connection.BeginTransaction(deferred: true);
+        try
+        {
+            _takeWriteLock!.Transaction = tx;
+            _takeWriteLock.ExecuteNonQuery();
+            return tx;
+        }
+        catch
+        {
+            tx.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -102,7 +183,7 @@ public sealed class SqliteStore : IKassaStore
 
     private void AttachWal()
     {
-        if (_walSync is null || _walAttached) return;
+        if (_walAttached) return;
         _walSync.Use(File.OpenHandle(Path.GetFullPath(_path) + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete));
         _walAttached = true;
     }
@@ -114,42 +195,95 @@ public sealed class SqliteStore : IKassaStore
     private void DropWriter()
     {
         _walAttached = false;
+        _takeWriteLock?.Dispose();
+        _takeWriteLock = null;
         _writer?.Close();
         _writer = null;
     }
 
-    /// <summary>
-    /// Group fsync of the WAL (see <see cref="WalSync"/>); null for an in-memory database, which has no file
-    /// to make durable, where the writer keeps synchronous=FULL.
-    /// </summary>
-    private readonly WalSync? _walSync;
+    /// <summary>Group fsync of the main file's WAL (see <see cref="WalSync"/>).</summary>
+    private readonly WalSync _walSync;
 
     /// <summary>fsyncs of the WAL the store ran to make commits durable (each covers every commit before it).</summary>
-    public long WalSyncs => _walSync?.Syncs ?? 0;
+    public long WalSyncs => _walSync.Syncs;
 
     public async Task MigrateAsync(CancellationToken ct = default)
     {
         await _writeGate.WaitAsync(ct);
+        await _rollerGate.WaitAsync(ct);
         try
         {
-            var connection = (await OpenWriterAsync(ct)).Connection;
-            // WAL is a property of the database file: set once, it stays for every later connection.
-            await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
-            await Migrator.ApplyAsync(connection, Engine, c => Task.FromResult<DbTransaction>(((SqliteConnection)c).BeginTransaction(deferred: false)),
-                Micros.From(_time.GetUtcNow()), ct);
-            // The migration committed under synchronous=NORMAL: made durable before the server starts.
-            if (_walSync is not null)
+            var now = Micros.From(_time.GetUtcNow());
+            // The rollups file first, with its own numbered scripts: the main file's attach it from now on.
+            // Its own connections, unpooled and at synchronous=FULL (the default): each script is durable when it commits.
+            await using (var rollups = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(RollupsPath), Pooling = false }.ToString()))
             {
-                AttachWal();
-                await _walSync.WaitAsync(_walSync.Committed());
+                await rollups.OpenAsync(ct);
+                await rollups.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000;");
+                await Migrator.ApplyAsync(rollups, "sqlite-rollups", Begin, now, ct);
             }
+            await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
+            await connection.OpenAsync(ct);
+            // WAL is a property of the database file: set once, it stays for every later connection.
+            await connection.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY;");
+            // Writable here only: moving the rollups out of the main file writes both.
+            await AttachRollupsAsync(connection, "rw");
+            await Migrator.ApplyAsync(connection, Engine, Begin, now, ct,
+                beforeScript: script => script.Name == "0024_rollups_in_own_file" ? MoveRollupsAsync(connection) : Task.CompletedTask);
+            await RefuseRollupsAheadAsync(connection);
         }
         finally
         {
-            // Statements prepared before or during the migration are not kept into the new schema.
+            // Statements prepared before the migration are not kept into the new schema.
             DropWriter();
+            DropRollerWriter();
+            _rollerGate.Release();
             _writeGate.Release();
         }
+
+        static Task<DbTransaction> Begin(DbConnection c) => Task.FromResult<DbTransaction>(((SqliteConnection)c).BeginTransaction(deferred: false));
+    }
+
+    /// <summary>
+    /// Ingest numbers new events after the highest stored position (SqlMetering), without reading the rollups
+    /// file. That is right as long as the watermark is at most one past it, which holds by construction: a
+    /// roll ends at a position it read, and commits only once those events are durable. Only two files from
+    /// different moments (a restore of one of them) break it, and then new events would be numbered below the
+    /// watermark and never folded: refused at start, with the way out.
+    /// </summary>
+    private async Task RefuseRollupsAheadAsync(SqliteConnection connection)
+    {
+        var (watermark, last) = await connection.QuerySingleAsync<(long, long)>(
+            "SELECT (SELECT watermark FROM rollups.meter_roller WHERE id = 1), (SELECT coalesce(max(seq), 0) FROM main.meter_events WHERE seq IS NOT NULL)");
+        if (watermark <= last + 1) return;
+        throw new InvalidOperationException(
+            $"The meter rollups file {RollupsPath} is ahead of the database (its watermark {watermark} is past the last stored event position {last}): " +
+            "the two files come from different moments. Restore them together, or delete the rollups file (with its -wal and -shm), start Kassa " +
+            "and run `kassa meters rebuild --meter <id>` for each meter.");
+    }
+
+    /// <summary>
+    /// Before main's migration 0024 drops them: the rollup tables' rows, copied from the main file into the
+    /// rollups file in one transaction of that file, replacing whatever is there. A commit spanning two WAL
+    /// files is atomic per file only, so the copy commits (durably: synchronous=FULL on this connection)
+    /// before the drop begins; a crash between the two leaves both copies, and the next start copies again.
+    /// </summary>
+    private static async Task MoveRollupsAsync(SqliteConnection connection)
+    {
+        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'meter_roller'") == 0) return;
+        const string key = "account_id, livemode, meter_id, customer_id, hour, group_key";
+        await using var tx = connection.BeginTransaction(deferred: false);
+        await connection.ExecuteAsync($"""
+            DELETE FROM rollups.meter_rollups;
+            INSERT INTO rollups.meter_rollups ({key}, count, sum, min, max, latest, latest_at, overflowed)
+              SELECT {key}, count, sum, min, max, latest, latest_at, overflowed FROM main.meter_rollups;
+            DELETE FROM rollups.meter_unique_values;
+            INSERT INTO rollups.meter_unique_values ({key}, value) SELECT {key}, value FROM main.meter_unique_values;
+            DELETE FROM rollups.meter_roller;
+            INSERT INTO rollups.meter_roller (id, watermark, rolled_through, rolled_events, updated_at)
+              SELECT id, watermark, rolled_through, rolled_events, updated_at FROM main.meter_roller;
+            """, transaction: tx);
+        await tx.CommitAsync();
     }
 
     /// <summary>
@@ -167,9 +301,18 @@ public sealed class SqliteStore : IKassaStore
         {
             _writeGate.Release();
         }
+        await _rollerGate.WaitAsync();
+        try
+        {
+            DropRollerWriter();
+        }
+        finally
+        {
+            _rollerGate.Release();
+        }
         DropReaders();
-        using var own = new SqliteConnection(_connectionString);
-        SqliteConnection.ClearPool(own);
+        using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);
+        using (var roller = new SqliteConnection(_rollerConnectionString)) SqliteConnection.ClearPool(roller);
     }
 
     public async Task PingAsync(CancellationToken ct = default)
@@ -221,6 +364,7 @@ public sealed class SqliteStore : IKassaStore
         try
         {
             await connection.ExecuteAsync(ReaderPragmas);
+            await AttachRollupsAsync(connection, "ro");
         }
         catch
         {
@@ -290,7 +434,7 @@ public sealed class SqliteStore : IKassaStore
         try
         {
             var writer = await OpenWriterAsync(ct);
-            await using (var tx = writer.Connection.BeginTransaction(deferred: false))
+            await using (var tx = BeginWrite(writer))
             {
                 // Before any work: a WAL that cannot be opened fails the write while it can still roll back.
                 AttachWal();
@@ -299,9 +443,14 @@ public sealed class SqliteStore : IKassaStore
                 if (commitIf is null || commitIf(result))
                 {
                     await session.FlushAsync();
-                    await tx.CommitAsync(CancellationToken.None);
-                    // Numbered while the gate is held, so numbers follow the order commits reach the WAL.
-                    sequence = _walSync?.Committed() ?? 0;
+                    // Numbered while the gate is held, so numbers follow the order commits reach the WAL; and
+                    // together with the COMMIT under _commitNumbering, so no other connection can see a commit
+                    // before it has its number (MainCommitsDurableAsync). A WAL commit never waits for readers.
+                    lock (_commitNumbering)
+                    {
+                        tx.Commit();
+                        sequence = _walSync.Committed();
+                    }
                 }
                 else await tx.RollbackAsync(CancellationToken.None);
             }
@@ -319,8 +468,107 @@ public sealed class SqliteStore : IKassaStore
             _writeGate.Release();
         }
         // The fsync runs outside the gate: the next transaction writes while this one is made durable.
-        return new Committed<T>(result, sequence == 0 ? Task.CompletedTask : _walSync!.WaitAsync(sequence));
+        return new Committed<T>(result, sequence == 0 ? Task.CompletedTask : _walSync.WaitAsync(sequence));
     }
+
+    /// <summary>The roller's gate: one write transaction at a time in the rollups file.</summary>
+    private readonly SemaphoreSlim _rollerGate = new(1, 1);
+
+    /// <summary>
+    /// The roller's kept connection: the rollups file, with the main file attached read-only as <c>events</c>
+    /// (unqualified names find the events and meters there); used only under <see cref="_rollerGate"/>.
+    /// </summary>
+    private KeptConnection? _rollerWriter;
+
+    private async Task<KeptConnection> OpenRollerWriterAsync(CancellationToken ct)
+    {
+        if (_rollerWriter is not null) return _rollerWriter;
+        var connection = new SqliteConnection(_rollerConnectionString);
+        try
+        {
+            await connection.OpenAsync(ct);
+            if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pragma_database_list WHERE name = 'events'") == 0)
+                await connection.ExecuteAsync("ATTACH DATABASE @file AS events", new { file = SqliteUri(Path.GetFullPath(_path), "ro") });
+            // synchronous=NORMAL: a roll's commit is not fsynced. A power loss may take the last rolls back
+            // with it, watermark and cells together (one file, one commit), and the roller folds those events
+            // again; what it must never do is keep a roll of events the main file lost, which
+            // WriteRollupsAsync rules out by waiting for the events' fsync before committing. The automatic
+            // checkpoint (default 1,000 pages) copies the rollups' WAL back at the end of a roll.
+            await connection.ExecuteAsync($"PRAGMA main.synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; " +
+                $"PRAGMA main.cache_size=-65536; PRAGMA main.journal_size_limit={RollupsWalTrimBytes};");
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        _rollerWriter = new KeptConnection(connection, new SqliteStatementCache(connection), 0);
+        return _rollerWriter;
+    }
+
+    /// <summary>What the rollups file's WAL is trimmed back to after its checkpoints (16 MiB).</summary>
+    private const long RollupsWalTrimBytes = 16L * 1024 * 1024;
+
+    private void DropRollerWriter()
+    {
+        _rollerWriter?.Close();
+        _rollerWriter = null;
+    }
+
+    /// <summary>
+    /// A write of the rollups file (ADR 0006): under its own lock, beside the main file's writer, on a
+    /// connection that reads the main file at one snapshot (from its first read of it) and cannot write it. Before the
+    /// commit it waits until every main-file commit made before then is on disk: the events the work read
+    /// were committed, so this makes them durable before a roll of them can be, and a power loss never leaves
+    /// rollups of events that are gone (whose retried ingest would then be counted twice).
+    /// </summary>
+    public async Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    {
+        await _rollerGate.WaitAsync(ct);
+        try
+        {
+            var writer = await OpenRollerWriterAsync(ct);
+            // Deferred: BEGIN IMMEDIATE would also open a read of the main file at once (every attached file
+            // joins it), held through the whole roll. The work's first statement takes the rollups file's write
+            // lock instead (LockRollerAsync), and the main file is read only where the work reads it.
+            await using var tx = writer.Connection.BeginTransaction(deferred: true);
+            var session = new SqlSession(writer.Connection, tx, Dialect, writer.Statements);
+            var result = await work(session);
+            await session.FlushAsync();
+            await MainCommitsDurableAsync();
+            await tx.CommitAsync(CancellationToken.None);
+            return result;
+        }
+        catch
+        {
+            DropRollerWriter();
+            throw;
+        }
+        finally
+        {
+            _rollerGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Completes when every commit of the main file made before the call is durable. The write gate is taken
+    /// for a moment because a commit is numbered just after it returns, still under the gate: once the gate is
+    /// ours, every commit another connection could have seen has its number.
+    /// </summary>
+    private Task MainCommitsDurableAsync()
+    {
+        long committed;
+        lock (_commitNumbering) committed = _walSync.LastCommitted;
+        return _walSync.WaitAsync(committed);
+    }
+
+    /// <summary>
+    /// Held by the main writer across its COMMIT and the commit's numbering, and by a rollups write to read
+    /// the last number: a commit another connection can see is then numbered. Not the write gate: a roll that
+    /// has read the main file holds a snapshot of it, which the writer's RESTART checkpoint (under the gate)
+    /// waits for — waiting for the gate there stalled both for the busy timeout.
+    /// </summary>
+    private readonly object _commitNumbering = new();
 
     /// <summary>
     /// WAL size past which the writer, still holding the write gate, checkpoints everything and restarts
@@ -356,12 +604,11 @@ public sealed class SqliteStore : IKassaStore
     /// </summary>
     private async Task RestartWalIfLargeAsync(SqliteConnection connection)
     {
-        if (_path == ":memory:") return;
         var wal = new FileInfo(_path + "-wal");
         if (!wal.Exists || wal.Length < WalRestartBytes) return;
         try
         {
-            await connection.ExecuteAsync("PRAGMA wal_checkpoint(RESTART);");
+            await connection.ExecuteAsync("PRAGMA main.wal_checkpoint(RESTART);");
             Interlocked.Increment(ref _walRestarts);
         }
         catch (SqliteException)
@@ -378,7 +625,7 @@ public sealed class SqliteStore : IKassaStore
 
     private void EnsureCheckpointer()
     {
-        if (_checkpointer is not null || _path == ":memory:") return;
+        if (_checkpointer is not null) return;
         // Called under the write gate, so at most one checkpointer starts.
         _checkpointer = Task.Run(() => CheckpointLoopAsync(_stopping.Token));
     }
@@ -464,10 +711,13 @@ public sealed class SqliteStore : IKassaStore
         }
     }
 
-    /// <summary>A PASSIVE checkpoint: the frames in the WAL and how many of them are now in the database file.</summary>
+    /// <summary>
+    /// A PASSIVE checkpoint of the main file: the frames in its WAL and how many of them are now in the database
+    /// file. The rollups file is the roller connection's to checkpoint (its automatic checkpoints).
+    /// </summary>
     private static async Task<(long Log, long Copied)> PassiveAsync(SqliteConnection connection)
     {
-        var row = await connection.QuerySingleAsync<(long Busy, long Log, long Copied)>("PRAGMA wal_checkpoint(PASSIVE);");
+        var row = await connection.QuerySingleAsync<(long Busy, long Log, long Copied)>("PRAGMA main.wal_checkpoint(PASSIVE);");
         return (row.Log, row.Copied);
     }
 
@@ -476,12 +726,16 @@ public sealed class SqliteStore : IKassaStore
         await _stopping.CancelAsync();
         if (_checkpointer is not null) await _checkpointer;
         await _writeGate.WaitAsync();
+        await _rollerGate.WaitAsync();
         DropWriter();
+        DropRollerWriter();
         DropReaders();
-        _walSync?.Dispose();
+        _walSync.Dispose();
         // This store's pool only: other stores in the process (tests run several) keep their connections.
         using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);
+        using (var roller = new SqliteConnection(_rollerConnectionString)) SqliteConnection.ClearPool(roller);
         _writeGate.Dispose();
+        _rollerGate.Dispose();
         _stopping.Dispose();
     }
 }

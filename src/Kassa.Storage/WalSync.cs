@@ -60,6 +60,9 @@ public sealed class WalSync(Action<SafeFileHandle>? flush = null) : IDisposable
     /// <summary>Called by the writer, still holding the write lock, once a COMMIT returned: the commit's sequence number.</summary>
     public long Committed() => Interlocked.Increment(ref _committed);
 
+    /// <summary>The number of the last commit so far (0 before the first).</summary>
+    public long LastCommitted => Interlocked.Read(ref _committed);
+
     /// <summary>Completes when the commit numbered <paramref name="sequence"/> (and every one before it) is on disk.</summary>
     public Task WaitAsync(long sequence)
     {

@@ -29,6 +29,14 @@ public interface IKassaStore : IAsyncDisposable
     /// unknown. A group-commit loop uses this to start its next batch while the previous one is made durable.
     /// </summary>
     Task<Committed<T>> WriteCommittedAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default);
+
+    /// <summary>
+    /// A write of the meter rollups and the roller's watermark (<c>RollMeterEvents</c>, <c>RebuildMeterRollups</c>),
+    /// committed when the work returns and durable when this completes. Nothing else may be written in it. On
+    /// SQLite they live in their own file with its own lock, so rolls run beside ingest (ADR 0006); on
+    /// PostgreSQL this is <see cref="WriteAsync{T}"/>.
+    /// </summary>
+    Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default);
 }
 
 /// <summary>A committed write's result and the task that completes when the commit is durable.</summary>

@@ -104,19 +104,19 @@ public static class KassaCli
             // The rebuild recomputes what the roller has folded; fold what is committed first (bounded:
             // events arriving meanwhile are the running roller's), so every event stored so far is read.
             for (var chunk = 0; chunk < 1_000; chunk++)
-                if (!(await store.WriteAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, options.Time.GetUtcNow()), ct: ct)).Full) break;
+                if (!(await store.WriteRollupsAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, options.Time.GetUtcNow()), ct)).Full) break;
             foreach (var meter in meters)
             {
                 var mode = meter.Livemode ? "live" : "test";
                 var started = System.Diagnostics.Stopwatch.StartNew();
                 var lastReport = TimeSpan.Zero;
                 // Progress on stderr (stdout carries the result line): at most one line a second.
-                var outcome = await store.WriteAsync(s => Kassa.Engine.Metering.RebuildMeterRollups.Execute(s, meter, seen =>
+                var outcome = await store.WriteRollupsAsync(s => Kassa.Engine.Metering.RebuildMeterRollups.Execute(s, meter, seen =>
                 {
                     if (started.Elapsed - lastReport < TimeSpan.FromSeconds(1)) return;
                     lastReport = started.Elapsed;
                     Console.Error.WriteLine($"kassa: {meter.AccountId} {mode} {meterId}: {seen:N0} events read");
-                }), ct: ct);
+                }), ct);
                 Console.WriteLine($"rebuilt meter {meterId} of {meter.AccountId} ({mode}): {outcome.Events:N0} events read, {outcome.Cells:N0} hourly cells, {started.Elapsed.TotalSeconds:0.0} s");
             }
             return 0;

@@ -70,10 +70,10 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
     /// </summary>
     private async Task<bool> RollOnceAsync(CancellationToken ct)
     {
-        if (store.Engine != "sqlite") return (await store.WriteAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow()), ct: ct)).Full;
+        if (store.Engine != "sqlite") return (await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow()), ct)).Full;
         var plan = await store.ReadAsync(s => RollMeterEvents.PlanAsync(s), ct);
         if (plan.IsEmpty) return false;
-        var rolled = await store.WriteAsync(s => RollMeterEvents.ApplyAsync(s, plan, time.GetUtcNow()), ct: ct);
+        var rolled = await store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, plan, time.GetUtcNow()), ct);
         return rolled is null || rolled.Full;
     }
 }

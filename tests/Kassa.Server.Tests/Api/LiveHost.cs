@@ -203,6 +203,12 @@ public sealed class PausableStore(IKassaStore inner) : IKassaStore
         return await inner.WriteCommittedAsync(work, commitIf, ct);
     }
 
+    public async Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    {
+        if (_paused is { } paused) await paused.Task;
+        return await inner.WriteRollupsAsync(work, ct);
+    }
+
     // The host disposes the inner store itself.
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

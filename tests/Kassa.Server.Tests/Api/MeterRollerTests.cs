@@ -124,7 +124,7 @@ public abstract class MeterRollerTests(KassaHost host)
     }
 
     private Task<RollMeterEvents.Outcome> RollAsync(int chunk = RollMeterEvents.ChunkEventsMax, Kassa.Engine.Storage.IKassaStore? store = null) =>
-        (store ?? host.Store).WriteAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), chunk));
+        (store ?? host.Store).WriteRollupsAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), chunk));
 
     /// <summary>
     /// Rolls until nothing committed is behind. On PostgreSQL a roll may take less than is there: the
@@ -275,7 +275,7 @@ public abstract class MeterRollerTests(KassaHost host)
         var ranges = new[] { (b, b.AddHours(3)), (b.AddMinutes(30), b.AddHours(2)) };
         foreach (var (aggregation, meter) in meters)
         {
-            var rebuilt = await host.Store.WriteAsync(async s =>
+            var rebuilt = await host.Store.WriteRollupsAsync(async s =>
                 await RebuildMeterRollups.Execute(s, (await s.Metering.FindMetersAsync(meter)).Single()));
             // The 12 rolled events only: the 8 above the watermark are the roller's.
             Assert.Equal(12, rebuilt.Events);
@@ -284,7 +284,7 @@ public abstract class MeterRollerTests(KassaHost host)
         await RollAllAsync();
         await AssertExactAsync(meters, stored, ranges, [c], "rebuilt then rolled");
         Assert.Equal(20, await RolledCountAsync(meters["count"], b, b.AddHours(3)));
-        var again = await host.Store.WriteAsync(async s => await RebuildMeterRollups.Execute(s, (await s.Metering.FindMetersAsync(meters["count"])).Single()));
+        var again = await host.Store.WriteRollupsAsync(async s => await RebuildMeterRollups.Execute(s, (await s.Metering.FindMetersAsync(meters["count"])).Single()));
         Assert.Equal(20, again.Events);
         Assert.Equal(20, await RolledCountAsync(meters["count"], b, b.AddHours(3)));
     }
@@ -312,12 +312,12 @@ public abstract class MeterRollerTests(KassaHost host)
         Assert.False(stale.IsEmpty);
         // Another roll folds the same events first: the stale plan must then write nothing.
         await RollAllAsync();
-        Assert.Null(await host.Store.WriteAsync(s => RollMeterEvents.ApplyAsync(s, stale, host.Clock.GetUtcNow())));
+        Assert.Null(await host.Store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, stale, host.Clock.GetUtcNow())));
         Assert.Equal(10, await RolledCountAsync(meters["count"], b, b.AddHours(3)));
 
         await SendAsync(name, stored, Enumerable.Range(0, 5).Select(i => new Ev($"{name}_b{i}", c, b.AddMinutes(i * 11 + 3), 50 + i, $"u{i}")));
         var fresh = await PlanAsync(5);
-        var applied = await host.Store.WriteAsync(s => RollMeterEvents.ApplyAsync(s, fresh, host.Clock.GetUtcNow()));
+        var applied = await host.Store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, fresh, host.Clock.GetUtcNow()));
         Assert.NotNull(applied);
         Assert.Equal(5, applied.Events);
         Assert.Equal(fresh.Upper, applied.Watermark);
@@ -343,7 +343,7 @@ public abstract class MeterRollerTests(KassaHost host)
             while (true)
             {
                 var done = Volatile.Read(ref ingestDone);
-                var rolled = await store.WriteAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), 37));
+                var rolled = await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), 37));
                 if (done && rolled.Events == 0) return;
             }
         }
@@ -575,7 +575,7 @@ public sealed class MeterRollerOutOfOrderTests(PostgresHost host) : IClassFixtur
             (await host.Store.ReadAsync(s => s.Metering.LoadRollupsAsync(tenant, meters["count"], null, b, b.AddHours(2), 1_000))).Sum(r => r.Cell.Count);
         async Task Roll()
         {
-            for (var i = 0; i < 5; i++) await host.Store.WriteAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), 3));
+            for (var i = 0; i < 5; i++) await host.Store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, host.Clock.GetUtcNow(), 3));
         }
 
         // Transaction A: 4 events (sum 1000), inserted and held open.

@@ -229,8 +229,8 @@ public abstract class MeteringTests(KassaHost host)
         var q = $"/v1/meters/{meter}/usage?from={Iso(hour)[..19]}Z&to={Iso(hour.AddHours(1))[..19]}Z&customer_id={c}";
         (await host.Client().Get(q)).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
         // Rolled, the cell is marked overflowed (the roll itself does not fail): the same answer, and other cells are unharmed.
-        while ((await host.Store.WriteAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()))).Full) { }
-        await host.Store.WriteAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()));
+        while ((await host.Store.WriteRollupsAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()))).Full) { }
+        await host.Store.WriteRollupsAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()));
         (await host.Client().Get(q)).AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "quantity_overflow");
         Assert.Equal(5m, (decimal)(await Usage(meter, hour, hour.AddHours(1), customer: other))[0]!["value"]!);
         var raw = (await host.Client().Get($"/v1/meter_events?customer_id={c}")).Body!["data"]!.AsArray();
@@ -363,14 +363,14 @@ public abstract class MeteringTests(KassaHost host)
         }
         await Verify();
         // The rebuild recomputes what the roller folded (ADR 0006): roll everything first, so that is every event.
-        while ((await host.Store.WriteAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()))).Full) { }
+        while ((await host.Store.WriteRollupsAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()))).Full) { }
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while ((await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(1_000_000))).EventsBehind > 0 && DateTime.UtcNow < deadline)
-            await host.Store.WriteAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()));
+            await host.Store.WriteRollupsAsync(s => Kassa.Engine.Metering.RollMeterEvents.Execute(s, host.Clock.GetUtcNow()));
         await Verify();
         foreach (var meter in new[] { sum, max, min, latest, uniq })
         {
-            var rebuilt = await host.Store.WriteAsync(async s =>
+            var rebuilt = await host.Store.WriteRollupsAsync(async s =>
                 await Kassa.Engine.Metering.RebuildMeterRollups.Execute(s, (await s.Metering.FindMetersAsync(meter)).Single()));
             Assert.Equal(events.Count, rebuilt.Events);
         }
