@@ -57,9 +57,9 @@ public sealed class SqliteStore : IKassaStore
         // but the roller's connection); SQLite reads URIs only on a connection opened from one.
         builder.DataSource = SqliteUri(full);
         _connectionString = builder.ToString();
-        // The roller's connection opens the rollups file and attaches the main file read-only (its BEGIN IMMEDIATE
-        // then takes only the rollups file's write lock; SQLite refuses an attachment more writable than the
-        // connection, so it cannot be the other way round). A pool of its own, by its own connection string.
+        // The roller's connection opens the rollups file and attaches the main file read-only, so it can never
+        // take the main file's write lock (SQLite refuses an attachment more writable than its connection, so
+        // it cannot be the other way round). A pool of its own, by its own connection string.
         _rollerConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(RollupsPath), Mode = SqliteOpenMode.ReadWrite }.ToString();
         _time = time;
         _walSync = new WalSync();
@@ -81,14 +81,17 @@ public sealed class SqliteStore : IKassaStore
         (mode is null ? "" : "?mode=" + mode);
 
     /// <summary>
-    /// Attaches the rollups file as <c>rollups</c> (unless a pooled connection has it already): read-only on the
-    /// readers, writable on the migration's connection. Unqualified table names resolve there (the main file
-    /// has none of its tables), so the SQL is the same as on PostgreSQL, where they share one database.
+    /// Attaches the rollups file as <c>rollups</c>: read-only on the writer and the readers, writable on the
+    /// migration's connection. Unqualified table names resolve there (the main file has none of its tables),
+    /// so the SQL is the same as on PostgreSQL, where they share one database.
     /// </summary>
-    private async Task AttachRollupsAsync(SqliteConnection connection, string mode)
+    private Task AttachRollupsAsync(SqliteConnection connection, string mode) => AttachAsync(connection, "rollups", RollupsPath, mode);
+
+    /// <summary>Attaches <paramref name="path"/> as <paramref name="schema"/> with a URI mode, unless a pooled connection has it already.</summary>
+    private static async Task AttachAsync(SqliteConnection connection, string schema, string path, string mode)
     {
-        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pragma_database_list WHERE name = 'rollups'") > 0) return;
-        await connection.ExecuteAsync("ATTACH DATABASE @file AS rollups", new { file = SqliteUri(RollupsPath, mode) });
+        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pragma_database_list WHERE name = @schema", new { schema }) > 0) return;
+        await connection.ExecuteAsync($"ATTACH DATABASE @file AS {schema}", new { file = SqliteUri(path, mode) });
     }
 
     public string Engine => "sqlite";
@@ -487,8 +490,7 @@ public sealed class SqliteStore : IKassaStore
         try
         {
             await connection.OpenAsync(ct);
-            if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pragma_database_list WHERE name = 'events'") == 0)
-                await connection.ExecuteAsync("ATTACH DATABASE @file AS events", new { file = SqliteUri(Path.GetFullPath(_path), "ro") });
+            await AttachAsync(connection, "events", Path.GetFullPath(_path), "ro");
             // synchronous=NORMAL: a roll's commit is not fsynced. A power loss may take the last rolls back
             // with it, watermark and cells together (one file, one commit), and the roller folds those events
             // again; what it must never do is keep a roll of events the main file lost, which
@@ -551,9 +553,9 @@ public sealed class SqliteStore : IKassaStore
     }
 
     /// <summary>
-    /// Completes when every commit of the main file made before the call is durable. The write gate is taken
-    /// for a moment because a commit is numbered just after it returns, still under the gate: once the gate is
-    /// ours, every commit another connection could have seen has its number.
+    /// Completes when every commit of the main file made before the call is durable. The last number is read
+    /// under <see cref="_commitNumbering"/>, which the writer holds across its COMMIT and the numbering: every
+    /// commit another connection could have seen has its number by then.
     /// </summary>
     private Task MainCommitsDurableAsync()
     {

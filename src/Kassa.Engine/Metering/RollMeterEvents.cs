@@ -43,9 +43,10 @@ public static class RollMeterEvents
     }
 
     /// <summary>
-    /// The read half of a roll, for a read session: where one database writer serializes every write
-    /// (SQLite), reading the chunk and folding it in memory there kept ingest waiting for ~17 µs an event;
-    /// outside, it runs beside ingest. <see cref="ApplyAsync"/> writes the plan.
+    /// The read half of a roll, for a read session (SQLite): the chunk is read by short statements and folded
+    /// outside any write transaction (~17 µs an event), and an idle round writes nothing. When SQLite kept the
+    /// rollups in the main file this also kept ingest from waiting behind the fold; they have their own file
+    /// and lock now (ADR 0006). <see cref="ApplyAsync"/> writes the plan.
     /// </summary>
     public static async Task<Plan> PlanAsync(IStoreSession s, int chunkEventsMax = ChunkEventsMax) =>
         await PlanFromAsync(s, await s.Metering.ReadWatermarkAsync(), chunkEventsMax);

@@ -22,6 +22,12 @@ public sealed class SqliteRollupsFileTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    private static readonly JsonElement NoProperties = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>Events e{first}…e{first + count − 1} of customer cus_1 at <see cref="Hour"/>.</summary>
+    private static List<NormalizedEvent> Events(int first, int count) =>
+        Enumerable.Range(first, count).Select(i => new NormalizedEvent($"e{i}", "tokens", "cus_1", Hour, NoProperties, "{}")).ToList();
+
     /// <summary>Every main-file migration before the move, applied by hand, and rollup rows written where they lived then.</summary>
     private static async Task BuildBeforeTheMoveAsync(string path)
     {
@@ -111,9 +117,7 @@ public sealed class SqliteRollupsFileTests : IDisposable
         var path = _temp.File("beside.db");
         await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
         await store.MigrateAsync();
-        using var doc = JsonDocument.Parse("{}");
-        var events = Enumerable.Range(0, 5).Select(i => new NormalizedEvent($"e{i}", "tokens", "cus_1", Hour, doc.RootElement, "{}")).ToList();
-        Assert.Equal(5, (await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, events, Hour))).Count);
+        Assert.Equal(5, (await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, Events(0, 5), Hour))).Count);
 
         var rollHolding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -124,15 +128,24 @@ public sealed class SqliteRollupsFileTests : IDisposable
             await release.Task;
             return outcome;
         });
-        await rollHolding.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        // The roll holds the rollups file's write lock: a main-file write goes through meanwhile.
-        var more = Enumerable.Range(5, 3).Select(i => new NormalizedEvent($"e{i}", "tokens", "cus_1", Hour, doc.RootElement, "{}")).ToList();
-        var inserted = await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, more, Hour)).WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(3, inserted.Count);
-        Assert.False(roll.IsCompleted);
-        release.SetResult();
+        int inserted;
+        bool rollStillOpen;
+        try
+        {
+            await rollHolding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            // The roll holds the rollups file's write lock: a main-file write goes through meanwhile.
+            inserted = (await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, Events(5, 3), Hour)).WaitAsync(TimeSpan.FromSeconds(30))).Count;
+            rollStillOpen = !roll.IsCompleted;
+        }
+        finally
+        {
+            // Released whatever happened, or the store's disposal would wait for the roll forever.
+            release.TrySetResult();
+        }
+        Assert.Equal(3, inserted);
+        Assert.True(rollStillOpen);
         var rolled = await roll.WaitAsync(TimeSpan.FromSeconds(30));
-        // The roll read the main file at its start: the five events before it, not the three inserted beside it.
+        // The roll read the main file from its first read, before the insert: the five events, not the three beside it.
         Assert.Equal(5, rolled.Events);
         var next = await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, Hour));
         Assert.Equal(3, next.Events);
@@ -145,12 +158,11 @@ public sealed class SqliteRollupsFileTests : IDisposable
         var path = _temp.File("snapshot.db");
         await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
         await store.MigrateAsync();
-        using var doc = JsonDocument.Parse("{}");
         var inside = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var write = store.WriteAsync(async s =>
         {
-            var stored = await s.Metering.InsertEventsAsync(Acme, [new NormalizedEvent("e1", "tokens", "cus_1", Hour, doc.RootElement, "{}")], Hour);
+            var stored = await s.Metering.InsertEventsAsync(Acme, Events(1, 1), Hour);
             inside.SetResult();
             await release.Task;
             return stored;
@@ -181,9 +193,7 @@ public sealed class SqliteRollupsFileTests : IDisposable
         await using (var store = new SqliteStore($"Data Source={path}", TimeProvider.System))
         {
             await store.MigrateAsync();
-            using var doc = JsonDocument.Parse("{}");
-            var events = Enumerable.Range(0, 4).Select(i => new NormalizedEvent($"e{i}", "tokens", "cus_1", Hour, doc.RootElement, "{}")).ToList();
-            await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, events, Hour));
+            await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, Events(0, 4), Hour));
             Assert.Equal(4, (await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, Hour))).Events);
             Assert.Equal(5, await store.ReadAsync(s => s.Metering.ReadWatermarkAsync()));
         }
