@@ -384,31 +384,78 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     public Task<IReadOnlyList<StoredMeterEvent>> ListEventsAsync(Tenant tenant, string? customerId, string? eventName, DateTimeOffset? from, DateTimeOffset? to,
         Cursor? after, int limit)
     {
-        var where = new StringBuilder("account_id = @AccountId AND livemode = @Livemode");
-        if (customerId is not null) where.Append(" AND customer_id = @customerId");
-        if (eventName is not null) where.Append(" AND event_name = @eventName");
-        if (from is not null) where.Append(" AND ts >= @from");
-        if (to is not null) where.Append(" AND ts < @to");
-        if (after is not null) where.Append(" AND (ts, id) < (@afterTs, @afterId)");
-        return QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {where} ORDER BY ts DESC, id DESC LIMIT @limit", new
+        // The filter on the event columns, of the events table or (alias "i.") of the SQLite index's copies.
+        string Where(string p)
+        {
+            var where = new StringBuilder($"{p}account_id = @AccountId AND {p}livemode = @Livemode");
+            if (customerId is not null) where.Append($" AND {p}customer_id = @customerId");
+            if (eventName is not null) where.Append($" AND {p}event_name = @eventName");
+            if (from is not null) where.Append($" AND {p}ts >= @from");
+            if (to is not null) where.Append($" AND {p}ts < @to");
+            if (after is not null) where.Append($" AND ({p}ts, {p}id) < (@afterTs, @afterId)");
+            return where.ToString();
+        }
+        var args = new
         {
             tenant.AccountId, tenant.Livemode, customerId, eventName, from = from is { } f ? Micros.From(f) : 0, to = to is { } t ? Micros.From(t) : 0,
             afterTs = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit,
-        });
+        };
+        if (s.Dialect.IsPostgres)
+            return QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit", args);
+        // SQLite: the events' customer and time orders are the roller's (rollups.meter_event_index by customer,
+        // meter_event_times across customers), which hold exactly the events behind the watermark; the ones at or above it are read by position. One
+        // statement, so the watermark, the index and the position bound are read at once: an event is in one
+        // part or the other, never both (ADR 0006, "The SQLite event index").
+        return QueryEvents($"""
+            SELECT {EventColumns} FROM (
+              SELECT * FROM (SELECT {IndexedEventColumns} FROM {(customerId is null ? "meter_event_times" : "meter_event_index")} i CROSS JOIN meter_events e
+                               ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
+                             WHERE {Where("i.")} ORDER BY i.ts DESC, i.id DESC LIMIT @limit)
+              UNION ALL
+              SELECT * FROM (SELECT {EventColumns} FROM meter_events INDEXED BY meter_events_by_seq
+                             WHERE seq >= (SELECT watermark FROM meter_roller WHERE id = 1) AND {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit))
+            ORDER BY ts DESC, id DESC LIMIT @limit
+            """, args);
     }
 
+    /// <summary>The event columns read through the index (SQLite): the key columns from the index, the rest from the event.</summary>
+    private const string IndexedEventColumns = "i.id, i.event_name, i.customer_id, i.ts, e.properties, e.received_at";
+
     public Task<IReadOnlyList<StoredMeterEvent>> EventsInOrderAsync(Tenant tenant, string eventName, (DateTimeOffset At, string Id)? after, int limit,
-        long? rolledBelow = null) =>
-        QueryEvents($"""
-            SELECT {EventColumns} FROM meter_events
-            WHERE account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{(after is null ? "" : " AND (ts, id) > (@afterTs, @afterId)")}
-              {(rolledBelow is null ? "" : $"AND ({Position} IS NULL OR {Position} < @rolledBelow)")}
-            ORDER BY ts, id LIMIT @limit
-            """, new
+        long? rolledBelow = null)
+    {
+        var args = new
         {
             tenant.AccountId, tenant.Livemode, eventName, afterTs = after is { } a ? Micros.From(a.At) : 0, afterId = after?.Id ?? "", limit,
-            rolledBelow = rolledBelow ?? 0,
-        });
+            rolledBelow = rolledBelow ?? long.MaxValue,
+        };
+        var afterFilter = after is null ? "" : " AND (ts, id) > (@afterTs, @afterId)";
+        if (s.Dialect.IsPostgres)
+        {
+            return QueryEvents($"""
+                SELECT {EventColumns} FROM meter_events
+                WHERE account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{afterFilter}
+                  {(rolledBelow is null ? "" : $"AND ({Position} IS NULL OR {Position} < @rolledBelow)")}
+                ORDER BY ts, id LIMIT @limit
+                """, args);
+        }
+        // SQLite: the indexed events (behind the watermark) in time order, and those at or above it below
+        // rolledBelow by position (none when rolledBelow is the watermark, as for a rebuild holding the roller's lock).
+        return QueryEvents($"""
+            SELECT {EventColumns} FROM (
+              SELECT * FROM (SELECT {IndexedEventColumns} FROM meter_event_times i CROSS JOIN meter_events e
+                               ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
+                             WHERE i.account_id = @AccountId AND i.livemode = @Livemode AND i.event_name = @eventName{(after is null ? "" : " AND (i.ts, i.id) > (@afterTs, @afterId)")}
+                               AND (e.seq IS NULL OR e.seq < @rolledBelow)
+                             ORDER BY i.ts, i.id LIMIT @limit)
+              UNION ALL
+              SELECT * FROM (SELECT {EventColumns} FROM meter_events INDEXED BY meter_events_by_seq
+                             WHERE seq >= (SELECT watermark FROM meter_roller WHERE id = 1) AND seq < @rolledBelow
+                               AND account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{afterFilter}
+                             ORDER BY ts, id LIMIT @limit))
+            ORDER BY ts, id LIMIT @limit
+            """, args);
+    }
 
     private async Task<IReadOnlyList<StoredMeterEvent>> QueryEvents(string sql, object args)
     {
@@ -491,6 +538,23 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return new RollChunk(upper, events);
     }
 
+    /// <summary>
+    /// SQLite: the rolled events' customer and time orders, written by the roll beside its cells (ADR 0006, "The
+    /// SQLite event index"), so the ingest transaction writes the events and their dedupe key only. PostgreSQL
+    /// keeps its indexes on the events table: nothing to do.
+    /// </summary>
+    public async Task IndexRolledEventsAsync(Tenant tenant, IReadOnlyList<StoredMeterEvent> events)
+    {
+        if (s.Dialect.IsPostgres || events.Count == 0) return;
+        // Each table in its own key order: the insert then walks its pages once, left to right, instead of jumping.
+        await SqliteMultiRow(tenant, "INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)",
+            events.OrderBy(e => e.CustomerId, StringComparer.Ordinal).ThenBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
+            e => [e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName], "ON CONFLICT DO NOTHING");
+        await SqliteMultiRow(tenant, "INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)",
+            events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
+            e => [Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName], "ON CONFLICT DO NOTHING");
+    }
+
     public Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now) =>
         s.Connection.ExecuteAsync($"""
             UPDATE meter_roller SET watermark = @watermark, rolled_events = rolled_events + @events, updated_at = @now,
@@ -542,7 +606,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             }
             if (walked < UnrolledScanMax) return list;
         }
-        return await QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {Position} >= @watermark AND {filter} LIMIT @limit", args);
+        // SQLite has no customer or time index on the events (the roller's index covers only what is behind
+        // the watermark): the walk continues by position, whatever the planner guesses.
+        return await QueryEvents($"SELECT {EventColumns} FROM meter_events{(s.Dialect.IsPostgres ? "" : " INDEXED BY meter_events_by_seq")} WHERE {Position} >= @watermark AND {filter} LIMIT @limit", args);
     }
 
     /// <summary>Rows read at each end of the position index for the oldest and newest receipt behind the roller.</summary>

@@ -234,6 +234,7 @@ public sealed class SqliteStore : IKassaStore
             await Migrator.ApplyAsync(connection, Engine, Begin, now, ct,
                 beforeScript: script => script.Name == "0024_rollups_in_own_file" ? MoveRollupsAsync(connection) : Task.CompletedTask);
             await RefuseRollupsAheadAsync(connection);
+            await IndexEventsBehindAsync(connection);
         }
         finally
         {
@@ -263,6 +264,31 @@ public sealed class SqliteStore : IKassaStore
             $"The meter rollups file {RollupsPath} is ahead of the database (its watermark {watermark} is past the last stored event position {last}): " +
             "the two files come from different moments. Restore them together, or delete the rollups file (with its -wal and -shm), start Kassa " +
             "and run `kassa meters rebuild --meter <id>` for each meter.");
+    }
+
+    /// <summary>
+    /// The event index (rollups file) must hold every event behind the watermark before the store answers a
+    /// list or usage query: filled here once, when the index is new (rollups migration 0002 on an existing
+    /// store, or a rollups file created afresh beside events), from the main file's events that are behind
+    /// the watermark — stored before the roller existed (no position) or below it. One transaction of the
+    /// rollups file writes the rows and the mark, so a crash leaves either both or neither.
+    /// </summary>
+    private static async Task IndexEventsBehindAsync(SqliteConnection connection)
+    {
+        if (await connection.ExecuteScalarAsync<long>("SELECT events_indexed FROM rollups.meter_roller WHERE id = 1") != 0) return;
+        await using var tx = connection.BeginTransaction(deferred: false);
+        await connection.ExecuteAsync("""
+            INSERT INTO rollups.meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+              SELECT account_id, livemode, customer_id, ts, id, event_name FROM main.meter_events
+              WHERE seq IS NULL OR seq < (SELECT watermark FROM rollups.meter_roller WHERE id = 1)
+              ON CONFLICT DO NOTHING;
+            INSERT INTO rollups.meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+              SELECT account_id, livemode, ts, id, customer_id, event_name FROM main.meter_events
+              WHERE seq IS NULL OR seq < (SELECT watermark FROM rollups.meter_roller WHERE id = 1)
+              ON CONFLICT DO NOTHING;
+            UPDATE rollups.meter_roller SET events_indexed = 1 WHERE id = 1;
+            """, transaction: tx);
+        await tx.CommitAsync();
     }
 
     /// <summary>

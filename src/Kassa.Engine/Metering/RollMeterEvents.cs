@@ -33,7 +33,8 @@ public static class RollMeterEvents
         public bool IsEmpty => Events == 0 && Upper == Watermark;
     }
 
-    public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct);
+    /// <param name="Events">The tenant's events of the chunk, for the event index where the engine keeps one apart (SQLite).</param>
+    public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct, IReadOnlyList<StoredMeterEvent> Events);
 
     /// <summary>One roll in one transaction: the watermark row locked, then the chunk read, folded and written.</summary>
     public static async Task<Outcome> Execute(IStoreSession s, DateTimeOffset now, int chunkEventsMax = ChunkEventsMax)
@@ -86,7 +87,7 @@ public static class RollMeterEvents
                         rollups.Add(record.Id, e.CustomerId, e.Timestamp, c);
                 }
             }
-            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows()));
+            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows(), tenantEvents.Select(e => e.Event).ToList()));
         }
         return new Plan(watermark, chunk.Upper, chunk.Events.Count, rolledThrough, tenants, chunk.Events.Count >= chunkEventsMax);
     }
@@ -98,6 +99,8 @@ public static class RollMeterEvents
             // Rows come in key order, so two writers of shared cells (a roll and a rebuild) lock them in one order.
             await s.Metering.UpsertRollupsAsync(t.Tenant, t.Rows);
             await s.Metering.InsertUniqueValuesAsync(t.Tenant, t.Distinct);
+            // Behind the watermark from this commit on, so in the index from this commit on (SQLite's list and usage reads rely on it).
+            await s.Metering.IndexRolledEventsAsync(t.Tenant, t.Events);
         }
         if (!plan.IsEmpty) await s.Metering.AdvanceRollerAsync(plan.Upper, plan.RolledThrough, plan.Events, now);
         return new Outcome(plan.Events, plan.Tenants.Sum(t => (long)t.Rows.Count), plan.Upper, plan.Full);

@@ -122,6 +122,12 @@ public interface IMeteringStore
     /// <paramref name="eventsMax"/> of them (more only when one ingest transaction wrote more; it is never split).
     /// </summary>
     Task<RollChunk> NextRollChunkAsync(long watermark, int eventsMax);
+    /// <summary>
+    /// Records the rolled events in the customer and time order the list and usage queries read, in the roll's
+    /// transaction, where the engine keeps that order apart from the events (SQLite, ADR 0006); a no-op where
+    /// the events table carries it (PostgreSQL).
+    /// </summary>
+    Task IndexRolledEventsAsync(Tenant tenant, IReadOnlyList<StoredMeterEvent> events);
     /// <summary>Stores the new watermark (in the roll's transaction, so the rollups and the watermark move together).</summary>
     Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now);
     /// <summary>Events of one name not yet folded (at or above <paramref name="watermark"/>) with a timestamp in [from, to), of one customer or all.</summary>
