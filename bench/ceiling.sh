@@ -8,7 +8,8 @@
 #               the events built inside the database
 # Schema variants per engine:
 #   raw      the server's ingest transaction since the roller (issue 14): the schema as migrated (events
-#            keyed by id, indexed by customer, by time and by commit position), no rollups
+#            keyed by id, indexed by commit position; on SQLite no longer by customer and by time, which the
+#            roller keeps since 2026-12-04, ADR 0006), no rollups
 #   events   the dedupe key alone: no event index, no rollups (a floor no design can go under; issue 14's
 #            PostgreSQL ingest target is 60 % of it)
 #   full     the ingest transaction before the roller: the schema as migrated plus the rollups

@@ -9,7 +9,8 @@ so this is an upper bound for any driver. Only the database work is timed; build
 
 Usage: sqlite_ingest.py MIGRATIONS_DIR VARIANT SPREAD_SECONDS SECONDS DB_PATH
   VARIANT  raw      the server's ingest transaction since the roller (ADR 0006 round two): the schema as
-                    migrated (events keyed by id, indexed by customer, by time and by seq), no rollups
+                    migrated (events keyed by id, indexed by seq; until 2026-12-04 also by customer and by
+                    time, which the roller now keeps in the rollups file), no rollups
            events   the dedupe key alone: events keyed by id, no other index, no rollups (the floor)
            full     the ingest transaction before the roller: the schema as migrated plus the rollups
            minimal  events keyed by id (the dedupe) and the rollups; the event indexes dropped
@@ -62,8 +63,9 @@ def main():
             with open(os.path.join(rollup_migrations, name)) as f:
                 db.executescript(f.read())
     if variant in ("events", "minimal"):
-        db.execute("DROP INDEX meter_events_by_customer")
-        db.execute("DROP INDEX meter_events_by_time")
+        # Gone from the migrated schema since main migration 0025 (the roller keeps those orders).
+        db.execute("DROP INDEX IF EXISTS meter_events_by_customer")
+        db.execute("DROP INDEX IF EXISTS meter_events_by_time")
         db.execute("DROP INDEX meter_events_by_seq")
     rollups = variant in ("full", "minimal")
 
