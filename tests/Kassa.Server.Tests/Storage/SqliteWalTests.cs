@@ -71,12 +71,15 @@ public sealed class SqliteWalTests : IDisposable
         Assert.True(rewinds >= 3, $"the checkpointer made the WAL start over {rewinds} times in 3 s");
         Assert.Equal(0, none);
         // Without rewinds the WAL holds every page written; with them, about what one interval writes. Each run
-        // writes what it can in 3 s, so on a loaded machine the two differ: compared per event written.
+        // writes what it can in 3 s, so on a loaded machine the two differ: compared per event written. The
+        // median size over the run, not the largest: one interval in which a loaded machine starved the
+        // checkpointer made the largest 50 MB against 96 MB without rewinds (failed three times in full runs),
+        // while a WAL that only grows has half its final size as its median.
         Assert.True(rewinding * 2.0 / written < (double)growing / writtenGrowing,
-            $"the WAL reached {rewinding:#,0} bytes with rewinds ({written:#,0} events) and {growing:#,0} without ({writtenGrowing:#,0} events)");
+            $"the WAL's median size was {rewinding:#,0} bytes with rewinds ({written:#,0} events) and {growing:#,0} without ({writtenGrowing:#,0} events)");
     }
 
-    private async Task<(long LargestWal, long Rewinds, int Written)> SteadyWritesAsync(string file, int rewindFramesMin)
+    private async Task<(long MedianWal, long Rewinds, int Written)> SteadyWritesAsync(string file, int rewindFramesMin)
     {
         var path = _temp.File(file);
         await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System) { WalRestartBytes = 1L << 40, RewindFramesMin = rewindFramesMin };
@@ -86,7 +89,7 @@ public sealed class SqliteWalTests : IDisposable
         using var doc = JsonDocument.Parse(properties);
         var now = DateTimeOffset.UtcNow;
         var written = 0;
-        long largest = 0;
+        var sizes = new List<long>();
         var until = DateTime.UtcNow.AddSeconds(3);
         // Six checkpointer intervals of steady writes.
         for (var t = 0; DateTime.UtcNow < until; t++)
@@ -96,12 +99,13 @@ public sealed class SqliteWalTests : IDisposable
                 .Select(i => new NormalizedEvent($"e{t}-{i}", "wal", $"c{i % 7}", now, doc.RootElement, properties)).ToList();
             written += (await store.WriteAsync(s => s.Metering.InsertEventsAsync(tenant, events, now))).Count;
             var wal = new FileInfo(path + "-wal");
-            largest = Math.Max(largest, wal.Exists ? wal.Length : 0);
+            sizes.Add(wal.Exists ? wal.Length : 0);
         }
         Assert.Equal(0, store.WalRestarts);
         // Every write landed.
         Assert.Equal((long)written, await store.ReadAsync(async s => (long)(await s.Metering.ListEventsAsync(tenant, null, "wal", null, null, null, 1_000_000)).Count));
-        return (largest, store.WalRewinds, written);
+        sizes.Sort();
+        return (sizes[sizes.Count / 2], store.WalRewinds, written);
     }
 }
 
