@@ -50,7 +50,9 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             }
             try
             {
-                for (var chunk = 0; chunk < ChunksPerRound; chunk++)
+                // Stopping is checked between rolls: a round behind a backlog is up to 50 rolls of ~1 s each, and a
+                // server asked to stop waited for all of them before it exited.
+                for (var chunk = 0; chunk < ChunksPerRound && !stoppingToken.IsCancellationRequested; chunk++)
                 {
                     if (!await RollOnceAsync(stoppingToken)) break;
                 }
