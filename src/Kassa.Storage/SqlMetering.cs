@@ -403,9 +403,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         if (s.Dialect.IsPostgres)
             return QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit", args);
         // SQLite: the events' customer and time orders are the roller's (rollups.meter_event_index by customer,
-        // meter_event_times across customers), which hold exactly the events behind the watermark; the ones at or above it are read by position. One
-        // statement, so the watermark, the index and the position bound are read at once: an event is in one
-        // part or the other, never both (ADR 0006, "The SQLite event index").
+        // meter_event_times across customers), which hold exactly the events behind the watermark; the ones at
+        // or above it are read by position. One statement, so the watermark, the tables and the position bound
+        // are read at once: an event is in one part or the other, never both (ADR 0006, "The SQLite event index").
         return QueryEvents($"""
             SELECT {EventColumns} FROM (
               SELECT * FROM (SELECT {IndexedEventColumns} FROM {(customerId is null ? "meter_event_times" : "meter_event_index")} i CROSS JOIN meter_events e
