@@ -33,21 +33,7 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
         var nextStatus = time.GetTimestamp();
         do
         {
-            // Read before the round's rolls, not after: right after them the backlog is empty whenever the
-            // roller keeps up, so a gauge read there said 0 s while a read from outside saw 0.5-2 s.
-            if (time.GetElapsedTime(nextStatus) >= TimeSpan.Zero)
-            {
-                nextStatus = time.GetTimestamp() + (long)(StatusInterval.TotalSeconds * time.TimestampFrequency);
-                try
-                {
-                    var status = await store.ReadAsync(s => s.Metering.RollerStatusAsync(StatusCountMax), stoppingToken);
-                    Interlocked.Exchange(ref _lagTicks, status.Lag.Ticks);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogDebug(e, "reading the roller status failed");
-                }
-            }
+            await RefreshStatusAsync();
             try
             {
                 // Stopping is checked between rolls: a round behind a backlog is up to 50 rolls of ~1 s each, and a
@@ -55,6 +41,8 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
                 for (var chunk = 0; chunk < ChunksPerRound && !stoppingToken.IsCancellationRequested; chunk++)
                 {
                     if (!await RollOnceAsync(stoppingToken)) break;
+                    // Between rolls too: a round behind a backlog lasts minutes, and the gauge repeated one value all along.
+                    await RefreshStatusAsync();
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -63,6 +51,23 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+
+        // Read before the round's rolls, not after: right after them the backlog is empty whenever the
+        // roller keeps up, so a gauge read there said 0 s while a read from outside saw 0.5-2 s.
+        async Task RefreshStatusAsync()
+        {
+            if (time.GetElapsedTime(nextStatus) < TimeSpan.Zero) return;
+            nextStatus = time.GetTimestamp() + (long)(StatusInterval.TotalSeconds * time.TimestampFrequency);
+            try
+            {
+                var status = await store.ReadAsync(s => s.Metering.RollerStatusAsync(StatusCountMax), stoppingToken);
+                Interlocked.Exchange(ref _lagTicks, status.Lag.Ticks);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogDebug(e, "reading the roller status failed");
+            }
+        }
     }
 
     /// <summary>
