@@ -400,12 +400,19 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             tenant.AccountId, tenant.Livemode, customerId, eventName, from = from is { } f ? Micros.From(f) : 0, to = to is { } t ? Micros.From(t) : 0,
             afterTs = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit,
         };
+        // The events' customer and time orders are the roller's (meter_event_index by customer, meter_event_times
+        // across customers; on SQLite in the rollups file), which hold exactly the events behind the watermark; the
+        // ones at or above it are read by position. An event is in one part or the other, never both (ADR 0006,
+        // "The event index").
         if (s.Dialect.IsPostgres)
-            return QueryEvents($"SELECT {EventColumns} FROM meter_events WHERE {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit", args);
-        // SQLite: the events' customer and time orders are the roller's (rollups.meter_event_index by customer,
-        // meter_event_times across customers), which hold exactly the events behind the watermark; the ones at
-        // or above it are read by position. One statement, so the watermark, the tables and the position bound
-        // are read at once: an event is in one part or the other, never both (ADR 0006, "The SQLite event index").
+        {
+            return IndexedAndUnrolledPostgres(w => $"""
+                SELECT {IndexedEventColumns} FROM {(customerId is null ? "meter_event_times" : "meter_event_index")} i
+                  JOIN meter_events e ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
+                WHERE {Where("i.")} AND (e.txid IS NULL OR e.txid < {w}) ORDER BY i.ts DESC, i.id DESC LIMIT @limit
+                """, "", Where(""), "ts DESC, id DESC", new DynamicParameters(args));
+        }
+        // SQLite: one statement, so the watermark, the tables and the position bound are read at once.
         return QueryEvents($"""
             SELECT {EventColumns} FROM (
               SELECT * FROM (SELECT {IndexedEventColumns} FROM {(customerId is null ? "meter_event_times" : "meter_event_index")} i CROSS JOIN meter_events e
@@ -432,12 +439,15 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var afterFilter = after is null ? "" : " AND (ts, id) > (@afterTs, @afterId)";
         if (s.Dialect.IsPostgres)
         {
-            return QueryEvents($"""
-                SELECT {EventColumns} FROM meter_events
-                WHERE account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{afterFilter}
-                  {(rolledBelow is null ? "" : $"AND ({Position} IS NULL OR {Position} < @rolledBelow)")}
-                ORDER BY ts, id LIMIT @limit
-                """, args);
+            // The position bound in the walk too: a rebuild passes the watermark it holds, so the walk reads nothing.
+            return IndexedAndUnrolledPostgres(w => $"""
+                SELECT {IndexedEventColumns} FROM meter_event_times i
+                  JOIN meter_events e ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
+                WHERE i.account_id = @AccountId AND i.livemode = @Livemode AND i.event_name = @eventName{(after is null ? "" : " AND (i.ts, i.id) > (@afterTs, @afterId)")}
+                  AND (e.txid IS NULL OR e.txid < {w}) AND (e.txid IS NULL OR e.txid < @rolledBelow)
+                ORDER BY i.ts, i.id LIMIT @limit
+                """, " AND txid < @rolledBelow", $"account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{afterFilter}", "ts, id",
+                new DynamicParameters(args));
         }
         // SQLite: the indexed events (behind the watermark) in time order, and those at or above it below
         // rolledBelow by position (none when rolledBelow is the watermark, as for a rebuild holding the roller's lock).
@@ -457,12 +467,63 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             """, args);
     }
 
+    /// <summary>
+    /// PostgreSQL's read of the events in one order: the indexed ones (<paramref name="indexed"/>, given the
+    /// watermark's SQL, with its own ORDER BY and LIMIT) beside those at or above the watermark filtered by
+    /// <paramref name="filter"/>. Those are few while the roller keeps up, and are walked through the position
+    /// index (at most <see cref="UnrolledScanMax"/>, a LIMIT being a fence no planner pushes a filter into: a
+    /// generic plan that filtered the whole table by account read every event; see <see cref="UnrolledEventsAsync"/>).
+    /// When more are behind, a second statement filters them by the watermark the first one read, which the
+    /// indexed part is then bound by too: an event below it was in the index before the watermark passed it,
+    /// and one at or above it is read by position, so each event is read once although the two statements see
+    /// different moments.
+    /// </summary>
+    private async Task<IReadOnlyList<StoredMeterEvent>> IndexedAndUnrolledPostgres(Func<string, string> indexed, string walkBound, string filter,
+        string order, DynamicParameters args)
+    {
+        args.Add("scanMax", UnrolledScanMax);
+        var list = new List<StoredMeterEvent>();
+        long walked = 0, watermark = 0;
+        await using (var r = await s.Connection.ExecuteReaderAsync($"""
+            WITH w AS MATERIALIZED (SELECT watermark FROM meter_roller WHERE id = 1),
+            walked AS MATERIALIZED (
+              SELECT {EventColumns} , account_id, livemode FROM meter_events WHERE txid >= (SELECT watermark FROM w){walkBound} ORDER BY txid LIMIT @scanMax)
+            SELECT n.walked, n.watermark, x.* FROM (SELECT (SELECT count(*) FROM walked) AS walked, (SELECT watermark FROM w) AS watermark) n
+            LEFT JOIN (
+              SELECT * FROM ({indexed("(SELECT watermark FROM w)")}) a
+              UNION ALL
+              SELECT * FROM (SELECT {EventColumns} FROM walked WHERE {filter} ORDER BY {order} LIMIT @limit) b
+              ORDER BY {order} LIMIT @limit) x ON true
+            ORDER BY {string.Join(", ", order.Split(", ").Select(o => "x." + o))}
+            """, args, s.Transaction))
+        {
+            while (await r.ReadAsync())
+            {
+                walked = r.GetInt64(0);
+                watermark = r.GetInt64(1);
+                if (!r.IsDBNull(2)) list.Add(EventAt(r, 2));
+            }
+        }
+        if (walked < UnrolledScanMax) return list;
+        args.Add("watermark", watermark);
+        return await QueryEvents($"""
+            SELECT {EventColumns} FROM (
+              SELECT * FROM ({indexed("@watermark")}) a
+              UNION ALL
+              SELECT * FROM (SELECT {EventColumns} FROM meter_events WHERE txid >= @watermark{walkBound} AND {filter} ORDER BY {order} LIMIT @limit) b) x
+            ORDER BY {order} LIMIT @limit
+            """, args);
+    }
+
+    private static StoredMeterEvent EventAt(DbDataReader r, int first) =>
+        new(r.GetString(first), r.GetString(first + 1), r.GetString(first + 2), Micros.To(r.GetInt64(first + 3)), r.GetString(first + 4),
+            Micros.To(r.GetInt64(first + 5)));
+
     private async Task<IReadOnlyList<StoredMeterEvent>> QueryEvents(string sql, object args)
     {
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
         var list = new List<StoredMeterEvent>();
-        while (await r.ReadAsync())
-            list.Add(new StoredMeterEvent(r.GetString(0), r.GetString(1), r.GetString(2), Micros.To(r.GetInt64(3)), r.GetString(4), Micros.To(r.GetInt64(5))));
+        while (await r.ReadAsync()) list.Add(EventAt(r, 0));
         return list;
     }
 
@@ -539,20 +600,39 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     /// <summary>
-    /// SQLite: the rolled events' customer and time orders, written by the roll beside its cells (ADR 0006, "The
-    /// SQLite event index"), so the ingest transaction writes the events and their dedupe key only. PostgreSQL
-    /// keeps its indexes on the events table: nothing to do.
+    /// The rolled events' customer and time orders, written by the roll beside its cells (ADR 0006, "The event
+    /// index"), so the ingest transaction writes the events and their dedupe key only. Each table in its own key
+    /// order: the insert then walks its pages once, left to right, instead of jumping. PostgreSQL copies the
+    /// positions' events inside the database; SQLite writes them into the rollups file (another database).
     /// </summary>
-    public async Task IndexRolledEventsAsync(Tenant tenant, IReadOnlyList<StoredMeterEvent> events)
+    public async Task IndexRolledEventsAsync(long watermark, long upper, IReadOnlyList<(Tenant Tenant, IReadOnlyList<StoredMeterEvent> Events)> tenants)
     {
-        if (s.Dialect.IsPostgres || events.Count == 0) return;
-        // Each table in its own key order: the insert then walks its pages once, left to right, instead of jumping.
-        await SqliteMultiRow(tenant, "INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)",
-            events.OrderBy(e => e.CustomerId, StringComparer.Ordinal).ThenBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
-            e => [e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName], "ON CONFLICT DO NOTHING");
-        await SqliteMultiRow(tenant, "INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)",
-            events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
-            e => [Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName], "ON CONFLICT DO NOTHING");
+        if (s.Dialect.IsPostgres)
+        {
+            await s.Connection.ExecuteAsync("""
+                INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+                  SELECT account_id, livemode, customer_id, ts, id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
+                  ORDER BY account_id, livemode, customer_id, ts, id
+                ON CONFLICT DO NOTHING
+                """, new { watermark, upper }, s.Transaction);
+            await s.Connection.ExecuteAsync("""
+                INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+                  SELECT account_id, livemode, ts, id, customer_id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
+                  ORDER BY account_id, livemode, ts, id
+                ON CONFLICT DO NOTHING
+                """, new { watermark, upper }, s.Transaction);
+            return;
+        }
+        foreach (var (tenant, events) in tenants)
+        {
+            if (events.Count == 0) continue;
+            await SqliteMultiRow(tenant, "INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)",
+                events.OrderBy(e => e.CustomerId, StringComparer.Ordinal).ThenBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
+                e => [e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName], "ON CONFLICT DO NOTHING");
+            await SqliteMultiRow(tenant, "INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)",
+                events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
+                e => [Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName], "ON CONFLICT DO NOTHING");
+        }
     }
 
     public Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now) =>
@@ -602,12 +682,13 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             {
                 walked = r.GetInt64(0);
                 if (r.IsDBNull(1)) continue;
-                list.Add(new StoredMeterEvent(r.GetString(1), r.GetString(2), r.GetString(3), Micros.To(r.GetInt64(4)), r.GetString(5), Micros.To(r.GetInt64(6))));
+                list.Add(EventAt(r, 1));
             }
             if (walked < UnrolledScanMax) return list;
         }
-        // SQLite has no customer or time index on the events (the roller's index covers only what is behind
-        // the watermark): the walk continues by position, whatever the planner guesses.
+        // The events have no customer or time index (the roller's event index covers only what is behind the
+        // watermark): the walk continues by position (forced on SQLite; on PostgreSQL the position index is the
+        // only one that narrows a range of positions).
         return await QueryEvents($"SELECT {EventColumns} FROM meter_events{(s.Dialect.IsPostgres ? "" : " INDEXED BY meter_events_by_seq")} WHERE {Position} >= @watermark AND {filter} LIMIT @limit", args);
     }
 

@@ -33,7 +33,7 @@ public static class RollMeterEvents
         public bool IsEmpty => Events == 0 && Upper == Watermark;
     }
 
-    /// <param name="Events">The tenant's events of the chunk, for the event index where the engine keeps one apart (SQLite).</param>
+    /// <param name="Events">The tenant's events of the chunk, for the event index (SQLite writes them; PostgreSQL copies them by position).</param>
     public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct, IReadOnlyList<StoredMeterEvent> Events);
 
     /// <summary>One roll in one transaction: the watermark row locked, then the chunk read, folded and written.</summary>
@@ -99,9 +99,9 @@ public static class RollMeterEvents
             // Rows come in key order, so two writers of shared cells (a roll and a rebuild) lock them in one order.
             await s.Metering.UpsertRollupsAsync(t.Tenant, t.Rows);
             await s.Metering.InsertUniqueValuesAsync(t.Tenant, t.Distinct);
-            // Behind the watermark from this commit on, so in the index from this commit on (SQLite's list and usage reads rely on it).
-            await s.Metering.IndexRolledEventsAsync(t.Tenant, t.Events);
         }
+        // Behind the watermark from this commit on, so in the event index from this commit on (the list and usage reads rely on it).
+        if (plan.Events > 0) await s.Metering.IndexRolledEventsAsync(plan.Watermark, plan.Upper, plan.Tenants.Select(t => (t.Tenant, t.Events)).ToList());
         if (!plan.IsEmpty) await s.Metering.AdvanceRollerAsync(plan.Upper, plan.RolledThrough, plan.Events, now);
         return new Outcome(plan.Events, plan.Tenants.Sum(t => (long)t.Rows.Count), plan.Upper, plan.Full);
     }

@@ -123,11 +123,12 @@ public interface IMeteringStore
     /// </summary>
     Task<RollChunk> NextRollChunkAsync(long watermark, int eventsMax);
     /// <summary>
-    /// Records the rolled events in the customer and time order the list and usage queries read, in the roll's
-    /// transaction, where the engine keeps that order apart from the events (SQLite, ADR 0006); a no-op where
-    /// the events table carries it (PostgreSQL).
+    /// Records the rolled events — those at positions [<paramref name="watermark"/>, <paramref name="upper"/>),
+    /// given per tenant in <paramref name="tenants"/> — in the customer and time order the list and usage queries
+    /// read, in the roll's transaction (ADR 0006, "The event index"). SQLite writes the given events into its
+    /// rollups file; PostgreSQL copies the range inside the database (the events need not travel back).
     /// </summary>
-    Task IndexRolledEventsAsync(Tenant tenant, IReadOnlyList<StoredMeterEvent> events);
+    Task IndexRolledEventsAsync(long watermark, long upper, IReadOnlyList<(Tenant Tenant, IReadOnlyList<StoredMeterEvent> Events)> tenants);
     /// <summary>Stores the new watermark (in the roll's transaction, so the rollups and the watermark move together).</summary>
     Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now);
     /// <summary>Events of one name not yet folded (at or above <paramref name="watermark"/>) with a timestamp in [from, to), of one customer or all.</summary>

@@ -228,69 +228,6 @@ public sealed class SqliteRollupsFileTests : IDisposable
     }
 
     [Fact]
-    public async Task Lists_and_rebuild_reads_see_every_event_once_whether_rolled_into_the_event_index_or_not()
-    {
-        var path = _temp.File("index.db");
-        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
-        await store.MigrateAsync();
-        // 30 events over two customers and two names, timestamps out of id order, some sharing a timestamp.
-        var events = Enumerable.Range(0, 30).Select(i => new NormalizedEvent($"ev{i:D2}", i % 3 == 0 ? "calls" : "tokens", i % 2 == 0 ? "cus_a" : "cus_b",
-            Hour.AddSeconds((i * 7919) % 23), NoProperties, "{}")).ToList();
-        foreach (var batch in events.Chunk(6)) await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, batch, Hour));
-        // Newest first by (timestamp, id), as the lists promise; oldest first for the rebuild's read.
-        static List<string> Expected(IEnumerable<NormalizedEvent> e) =>
-            e.OrderByDescending(x => x.Timestamp).ThenByDescending(x => x.Id, StringComparer.Ordinal).Select(x => x.Id).ToList();
-        async Task<List<string>> Paged(string? customer, string? name, DateTimeOffset? from, DateTimeOffset? to)
-        {
-            var ids = new List<string>();
-            Kassa.Core.Paging.Cursor? after = null;
-            while (true)
-            {
-                var page = await store.ReadAsync(s => s.Metering.ListEventsAsync(Acme, customer, name, from, to, after, 4));
-                ids.AddRange(page.Select(e => e.Id));
-                if (page.Count < 4) return ids;
-                after = new Kassa.Core.Paging.Cursor(Micros.From(page[^1].Timestamp), page[^1].Id);
-            }
-        }
-        async Task AssertListsAsync()
-        {
-            Assert.Equal(Expected(events), await Paged(null, null, null, null));
-            Assert.Equal(Expected(events.Where(e => e.CustomerId == "cus_a")), await Paged("cus_a", null, null, null));
-            Assert.Equal(Expected(events.Where(e => e.CustomerId == "cus_b" && e.EventName == "calls")), await Paged("cus_b", "calls", null, null));
-            Assert.Equal(Expected(events.Where(e => e.Timestamp >= Hour.AddSeconds(5) && e.Timestamp < Hour.AddSeconds(17))),
-                await Paged(null, null, Hour.AddSeconds(5), Hour.AddSeconds(17)));
-            var tokens = new List<string>();
-            (DateTimeOffset, string)? after = null;
-            while (true)
-            {
-                var page = await store.ReadAsync(s => s.Metering.EventsInOrderAsync(Acme, "tokens", after, 3));
-                tokens.AddRange(page.Select(e => e.Id));
-                if (page.Count < 3) break;
-                after = (page[^1].Timestamp, page[^1].Id);
-            }
-            var expectedTokens = Expected(events.Where(e => e.EventName == "tokens"));
-            expectedTokens.Reverse();
-            Assert.Equal(expectedTokens, tokens);
-        }
-        await AssertListsAsync();
-        // Rolled a few at a time: at every step some events are in the index and the rest read by position.
-        for (var rolled = 0; rolled < events.Count;)
-        {
-            rolled += (int)(await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, Hour, chunkEventsMax: 7))).Events;
-            await AssertListsAsync();
-        }
-        await using var rollups = new SqliteConnection($"Data Source={store.RollupsPath};Pooling=False;Mode=ReadOnly");
-        await rollups.OpenAsync();
-        Assert.Equal(30, await rollups.ExecuteScalarAsync<long>("SELECT count(*) FROM meter_event_index"));
-        Assert.Equal(30, await rollups.ExecuteScalarAsync<long>("SELECT count(*) FROM meter_event_times"));
-        // A rebuild holding the roller's lock reads exactly the rolled events, each once.
-        var rebuilt = await store.WriteRollupsAsync(async s => await s.Metering.EventsInOrderAsync(Acme, "calls", null, 100, await s.Metering.LockRollerAsync()));
-        var expectedCalls = Expected(events.Where(e => e.EventName == "calls"));
-        expectedCalls.Reverse();
-        Assert.Equal(expectedCalls, rebuilt.Select(e => e.Id));
-    }
-
-    [Fact]
     public void An_in_memory_database_is_refused_with_the_reason()
     {
         var refused = Assert.Throws<ArgumentException>(() => new SqliteStore("Data Source=:memory:", TimeProvider.System));
