@@ -101,14 +101,15 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     /// PostgreSQL: binary COPY into a per-connection staging table, then one insert-select that lets the
     /// primary key drop what is already stored. The insert empties the staging table, so a transaction
     /// may stage several tenants' batches one after the other. Rows go in id order, so two batches that share ids
-    /// take their key locks in the same order and wait for each other instead of deadlocking.
+    /// take their key locks in the same order and wait for each other instead of deadlocking (the staged ids sort
+    /// by their bytes, as the key does since migration 0026).
     /// </summary>
     private async Task<IReadOnlySet<string>> InsertEventsPostgres(NpgsqlConnection pg, Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
         var tx = (NpgsqlTransaction?)s.Transaction;
         await using (var create = new NpgsqlCommand("""
             CREATE TEMP TABLE IF NOT EXISTS meter_events_staging
-              (id TEXT NOT NULL, event_name TEXT NOT NULL, customer_id TEXT NOT NULL, ts BIGINT NOT NULL, properties TEXT NOT NULL) ON COMMIT DELETE ROWS
+              (id TEXT COLLATE "C" NOT NULL, event_name TEXT NOT NULL, customer_id TEXT NOT NULL, ts BIGINT NOT NULL, properties TEXT NOT NULL) ON COMMIT DELETE ROWS
             """, pg, tx))
         {
             await create.ExecuteNonQueryAsync();
