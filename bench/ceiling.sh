@@ -8,8 +8,8 @@
 #               the events built inside the database
 # Schema variants per engine:
 #   raw      the server's ingest transaction since the roller (issue 14): the schema as migrated (events
-#            keyed by id, indexed by commit position; on SQLite no longer by customer and by time, which the
-#            roller keeps since 2026-12-04, ADR 0006), no rollups
+#            keyed by id, indexed by commit position; no longer by customer and by time, which the roller
+#            keeps since 2026-12-04, ADR 0006 "The event index"), no rollups
 #   events   the dedupe key alone: no event index, no rollups (a floor no design can go under; issue 14's
 #            PostgreSQL ingest target is 60 % of it)
 #   full     the ingest transaction before the roller: the schema as migrated plus the rollups
@@ -76,7 +76,7 @@ for engine in "${engines[@]}"; do
         psql_db -f "$script" >/dev/null
       done
       drops=""
-      case $variant in events | minimal) drops="DROP INDEX meter_events_by_customer; DROP INDEX meter_events_by_time; DROP INDEX meter_events_by_txid; ALTER TABLE meter_events ALTER COLUMN txid DROP DEFAULT;" ;; esac
+      case $variant in events | minimal) drops="DROP INDEX IF EXISTS meter_events_by_customer; DROP INDEX IF EXISTS meter_events_by_time; DROP INDEX meter_events_by_txid; ALTER TABLE meter_events ALTER COLUMN txid DROP DEFAULT;" ;; esac
       psql_db -c "CREATE SEQUENCE ceiling_ids; $drops"
       rollups=0
       case $variant in full | minimal) rollups=1 ;; esac

@@ -327,6 +327,19 @@ public abstract class MeterRollerTests(KassaHost host)
         Assert.Equal(25, await RolledCountAsync(meters["count"], b, b.AddHours(1)));
         Assert.Equal(300m, await UsageAsync(meters["sum"], b, b.AddHours(1), c));
         Assert.Equal(4m, await UsageAsync(meters["unique_count"], b, b.AddHours(1), c));
+
+        // One request of 12 rolled 5 at most: SQLite numbers each event, so 5, 5 and 2; PostgreSQL gives one
+        // ingest transaction's events one position and never splits it, so it takes all 12 in one roll.
+        await SendAsync(name, stored, Enumerable.Range(0, 12).Select(i => new Ev($"{name}_big{i}", c, b.AddMinutes(30 + i), 1, "u9")));
+        var big = new List<long>();
+        for (var i = 0; i < 200 && (await StatusAsync()).EventsBehind > 0; i++)
+        {
+            var rolled = await RollAsync(chunk: 5);
+            if (rolled.Events > 0) big.Add(rolled.Events);
+            else await Task.Delay(20);
+        }
+        Assert.Equal(host.Engine == "sqlite" ? [5L, 5L, 2L] : [12L], big);
+        Assert.Equal(37, await RolledCountAsync(meters["count"], b, b.AddHours(1)));
     }
 
     [Fact]
