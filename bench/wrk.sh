@@ -12,6 +12,7 @@
 #   DURATION (8s), WARMUP (15s), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000)
 #   (15 s a target: a fresh server needs ~40 s of load before its code is tiered up — PostgreSQL check
 #   uniform measured 1,450 → 3,300 requests/s and p99 610 → 40 ms over five 8 s windows, bench/README.md)
+#   ENTITLEMENTS (1; 0 skips the check and track targets: /healthz, then ingest and the roller's lag only)
 #   INGEST_CONNECTIONS (8; 0 skips ingest: each request carries 1,000 events, so 8 in flight keep the writers busy)
 #   DRAIN_MAX (120)  seconds the roller-lag phase waits at most for the roller to fold the maximum's backlog
 #   LAG_DURATION (30s; 0s skips it)   after the ingest maximum, the roller-lag phase: ingest paced at half
@@ -115,16 +116,17 @@ measure_engine() {
   # check_readonly (a check without send_event: reads only) has no target of its own in issue 14; it is
   # measured because it is the most frequent call of an entitlement integration.
   local targets=("check hot 1" "check uniform 0" "track hot 1" "track uniform 0" "check_readonly hot 1" "check_readonly uniform 0")
+  [ "${ENTITLEMENTS:-1}" = 0 ] && targets=()
   log "$engine: warm-up ($WRK_WARMUP per target)"
   run_wrk "$WRK_WARMUP" healthz >/dev/null
-  for t in "${targets[@]}"; do
+  for t in ${targets[@]+"${targets[@]}"}; do
     read -r op name hot <<<"$t"
     run_wrk "$WRK_WARMUP" "${op}_$name" "$op" "$hot" >/dev/null
   done
   local before after
   before=$(run_wrk "$WRK_DURATION" healthz)
   local results=()
-  for t in "${targets[@]}"; do
+  for t in ${targets[@]+"${targets[@]}"}; do
     read -r op name hot <<<"$t"
     results+=("${op}_$name $(run_wrk "$WRK_DURATION" "${op}_$name" "$op" "$hot")")
   done
@@ -144,7 +146,7 @@ measure_engine() {
   base=$(awk -v a="${before%% *}" -v b="${after%% *}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   {
     echo "[wrk] $engine healthz rps=$base (before ${before%%.*}, after ${after%%.*}) connections=$CONNECTIONS threads=$THREADS duration=$WRK_DURATION"
-    for r in "${results[@]}"; do
+    for r in ${results[@]+"${results[@]}"}; do
       read -r name rps p50 p99 errors <<<"$r"
       awk -v e="$engine" -v n="$name" -v r="$rps" -v b="$base" -v p50="$p50" -v p99="$p99" -v err="$errors" \
         'BEGIN { printf "[wrk] %s %-22s rps=%-7d ratio=%.3f p50=%.2fms p99=%.2fms errors=%d\n", e, n, r, r / b, p50, p99, err }'
