@@ -26,13 +26,7 @@ public sealed class PostgresEventIndexMigrationTests
         await using (var c = new NpgsqlConnection(db))
         {
             await c.OpenAsync();
-            await c.ExecuteAsync("CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
-            var index = Migrator.Scripts("postgres").Single(s => s.Name == "0025_event_index");
-            foreach (var script in Migrator.Scripts("postgres").Where(s => s.Version < index.Version))
-            {
-                await c.ExecuteAsync(script.Sql);
-                await c.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, 0)", new { script.Version, script.Name });
-            }
+            await MigrationsBefore.ApplyAsync(c, "postgres", "0025_event_index");
             // Positions are transaction ids, cluster-wide: the watermark is set just below the current one, an event
             // is placed behind it, one has no position (stored before the roller), one gets the current id (unrolled).
             var now = await c.ExecuteScalarAsync<long>("SELECT pg_current_xact_id()::text::bigint");

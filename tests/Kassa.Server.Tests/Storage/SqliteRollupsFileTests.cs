@@ -33,13 +33,8 @@ public sealed class SqliteRollupsFileTests : IDisposable
     {
         await using var c = new SqliteConnection($"Data Source={path};Pooling=False");
         await c.OpenAsync();
-        await c.ExecuteAsync("PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
-        var move = Migrator.Scripts("sqlite").Single(s => s.Name == "0024_rollups_in_own_file");
-        foreach (var script in Migrator.Scripts("sqlite").Where(s => s.Version < move.Version))
-        {
-            await c.ExecuteAsync(script.Sql);
-            await c.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, 0)", new { script.Version, script.Name });
-        }
+        await c.ExecuteAsync("PRAGMA journal_mode=WAL");
+        await MigrationsBefore.ApplyAsync(c, "sqlite", "0024_rollups_in_own_file");
         var hour = Micros.From(Hour);
         await c.ExecuteAsync("""
             INSERT INTO meter_rollups (account_id, livemode, meter_id, customer_id, hour, group_key, count, sum, min, max, latest, latest_at, overflowed)
