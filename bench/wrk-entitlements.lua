@@ -15,15 +15,18 @@ wrk.headers["Authorization"] = "Bearer " .. key
 wrk.headers["Content-Type"] = "application/json"
 
 -- Each wrk thread runs its own Lua state: seed each differently so the threads do not walk one sequence.
+-- done() runs in wrk's main Lua state, not the threads': it sums what each thread counted.
+local threads = {}
 function setup(thread)
   thread:set("seed", math.random(1, 2147483647))
+  table.insert(threads, thread)
 end
 
 function init(args)
   math.randomseed(seed or os.time())
 end
 
-local denied = 0
+denied = 0
 
 request = function()
   local c = hot and 0 or math.random(0, customers - 1)
@@ -44,5 +47,7 @@ response = function(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("[wrk-extra] denied=%d\n", denied))
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("denied") end
+  io.write(string.format("[wrk-extra] denied=%d\n", total))
 end

@@ -13,6 +13,8 @@
 #   (15 s a target: a fresh server needs ~40 s of load before its code is tiered up — PostgreSQL check
 #   uniform measured 1,450 → 3,300 requests/s and p99 610 → 40 ms over five 8 s windows, bench/README.md)
 #   ENTITLEMENTS (1; 0 skips the check and track targets: /healthz, then ingest and the roller's lag only)
+#   MUTATIONS (1; 0 skips them)  PUT /v1/customers/{id} changing a field and POST /v1/credit_grants, each on a
+#              uniformly random customer (bench/wrk-mutations.lua; issue 14: >= 0.12 of /healthz, p99 <= 30 ms)
 #   INGEST_CONNECTIONS (8; 0 skips ingest: each request carries 1,000 events, so 8 in flight keep the writers busy)
 #   DRAIN_MAX (120)  seconds the roller-lag phase waits at most for the roller to fold the maximum's backlog
 #   LAG_DURATION (30s; 0s skips it)   after the ingest maximum, the roller-lag phase: ingest paced at half
@@ -62,6 +64,9 @@ run_wrk() {
   local out
   if [ "$target" = healthz ]; then
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$url/healthz")
+  elif [ "$op" = put_customer ] || [ "$op" = credit_grant ]; then
+    out=$(KEY=$key OP=$op CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency \
+      -s bench/wrk-mutations.lua "$url")
   else
     out=$(KEY=$key OP=$op HOT=$hot CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency \
       -s bench/wrk-entitlements.lua "$url")
@@ -117,6 +122,10 @@ measure_engine() {
   # measured because it is the most frequent call of an entitlement integration.
   local targets=("check hot 1" "check uniform 0" "track hot 1" "track uniform 0" "check_readonly hot 1" "check_readonly uniform 0")
   [ "${ENTITLEMENTS:-1}" = 0 ] && targets=()
+  # The mutations are warmed up and measured after the entitlement targets: a grant adds a bucket to the
+  # customer's api_calls balance, which the checks and tracks would otherwise read.
+  local mutations=("put_customer uniform 0" "credit_grant uniform 0")
+  [ "${MUTATIONS:-1}" = 0 ] && mutations=()
   log "$engine: warm-up ($WRK_WARMUP per target)"
   run_wrk "$WRK_WARMUP" healthz >/dev/null
   for t in ${targets[@]+"${targets[@]}"}; do
@@ -128,6 +137,11 @@ measure_engine() {
   local results=()
   for t in ${targets[@]+"${targets[@]}"}; do
     read -r op name hot <<<"$t"
+    results+=("${op}_$name $(run_wrk "$WRK_DURATION" "${op}_$name" "$op" "$hot")")
+  done
+  for t in ${mutations[@]+"${mutations[@]}"}; do
+    read -r op name hot <<<"$t"
+    run_wrk "$WRK_WARMUP" "${op}_$name" "$op" "$hot" >/dev/null
     results+=("${op}_$name $(run_wrk "$WRK_DURATION" "${op}_$name" "$op" "$hot")")
   done
   after=$(run_wrk "$WRK_DURATION" healthz)

@@ -113,11 +113,14 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 
     public Task ReleaseAsync(string name)
     {
-        // No RELEASE statement: the savepoint stays open until COMMIT, which releases it with the rest (a round
-        // trip per request saved on PostgreSQL). Later savepoints nest inside it; a rollback only ever names
-        // the latest one, so it never reaches back past this request's work.
         Pending.Unmark();
-        return Task.CompletedTask;
+        // PostgreSQL: no RELEASE statement; the savepoint stays open until COMMIT, which releases it with the
+        // rest (a round trip per request saved). Later savepoints nest inside it; a rollback only ever names
+        // the latest one, so it never reaches back past this request's work. SQLite has no round trip to save
+        // and pays for depth instead: every page a request writes is checked against each open savepoint.
+        return Dialect.IsPostgres
+            ? Task.CompletedTask
+            : Dapper.SqlMapper.ExecuteAsync(Connection, $"RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
     public Task LimitLockWaitsAsync(TimeSpan wait) =>

@@ -14,9 +14,11 @@ public interface ISavepoints
     Task SavepointAsync(string name);
 
     /// <summary>
-    /// Keeps everything since the savepoint: its buffered rows stay buffered for the commit. The SQL savepoint
-    /// itself may stay open until the transaction ends (COMMIT releases it; a later rollback never names it),
-    /// which saves a round trip per savepoint.
+    /// Keeps everything since the savepoint and forgets the savepoint: its buffered rows stay buffered for the
+    /// commit. On PostgreSQL the SQL savepoint itself stays open until the transaction ends (COMMIT releases it;
+    /// a later rollback never names it), which saves a round trip per savepoint; SQLite releases it at once
+    /// (no round trip to save, and every page a savepoint-holding transaction writes is checked against each
+    /// open savepoint). Either way the name may be used again for the next savepoint.
     /// </summary>
     Task ReleaseAsync(string name);
 

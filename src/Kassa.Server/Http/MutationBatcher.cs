@@ -154,7 +154,7 @@ public sealed class MutationBatcher
             // PostgreSQL may run the whole batch again after a deadlock: each attempt decides afresh.
             item.Outcome = null;
             item.Refusal = null;
-            var name = "m_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            const string name = "m";
             await savepoints.SavepointAsync(name);
             MutationOutcome outcome;
             try

@@ -186,6 +186,36 @@ public abstract class MutationBatchTests(KassaHost host)
     }
 
     [Fact]
+    public async Task One_savepoint_name_serves_every_request_of_a_batch_and_each_rollback_undoes_only_its_own_request()
+    {
+        // The batcher opens every request's savepoint under the same name: SQLite releases each kept one at once,
+        // PostgreSQL leaves it open and nests the next one inside it; either way a rollback must reach back only
+        // to the latest, through both the SQL writes and the buffered rows.
+        host.RequireEngine();
+        var account = host.Account.AccountId;
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        await host.Store.WriteAsync(async s =>
+        {
+            var sp = (ISavepoints)s;
+            for (var i = 0; i < 6; i++)
+            {
+                await sp.SavepointAsync("m");
+                await s.Meta.GetOrAddAsync($"sp_{tag}_{i}", "written");
+                await s.Audit.AppendAsync(Audit(account, $"aud_{tag}_{i}", $"obj_{tag}_{i}"));
+                if (i % 2 == 1) await sp.RollbackToAsync("m");
+                else await sp.ReleaseAsync("m");
+            }
+            return true;
+        });
+        for (var i = 0; i < 6; i++)
+        {
+            var kept = i % 2 == 0;
+            Assert.Equal(kept ? "written" : null, await host.Store.ReadAsync(s => s.Meta.GetAsync($"sp_{tag}_{i}")));
+            Assert.Equal(kept ? 1 : 0, await AuditRows($"obj_{tag}_{i}"));
+        }
+    }
+
+    [Fact]
     public async Task Rows_held_before_a_savepoint_survive_its_rollback_even_when_it_flushed_them()
     {
         host.RequireEngine();
