@@ -21,7 +21,7 @@ public static class CreateCreditGrant
 
     public sealed record Request(
         string? CustomerId, string? FeatureId, decimal? Amount, string? Category, int? Priority, DateTimeOffset? EffectiveAt, DateTimeOffset? ExpiresAt,
-        string? Name, Dictionary<string, string>? Metadata);
+        string? Name, Dictionary<string, string>? Metadata) : ICustomerScoped;
 
     public static async Task<Result<CreditGrantResource>> Execute(IStoreSession s, OperationContext op, Request r)
     {

@@ -39,13 +39,14 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         {
             // Parsed before the work is queued: the writer's time is for the database.
             var parsed = JsonBody.Parse<TBody>(body);
-            if (!parsed.IsOk) return parsed.Error!;
+            if (!parsed.IsOk) return (parsed.Error!, null);
             var value = parsed.Value;
-            return Result<Work>.Ok(async (session, op) =>
+            Work run = async (session, op) =>
             {
                 var result = await work(session, op, value);
                 return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
-            });
+            };
+            return (run, value is Kassa.Engine.Balances.ICustomerScoped { CustomerId: { } customer } ? customer : RouteId(http));
         });
 
     /// <summary>A mutation without a body (e.g. DELETE, revoke). A non-empty body is refused.</summary>
@@ -53,13 +54,20 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         Run(http, body =>
         {
             var empty = JsonBody.Parse<EmptyBody>(body);
-            if (!empty.IsOk) return empty.Error!;
-            return Result<Work>.Ok(async (session, op) =>
+            if (!empty.IsOk) return (empty.Error!, null);
+            Work run = async (session, op) =>
             {
                 var result = await work(session, op);
                 return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
-            });
+            };
+            return (run, RouteId(http));
         });
+
+    /// <summary>
+    /// The object a mutation's route names (<c>{id}</c>), its shard key in the mutation batcher when its body
+    /// names no customer: requests on one object go to one writer loop.
+    /// </summary>
+    private static string? RouteId(HttpContext http) => http.Request.RouteValues.TryGetValue("id", out var id) ? id as string : null;
 
     /// <summary>A mutation's work, parsed and ready to run in a transaction.</summary>
     private delegate Task<Result<Reply>> Work(IStoreSession session, OperationContext op);
@@ -359,7 +367,11 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
     private sealed record EmptyBody;
 
-    private async Task Run(HttpContext http, Func<byte[], Result<Work>> prepare)
+    /// <summary>
+    /// <paramref name="prepare"/> parses the body into the work, with the key the mutation batcher shards by
+    /// (the customer the request is about, else the object its route names; null: any writer loop).
+    /// </summary>
+    private async Task Run(HttpContext http, Func<byte[], (Result<Work> Work, string? ShardKey)> prepare)
     {
         var ct = http.RequestAborted;
         var requestId = http.RequestId();
@@ -377,7 +389,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
         // The work, as it runs inside a transaction: the use case, then (on success) the response stored
         // under the claimed key, so the effect and the stored answer commit together.
-        var prepared = prepare(body);
+        var (prepared, shardKey) = prepare(body);
         async Task<MutationOutcome> Decide(IStoreSession session)
         {
             var result = await prepared.Value(session, op);
@@ -411,7 +423,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
             }
             else if (batcher.Enabled)
             {
-                var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal);
+                var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal) { ShardKey = shardKey };
                 if (!batcher.TryEnqueue(item))
                 {
                     if (claimToken is not null) await ReleaseClaimAsync(op, key!, claimToken);

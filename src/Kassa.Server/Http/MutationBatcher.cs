@@ -22,6 +22,9 @@ internal sealed class MutationItem(Func<IStoreSession, Task<MutationOutcome>> wo
     private readonly TaskCompletionSource<MutationOutcome?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Func<IStoreSession, Task<MutationOutcome>> Work { get; } = work;
+
+    /// <summary>What the request is about (its customer, else the object its route names): requests with one key go to one writer loop; null goes to any.</summary>
+    public string? ShardKey { get; init; }
     public Func<IStoreSession, MutationOutcome, Task>? Refused { get; } = refused;
 
     /// <summary>What the work decided in the batch's current attempt; null when it threw (it then runs again alone).</summary>
@@ -101,9 +104,9 @@ public sealed class MutationBatcher
     public const int BatchSizeLimit = 1_000;
     public static readonly TimeSpan BatchWaitLimit = TimeSpan.FromMilliseconds(100);
 
-    private readonly Channel<MutationItem> _queue;
+    private readonly Channel<MutationItem>[] _queues;
+    private int _nextUnkeyed;
     private readonly GroupCommit<MutationItem> _commit;
-    private readonly int _writers;
     private long _batches;
     private long _items;
 
@@ -120,12 +123,16 @@ public sealed class MutationBatcher
         // deadlock only after deadlock_timeout (1 s; measured p99 1.1 s). So a batch waits at most
         // LockWaitMax for any row lock (LimitLockWaitsAsync): a request that would wait longer is rolled back
         // to its savepoint and runs again alone after the batch, where it waits as long as it needs.
-        _writers = postgres ? options.MutationWritersPostgres ?? WritersPostgres : 1;
-        _queue = Channel.CreateBounded<MutationItem>(new BoundedChannelOptions(QueueCapacity)
+        // Each loop has its own queue, and a request goes to the loop its shard key (its customer, else the
+        // object its route names) hashes to: two loops' batches then never hold locks on one customer's
+        // rows, which is what grants met on when the loops shared one queue. A request without a key goes to
+        // the loops in turn.
+        var writers = postgres ? options.MutationWritersPostgres ?? WritersPostgres : 1;
+        _queues = Enumerable.Range(0, writers).Select(_ => Channel.CreateBounded<MutationItem>(new BoundedChannelOptions(QueueCapacity / writers)
         {
-            SingleReader = !postgres,
+            SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
-        });
+        })).ToArray();
         _commit = new GroupCommit<MutationItem>(store, time, GroupCommitLoop.Mutations, faults, WriteAsync, i => i.Complete(), (i, e) => i.Fail(e));
     }
 
@@ -138,10 +145,20 @@ public sealed class MutationBatcher
     public long Items => Interlocked.Read(ref _items);
     public long OutcomesResolved => _commit.OutcomesResolved;
     public long BatchesSplit => _commit.BatchesSplit;
-    public int QueueLength => _queue.Reader.Count;
+    public int QueueLength => _queues.Sum(q => q.Reader.Count);
 
-    /// <summary>Queues a request's work; false when the queue is full (the caller answers 429).</summary>
-    internal bool TryEnqueue(MutationItem item) => _queue.Writer.TryWrite(item);
+    /// <summary>Queues a request's work; false when its loop's queue is full (the caller answers 429).</summary>
+    internal bool TryEnqueue(MutationItem item) => _queues[Shard(item)].Writer.TryWrite(item);
+
+    private int Shard(MutationItem item)
+    {
+        if (_queues.Length == 1) return 0;
+        if (item.ShardKey is not { } key) return (int)((uint)Interlocked.Increment(ref _nextUnkeyed) % (uint)_queues.Length);
+        // A stable hash (string.GetHashCode is randomised per process; any stable spread will do).
+        uint h = 2166136261;
+        foreach (var c in key) h = (h ^ c) * 16777619;
+        return (int)(h % (uint)_queues.Length);
+    }
 
     private static async Task WriteAsync(IStoreSession s, IReadOnlyList<MutationItem> items, Action beforeWrite)
     {
@@ -192,16 +209,16 @@ public sealed class MutationBatcher
     }
 
     /// <summary>Runs the writer loops until <paramref name="ct"/> is cancelled.</summary>
-    public Task RunAsync(CancellationToken ct) => Task.WhenAll(Enumerable.Range(0, _writers).Select(_ => RunLoopAsync(ct)));
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(_queues.Select(q => RunLoopAsync(q.Reader, ct)));
 
-    private async Task RunLoopAsync(CancellationToken ct)
+    private async Task RunLoopAsync(ChannelReader<MutationItem> queue, CancellationToken ct)
     {
         var batch = new List<MutationItem>();
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(ct))
+            while (await queue.WaitToReadAsync(ct))
             {
-                await TakeAsync(batch, ct);
+                await TakeAsync(queue, batch, ct);
                 if (batch.Count == 0) continue;
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _items, batch.Count);
@@ -217,15 +234,15 @@ public sealed class MutationBatcher
         // Whatever is still queued at shutdown never reached a transaction: fail it so callers answer 503 and clients retry.
         var stopping = new UnavailableException("The server is stopping; retry the request");
         foreach (var item in batch) item.Fail(stopping);
-        while (_queue.Reader.TryRead(out var left)) left.Fail(stopping);
+        while (queue.TryRead(out var left)) left.Fail(stopping);
         // Decided and committed batches are answered before the loop ends.
         await _commit.AnsweredAsync();
     }
 
     /// <summary>Takes what is waiting, up to the batch size; with a batch wait, waits that long at most for more.</summary>
-    private async Task TakeAsync(List<MutationItem> batch, CancellationToken ct)
+    private async Task TakeAsync(ChannelReader<MutationItem> queue, List<MutationItem> batch, CancellationToken ct)
     {
-        while (batch.Count < BatchSizeMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
+        while (batch.Count < BatchSizeMax && queue.TryRead(out var item)) batch.Add(item);
         if (BatchWait <= TimeSpan.Zero || batch.Count == 0) return;
         // Real time, not the (possibly manual) clock: this paces the database, not a business date.
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -237,13 +254,13 @@ public sealed class MutationBatcher
             timeout.CancelAfter(left);
             try
             {
-                if (!await _queue.Reader.WaitToReadAsync(timeout.Token)) return;
+                if (!await queue.WaitToReadAsync(timeout.Token)) return;
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 return;
             }
-            while (batch.Count < BatchSizeMax && _queue.Reader.TryRead(out var more)) batch.Add(more);
+            while (batch.Count < BatchSizeMax && queue.TryRead(out var more)) batch.Add(more);
         }
     }
 }
