@@ -12,10 +12,15 @@ public abstract class MeteringTests(KassaHost host)
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>The start of the hour two days before now: every test event lands after it and within the accepted range.</summary>
+    /// <summary>
+    /// 10:00 UTC two days ago: the tests place events up to a few hours after it and read day windows, which
+    /// must not cross midnight whatever the hour the suite runs at (the current hour made the day-window
+    /// assertions fail when the suite ran after 21:40 UTC).
+    /// </summary>
     private DateTimeOffset Base()
     {
-        var now = host.Clock.GetUtcNow().AddDays(-2);
-        return new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        var day = host.Clock.GetUtcNow().AddDays(-2);
+        return new DateTimeOffset(day.Year, day.Month, day.Day, 10, 0, 0, TimeSpan.Zero);
     }
 
     private async Task<string> Meter(string eventName, string aggregation, string? valueProperty = null, string[]? groupBy = null, object? filter = null,
