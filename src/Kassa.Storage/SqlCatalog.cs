@@ -15,15 +15,28 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     private const string ProductColumns = "account_id, livemode, id, name, grp, is_add_on, auto_enable, free_trial, version, metadata, archived_at, created_at, updated_at";
     private const string VersionColumns = "account_id, livemode, product_id, version, prices, features, created_at";
 
-    public async Task<bool> TryInsertFeatureAsync(FeatureRecord f) =>
-        await s.Connection.ExecuteAsync($"""
+    public async Task<bool> TryInsertFeatureAsync(FeatureRecord f)
+    {
+        _features.Clear();
+        return await s.Connection.ExecuteAsync($"""
             INSERT INTO features ({FeatureColumns}) VALUES (@AccountId, @Livemode, @Id, @Name, @Type, @Unit, @schema, @archived, @created, @updated, @LowBalanceThreshold)
             ON CONFLICT (account_id, livemode, id) DO NOTHING
             """, FeatureArgs(f), s.Transaction) == 1;
+    }
 
-    public async Task<FeatureRecord?> GetFeatureAsync(Tenant tenant, string id, bool forUpdate = false) =>
-        (await QueryFeatures($"SELECT {FeatureColumns} FROM features WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
+    // Features read in this session, by id, kept like the products below: a batch of group-committed grants
+    // names the same feature in nearly every request, and read it once each (one statement of a grant's dozen).
+    private readonly Dictionary<(Tenant, string), FeatureRecord> _features = [];
+    private const int FeaturesRememberedMax = 1_000;
+
+    public async Task<FeatureRecord?> GetFeatureAsync(Tenant tenant, string id, bool forUpdate = false)
+    {
+        if (!forUpdate && _features.TryGetValue((tenant, id), out var known)) return known;
+        var read = (await QueryFeatures($"SELECT {FeatureColumns} FROM features WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
             (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+        if (read is not null && _features.Count < FeaturesRememberedMax) _features[(tenant, id)] = read;
+        return read;
+    }
 
     public async Task<IReadOnlyList<FeatureRecord>> GetFeaturesAsync(Tenant tenant, IReadOnlyCollection<string> ids)
     {
@@ -35,7 +48,13 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
                 new { tenant.AccountId, tenant.Livemode, ids });
     }
 
-    public Task UpdateFeatureAsync(FeatureRecord f) =>
+    public Task UpdateFeatureAsync(FeatureRecord f)
+    {
+        _features.Clear();
+        return UpdateFeatureRowAsync(f);
+    }
+
+    private Task UpdateFeatureRowAsync(FeatureRecord f) =>
         s.Connection.ExecuteAsync("""
             UPDATE features SET name = @Name, unit = @Unit, credit_schema = @schema, archived_at = @archived, updated_at = @updated, low_balance_threshold = @LowBalanceThreshold
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
@@ -65,11 +84,12 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     private readonly Dictionary<(Tenant, string), ProductRecord> _products = [];
 
     /// <summary>
-    /// Forgets every product and version read in this session: a rolled-back savepoint may have written
-    /// (and so remembered) rows that no longer exist.
+    /// Forgets every feature, product and version read in this session: a rolled-back savepoint may have
+    /// written (and so remembered) rows that no longer exist.
     /// </summary>
     internal void ForgetRemembered()
     {
+        _features.Clear();
         _products.Clear();
         _versions.Clear();
     }

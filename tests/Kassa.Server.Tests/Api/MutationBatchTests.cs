@@ -256,6 +256,31 @@ public abstract class MutationBatchTests(KassaHost host)
         });
         Assert.Null(seen);
     }
+
+    [Fact]
+    public async Task A_sessions_remembered_feature_follows_its_writes_and_its_rolled_back_savepoints()
+    {
+        host.RequireEngine();
+        var id = Wire.NewId("feat");
+        var now = DateTimeOffset.UnixEpoch.AddDays(1);
+        var (ghost, renamed) = await host.Store.WriteAsync(async s =>
+        {
+            var sp = (ISavepoints)s;
+            // Inserted and read (remembered) inside a savepoint that rolls back: the row and the memory go together.
+            await sp.SavepointAsync("m");
+            await s.Catalog.TryInsertFeatureAsync(new FeatureRecord(Tenant.AccountId, false, id, "Ghost", "metered", null, null, null, now, now));
+            Assert.Equal("Ghost", (await s.Catalog.GetFeatureAsync(Tenant, id))!.Name);
+            await sp.RollbackToAsync("m");
+            var ghost = await s.Catalog.GetFeatureAsync(Tenant, id);
+            // Inserted, read, then updated in the same session: the next read sees the update, not the remembered row.
+            await s.Catalog.TryInsertFeatureAsync(new FeatureRecord(Tenant.AccountId, false, id, "First", "metered", null, null, null, now, now));
+            var first = (await s.Catalog.GetFeatureAsync(Tenant, id))!;
+            await s.Catalog.UpdateFeatureAsync(first with { Name = "Renamed" });
+            return (ghost, (await s.Catalog.GetFeatureAsync(Tenant, id))!.Name);
+        });
+        Assert.Null(ghost);
+        Assert.Equal("Renamed", renamed);
+    }
 }
 
 public sealed class MutationBatchTestsSqlite(SqliteHost host) : MutationBatchTests(host), IClassFixture<SqliteHost>;
