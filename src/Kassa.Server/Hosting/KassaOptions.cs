@@ -59,9 +59,8 @@ public sealed class KassaOptions
     public Kassa.Server.Telemetry.TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>
-    /// Whether API mutations share group-committed transactions (ADR 0010); null for the engine's default:
-    /// on for SQLite, off for PostgreSQL, where a batch runs its requests' statements one after another on
-    /// one connection and credit grants measured slower than a transaction each (ADR 0010, "PostgreSQL").
+    /// Whether API mutations share group-committed transactions (ADR 0010); null for the default, on for both
+    /// engines (PostgreSQL since 2026-12-04: ADR 0010, "one savepoint name … loops sharded by customer").
     /// </summary>
     public bool? MutationBatching { get; set; }
 
@@ -108,7 +107,7 @@ public sealed class KassaOptions
                 "KASSA_PAYMENT_RECONCILE_GRACE_SECONDS must be a whole number of seconds from 0 to 3600") is { } grace) o.PaymentReconcileGrace = TimeSpan.FromSeconds(grace);
         if (Environment.GetEnvironmentVariable("KASSA_MUTATION_BATCHING") is { Length: > 0 } batching)
         {
-            if (batching is not ("0" or "1")) throw new ArgumentException("KASSA_MUTATION_BATCHING must be 1 (on; the default on SQLite) or 0 (one transaction per mutation; the default on PostgreSQL)");
+            if (batching is not ("0" or "1")) throw new ArgumentException("KASSA_MUTATION_BATCHING must be 1 (on; the default) or 0 (one transaction per mutation)");
             o.MutationBatching = batching == "1";
         }
         if (WholeNumber("KASSA_MUTATION_BATCH_SIZE", 1, Http.MutationBatcher.BatchSizeLimit,

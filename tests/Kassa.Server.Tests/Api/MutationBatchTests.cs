@@ -287,7 +287,7 @@ public sealed class MutationBatchTestsSqlite(SqliteHost host) : MutationBatchTes
 
 public sealed class MutationBatchTestsPostgres(BatchingPostgresHost host) : MutationBatchTests(host), IClassFixture<BatchingPostgresHost>;
 
-/// <summary>PostgreSQL with the mutation batcher on (its default there is off, ADR 0010), so the batcher is proven on both engines.</summary>
+/// <summary>PostgreSQL with the mutation batcher on (the default since 2026-12-04; set here so these tests keep proving it whatever the default).</summary>
 public sealed class BatchingPostgresHost : PostgresHost
 {
     protected override void Configure(Kassa.Server.Hosting.KassaOptions options) => options.MutationBatching = true;
