@@ -14,7 +14,7 @@
 #   uniform measured 1,450 → 3,300 requests/s and p99 610 → 40 ms over five 8 s windows, bench/README.md)
 #   ENTITLEMENTS (1; 0 skips the check and track targets: /healthz, then ingest and the roller's lag only)
 #   MUTATIONS (1; 0 skips them)  PUT /v1/customers/{id} changing a field and POST /v1/credit_grants, each on a
-#              uniformly random customer (bench/wrk-mutations.lua; issue 14: >= 0.12 of /healthz, p99 <= 30 ms)
+#              uniformly random customer (bench/wrk-entitlements.lua; issue 14: >= 0.12 of /healthz, p99 <= 30 ms)
 #   INGEST_CONNECTIONS (8; 0 skips ingest: each request carries 1,000 events, so 8 in flight keep the writers busy)
 #   DRAIN_MAX (120)  seconds the roller-lag phase waits at most for the roller to fold the maximum's backlog
 #   LAG_DURATION (30s; 0s skips it)   after the ingest maximum, the roller-lag phase: ingest paced at half
@@ -64,9 +64,6 @@ run_wrk() {
   local out
   if [ "$target" = healthz ]; then
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency "$url/healthz")
-  elif [ "$op" = put_customer ] || [ "$op" = credit_grant ]; then
-    out=$(KEY=$key OP=$op CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency \
-      -s bench/wrk-mutations.lua "$url")
   else
     out=$(KEY=$key OP=$op HOT=$hot CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency \
       -s bench/wrk-entitlements.lua "$url")
