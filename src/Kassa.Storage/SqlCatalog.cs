@@ -27,15 +27,26 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     // Features read in this session, by id, kept like the products below: a batch of group-committed grants
     // names the same feature in nearly every request, and read it once each (one statement of a grant's dozen).
     private readonly Dictionary<(Tenant, string), FeatureRecord> _features = [];
-    private const int FeaturesRememberedMax = 1_000;
 
-    public async Task<FeatureRecord?> GetFeatureAsync(Tenant tenant, string id, bool forUpdate = false)
+    public Task<FeatureRecord?> GetFeatureAsync(Tenant tenant, string id, bool forUpdate = false) =>
+        RememberedAsync(_features, (tenant, id), forUpdate, async () =>
+            (await QueryFeatures($"SELECT {FeatureColumns} FROM features WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
+                (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault());
+
+    /// <summary>Rows a session remembers at most per kind (features, products, versions); past it the rest are read each time.</summary>
+    private const int RememberedMax = 1_000;
+
+    /// <summary>
+    /// A row from <paramref name="memory"/>, else <paramref name="read"/> and remembered. A locked read always goes
+    /// to the database (and refreshes the entry).
+    /// </summary>
+    private static async Task<T?> RememberedAsync<TKey, T>(Dictionary<TKey, T> memory, TKey key, bool forUpdate, Func<Task<T?>> read)
+        where TKey : notnull where T : class
     {
-        if (!forUpdate && _features.TryGetValue((tenant, id), out var known)) return known;
-        var read = (await QueryFeatures($"SELECT {FeatureColumns} FROM features WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
-            (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
-        if (read is not null && _features.Count < FeaturesRememberedMax) _features[(tenant, id)] = read;
-        return read;
+        if (!forUpdate && memory.TryGetValue(key, out var known)) return known;
+        var row = await read();
+        if (row is not null && memory.Count < RememberedMax) memory[key] = row;
+        return row;
     }
 
     public async Task<IReadOnlyList<FeatureRecord>> GetFeaturesAsync(Tenant tenant, IReadOnlyCollection<string> ids)
@@ -51,14 +62,11 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     public Task UpdateFeatureAsync(FeatureRecord f)
     {
         _features.Clear();
-        return UpdateFeatureRowAsync(f);
-    }
-
-    private Task UpdateFeatureRowAsync(FeatureRecord f) =>
-        s.Connection.ExecuteAsync("""
+        return s.Connection.ExecuteAsync("""
             UPDATE features SET name = @Name, unit = @Unit, credit_schema = @schema, archived_at = @archived, updated_at = @updated, low_balance_threshold = @LowBalanceThreshold
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
             """, FeatureArgs(f), s.Transaction);
+    }
 
     public Task<IReadOnlyList<FeatureRecord>> ListFeaturesAsync(Tenant tenant, Cursor? after, int limit) =>
         QueryFeatures($"""
@@ -93,29 +101,21 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
         _products.Clear();
         _versions.Clear();
     }
-    private const int ProductsRememberedMax = 1_000;
 
-    public async Task<ProductRecord?> GetProductAsync(Tenant tenant, string id, bool forUpdate = false)
-    {
-        if (!forUpdate && _products.TryGetValue((tenant, id), out var known)) return known;
-        var read = (await QueryProducts($"SELECT {ProductColumns} FROM products WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
-            (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
-        if (read is not null && _products.Count < ProductsRememberedMax) _products[(tenant, id)] = read;
-        return read;
-    }
+    public Task<ProductRecord?> GetProductAsync(Tenant tenant, string id, bool forUpdate = false) =>
+        RememberedAsync(_products, (tenant, id), forUpdate, async () =>
+            (await QueryProducts($"SELECT {ProductColumns} FROM products WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id" +
+                (forUpdate ? s.Dialect.ForUpdate : ""), new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault());
 
     public Task UpdateProductAsync(ProductRecord p)
     {
         _products.Clear();
-        return UpdateProductRowAsync(p);
-    }
-
-    private Task UpdateProductRowAsync(ProductRecord p) =>
-        s.Connection.ExecuteAsync("""
+        return s.Connection.ExecuteAsync("""
             UPDATE products SET name = @Name, grp = @Group, is_add_on = @IsAddOn, auto_enable = @AutoEnable, free_trial = @trial, version = @Version,
                 metadata = @metadata, archived_at = @archived, updated_at = @updated
             WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
             """, ProductArgs(p), s.Transaction);
+    }
 
     public Task<IReadOnlyList<ProductRecord>> ListProductsAsync(Tenant tenant, bool includeArchived, Cursor? after, int limit) =>
         QueryProducts($"""
@@ -139,20 +139,15 @@ internal sealed class SqlCatalog(SqlSession s) : ICatalogStore
     /// <summary>
     /// Versions read in this session, by key. A version row never changes once written (a change to the
     /// product makes a new version), so a session that renews hundreds of subscriptions of one plan
-    /// reads and parses it once. Bounded: a session past <see cref="VersionsRememberedMax"/> distinct
-    /// versions reads the rest each time.
+    /// reads and parses it once. Bounded: a session past <see cref="RememberedMax"/> distinct versions reads
+    /// the rest each time.
     /// </summary>
     private readonly Dictionary<(Tenant, string, int), ProductVersionRecord> _versions = [];
-    private const int VersionsRememberedMax = 1_000;
 
-    public async Task<ProductVersionRecord?> GetVersionAsync(Tenant tenant, string productId, int version)
-    {
-        if (_versions.TryGetValue((tenant, productId, version), out var known)) return known;
-        var read = (await QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId AND version = @version",
-            new { tenant.AccountId, tenant.Livemode, productId, version })).FirstOrDefault();
-        if (read is not null && _versions.Count < VersionsRememberedMax) _versions[(tenant, productId, version)] = read;
-        return read;
-    }
+    public Task<ProductVersionRecord?> GetVersionAsync(Tenant tenant, string productId, int version) =>
+        RememberedAsync(_versions, (tenant, productId, version), forUpdate: false, async () =>
+            (await QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId AND version = @version",
+                new { tenant.AccountId, tenant.Livemode, productId, version })).FirstOrDefault());
 
     public Task<IReadOnlyList<ProductVersionRecord>> ListVersionsAsync(Tenant tenant, string productId, int limit) =>
         QueryVersions($"SELECT {VersionColumns} FROM product_versions WHERE account_id = @AccountId AND livemode = @Livemode AND product_id = @productId ORDER BY version DESC LIMIT @limit",

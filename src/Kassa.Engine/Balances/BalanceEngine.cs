@@ -60,16 +60,8 @@ public sealed class BalanceEngine
     /// <summary>False when the queue is full: back-pressure, answered with 429.</summary>
     public bool TryEnqueue(BalanceOp op) => _queues[Shard(op)].Writer.TryWrite(op);
 
-    private int Shard(BalanceOp op)
-    {
-        if (_queues.Length == 1) return 0;
-        var key = op.CustomerId ?? op switch { FinalizeLockOp f => f.LockId, ExpireLockOp e => e.LockId, _ => "" };
-        // A stable hash (string.GetHashCode is randomised per process; any stable spread will do).
-        uint h = 2166136261;
-        foreach (var c in op.Tenant.AccountId) h = (h ^ c) * 16777619;
-        foreach (var c in key) h = (h ^ c) * 16777619;
-        return (int)(h % (uint)_queues.Length);
-    }
+    private int Shard(BalanceOp op) =>
+        Shards.Of(_queues.Length, op.Tenant.AccountId, op.CustomerId ?? op switch { FinalizeLockOp f => f.LockId, ExpireLockOp e => e.LockId, _ => "" });
 
     /// <summary>
     /// Runs one operation in a transaction of its own, bypassing the queue: the one-transaction-per-request

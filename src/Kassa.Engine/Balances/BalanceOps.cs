@@ -5,15 +5,18 @@ using Kassa.Engine.Common;
 namespace Kassa.Engine.Balances;
 
 /// <summary>
-/// One operation for the balance engine. It is validated before it is queued; the engine decides it
-/// inside a batch and completes it only after that batch committed.
+/// A request body that names its customer: a check or track runs at the customer's test-clock time, and the
+/// mutation batcher sends every request on one customer to one writer loop.
 /// </summary>
-/// <summary>A request body that names its customer, so the time it runs at can follow the customer's test clock.</summary>
 public interface ICustomerScoped
 {
     string? CustomerId { get; }
 }
 
+/// <summary>
+/// One operation for the balance engine. It is validated before it is queued; the engine decides it
+/// inside a batch and completes it only after that batch committed.
+/// </summary>
 public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset now)
 {
     public Tenant Tenant { get; } = tenant;

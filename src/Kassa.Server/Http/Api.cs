@@ -423,7 +423,10 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
             }
             else if (batcher.Enabled)
             {
-                var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal) { ShardKey = shardKey };
+                var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal)
+                {
+                    ShardKey = shardKey is null ? null : (op.Tenant.AccountId, shardKey),
+                };
                 if (!batcher.TryEnqueue(item))
                 {
                     if (claimToken is not null) await ReleaseClaimAsync(op, key!, claimToken);

@@ -23,8 +23,11 @@ internal sealed class MutationItem(Func<IStoreSession, Task<MutationOutcome>> wo
 
     public Func<IStoreSession, Task<MutationOutcome>> Work { get; } = work;
 
-    /// <summary>What the request is about (its customer, else the object its route names): requests with one key go to one writer loop; null goes to any.</summary>
-    public string? ShardKey { get; init; }
+    /// <summary>
+    /// The account and what the request is about (its customer, else the object its route names): requests with
+    /// one key go to one writer loop; null goes to any.
+    /// </summary>
+    public (string AccountId, string Key)? ShardKey { get; init; }
     public Func<IStoreSession, MutationOutcome, Task>? Refused { get; } = refused;
 
     /// <summary>What the work decided in the batch's current attempt; null when it threw (it then runs again alone).</summary>
@@ -153,15 +156,16 @@ public sealed class MutationBatcher
     /// <summary>Queues a request's work; false when its loop's queue is full (the caller answers 429).</summary>
     internal bool TryEnqueue(MutationItem item) => _queues[Shard(item)].Writer.TryWrite(item);
 
-    private int Shard(MutationItem item)
-    {
-        if (_queues.Length == 1) return 0;
-        if (item.ShardKey is not { } key) return (int)((uint)Interlocked.Increment(ref _nextUnkeyed) % (uint)_queues.Length);
-        // A stable hash (string.GetHashCode is randomised per process; any stable spread will do).
-        uint h = 2166136261;
-        foreach (var c in key) h = (h ^ c) * 16777619;
-        return (int)(h % (uint)_queues.Length);
-    }
+    private int Shard(MutationItem item) => item.ShardKey is { } key
+        ? Shards.Of(_queues.Length, key.AccountId, key.Key)
+        : (int)((uint)Interlocked.Increment(ref _nextUnkeyed) % (uint)_queues.Length);
+
+    /// <summary>
+    /// Every request's savepoint has this one name: each is released (SQLite) or nested inside the kept ones
+    /// (PostgreSQL) before the next opens, and a rollback names only the latest; one name is one statement text
+    /// in the writer's statement cache, where a name per batch position was up to 256.
+    /// </summary>
+    private const string SavepointName = "m";
 
     private static async Task WriteAsync(IStoreSession s, IReadOnlyList<MutationItem> items, Action beforeWrite)
     {
@@ -174,8 +178,7 @@ public sealed class MutationBatcher
             // PostgreSQL may run the whole batch again after a deadlock: each attempt decides afresh.
             item.Outcome = null;
             item.Refusal = null;
-            const string name = "m";
-            await savepoints.SavepointAsync(name);
+            await savepoints.SavepointAsync(SavepointName);
             MutationOutcome outcome;
             try
             {
@@ -189,7 +192,7 @@ public sealed class MutationBatcher
             {
                 // The work said it cannot run now: undone alone, and answered as such (503) after the batch,
                 // as it would have been without the batcher; the client retries.
-                await savepoints.RollbackToAsync(name);
+                await savepoints.RollbackToAsync(SavepointName);
                 item.Refusal = e;
                 continue;
             }
@@ -198,13 +201,13 @@ public sealed class MutationBatcher
                 // Whatever broke (a constraint, a deadlock with another transaction, a bug) is undone alone;
                 // the request runs again in a transaction of its own after this batch, exactly as it would
                 // have without the batcher, and answers whatever that run answers.
-                await savepoints.RollbackToAsync(name);
+                await savepoints.RollbackToAsync(SavepointName);
                 continue;
             }
-            if (outcome.Keep) await savepoints.ReleaseAsync(name);
+            if (outcome.Keep) await savepoints.ReleaseAsync(SavepointName);
             else
             {
-                await savepoints.RollbackToAsync(name);
+                await savepoints.RollbackToAsync(SavepointName);
                 if (item.Refused is { } refused && !outcome.LostClaim) await refused(s, outcome);
             }
             item.Outcome = outcome;
