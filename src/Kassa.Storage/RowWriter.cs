@@ -21,21 +21,12 @@ internal static class RowWriter
     public static async Task ExecuteAsync<T>(SqlSession s, string sql, IReadOnlyList<T> rows, Func<T, object?[]> values)
     {
         if (rows.Count == 0) return;
-        var rewritten = PositionalSql.For(sql);
-        var names = rewritten.Names;
-        if (s.Connection is SqliteStatementCache cache)
+        if (s.Connection is SqliteStatementCache)
         {
-            // Bound by position through SQLitePCLRaw (SqliteRowStatement); a row with a value of another type,
-            // or met by a busy database, goes through Microsoft.Data.Sqlite's command instead.
-            var statement = cache.RowStatement(sql, names);
-            var db = cache.Inner.Handle!;
-            foreach (var row in rows)
-            {
-                var v = values(row);
-                if (!SqliteRowStatement.CanBind(v) || !statement.TryRun(db, v)) RunCommand(cache, s, sql, names, v);
-            }
+            ExecuteEachSqlite(s, sql, rows, values, static (_, _) => { });
             return;
         }
+        var rewritten = PositionalSql.For(sql);
         var pg = (NpgsqlConnection)s.Native;
         var multi = rows.Count > 1 ? await MultiRowInsert.ForAsync(pg, sql) : null;
         var positional = multi?.Sql ?? rewritten.Text;
@@ -59,14 +50,37 @@ internal static class RowWriter
         }
     }
 
-    private static void RunCommand(SqliteStatementCache cache, SqlSession s, string sql, string[] names, object?[] values)
+    /// <summary>
+    /// SQLite only: runs <paramref name="sql"/> once per row as <see cref="ExecuteAsync{T}"/> does, telling
+    /// <paramref name="changed"/> how many rows each run changed — for an <c>INSERT … ON CONFLICT DO NOTHING</c>,
+    /// whether the row was stored. One prepared statement rebound per row: a single-row insert needs no
+    /// statement journal, where a multi-row one journals every page it touches in case it must undo itself.
+    /// </summary>
+    public static void ExecuteEachSqlite<T>(SqlSession s, string sql, IReadOnlyList<T> rows, Func<T, object?[]> values, Action<T, int> changed)
+    {
+        if (rows.Count == 0) return;
+        var cache = (SqliteStatementCache)s.Connection;
+        var names = PositionalSql.For(sql).Names;
+        var statement = cache.RowStatement(sql, names);
+        var db = cache.Inner.Handle!;
+        foreach (var row in rows)
+        {
+            // Bound by position through SQLitePCLRaw (SqliteRowStatement); a row with a value of another type,
+            // or met by a busy database, goes through Microsoft.Data.Sqlite's command instead.
+            var v = values(row);
+            var count = SqliteRowStatement.CanBind(v) ? statement.TryRunCounted(db, v) : null;
+            changed(row, count ?? RunCommand(cache, s, sql, names, v));
+        }
+    }
+
+    private static int RunCommand(SqliteStatementCache cache, SqlSession s, string sql, string[] names, object?[] values)
     {
         var command = cache.Rent(sql);
         try
         {
             command.Transaction = (SqliteTransaction?)s.Transaction;
             for (var i = 0; i < names.Length; i++) command.Parameters.Add(new SqliteParameter("@" + names[i], values[i] ?? DBNull.Value));
-            command.ExecuteNonQuery();
+            return command.ExecuteNonQuery();
         }
         finally
         {

@@ -143,11 +143,18 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     /// <summary>
-    /// SQLite: one multi-row insert per batch that skips stored ids. Each row gets the next position
+    /// SQLite: one prepared insert rebound per event, skipping stored ids. Each row gets the next position
     /// (<c>seq</c>) after the highest stored one: the main file has one writer, so no lower position can commit
     /// after this transaction (a skipped duplicate leaves a gap, which the roller steps over). The watermark is
     /// never past that (SqliteStore refuses to start on files where it is), so it is not read here: the writer
     /// does not open the rollups file at all (ADR 0006).
+    /// <para>
+    /// Row by row rather than one <c>INSERT … SELECT FROM json_each(@rows)</c> for the batch (until 2026-12-05):
+    /// the multi-row statement journaled every page it touched in case it had to undo itself, SQLite parsed the
+    /// rows' JSON once per column, and the batch's JSON text was built, copied to UTF-16 and back (~0.5 MB of
+    /// large-object garbage a batch, which kept the server in background gen-2 collections). Microsoft.Data.Sqlite
+    /// would look every parameter up by name on every row; <see cref="RowWriter.ExecuteEachSqlite{T}"/> binds by position.
+    /// </para>
     /// </summary>
     private async Task<IReadOnlySet<string>> InsertEventsSqlite(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
@@ -156,59 +163,16 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var next = await s.Connection.ExecuteScalarAsync<long>(
             "SELECT coalesce((SELECT max(seq) FROM meter_events WHERE seq IS NOT NULL), 0) + 1",
             transaction: s.Transaction);
-        await SqliteMultiRow(tenant, "INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at, seq)", events, 7,
-            e => [e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received, next++], "ON CONFLICT DO NOTHING RETURNING id",
-            r => inserted.Add(r.GetString(0)));
-        return inserted;
-    }
-
-    /// <summary>
-    /// SQLite: one statement for all rows — <paramref name="insert"/> SELECT … FROM json_each(@rows) <paramref name="suffix"/> —
-    /// with the rows as one JSON array of arrays (strings and integers) and the tenant bound as @a/@l. One
-    /// parameter rather than one per value: Microsoft.Data.Sqlite binds named parameters in time quadratic
-    /// in their number (measured: 30,000 took 3.1 s), while SQLite unpacks a 1,000-row array in about a millisecond.
-    /// A prepared single-row statement run once per row measured the same in the ingest bench (8,160 against
-    /// 7,800 accepted events/s, within the machine's noise): the writer's time is in SQLite's b-trees and WAL.
-    /// A reader callback gets RETURNING rows when asked for.
-    /// </summary>
-    private async Task SqliteMultiRow<T>(Tenant tenant, string insert, IReadOnlyList<T> rows, int columns, Func<T, object[]> values, string suffix,
-        Action<DbDataReader>? returned = null)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(rows.Count * 64);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartArray();
-            foreach (var row in rows)
+        RowWriter.ExecuteEachSqlite(s, """
+            INSERT INTO meter_events (account_id, livemode, id, event_name, customer_id, ts, properties, received_at, seq)
+              VALUES (@a, @l, @id, @name, @customer, @ts, @properties, @received, @seq) ON CONFLICT DO NOTHING
+            """, events,
+            e => [tenant.AccountId, tenant.Livemode, e.Id, e.EventName, e.CustomerId, Micros.From(e.Timestamp), e.PropertiesJson, received, next++],
+            (e, stored) =>
             {
-                json.WriteStartArray();
-                foreach (var v in values(row))
-                {
-                    switch (v)
-                    {
-                        case string text: json.WriteStringValue(text); break;
-                        case long number: json.WriteNumberValue(number); break;
-                        default: throw new ArgumentException($"a multi-row value is a string or a long, not {v?.GetType().Name ?? "null"}");
-                    }
-                }
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
-        }
-        var select = string.Join(", ", Enumerable.Range(0, columns).Select(i => $"json_extract(value, '$[{i}]')"));
-        await using var command = ((SqliteConnection)s.Native).CreateCommand();
-        command.Transaction = (SqliteTransaction?)s.Transaction;
-        // "WHERE true": SQLite needs it to tell an upsert's ON CONFLICT from a join's ON after a SELECT.
-        command.CommandText = $"{insert} SELECT @a, @l, {select} FROM json_each(@rows) WHERE true {suffix}";
-        command.Parameters.AddWithValue("@a", tenant.AccountId);
-        command.Parameters.AddWithValue("@l", tenant.Livemode);
-        command.Parameters.AddWithValue("@rows", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
-        if (returned is null)
-        {
-            await command.ExecuteNonQueryAsync();
-            return;
-        }
-        await using var r = await command.ExecuteReaderAsync();
-        while (await r.ReadAsync()) returned(r);
+                if (stored > 0) inserted.Add(e.Id);
+            });
+        return inserted;
     }
 
     /// <summary>
@@ -643,12 +607,18 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         foreach (var (tenant, events) in tenants)
         {
             if (events.Count == 0) continue;
-            await SqliteMultiRow(tenant, "INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)",
-                events.OrderBy(e => e.CustomerId, StringComparer.Ordinal).ThenBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
-                e => [e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName], "ON CONFLICT DO NOTHING");
-            await SqliteMultiRow(tenant, "INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)",
-                events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(), 4,
-                e => [Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName], "ON CONFLICT DO NOTHING");
+            await RowWriter.ExecuteAsync(s, """
+                INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+                  VALUES (@a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
+                """,
+                events.OrderBy(e => e.CustomerId, StringComparer.Ordinal).ThenBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(),
+                e => [tenant.AccountId, tenant.Livemode, e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName]);
+            await RowWriter.ExecuteAsync(s, """
+                INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+                  VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
+                """,
+                events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(),
+                e => [tenant.AccountId, tenant.Livemode, Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName]);
         }
     }
 

@@ -68,16 +68,22 @@ internal sealed class SqliteRowStatement : IDisposable
     /// Runs the statement for one row. False, with nothing done, when the database is busy or locked:
     /// the caller runs the row through Microsoft.Data.Sqlite, whose command waits and retries.
     /// </summary>
-    public bool TryRun(sqlite3 db, object?[] values)
+    public bool TryRun(sqlite3 db, object?[] values) => TryRunCounted(db, values) is not null;
+
+    /// <summary>
+    /// As <see cref="TryRun"/>, answering the rows the statement changed (<c>sqlite3_changes</c>: an
+    /// <c>INSERT … ON CONFLICT DO NOTHING</c> answers 1 when it stored the row, 0 when the key was taken),
+    /// or null, with nothing done, when the database is busy or locked.
+    /// </summary>
+    public int? TryRunCounted(sqlite3 db, object?[] values)
     {
         try
         {
             for (var i = 0; i < _positions.Length; i++) Bind(db, _positions[i], values[i]);
             var rc = raw.sqlite3_step(_statement);
-            if (rc == raw.SQLITE_DONE || rc == raw.SQLITE_ROW) return true;
-            if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) return false;
-            SqliteException.ThrowExceptionForRC(rc, db);
-            return true;
+            if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) return null;
+            if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW) SqliteException.ThrowExceptionForRC(rc, db);
+            return raw.sqlite3_changes(db);
         }
         finally
         {
