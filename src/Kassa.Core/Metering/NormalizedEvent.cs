@@ -11,8 +11,9 @@ namespace Kassa.Core.Metering;
 /// <param name="CustomerId">The customer's id.</param>
 /// <param name="Timestamp">When the usage happened, in UTC, truncated to microseconds (what every engine stores).</param>
 /// <param name="Properties">
-/// A JSON object (empty when the event had none), parsed from <paramref name="PropertiesJson"/>, so it
-/// is independent of the request's document and agrees exactly with the stored text.
+/// A JSON object (empty when the event had none): the request's element, with the same names and values as
+/// <paramref name="PropertiesJson"/>. It lives in the request's document, so whoever normalised the event
+/// keeps that document open until the event is stored (a disposed document throws when read).
 /// </param>
 /// <param name="PropertiesJson">The properties as compact JSON text, at most <see cref="MeterEventInput.PropertiesBytesMax"/> bytes of UTF-8.</param>
 public sealed record NormalizedEvent(

@@ -139,46 +139,65 @@ public static class MeteringEndpoints
         Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var media)
         && media.MediaType.Equals(CloudEventsBatchContentType, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>A CloudEvents batch body as the events wrapper would carry it; null (answered) when it is not a JSON array.</summary>
-    private static async Task<BatchRequest?> ReadCloudEventsBatch(HttpContext http)
+    private static async Task IngestBatch(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal, ClockTimes clocks)
     {
-        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        var read = await JsonBody.ReadPooledAsync(http.Request, http.RequestAborted);
         if (!read.IsOk)
         {
             await ApiResponses.WriteError(http, read.Error!);
-            return null;
+            return;
         }
+        using var body = read.Value;
+        // One document over the pooled body for the whole batch, not one per event: the events and their
+        // properties point into it, so it stays open until the batch is stored (Store awaits the commit).
+        JsonDocument? document = null;
+        JsonException? malformed = null;
         try
         {
-            using var doc = JsonDocument.Parse(read.Value);
-            if (doc.RootElement.ValueKind == JsonValueKind.Array) return new BatchRequest(doc.RootElement.EnumerateArray().Select(e => e.Clone()).ToList());
-            await ApiResponses.WriteError(http, KassaError.Validation("events", $"a {CloudEventsBatchContentType} body is a JSON array of CloudEvents"));
-            return null;
+            document = JsonDocument.Parse(body.Memory);
         }
         catch (JsonException e)
         {
-            await ApiResponses.WriteError(http, new KassaError(ErrorCodes.MalformedJson, $"The body is not valid JSON: {e.Message}"));
-            return null;
+            malformed = e;
         }
-    }
-
-    private static async Task IngestBatch(HttpContext http, Api api, IngestQueue queue, TimeProvider time, Workers.WebhookSignal signal, ClockTimes clocks)
-    {
+        using var _ = document;
         // The wrapper object ({"events": [...]}), or a CloudEvents JSON batch (a bare array, as OpenMeter accepts).
-        var body = IsCloudEventsBatch(http.Request) ? await ReadCloudEventsBatch(http) : await api.ReadBody<BatchRequest>(http);
-        if (body is null) return;
-        if (body.Events is null)
+        var events = IsCloudEventsBatch(http.Request) ? CloudEventsBatch(document, malformed) : WrappedBatch(document, body.Memory.Span);
+        if (!events.IsOk)
         {
-            await ApiResponses.WriteError(http, KassaError.Missing("events"));
+            await ApiResponses.WriteError(http, events.Error!);
             return;
         }
-        if (body.Events.Count > MeterEventInput.BatchMax)
+        if (events.Value.Count > MeterEventInput.BatchMax)
         {
             await ApiResponses.WriteError(http, new KassaError(ErrorCodes.PayloadTooLarge,
-                $"A batch holds at most {MeterEventInput.BatchMax} events; this one has {body.Events.Count}", "events"));
+                $"A batch holds at most {MeterEventInput.BatchMax} events; this one has {events.Value.Count}", "events"));
             return;
         }
-        await Store(http, api, queue, signal, IngestMeterEvents.Prepare(body.Events, await ReferenceTimesAsync(http, clocks, body.Events, time.GetUtcNow())));
+        await Store(http, api, queue, signal, IngestMeterEvents.Prepare(events.Value, await ReferenceTimesAsync(http, clocks, events.Value, time.GetUtcNow())));
+    }
+
+    /// <summary>
+    /// The events of a <c>{"events": [...]}</c> body. The common shape (an object whose one member is that
+    /// array) is read from the parsed document as it is; any other body goes through the request parser,
+    /// which answers every mistake with its precise code (malformed_json, unknown_field, validation_failed).
+    /// </summary>
+    private static Result<IReadOnlyList<JsonElement>> WrappedBatch(JsonDocument? document, ReadOnlySpan<byte> body)
+    {
+        if (document?.RootElement is { ValueKind: JsonValueKind.Object } root && root.GetPropertyCount() == 1
+            && root.TryGetProperty("events", out var array) && array.ValueKind == JsonValueKind.Array)
+            return array.EnumerateArray().ToList();
+        var parsed = JsonBody.Parse<BatchRequest>(body);
+        if (!parsed.IsOk) return parsed.Error!;
+        return parsed.Value.Events is { } events ? events : KassaError.Missing("events");
+    }
+
+    /// <summary>A CloudEvents batch body's events: the document's root array.</summary>
+    private static Result<IReadOnlyList<JsonElement>> CloudEventsBatch(JsonDocument? document, JsonException? malformed)
+    {
+        if (document is null) return new KassaError(ErrorCodes.MalformedJson, $"The body is not valid JSON: {malformed!.Message}");
+        if (document.RootElement.ValueKind == JsonValueKind.Array) return document.RootElement.EnumerateArray().ToList();
+        return KassaError.Validation("events", $"a {CloudEventsBatchContentType} body is a JSON array of CloudEvents");
     }
 
     private static async Task Store(HttpContext http, Api api, IngestQueue queue, Workers.WebhookSignal signal, IngestMeterEvents.Prepared prepared)

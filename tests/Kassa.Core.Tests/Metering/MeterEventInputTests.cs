@@ -51,12 +51,29 @@ public class MeterEventInputTests
     }
 
     [Fact]
-    public void Properties_do_not_depend_on_the_request_document()
+    public void Properties_read_as_the_stored_text_does_and_live_in_the_request_document()
     {
-        var document = JsonDocument.Parse("""{"id": "e", "event_name": "n", "customer_id": "c", "properties": {"model": "gpt-4o"}}""");
+        var document = JsonDocument.Parse("""{"id": "e", "event_name": "n", "customer_id": "c", "properties": { "note": "caf\u00e9", "tokens" : 1.50, "in": [1, 2] }}""");
         Assert.True(MeterEventInput.TryNormalize(document.RootElement, Now, out var ev, out _));
+        Assert.Equal("{\"note\":\"café\",\"tokens\":1.50,\"in\":[1,2]}", ev.PropertiesJson);
+        // What meters read at ingest (the element) is what the roller reads back from the stored text.
+        using var stored = JsonDocument.Parse(ev.PropertiesJson);
+        Assert.True(JsonElement.DeepEquals(stored.RootElement, ev.Properties));
+        Assert.Equal(("1.50", "1.50"), (stored.RootElement.GetProperty("tokens").GetRawText(), ev.Properties.GetProperty("tokens").GetRawText()));
+        Assert.Equal("café", ev.Properties.GetProperty("note").GetString());
+        // The element is the request's, not a copy: the caller keeps the document open while it uses the event.
         document.Dispose();
-        Assert.Equal("gpt-4o", ev.Properties.GetProperty("model").GetString());
+        Assert.Throws<ObjectDisposedException>(() => ev.Properties.GetProperty("note"));
+    }
+
+    [Fact]
+    public void A_large_event_after_small_ones_is_written_whole_by_the_reused_writer()
+    {
+        var big = string.Concat(Enumerable.Repeat("x", 10_000));
+        var small = Ok("{" + Base + ", 'properties': {'a': 1}}");
+        var large = Ok("{" + Base + ", 'properties': {'big': '" + big + "'}}");
+        var after = Ok("{" + Base + ", 'properties': {'b': 2}}");
+        Assert.Equal(("{\"a\":1}", "{\"big\":\"" + big + "\"}", "{\"b\":2}"), (small.PropertiesJson, large.PropertiesJson, after.PropertiesJson));
     }
 
     [Fact]
