@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -75,19 +76,18 @@ public static class MeterEventInput
         var names = new string?[5];
         foreach (var member in e.EnumerateObject())
         {
-            if (!PropertyText.TryGetName(member, out var name))
-                return Fail(MeterEventCodes.ValidationFailed, "field names must be valid Unicode text", out error);
-            Slot slot;
-            switch (name)
+            // Matched on the name's UTF-8 in the document (an escaped name is unescaped first) and named by
+            // the literal: no string per field per event. A name matching none of them is read only to be quoted back.
+            ReadOnlySpan<byte> utf8 = JsonMarshal.GetRawUtf8PropertyName(member);
+            if (Escaped(utf8))
             {
-                case "id": slot = Slot.Id; break;
-                case "event_name" or "type": slot = Slot.EventName; break;
-                case "customer_id" or "subject": slot = Slot.CustomerId; break;
-                case "timestamp" or "time": slot = Slot.Timestamp; break;
-                case "properties" or "data": slot = Slot.Properties; break;
-                case "specversion" or "source" or "datacontenttype": continue;
-                default: return Fail(MeterEventCodes.UnknownField, $"unknown field '{PropertyText.Shorten(name)}'", out error);
+                if (!PropertyText.TryGetName(member, out var unescaped))
+                    return Fail(MeterEventCodes.ValidationFailed, "field names must be valid Unicode text", out error);
+                utf8 = Encoding.UTF8.GetBytes(unescaped);
             }
+            if (!TryKnownField(utf8, out var slot, out var name))
+                return Fail(MeterEventCodes.UnknownField, $"unknown field '{PropertyText.Shorten(member.Name)}'", out error);
+            if (name is null) continue;
             if (names[(int)slot] is { } earlier)
             {
                 return Fail(MeterEventCodes.ValidationFailed, earlier == name
@@ -121,6 +121,28 @@ public static class MeterEventInput
 
         ev = new NormalizedEvent(id, eventName, customerId, timestamp, properties, propertiesJson);
         return true;
+    }
+
+    // The accepted field names and their CloudEvents aliases; a null name is an envelope field, accepted and ignored.
+    private static readonly (byte[] Utf8, Slot Slot, string? Name)[] Fields =
+    [
+        ("id"u8.ToArray(), Slot.Id, "id"), ("event_name"u8.ToArray(), Slot.EventName, "event_name"), ("type"u8.ToArray(), Slot.EventName, "type"),
+        ("customer_id"u8.ToArray(), Slot.CustomerId, "customer_id"), ("subject"u8.ToArray(), Slot.CustomerId, "subject"),
+        ("timestamp"u8.ToArray(), Slot.Timestamp, "timestamp"), ("time"u8.ToArray(), Slot.Timestamp, "time"),
+        ("properties"u8.ToArray(), Slot.Properties, "properties"), ("data"u8.ToArray(), Slot.Properties, "data"),
+        ("specversion"u8.ToArray(), default, null), ("source"u8.ToArray(), default, null), ("datacontenttype"u8.ToArray(), default, null),
+    ];
+
+    private static bool TryKnownField(ReadOnlySpan<byte> utf8Name, out Slot slot, out string? name)
+    {
+        foreach (var (utf8, s, n) in Fields)
+        {
+            if (!utf8Name.SequenceEqual(utf8)) continue;
+            (slot, name) = (s, n);
+            return true;
+        }
+        (slot, name) = (default, null);
+        return false;
     }
 
     private static bool Text(JsonElement value, string field, [NotNullWhen(true)] out string? text, out (string, string) error)
@@ -192,19 +214,36 @@ public static class MeterEventInput
     // Every engine must be able to store the properties as they are: no NUL characters or lone
     // surrogates in names or strings (PostgreSQL's jsonb refuses both), no duplicate names (which one
     // a reader sees would depend on the reader), and a bounded depth.
+    // Text without a backslash in the document is storable as it stands: the parser has checked its
+    // UTF-8 (so no lone surrogate) and refuses raw control characters (so no NUL); only an escape can
+    // bring either in. Such text is checked on its bytes, without a string per name and value.
+    private const string Unstorable = "must contain only valid Unicode text without NUL characters";
+
+    // Names compared pairwise on their bytes up to this many members; a larger object uses a set.
+    private const int PairwiseMembersMax = 16;
+
     private static string? Check(JsonElement value, int depth)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
                 if (depth > PropertiesDepthMax) return $"may nest at most {PropertiesDepthMax} levels deep";
-                HashSet<string>? seen = null;
+                var members = 0;
                 foreach (var member in value.EnumerateObject())
                 {
-                    if (!PropertyText.TryGetName(member, out var name) || !Rules.IsStorable(name))
-                        return "must contain only valid Unicode text without NUL characters";
-                    seen ??= new HashSet<string>(StringComparer.Ordinal);
-                    if (!seen.Add(name)) return $"has the key '{PropertyText.Shorten(name)}' more than once";
+                    if (++members > PairwiseMembersMax || Escaped(JsonMarshal.GetRawUtf8PropertyName(member))) return CheckObjectByNames(value, depth);
+                }
+                var index = 0;
+                foreach (var member in value.EnumerateObject())
+                {
+                    var name = JsonMarshal.GetRawUtf8PropertyName(member);
+                    var earlier = 0;
+                    foreach (var other in value.EnumerateObject())
+                    {
+                        if (earlier++ == index) break;
+                        if (JsonMarshal.GetRawUtf8PropertyName(other).SequenceEqual(name)) return Repeated(member.Name);
+                    }
+                    index++;
                     if (Check(member.Value, depth + 1) is { } problem) return problem;
                 }
                 return null;
@@ -216,13 +255,29 @@ public static class MeterEventInput
                 }
                 return null;
             case JsonValueKind.String:
-                return PropertyText.TryGetString(value, out var text) && Rules.IsStorable(text)
-                    ? null
-                    : "must contain only valid Unicode text without NUL characters";
+                if (!Escaped(JsonMarshal.GetRawUtf8Value(value))) return null;
+                return PropertyText.TryGetString(value, out var text) && Rules.IsStorable(text) ? null : Unstorable;
             default:
                 return null;
         }
     }
+
+    /// <summary>An object with an escaped name or many members: its names read as strings, duplicates found with a set.</summary>
+    private static string? CheckObjectByNames(JsonElement value, int depth)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in value.EnumerateObject())
+        {
+            if (!PropertyText.TryGetName(member, out var name) || !Rules.IsStorable(name)) return Unstorable;
+            if (!seen.Add(name)) return Repeated(name);
+            if (Check(member.Value, depth + 1) is { } problem) return problem;
+        }
+        return null;
+    }
+
+    private static string Repeated(string name) => $"has the key '{PropertyText.Shorten(name)}' more than once";
+
+    private static bool Escaped(ReadOnlySpan<byte> raw) => raw.Contains((byte)'\\');
 
     private static JsonElement ParseEmptyObject()
     {

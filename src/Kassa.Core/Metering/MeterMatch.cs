@@ -46,7 +46,8 @@ public static class MeterMatch
     public static string GroupKey(MeterDefinition meter, JsonElement properties)
     {
         ArgumentNullException.ThrowIfNull(meter);
-        return WriteKey(meter.GroupBy, path => PropertyPath.TryResolve(properties, path, out var value) ? PropertyText.Render(value) : null);
+        return WriteKey(meter.GroupBy, properties,
+            static (properties, path) => PropertyPath.TryResolve(properties, path, out var value) ? PropertyText.Render(value) : null);
     }
 
     /// <summary>
@@ -62,7 +63,7 @@ public static class MeterMatch
         ArgumentNullException.ThrowIfNull(groupBy);
         if (groupBy.Count == 0) return "";
         var group = ParseGroupKey(key);
-        return WriteKey(groupBy, path => group.TryGetValue(path, out var value) ? value : null);
+        return WriteKey(groupBy, group, static (group, path) => group.TryGetValue(path, out var value) ? value : null);
     }
 
     /// <summary>
@@ -96,21 +97,36 @@ public static class MeterMatch
         return group;
     }
 
-    private static string WriteKey(IReadOnlyList<string> paths, Func<string, string?> valueOf)
+    // The state is passed, not captured, and the writer is reused by the thread: a key is written per event
+    // and meter at ingest and in every roll, and a closure, buffer and writer each time were most of a
+    // batch's garbage after the events themselves. A buffer grown past 4 KiB by a long key is not kept.
+    private static string WriteKey<TState>(IReadOnlyList<string> paths, TState state, Func<TState, string, string?> valueOf)
     {
         if (paths.Count == 0) return "";
-        var buffer = new ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer, KeyWriterOptions))
+        var (buffer, writer) = KeyWriter ??= NewKeyWriter();
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        foreach (var path in paths)
         {
-            writer.WriteStartObject();
-            foreach (var path in paths)
-            {
-                if (valueOf(path) is { } text) writer.WriteString(path, text);
-                else writer.WriteNull(path);
-            }
-            writer.WriteEndObject();
+            if (valueOf(state, path) is { } text) writer.WriteString(path, text);
+            else writer.WriteNull(path);
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        writer.WriteEndObject();
+        writer.Flush();
+        var key = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        if (buffer.Capacity > KeyBufferKept) KeyWriter = null;
+        return key;
+    }
+
+    private const int KeyBufferKept = 4096;
+
+    [ThreadStatic] private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? KeyWriter;
+
+    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewKeyWriter()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        return (buffer, new Utf8JsonWriter(buffer, KeyWriterOptions));
     }
 
     private static bool ValueEquals(JsonElement expected, JsonElement actual) => expected.ValueKind switch

@@ -34,7 +34,7 @@ public sealed class ClockTimes(IKassaStore store, TimeProvider time)
     }
 
     /// <summary>Whether the test-mode tenant has any clock, asked of the database at most once a second.</summary>
-    private async Task<bool> HasClocksAsync(Tenant tenant, CancellationToken ct)
+    public async Task<bool> HasClocksAsync(Tenant tenant, CancellationToken ct)
     {
         var real = time.GetUtcNow();
         if (!_tenants.TryGetValue(tenant, out var known) || real - known.CheckedAt > TenantRecheck)

@@ -94,7 +94,7 @@ public static class MeteringEndpoints
         DateTimeOffset now)
     {
         var tenant = http.Principal().Tenant;
-        if (tenant.Livemode) return _ => now;
+        if (tenant.Livemode || !await clocks.HasClocksAsync(tenant, http.RequestAborted)) return _ => now;
         var times = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         var perEvent = new DateTimeOffset[events.Count];
         for (var i = 0; i < events.Count; i++)

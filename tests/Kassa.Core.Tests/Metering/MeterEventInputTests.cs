@@ -92,6 +92,9 @@ public class MeterEventInputTests
     [InlineData("{'id': 'i', 'event_name': 'e', 'customer_id': 'c', 'properties': {}, 'data': {}}", "give either 'properties' or 'data', not both (one is an alias of the other)")]
     [InlineData("{'id': 'a', 'id': 'b', 'event_name': 'e', 'customer_id': 'c'}", "field 'id' appears more than once")]
     [InlineData("{'id': 'a', 'event_name': 'e', 'customer_id': 'c', 'data': {}, 'data': {}}", "field 'data' appears more than once")]
+    // A field name is matched with its escapes resolved; one that is not valid Unicode is refused as such.
+    [InlineData("{'id': 'a', '\\u0069d': 'b', 'event_name': 'e', 'customer_id': 'c'}", "field 'id' appears more than once")]
+    [InlineData("{'\\ud800': 1, 'id': 'a', 'event_name': 'e', 'customer_id': 'c'}", "field names must be valid Unicode text")]
     public void A_name_and_its_alias_or_a_repeated_field_are_refused(string json, string message) =>
         Assert.Equal(("validation_failed", message), Rejected(json));
 
@@ -197,6 +200,12 @@ public class MeterEventInputTests
     [InlineData("{'a': ['\\udc00']}", "properties must contain only valid Unicode text without NUL characters")]
     [InlineData("{'a\\u0000': 1}", "properties must contain only valid Unicode text without NUL characters")]
     [InlineData("{'a': 1, 'b': {'c': 1, 'c': 2}}", "properties has the key 'c' more than once")]
+    // The same name spelled with an escape, and a repeat in an object too large to compare pairwise.
+    [InlineData("{'a': 1, '\\u0061': 2}", "properties has the key 'a' more than once")]
+    [InlineData("{'k1': 1, 'k2': 1, 'k3': 1, 'k4': 1, 'k5': 1, 'k6': 1, 'k7': 1, 'k8': 1, 'k9': 1, 'k10': 1, 'k11': 1, 'k12': 1, 'k13': 1, 'k14': 1, 'k15': 1, 'k16': 1, 'k3': 2}",
+        "properties has the key 'k3' more than once")]
+    [InlineData("{'k1': 1, 'k2': 1, 'k3': 1, 'k4': 1, 'k5': 1, 'k6': 1, 'k7': 1, 'k8': 1, 'k9': 1, 'k10': 1, 'k11': 1, 'k12': 1, 'k13': 1, 'k14': 1, 'k15': 1, 'k16': {'x': '\\ud800'}}",
+        "properties must contain only valid Unicode text without NUL characters")]
     public void Properties_must_be_a_storable_object(string value, string message) =>
         Assert.Equal(("validation_failed", message), Rejected("{" + Base + ", 'properties': " + value + "}"));
 
