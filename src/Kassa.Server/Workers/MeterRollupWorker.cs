@@ -6,8 +6,7 @@ namespace Kassa.Server.Workers;
 /// <summary>
 /// The roller's loop (<see cref="RollMeterEvents"/>, ADR 0006): every <see cref="Interval"/> it folds the
 /// committed meter events behind the watermark into the hourly rollups, chunk after chunk while chunks come
-/// back full (<see cref="RollMeterEvents.ChunkEventsMax"/> events on SQLite, <see cref="RollMeterEvents.ChunkEventsMaxPostgres"/>
-/// on PostgreSQL), at most <see cref="ChunksPerRound"/> a round so one round never holds the database for long.
+/// back full (<see cref="RollMeterEvents.ChunkEventsMax"/> events), at most <see cref="ChunksPerRound"/> a round so one round never holds the database for long.
 /// Every process runs it; the watermark row lock makes them take turns, so each event is folded once.
 /// Usage queries are exact whether or not it keeps up: the lag only decides how many raw events they read.
 /// </summary>
@@ -83,7 +82,7 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
     private async Task<bool> RollOnceAsync(CancellationToken ct)
     {
         if (store.Engine != "sqlite")
-            return (await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow(), RollMeterEvents.ChunkEventsMaxPostgres), ct)).Full;
+            return (await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow()), ct)).Full;
         var plan = await store.ReadAsync(s => RollMeterEvents.PlanAsync(s), ct);
         if (plan.IsEmpty) return false;
         var rolled = await store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, plan, time.GetUtcNow()), ct);
