@@ -611,15 +611,32 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
                   VALUES (@a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
                 """,
-                events.OrderBy(e => e.CustomerId, StringComparer.Ordinal).ThenBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(),
+                Sorted(events, static (a, b) =>
+                {
+                    var c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
+                    if (c == 0) c = a.Timestamp.CompareTo(b.Timestamp);
+                    return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+                }),
                 e => [tenant.AccountId, tenant.Livemode, e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName]);
             await RowWriter.ExecuteAsync(s, """
                 INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
                   VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
                 """,
-                events.OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).ToList(),
+                Sorted(events, static (a, b) =>
+                {
+                    var c = a.Timestamp.CompareTo(b.Timestamp);
+                    return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+                }),
                 e => [tenant.AccountId, tenant.Livemode, Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName]);
         }
+    }
+
+    // One comparison rather than an OrderBy().ThenBy() chain: LINQ's multi-key sorter was a fifth of a roll's write time.
+    private static List<StoredMeterEvent> Sorted(IReadOnlyList<StoredMeterEvent> events, Comparison<StoredMeterEvent> order)
+    {
+        var sorted = new List<StoredMeterEvent>(events);
+        sorted.Sort(order);
+        return sorted;
     }
 
     public Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now) =>

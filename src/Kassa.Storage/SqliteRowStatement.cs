@@ -79,7 +79,12 @@ internal sealed class SqliteRowStatement : IDisposable
     {
         try
         {
-            for (var i = 0; i < _positions.Length; i++) Bind(db, _positions[i], values[i]);
+            // A value of a type not bound here (CanBind) is found while binding, before the step: the row is
+            // then left to Microsoft.Data.Sqlite, as for a busy database (one pass over the values, not two).
+            for (var i = 0; i < _positions.Length; i++)
+            {
+                if (!Bind(db, _positions[i], values[i])) return null;
+            }
             var rc = raw.sqlite3_step(_statement);
             if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) return null;
             if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW) SqliteException.ThrowExceptionForRC(rc, db);
@@ -93,19 +98,21 @@ internal sealed class SqliteRowStatement : IDisposable
         }
     }
 
-    private void Bind(sqlite3 db, int position, object? value)
+    private bool Bind(sqlite3 db, int position, object? value)
     {
         var rc = value switch
         {
-            null or DBNull => raw.sqlite3_bind_null(_statement, position),
             string s => BindText(position, s),
             long l => raw.sqlite3_bind_int64(_statement, position, l),
+            null or DBNull => raw.sqlite3_bind_null(_statement, position),
             int n => raw.sqlite3_bind_int64(_statement, position, n),
             bool b => raw.sqlite3_bind_int64(_statement, position, b ? 1 : 0),
             decimal d => raw.sqlite3_bind_text(_statement, position, d.ToString(DecimalFormat, CultureInfo.InvariantCulture)),
-            _ => throw new NotSupportedException($"{value.GetType()} is bound by Microsoft.Data.Sqlite, not here"),
+            _ => -1,
         };
+        if (rc == -1) return false;
         SqliteException.ThrowExceptionForRC(rc, db);
+        return true;
     }
 
     // Encoded into a buffer the statement keeps, not a new array per value (SQLitePCLRaw's string overload

@@ -40,13 +40,32 @@ public sealed class RollupBatch
         }
     }
 
-    public IReadOnlyList<RollupRow> Rows() => _cells
-        .OrderBy(c => c.Key.Meter, StringComparer.Ordinal).ThenBy(c => c.Key.Customer, StringComparer.Ordinal).ThenBy(c => c.Key.Hour)
-        .ThenBy(c => c.Key.Group, StringComparer.Ordinal)
-        .Select(c => new RollupRow(c.Key.Meter, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value, _overflowed.Contains(c.Key))).ToList();
+    // Sorted by one comparison each, not OrderBy().ThenBy() chains: a roll sorts ~40,000 of each, and LINQ's
+    // multi-key sorter was a fifth of the roll's planning time.
+    public IReadOnlyList<RollupRow> Rows()
+    {
+        var rows = _cells.Select(c => new RollupRow(c.Key.Meter, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value, _overflowed.Contains(c.Key))).ToList();
+        rows.Sort(static (a, b) =>
+        {
+            var c = string.CompareOrdinal(a.MeterId, b.MeterId);
+            if (c == 0) c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
+            if (c == 0) c = a.Hour.CompareTo(b.Hour);
+            return c != 0 ? c : string.CompareOrdinal(a.GroupKey, b.GroupKey);
+        });
+        return rows;
+    }
 
-    public IReadOnlyList<UniqueValueRow> DistinctRows() => _distinct
-        .OrderBy(v => v.Meter, StringComparer.Ordinal).ThenBy(v => v.Customer, StringComparer.Ordinal).ThenBy(v => v.Hour)
-        .ThenBy(v => v.Group, StringComparer.Ordinal).ThenBy(v => v.Value, StringComparer.Ordinal)
-        .Select(v => new UniqueValueRow(v.Meter, v.Customer, v.Hour, v.Group, v.Value)).ToList();
+    public IReadOnlyList<UniqueValueRow> DistinctRows()
+    {
+        var rows = _distinct.Select(v => new UniqueValueRow(v.Meter, v.Customer, v.Hour, v.Group, v.Value)).ToList();
+        rows.Sort(static (a, b) =>
+        {
+            var c = string.CompareOrdinal(a.MeterId, b.MeterId);
+            if (c == 0) c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
+            if (c == 0) c = a.Hour.CompareTo(b.Hour);
+            if (c == 0) c = string.CompareOrdinal(a.GroupKey, b.GroupKey);
+            return c != 0 ? c : string.CompareOrdinal(a.Value, b.Value);
+        });
+        return rows;
+    }
 }

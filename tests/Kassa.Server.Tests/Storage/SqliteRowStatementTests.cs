@@ -89,6 +89,16 @@ public sealed class SqliteRowStatementTests : IDisposable
         Assert.False(SqliteRowStatement.CanBind([1.5d]));
         Assert.False(SqliteRowStatement.CanBind([new byte[] { 1 }]));
         Assert.False(SqliteRowStatement.CanBind([Guid.Empty]));
+        // Running such a row binds nothing it can step: the statement answers "not run" and stores nothing,
+        // and the next row runs normally.
+        using (var transaction = _db.BeginTransaction())
+        {
+            using var statement = SqliteRowStatement.Prepare(_db.Handle!, string.Format(Insert, "by_statement"), ["n", "t", "i", "r", "f", "b", "x"]);
+            Assert.Null(statement.TryRunCounted(_db.Handle!, [1L, "a", 1L, 1L, 1L, 1L, DateTimeOffset.UnixEpoch]));
+            Assert.Equal(1, statement.TryRunCounted(_db.Handle!, [2L, "b", 2L, 2L, 2L, 2L, 2L]));
+            transaction.Commit();
+        }
+        Assert.Single(Dump("by_statement"));
     }
 
     /// <summary>Each row as "storage class|hex of the stored bytes" per column, in order.</summary>
