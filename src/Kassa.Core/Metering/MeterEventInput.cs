@@ -1,8 +1,6 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Kassa.Core.Validation;
 
@@ -48,10 +46,6 @@ public static class MeterEventInput
 
     /// <summary>How far ahead of the server's clock an event may be, to allow for clock skew.</summary>
     public static readonly TimeSpan FutureSkew = TimeSpan.FromMinutes(5);
-
-    // Same escaping as the API's JSON (KassaJson): non-ASCII text is stored as it is, so the
-    // 64 KiB limit measures what the client sent rather than \u escapes.
-    private static readonly JsonWriterOptions CompactOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static readonly JsonElement EmptyObject = ParseEmptyObject();
 
@@ -183,32 +177,14 @@ public static class MeterEventInput
         if (v.ValueKind != JsonValueKind.Object) return Fail(MeterEventCodes.ValidationFailed, $"{field} must be a JSON object", out error);
         if (Check(v, 1) is { } problem) return Fail(MeterEventCodes.ValidationFailed, $"{field} {problem}", out error);
 
-        var (buffer, writer) = Compact ??= NewCompact();
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        v.WriteTo(writer);
-        writer.Flush();
-        if (buffer.WrittenCount > PropertiesBytesMax)
+        if (CompactJson.Write(v, static (writer, v) => v.WriteTo(writer), PropertiesBytesMax) is not { } compact)
             return Fail(MeterEventCodes.ValidationFailed, $"{field} must be at most {PropertiesBytesMax} bytes as compact JSON", out error);
         // The request's own element, not one parsed back from the compact text: the same names and values
         // (the compact form only drops whitespace and may unescape text; numbers keep their digits), without a
         // document per event. The caller keeps the request's document open while it uses the event.
         properties = v;
-        propertiesJson = Encoding.UTF8.GetString(buffer.WrittenSpan);
-        if (buffer.Capacity > CompactBufferKept) Compact = null;
+        propertiesJson = compact;
         return true;
-    }
-
-    // One compact writer per thread, reused for every event's properties: a buffer and a writer per event
-    // were a third of a batch's garbage. A buffer grown past 4 KiB by a large event is not kept.
-    private const int CompactBufferKept = 4096;
-
-    [ThreadStatic] private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? Compact;
-
-    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewCompact()
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        return (buffer, new Utf8JsonWriter(buffer, CompactOptions));
     }
 
     // Every engine must be able to store the properties as they are: no NUL characters or lone

@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Kassa.Core.Metering;
@@ -14,7 +11,6 @@ public static class MeterMatch
 {
     // The API's own escaping (KassaJson): non-ASCII stays readable, quotes and control characters
     // are escaped. Fixed here because the key is compared as stored text.
-    private static readonly JsonWriterOptions KeyWriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
     /// True when <paramref name="eventName"/> equals the meter's event name (ordinal) and every
@@ -97,37 +93,18 @@ public static class MeterMatch
         return group;
     }
 
-    // The state is passed, not captured, and the writer is reused by the thread: a key is written per event
-    // and meter at ingest and in every roll, and a closure, buffer and writer each time were most of a
-    // batch's garbage after the events themselves. A buffer grown past 4 KiB by a long key is not kept.
-    private static string WriteKey<TState>(IReadOnlyList<string> paths, TState state, Func<TState, string, string?> valueOf)
-    {
-        if (paths.Count == 0) return "";
-        var (buffer, writer) = KeyWriter ??= NewKeyWriter();
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        writer.WriteStartObject();
-        foreach (var path in paths)
+    // The state is passed, not captured (no closure per key), and the text comes from the thread's reused writer.
+    private static string WriteKey<TState>(IReadOnlyList<string> paths, TState state, Func<TState, string, string?> valueOf) =>
+        paths.Count == 0 ? "" : CompactJson.Write((paths, state, valueOf), static (writer, s) =>
         {
-            if (valueOf(state, path) is { } text) writer.WriteString(path, text);
-            else writer.WriteNull(path);
-        }
-        writer.WriteEndObject();
-        writer.Flush();
-        var key = Encoding.UTF8.GetString(buffer.WrittenSpan);
-        if (buffer.Capacity > KeyBufferKept) KeyWriter = null;
-        return key;
-    }
-
-    private const int KeyBufferKept = 4096;
-
-    [ThreadStatic] private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? KeyWriter;
-
-    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewKeyWriter()
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        return (buffer, new Utf8JsonWriter(buffer, KeyWriterOptions));
-    }
+            writer.WriteStartObject();
+            foreach (var path in s.paths)
+            {
+                if (s.valueOf(s.state, path) is { } text) writer.WriteString(path, text);
+                else writer.WriteNull(path);
+            }
+            writer.WriteEndObject();
+        })!;
 
     private static bool ValueEquals(JsonElement expected, JsonElement actual) => expected.ValueKind switch
     {
