@@ -284,6 +284,44 @@ public abstract class MeteringTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_batch_body_is_read_once_and_a_bad_event_in_it_is_refused_alone()
+    {
+        var name = Slug("body");
+        await Meter(name, "count");
+        var c = Wire.NewId();
+        var at = Iso(host.Clock.GetUtcNow());
+        var id = Slug("b");
+        // An event with a repeated field, one with a repeated property spelled with an escape, and a good one
+        // with an escaped field name: the two bad ones are refused on their own, as any other bad event.
+        var body = $$$"""
+            {"events": [
+              {"id": "{{{id}}}1", "id": "{{{id}}}x", "event_name": "{{{name}}}", "customer_id": "{{{c}}}", "timestamp": "{{{at}}}"},
+              {"id": "{{{id}}}2", "event_name": "{{{name}}}", "customer_id": "{{{c}}}", "timestamp": "{{{at}}}", "properties": {"a": 1, "\u0061": 2}},
+              {"\u0069d": "{{{id}}}3", "event_name": "{{{name}}}", "customer_id": "{{{c}}}", "timestamp": "{{{at}}}", "properties": {"note": "caf\u00e9"}}
+            ]}
+            """;
+        var r = await host.Client().Send(HttpMethod.Post, "/v1/meter_events/batch", rawBody: body);
+        Assert.True(r.Status == HttpStatusCode.Accepted, r.Body?.ToJsonString());
+        Assert.Equal((1, 0), ((int)r.Body!["accepted"]!, (int)r.Body["duplicates"]!));
+        Assert.Equal(new[] { (0, "validation_failed", "field 'id' appears more than once"), (1, "validation_failed", "properties has the key 'a' more than once") },
+            r.Body["rejected"]!.AsArray().Select(x => ((int)x!["index"]!, (string)x["code"]!, (string)x["message"]!)).ToArray());
+        var stored = (await host.Client().Get($"/v1/meter_events?customer_id={c}")).Body!["data"]!.AsArray();
+        Assert.Equal((id + "3", "café"), ((string)stored.Single()!["id"]!, (string)stored.Single()!["properties"]!["note"]!));
+
+        // Any other shape of body is answered as before, with its precise code.
+        (await host.Client().Send(HttpMethod.Post, "/v1/meter_events/batch", rawBody: "{\"events\": ["))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "malformed_json");
+        (await host.Client().Send(HttpMethod.Post, "/v1/meter_events/batch", rawBody: "{\"events\": [], \"extra\": 1}"))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "unknown_field", "extra");
+        (await host.Client().Send(HttpMethod.Post, "/v1/meter_events/batch", rawBody: "{\"events\": null}"))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "parameter_missing", "events");
+        (await host.Client().Send(HttpMethod.Post, "/v1/meter_events/batch", rawBody: "{\"events\": \"x\"}"))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "validation_failed");
+        (await host.Client().Send(HttpMethod.Post, "/v1/meter_events/batch", rawBody: "[]"))
+            .AssertError(HttpStatusCode.BadRequest, "invalid_request_error", "malformed_json");
+    }
+
+    [Fact]
     public async Task Fifty_clients_sending_overlapping_ids_count_each_id_once()
     {
         var name = Slug("race");
