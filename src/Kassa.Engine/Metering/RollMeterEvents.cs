@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Kassa.Core.Metering;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
+using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Metering;
 
@@ -71,6 +73,7 @@ public static class RollMeterEvents
 
     private static async Task<Plan> PlanFromAsync(IStoreSession s, long watermark, int chunkEventsMax)
     {
+        var since = Stopwatch.GetTimestamp();
         var chunk = await s.Metering.NextRollChunkAsync(watermark, chunkEventsMax);
         var tenants = new List<TenantCells>();
         DateTimeOffset? rolledThrough = null;
@@ -99,19 +102,30 @@ public static class RollMeterEvents
             }
             tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows(), tenantEvents.Select(e => e.Event).ToList()));
         }
+        KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Plan, Stopwatch.GetTimestamp() - since);
         return new Plan(watermark, chunk.Upper, chunk.Events.Count, rolledThrough, tenants, chunk.Events.Count >= chunkEventsMax);
     }
 
     private static async Task<Outcome> WriteAsync(IStoreSession s, Plan plan, DateTimeOffset now)
     {
+        // Each phase's time is recorded (kassa_meter_roll_phase_duration_seconds): the roll's cost per phase is what
+        // decides whether the roller keeps up beside ingest (ADR 0006, "2026-12-05").
+        long cells = 0, distinct = 0;
         foreach (var t in plan.Tenants)
         {
+            var since = Stopwatch.GetTimestamp();
             // Rows come in key order, so two writers of shared cells (a roll and a rebuild) lock them in one order.
             await s.Metering.UpsertRollupsAsync(t.Tenant, t.Rows);
+            var between = Stopwatch.GetTimestamp();
             await s.Metering.InsertUniqueValuesAsync(t.Tenant, t.Distinct);
+            (cells, distinct) = (cells + between - since, distinct + Stopwatch.GetTimestamp() - between);
         }
+        var indexing = Stopwatch.GetTimestamp();
+        KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Cells, cells);
+        KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Distinct, distinct);
         // Behind the watermark from this commit on, so in the event index from this commit on (the list and usage reads rely on it).
         if (plan.Events > 0) await s.Metering.IndexRolledEventsAsync(plan.Watermark, plan.Upper, plan.Tenants.Select(t => (t.Tenant, t.Events)).ToList());
+        KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Index, Stopwatch.GetTimestamp() - indexing);
         if (!plan.IsEmpty) await s.Metering.AdvanceRollerAsync(plan.Upper, plan.RolledThrough, plan.Events, now);
         return new Outcome(plan.Events, plan.Tenants.Sum(t => (long)t.Rows.Count), plan.Upper, plan.Full);
     }

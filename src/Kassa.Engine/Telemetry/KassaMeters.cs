@@ -109,6 +109,23 @@ public static class KassaMeters
         if (BatchDuration.Enabled) BatchDuration.Record(Stopwatch.GetElapsedTime(0, elapsedTicks).TotalSeconds, tag);
     }
 
+    public static readonly Histogram<double> RollPhaseDuration = Meter.CreateHistogram(
+        "kassa.meter.roll.phase.duration", "s",
+        "Time one meter roll spent in each phase: plan (read the chunk and fold it), cells, distinct and index (its writes), by phase.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    /// <summary>Phases of one meter roll; see <see cref="RollPhaseDuration"/>.</summary>
+    public enum RollPhase { Plan, Cells, Distinct, Index }
+
+    private static readonly KeyValuePair<string, object?>[] RollPhaseTags =
+        [new("phase", "plan"), new("phase", "cells"), new("phase", "distinct"), new("phase", "index")];
+
+    /// <summary>Records one roll phase's time, in <see cref="Stopwatch"/> ticks.</summary>
+    public static void RecordRollPhase(RollPhase phase, long elapsedTicks)
+    {
+        if (RollPhaseDuration.Enabled) RollPhaseDuration.Record(Stopwatch.GetElapsedTime(0, elapsedTicks).TotalSeconds, RollPhaseTags[(int)phase]);
+    }
+
     /// <summary>Phases of one batch, in <see cref="Stopwatch"/> ticks; see <see cref="PhaseDuration"/>.</summary>
     public enum Phase { Load, Decide, Persist, Commit, Durable }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Kassa.Engine.Metering;
 using Kassa.Server.Tests.Infrastructure;
 
 namespace Kassa.Server.Tests.Api;
@@ -124,6 +125,24 @@ public abstract partial class MetricsTests(KassaHost host)
         Assert.Equal(1, Delta("kassa_group_commit_batch_size_count", ingest));
         foreach (var phase in new[] { "load", "decide", "persist", "commit" })
             Assert.Equal(1, Delta("kassa_group_commit_phase_duration_seconds_count", ingest, ("phase", phase)));
+    }
+
+    [Fact]
+    public async Task A_meter_roll_records_its_plan_cells_distinct_and_index_phases()
+    {
+        var name = "roll_probe_" + Wire.NewId();
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/meters",
+            new { id = "m_" + Wire.NewId(), name = "Roll probe", event_name = name, aggregation = "count" })).Status);
+        var batch = new object[] { new { id = Wire.NewId(), event_name = name, customer_id = "cus_roll" } };
+        Assert.Equal(HttpStatusCode.Accepted, (await host.Client().Post("/v1/meter_events/batch", new { events = batch })).Status);
+        var before = await Scrape();
+        // Workers are off in the test hosts: the roll runs here, as the roller's loop would run it.
+        var rolled = await host.Store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, DateTimeOffset.UtcNow));
+        Assert.True(rolled.Events >= 1);
+        var after = await Scrape();
+        foreach (var phase in new[] { "plan", "cells", "distinct", "index" })
+            Assert.Equal(1, Sample(after, "kassa_meter_roll_phase_duration_seconds_count", ("phase", phase))
+                            - Sample(before, "kassa_meter_roll_phase_duration_seconds_count", ("phase", phase)));
     }
 
     [Fact]
