@@ -68,7 +68,7 @@ internal static class RowWriter
             // Bound by position through SQLitePCLRaw (SqliteRowStatement); a row with a value of another type,
             // or met by a busy database, goes through Microsoft.Data.Sqlite's command instead.
             var v = values(row);
-            var count = statement.TryRunCounted(db, v);
+            var count = statement.TryRun(db, v);
             changed(row, count ?? RunCommand(cache, s, sql, names, v));
         }
     }

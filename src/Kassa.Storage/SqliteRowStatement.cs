@@ -13,8 +13,8 @@ namespace Kassa.Storage;
 /// when the statement is prepared.
 /// <para>
 /// Values are stored exactly as Microsoft.Data.Sqlite stores them (a test compares the two byte for byte):
-/// text as UTF-8, integers and booleans as INTEGER, a decimal as its invariant text. Any other type is not
-/// handled here (<see cref="CanBind"/>) and the caller runs that row through Microsoft.Data.Sqlite.
+/// text as UTF-8, integers and booleans as INTEGER, a decimal as its invariant text. A row with a value of any
+/// other type is not run here (<see cref="TryRun"/> answers null) and the caller runs it through Microsoft.Data.Sqlite.
 /// </para>
 /// </summary>
 internal sealed class SqliteRowStatement : IDisposable
@@ -54,33 +54,18 @@ internal sealed class SqliteRowStatement : IDisposable
         return new SqliteRowStatement(statement, positions);
     }
 
-    /// <summary>Whether every value is of a type this class binds as Microsoft.Data.Sqlite would.</summary>
-    public static bool CanBind(object?[] values)
-    {
-        foreach (var value in values)
-        {
-            if (value is not (null or DBNull or string or long or int or bool or decimal)) return false;
-        }
-        return true;
-    }
-
     /// <summary>
-    /// Runs the statement for one row. False, with nothing done, when the database is busy or locked:
-    /// the caller runs the row through Microsoft.Data.Sqlite, whose command waits and retries.
+    /// Runs the statement for one row, answering the rows it changed (<c>sqlite3_changes</c>: an
+    /// <c>INSERT … ON CONFLICT DO NOTHING</c> answers 1 when it stored the row, 0 when the key was taken).
+    /// Null, with nothing done, when the database is busy or locked, or when a value is of a type not bound
+    /// here: the caller runs the row through Microsoft.Data.Sqlite, whose command waits and retries.
     /// </summary>
-    public bool TryRun(sqlite3 db, object?[] values) => TryRunCounted(db, values) is not null;
-
-    /// <summary>
-    /// As <see cref="TryRun"/>, answering the rows the statement changed (<c>sqlite3_changes</c>: an
-    /// <c>INSERT … ON CONFLICT DO NOTHING</c> answers 1 when it stored the row, 0 when the key was taken),
-    /// or null, with nothing done, when the database is busy or locked.
-    /// </summary>
-    public int? TryRunCounted(sqlite3 db, object?[] values)
+    public int? TryRun(sqlite3 db, object?[] values)
     {
         try
         {
-            // A value of a type not bound here (CanBind) is found while binding, before the step: the row is
-            // then left to Microsoft.Data.Sqlite, as for a busy database (one pass over the values, not two).
+            // A value of a type not bound here is found while binding, before the step: the row is then left
+            // to Microsoft.Data.Sqlite, as for a busy database.
             for (var i = 0; i < _positions.Length; i++)
             {
                 if (!Bind(db, _positions[i], values[i])) return null;

@@ -41,31 +41,29 @@ public sealed class RollupBatch
     }
 
     // Sorted by one comparison each, not OrderBy().ThenBy() chains: a roll sorts ~40,000 of each, and LINQ's
-    // multi-key sorter was a fifth of the roll's planning time.
+    // multi-key sorter was a fifth of the roll's planning time. Both in the cells' key order (ordinal text).
     public IReadOnlyList<RollupRow> Rows()
     {
         var rows = _cells.Select(c => new RollupRow(c.Key.Meter, c.Key.Customer, c.Key.Hour, c.Key.Group, c.Value, _overflowed.Contains(c.Key))).ToList();
-        rows.Sort(static (a, b) =>
-        {
-            var c = string.CompareOrdinal(a.MeterId, b.MeterId);
-            if (c == 0) c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
-            if (c == 0) c = a.Hour.CompareTo(b.Hour);
-            return c != 0 ? c : string.CompareOrdinal(a.GroupKey, b.GroupKey);
-        });
+        rows.Sort(static (a, b) => CompareCells(a.MeterId, a.CustomerId, a.Hour, a.GroupKey, b.MeterId, b.CustomerId, b.Hour, b.GroupKey));
         return rows;
     }
 
     public IReadOnlyList<UniqueValueRow> DistinctRows()
     {
         var rows = _distinct.Select(v => new UniqueValueRow(v.Meter, v.Customer, v.Hour, v.Group, v.Value)).ToList();
-        rows.Sort(static (a, b) =>
-        {
-            var c = string.CompareOrdinal(a.MeterId, b.MeterId);
-            if (c == 0) c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
-            if (c == 0) c = a.Hour.CompareTo(b.Hour);
-            if (c == 0) c = string.CompareOrdinal(a.GroupKey, b.GroupKey);
-            return c != 0 ? c : string.CompareOrdinal(a.Value, b.Value);
-        });
+        rows.Sort(static (a, b) => CompareCells(a.MeterId, a.CustomerId, a.Hour, a.GroupKey, b.MeterId, b.CustomerId, b.Hour, b.GroupKey) is var c and not 0
+            ? c
+            : string.CompareOrdinal(a.Value, b.Value));
         return rows;
+    }
+
+    private static int CompareCells(string meterA, string customerA, DateTimeOffset hourA, string groupA, string meterB, string customerB, DateTimeOffset hourB,
+        string groupB)
+    {
+        var c = string.CompareOrdinal(meterA, meterB);
+        if (c == 0) c = string.CompareOrdinal(customerA, customerB);
+        if (c == 0) c = hourA.CompareTo(hourB);
+        return c != 0 ? c : string.CompareOrdinal(groupA, groupB);
     }
 }
