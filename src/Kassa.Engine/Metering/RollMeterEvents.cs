@@ -71,6 +71,42 @@ public static class RollMeterEvents
     public static async Task<Outcome?> ApplyAsync(IStoreSession s, Plan plan, DateTimeOffset now) =>
         await s.Metering.LockRollerAsync() == plan.Watermark ? await WriteAsync(s, plan, now) : null;
 
+    /// <summary>
+    /// One roll as the roller's loop runs it; true when another should follow at once (the chunk was full, or
+    /// another roll moved the watermark first). On SQLite the chunk is read and folded in a read session and only
+    /// the cells are written in the rollups file's transaction (<see cref="PlanAsync"/>): an idle round then
+    /// writes nothing (a transaction would rewrite the watermark row's page to lock it), and the main file is
+    /// read by short statements rather than one snapshot held through the fold, the write and the fsync wait,
+    /// which would keep the main file's checkpointer from rewinding its WAL. PostgreSQL's writes run side by
+    /// side, so one transaction does it all, the watermark row locked first.
+    /// </summary>
+    public static async Task<bool> RollOnceAsync(IKassaStore store, TimeProvider time, CancellationToken ct = default)
+    {
+        if (store.Engine != "sqlite")
+            return (await TimeCommitAsync(store, s => Execute(s, time.GetUtcNow()), ct)).Full;
+        var plan = await store.ReadAsync(s => PlanAsync(s), ct);
+        if (plan.IsEmpty) return false;
+        var rolled = await TimeCommitAsync(store, s => ApplyAsync(s, plan, time.GetUtcNow()), ct);
+        return rolled is null || rolled.Full;
+    }
+
+    /// <summary>
+    /// The roll in its own write transaction, its commit phase timed: from the roll's last write to the store's commit
+    /// returning (on SQLite that includes the wait for the main file's fsync of the rolled events, which must come first).
+    /// </summary>
+    private static async Task<T> TimeCommitAsync<T>(IKassaStore store, Func<IStoreSession, Task<T>> roll, CancellationToken ct)
+    {
+        long written = 0;
+        var result = await store.WriteRollupsAsync(async s =>
+        {
+            var r = await roll(s);
+            written = Stopwatch.GetTimestamp();
+            return r;
+        }, ct);
+        KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Commit, Stopwatch.GetTimestamp() - written);
+        return result;
+    }
+
     private static async Task<Plan> PlanFromAsync(IStoreSession s, long watermark, int chunkEventsMax)
     {
         var since = Stopwatch.GetTimestamp();

@@ -111,14 +111,14 @@ public static class KassaMeters
 
     public static readonly Histogram<double> RollPhaseDuration = Meter.CreateHistogram(
         "kassa.meter.roll.phase.duration", "s",
-        "Time one meter roll spent in each phase: plan (read the chunk and fold it), cells, distinct and index (its writes), by phase.",
+        "Time one meter roll spent in each phase: plan (read the chunk and fold it), cells, distinct and index (its writes) and commit, by phase.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
 
     /// <summary>Phases of one meter roll; see <see cref="RollPhaseDuration"/>.</summary>
-    public enum RollPhase { Plan, Cells, Distinct, Index }
+    public enum RollPhase { Plan, Cells, Distinct, Index, Commit }
 
     private static readonly KeyValuePair<string, object?>[] RollPhaseTags =
-        [new("phase", "plan"), new("phase", "cells"), new("phase", "distinct"), new("phase", "index")];
+        [new("phase", "plan"), new("phase", "cells"), new("phase", "distinct"), new("phase", "index"), new("phase", "commit")];
 
     /// <summary>Records one roll phase's time, in <see cref="Stopwatch"/> ticks.</summary>
     public static void RecordRollPhase(RollPhase phase, long elapsedTicks)

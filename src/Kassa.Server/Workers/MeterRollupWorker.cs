@@ -70,22 +70,5 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
         }
     }
 
-    /// <summary>
-    /// One roll; true when another should follow at once (the chunk was full, or another roll moved the
-    /// watermark first). On SQLite the chunk is read and folded in a read session and only the cells are
-    /// written in the rollups file's transaction (<see cref="RollMeterEvents.PlanAsync"/>): an idle round then
-    /// writes nothing (a transaction would rewrite the watermark row's page to lock it), and the main file is
-    /// read by short statements rather than one snapshot held through the fold, the write and the fsync wait,
-    /// which would keep the main file's checkpointer from rewinding its WAL. PostgreSQL's writes run side by
-    /// side, so one transaction does it all, the watermark row locked first.
-    /// </summary>
-    private async Task<bool> RollOnceAsync(CancellationToken ct)
-    {
-        if (store.Engine != "sqlite")
-            return (await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, time.GetUtcNow()), ct)).Full;
-        var plan = await store.ReadAsync(s => RollMeterEvents.PlanAsync(s), ct);
-        if (plan.IsEmpty) return false;
-        var rolled = await store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, plan, time.GetUtcNow()), ct);
-        return rolled is null || rolled.Full;
-    }
+    private Task<bool> RollOnceAsync(CancellationToken ct) => RollMeterEvents.RollOnceAsync(store, time, ct);
 }

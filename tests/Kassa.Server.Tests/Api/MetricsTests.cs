@@ -128,7 +128,7 @@ public abstract partial class MetricsTests(KassaHost host)
     }
 
     [Fact]
-    public async Task A_meter_roll_records_its_plan_cells_distinct_and_index_phases()
+    public async Task A_meter_roll_records_its_plan_cells_distinct_index_and_commit_phases()
     {
         var name = "roll_probe_" + Wire.NewId();
         Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/meters",
@@ -137,10 +137,11 @@ public abstract partial class MetricsTests(KassaHost host)
         Assert.Equal(HttpStatusCode.Accepted, (await host.Client().Post("/v1/meter_events/batch", new { events = batch })).Status);
         var before = await Scrape();
         // Workers are off in the test hosts: the roll runs here, as the roller's loop would run it.
-        var rolled = await host.Store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, DateTimeOffset.UtcNow));
-        Assert.True(rolled.Events >= 1);
+        var rolledBefore = await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(10));
+        Assert.False(await RollMeterEvents.RollOnceAsync(host.Store, TimeProvider.System));
+        Assert.True((await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(10))).RolledEvents >= rolledBefore.RolledEvents + 1);
         var after = await Scrape();
-        foreach (var phase in new[] { "plan", "cells", "distinct", "index" })
+        foreach (var phase in new[] { "plan", "cells", "distinct", "index", "commit" })
             Assert.Equal(1, Sample(after, "kassa_meter_roll_phase_duration_seconds_count", ("phase", phase))
                             - Sample(before, "kassa_meter_roll_phase_duration_seconds_count", ("phase", phase)));
     }

@@ -25,8 +25,11 @@ public abstract class KassaHost : IAsyncLifetime
     private KassaOptions? _options;
 
     public ShiftableClock Clock { get; } = new();
-    public IKassaStore Store { get; private set; } = null!;
-    public CreateAccount.Created Account { get; private set; } = null!;
+    // Both skip the calling test when the engine is unavailable (as Client does), rather than a NullReferenceException.
+    public IKassaStore Store { get { RequireEngine(); return _store!; } private set => _store = value; }
+    private IKassaStore? _store;
+    public CreateAccount.Created Account { get { RequireEngine(); return _account!; } private set => _account = value; }
+    private CreateAccount.Created? _account;
     public abstract string Engine { get; }
 
     /// <summary>The options the server was built with (for tests that build a second component the same way).</summary>
@@ -135,7 +138,7 @@ public abstract class KassaHost : IAsyncLifetime
                 await store.DisposeAsync();
             }
             if (_app is not null) await _app.DisposeAsync();
-            if (Store is not null) await Store.DisposeAsync();
+            if (_store is not null) await _store.DisposeAsync();
             await DropDatabaseAsync();
         }
         catch (Exception e)
