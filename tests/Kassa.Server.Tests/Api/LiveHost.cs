@@ -34,6 +34,9 @@ public abstract class LiveHost : IAsyncLifetime
     public string Url { get; private set; } = "";
     public PausableStore Store { get; private set; } = null!;
 
+    /// <summary>The running server's services (its queues, to see how full they are).</summary>
+    public IServiceProvider Services => _app!.Services;
+
     /// <summary>The engine's own store behind <see cref="Store"/>.</summary>
     protected IKassaStore Inner => _inner!;
 

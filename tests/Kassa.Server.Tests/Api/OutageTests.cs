@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Kassa.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kassa.Server.Tests.Api;
 
@@ -84,25 +85,36 @@ public abstract class OutageTests(LiveHost host)
     {
         var client = host.Client();
         var customer = Wire.NewId();
-        const int sent = Kassa.Engine.Metering.IngestQueue.QueueCapacity * 3;
+        var queue = host.Services.GetRequiredService<Kassa.Engine.Metering.IngestQueue>();
+        const int capacity = Kassa.Engine.Metering.IngestQueue.QueueCapacity;
+        Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> Send(string suffix) =>
+            client.Post("/v1/meter_events", new { id = $"ov-{customer}-{suffix}", event_name = "overload.test", customer_id = customer });
         host.Store.PauseWrites();
-        List<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> answers;
+        var held = new List<Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)>>();
+        List<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> refused;
         try
         {
-            var pending = Enumerable.Range(0, sent)
-                .Select(i => client.Post("/v1/meter_events", new { id = $"ov-{customer}-{i}", event_name = "overload.test", customer_id = customer }))
-                .ToList();
-            // Every request past the queue's capacity is answered at once, while the writes are still held.
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (pending.Count(t => t.IsCompleted) < sent - Kassa.Engine.Metering.IngestQueue.QueueCapacity - 64 && DateTime.UtcNow < deadline)
-                await Task.Delay(20);
-            host.Store.ResumeWrites();
-            answers = [.. await Task.WhenAll(pending)];
+            // Fill the queue: each writer loop takes what it finds into a transaction held at the door (on
+            // PostgreSQL four loops, each up to 8,000 events), so how many requests the queue then holds
+            // depends on when they arrived. Send in waves until the queue is full, whatever the loops took.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (queue.QueueLength < capacity && DateTime.UtcNow < deadline)
+            {
+                held.AddRange(Enumerable.Range(held.Count, 64).Select(i => Send(i.ToString())));
+                var waveSent = DateTime.UtcNow;
+                while (queue.QueueLength < capacity && held.Any(t => !t.IsCompleted) && DateTime.UtcNow < waveSent.AddMilliseconds(200))
+                    await Task.Delay(10);
+            }
+            Assert.Equal(capacity, queue.QueueLength);
+            // Requests that overflowed while filling were answered already; every request now is refused at once.
+            refused = [.. await Task.WhenAll(Enumerable.Range(0, 32).Select(i => Send($"over-{i}")))];
         }
         finally
         {
             host.Store.ResumeWrites();
         }
+        var answers = (await Task.WhenAll(held)).Concat(refused).ToList();
+        Assert.All(refused, r => Assert.Equal(HttpStatusCode.TooManyRequests, r.Status));
         var overloaded = answers.Where(a => a.Status == HttpStatusCode.TooManyRequests).ToList();
         Assert.NotEmpty(overloaded);
         foreach (var r in overloaded)
