@@ -363,7 +363,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var args = new
         {
             tenant.AccountId, tenant.Livemode, customerId, eventName, from = from is { } f ? Micros.From(f) : 0, to = to is { } t ? Micros.From(t) : 0,
-            afterTs = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit,
+            afterTs = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit, bucket = customerId is null ? 0 : EventRunBucket(customerId),
         };
         // The events' customer and time orders are the roller's (meter_event_index by customer, meter_event_times
         // across customers; on SQLite in the rollups file), which hold exactly the events behind the watermark; the
@@ -377,13 +377,23 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 WHERE {Where("i.")} AND (e.txid IS NULL OR e.txid < {w}) ORDER BY i.ts DESC, i.id DESC LIMIT @limit
                 """, "", Where(""), "ts DESC, id DESC", new DynamicParameters(args));
         }
-        // SQLite: one statement, so the watermark, the tables and the position bound are read at once.
+        // SQLite: one statement, so the watermark, the tables, the runs and the position bound are read at once.
+        // A customer's entries behind the watermark are in the customer index or in one of the runs in front of it
+        // (at most EventRunBuckets - 1, each looked up by its place in the list, in the customer's bucket).
+        var runs = customerId is null ? "" : string.Concat(Enumerable.Range(0, EventRunBuckets - 1).Select(k => $"""
+              UNION ALL
+              SELECT * FROM (SELECT {IndexedEventColumns} FROM meter_event_runs i CROSS JOIN meter_events e
+                               ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
+                             WHERE i.run = (SELECT run FROM meter_event_run_list ORDER BY run LIMIT 1 OFFSET {k}) AND i.bucket = @bucket
+                               AND {Where("i.")} ORDER BY i.ts DESC, i.id DESC LIMIT @limit)
+
+            """));
         return QueryEvents($"""
             SELECT {EventColumns} FROM (
               SELECT * FROM (SELECT {IndexedEventColumns} FROM {(customerId is null ? "meter_event_times" : "meter_event_index")} i CROSS JOIN meter_events e
                                ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
                              WHERE {Where("i.")} ORDER BY i.ts DESC, i.id DESC LIMIT @limit)
-              UNION ALL
+            {runs}  UNION ALL
               SELECT * FROM (SELECT {EventColumns} FROM meter_events INDEXED BY meter_events_by_seq
                              WHERE seq >= (SELECT watermark FROM meter_roller WHERE id = 1) AND {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit))
             ORDER BY ts DESC, id DESC LIMIT @limit
@@ -604,20 +614,46 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 """, new { watermark, upper }, s.Transaction);
             return;
         }
+        // SQLite: the customer order goes through a run first (rollups migration 0003): this roll's events are
+        // appended as one run, then one bucket of customers moves from every listed run into meter_event_index.
+        var roll = await s.Connection.ExecuteScalarAsync<long>(
+            "UPDATE meter_roller SET index_rolls = index_rolls + 1 WHERE id = 1 RETURNING index_rolls - 1", transaction: s.Transaction);
+        var moving = (int)(roll % EventRunBuckets);
+        var run = new List<(Tenant Tenant, int Bucket, StoredMeterEvent Event)>();
+        foreach (var (tenant, events) in tenants)
+        {
+            foreach (var e in events) run.Add((tenant, EventRunBucket(e.CustomerId), e));
+        }
+        // The run's key order, so the insert walks the new run's pages once, left to right.
+        run.Sort(static (a, b) =>
+        {
+            var c = a.Bucket.CompareTo(b.Bucket);
+            if (c == 0) c = string.CompareOrdinal(a.Tenant.AccountId, b.Tenant.AccountId);
+            if (c == 0) c = a.Tenant.Livemode.CompareTo(b.Tenant.Livemode);
+            if (c == 0) c = string.CompareOrdinal(a.Event.CustomerId, b.Event.CustomerId);
+            if (c == 0) c = a.Event.Timestamp.CompareTo(b.Event.Timestamp);
+            return c != 0 ? c : string.CompareOrdinal(a.Event.Id, b.Event.Id);
+        });
+        await RowWriter.ExecuteAsync(s, """
+            INSERT INTO meter_event_runs (run, bucket, account_id, livemode, customer_id, ts, id, event_name)
+              VALUES (@run, @bucket, @a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
+            """, run, r => [watermark, r.Bucket, r.Tenant.AccountId, r.Tenant.Livemode, r.Event.CustomerId, Micros.From(r.Event.Timestamp), r.Event.Id, r.Event.EventName]);
+        // The move and the list's upkeep in one round: the bucket's entries of every run (this one's too) into the
+        // index in its key order, then out of the runs; a run written 15 rolls ago has had every bucket moved since
+        // (its own roll's and the 15 after), so it leaves the list, which the reads rely on holding 15 runs at most.
+        await s.Connection.ExecuteAsync($"""
+            INSERT INTO meter_event_run_list (run, roll) VALUES (@watermark, @roll);
+            INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+              SELECT i.account_id, i.livemode, i.customer_id, i.ts, i.id, i.event_name
+              FROM meter_event_run_list l CROSS JOIN meter_event_runs i WHERE i.run = l.run AND i.bucket = @moving
+              ORDER BY i.account_id, i.livemode, i.customer_id, i.ts, i.id
+              ON CONFLICT DO NOTHING;
+            DELETE FROM meter_event_runs WHERE run IN (SELECT run FROM meter_event_run_list) AND bucket = @moving;
+            DELETE FROM meter_event_run_list WHERE roll <= @roll - {EventRunBuckets - 1};
+            """, new { watermark, roll, moving }, s.Transaction);
         foreach (var (tenant, events) in tenants)
         {
             if (events.Count == 0) continue;
-            await RowWriter.ExecuteAsync(s, """
-                INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
-                  VALUES (@a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
-                """,
-                Sorted(events, static (a, b) =>
-                {
-                    var c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
-                    if (c == 0) c = a.Timestamp.CompareTo(b.Timestamp);
-                    return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
-                }),
-                e => [tenant.AccountId, tenant.Livemode, e.CustomerId, Micros.From(e.Timestamp), e.Id, e.EventName]);
             await RowWriter.ExecuteAsync(s, """
                 INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
                   VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
@@ -629,6 +665,21 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 }),
                 e => [tenant.AccountId, tenant.Livemode, Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName]);
         }
+    }
+
+    /// <summary>
+    /// SQLite: buckets of customers the runs in front of the customer index are moved by, one a roll; so also the
+    /// most runs listed at once less one (rollups migration 0003). More buckets, fewer index pages written per
+    /// event and more runs for a customer read to look up.
+    /// </summary>
+    public const int EventRunBuckets = 16;
+
+    /// <summary>A customer's bucket: a hash of its id that never changes (FNV-1a over the UTF-16 code units; not string.GetHashCode, which differs per process).</summary>
+    public static int EventRunBucket(string customerId)
+    {
+        var hash = 2166136261u;
+        foreach (var ch in customerId) hash = (hash ^ ch) * 16777619u;
+        return (int)(hash % EventRunBuckets);
     }
 
     // One comparison rather than an OrderBy().ThenBy() chain: LINQ's multi-key sorter was a fifth of a roll's write time.
