@@ -113,6 +113,8 @@ public sealed class PostgresStore : IKassaStore
     /// <summary>PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit=on): nothing left to wait for.</summary>
     public Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default) => WriteAsync(work, ct: ct);
 
+    public Task<T> WriteEventIndexAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default) => WriteAsync(work, ct: ct);
+
     public async Task<Committed<T>> WriteCommittedAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default) =>
         new(await WriteAsync(work, commitIf, ct), Task.CompletedTask);
 

@@ -395,7 +395,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                              WHERE {Where("i.")} ORDER BY i.ts DESC, i.id DESC LIMIT @limit)
             {runs}  UNION ALL
               SELECT * FROM (SELECT {EventColumns} FROM meter_events INDEXED BY meter_events_by_seq
-                             WHERE seq >= (SELECT watermark FROM meter_roller WHERE id = 1) AND {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit))
+                             WHERE seq >= (SELECT watermark FROM meter_indexer WHERE id = 1) AND {Where("")} ORDER BY ts DESC, id DESC LIMIT @limit))
             ORDER BY ts DESC, id DESC LIMIT @limit
             """, args);
     }
@@ -424,8 +424,8 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 """, " AND txid < @rolledBelow", $"account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{afterFilter}", "ts, id",
                 new DynamicParameters(args));
         }
-        // SQLite: the indexed events (behind the watermark) in time order, and those at or above it below
-        // rolledBelow by position (none when rolledBelow is the watermark, as for a rebuild holding the roller's lock).
+        // SQLite: the indexed events (behind the indexer's watermark) in time order, and those at or above it by
+        // position; both below rolledBelow (a rebuild passes the roller's watermark, which the indexer's may be past).
         return QueryEvents($"""
             SELECT {EventColumns} FROM (
               SELECT * FROM (SELECT {IndexedEventColumns} FROM meter_event_times i CROSS JOIN meter_events e
@@ -435,7 +435,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                              ORDER BY i.ts, i.id LIMIT @limit)
               UNION ALL
               SELECT * FROM (SELECT {EventColumns} FROM meter_events INDEXED BY meter_events_by_seq
-                             WHERE seq >= (SELECT watermark FROM meter_roller WHERE id = 1) AND seq < @rolledBelow
+                             WHERE seq >= (SELECT watermark FROM meter_indexer WHERE id = 1) AND seq < @rolledBelow
                                AND account_id = @AccountId AND livemode = @Livemode AND event_name = @eventName{afterFilter}
                              ORDER BY ts, id LIMIT @limit))
             ORDER BY ts, id LIMIT @limit
@@ -590,81 +590,101 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     /// <summary>
-    /// The rolled events' customer and time orders, written by the roll beside its cells (ADR 0006, "The event
-    /// index"), so the ingest transaction writes the events and their dedupe key only. Each table in its own key
-    /// order: the insert then walks its pages once, left to right, instead of jumping. PostgreSQL copies the
-    /// positions' events inside the database; SQLite writes them into the rollups file (another database).
+    /// PostgreSQL: the rolled events' customer and time orders, written by the roll beside its cells (ADR 0006, "The
+    /// event index"), so the ingest transaction writes the events and their dedupe key only; copied inside the
+    /// database, each table in its own key order (the insert then walks its pages once, left to right). SQLite's
+    /// indexer writes them in a file of its own instead (<see cref="IndexNextEventsAsync"/>).
     /// </summary>
-    public async Task IndexRolledEventsAsync(long watermark, long upper, IReadOnlyList<(Tenant Tenant, IReadOnlyList<StoredMeterEvent> Events)> tenants)
+    public async Task<bool> IndexRolledEventsAsync(long watermark, long upper)
     {
-        if (s.Dialect.IsPostgres)
+        if (!s.Dialect.IsPostgres) return false;
+        // No ON CONFLICT: an event is indexed by the one roll that moves the watermark past it (the watermark row is
+        // locked), so a key already there would mean a roll repeated — better refused than skipped. The speculative
+        // insertion ON CONFLICT needs cost 40 % more (100,000 events: 1,035 against 651 ms, 912 against 548 ms).
+        await s.Connection.ExecuteAsync("""
+            INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+              SELECT account_id, livemode, customer_id, ts, id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
+              ORDER BY account_id, livemode, customer_id, ts, id
+            """, new { watermark, upper }, s.Transaction);
+        await s.Connection.ExecuteAsync("""
+            INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+              SELECT account_id, livemode, ts, id, customer_id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
+              ORDER BY account_id, livemode, ts, id
+            """, new { watermark, upper }, s.Transaction);
+        return true;
+    }
+
+    /// <summary>
+    /// SQLite's indexer pass (ADR 0006, "The event index in its own file"), in the index file's write transaction:
+    /// the next committed events at or above the indexer's watermark, in position order, at most
+    /// <paramref name="eventsMax"/>, written into the time order and into a run in front of the customer order (one
+    /// bucket of customers moved from every run into it), and the watermark moved past them.
+    /// </summary>
+    public async Task<IndexPass> IndexNextEventsAsync(int eventsMax, DateTimeOffset now)
+    {
+        if (s.Dialect.IsPostgres) throw new NotSupportedException("PostgreSQL indexes the events in each roll (IndexRolledEventsAsync)");
+        // The watermark row written first: it takes the index file's write lock at once (a deferred transaction,
+        // SqliteStore.WriteEventIndexAsync), and the pass's number with it.
+        var (watermark, pass) = await s.Connection.QuerySingleAsync<(long, long)>(
+            "UPDATE meter_indexer SET passes = passes WHERE id = 1 RETURNING watermark, passes", transaction: s.Transaction);
+        // Positions follow commit order on SQLite (see NextRollChunkAsync): every position this read sees is final.
+        var run = new List<(string AccountId, bool Livemode, int Bucket, string CustomerId, long Ts, string Id, string EventName)>();
+        long last = 0;
+        await using (var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT seq, account_id, livemode, customer_id, ts, id, event_name FROM meter_events INDEXED BY meter_events_by_seq
+            WHERE seq >= @watermark ORDER BY seq LIMIT @eventsMax
+            """, new { watermark, eventsMax }, s.Transaction))
         {
-            // No ON CONFLICT: an event is indexed by the one roll that moves the watermark past it (the watermark row is
-            // locked), so a key already there would mean a roll repeated — better refused than skipped. The speculative
-            // insertion ON CONFLICT needs cost 40 % more (100,000 events: 1,035 against 651 ms, 912 against 548 ms).
-            await s.Connection.ExecuteAsync("""
-                INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
-                  SELECT account_id, livemode, customer_id, ts, id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
-                  ORDER BY account_id, livemode, customer_id, ts, id
-                """, new { watermark, upper }, s.Transaction);
-            await s.Connection.ExecuteAsync("""
-                INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
-                  SELECT account_id, livemode, ts, id, customer_id, event_name FROM meter_events WHERE txid >= @watermark AND txid < @upper
-                  ORDER BY account_id, livemode, ts, id
-                """, new { watermark, upper }, s.Transaction);
-            return;
+            while (await r.ReadAsync())
+            {
+                last = r.GetInt64(0);
+                var customer = r.GetString(3);
+                run.Add((r.GetString(1), r.GetBoolean(2), EventRunBucket(customer), customer, r.GetInt64(4), r.GetString(5), r.GetString(6)));
+            }
         }
-        // SQLite: the customer order goes through a run first (rollups migration 0003): this roll's events are
-        // appended as one run, then one bucket of customers moves from every listed run into meter_event_index.
-        var roll = await s.Connection.ExecuteScalarAsync<long>(
-            "UPDATE meter_roller SET index_rolls = index_rolls + 1 WHERE id = 1 RETURNING index_rolls - 1", transaction: s.Transaction);
-        var moving = (int)(roll % EventRunBuckets);
-        var run = new List<(Tenant Tenant, int Bucket, StoredMeterEvent Event)>();
-        foreach (var (tenant, events) in tenants)
+        if (run.Count == 0) return new IndexPass(0, watermark);
+        var moving = (int)(pass % EventRunBuckets);
+        // The time order, in its key order so the insert walks its pages once, left to right.
+        run.Sort(static (a, b) =>
         {
-            foreach (var e in events) run.Add((tenant, EventRunBucket(e.CustomerId), e));
-        }
-        // The run's key order, so the insert walks the new run's pages once, left to right.
+            var c = string.CompareOrdinal(a.AccountId, b.AccountId);
+            if (c == 0) c = a.Livemode.CompareTo(b.Livemode);
+            if (c == 0) c = a.Ts.CompareTo(b.Ts);
+            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+        });
+        await RowWriter.ExecuteAsync(s, """
+            INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+              VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
+            """, run, e => [e.AccountId, e.Livemode, e.Ts, e.Id, e.CustomerId, e.EventName]);
+        // The run, in its key order.
         run.Sort(static (a, b) =>
         {
             var c = a.Bucket.CompareTo(b.Bucket);
-            if (c == 0) c = string.CompareOrdinal(a.Tenant.AccountId, b.Tenant.AccountId);
-            if (c == 0) c = a.Tenant.Livemode.CompareTo(b.Tenant.Livemode);
-            if (c == 0) c = string.CompareOrdinal(a.Event.CustomerId, b.Event.CustomerId);
-            if (c == 0) c = a.Event.Timestamp.CompareTo(b.Event.Timestamp);
-            return c != 0 ? c : string.CompareOrdinal(a.Event.Id, b.Event.Id);
+            if (c == 0) c = string.CompareOrdinal(a.AccountId, b.AccountId);
+            if (c == 0) c = a.Livemode.CompareTo(b.Livemode);
+            if (c == 0) c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
+            if (c == 0) c = a.Ts.CompareTo(b.Ts);
+            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
         });
         await RowWriter.ExecuteAsync(s, """
             INSERT INTO meter_event_runs (run, bucket, account_id, livemode, customer_id, ts, id, event_name)
               VALUES (@run, @bucket, @a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
-            """, run, r => [watermark, r.Bucket, r.Tenant.AccountId, r.Tenant.Livemode, r.Event.CustomerId, Micros.From(r.Event.Timestamp), r.Event.Id, r.Event.EventName]);
-        // The move and the list's upkeep in one round: the bucket's entries of every run (this one's too) into the
-        // index in its key order, then out of the runs; a run written 15 rolls ago has had every bucket moved since
-        // (its own roll's and the 15 after), so it leaves the list, which the reads rely on holding 15 runs at most.
+            """, run, e => [watermark, e.Bucket, e.AccountId, e.Livemode, e.CustomerId, e.Ts, e.Id, e.EventName]);
+        // The move and the list's upkeep: the bucket's entries of every run (this one's too) into the customer order,
+        // in its key order, then out of the runs; a run written 15 passes ago has had every bucket moved since (its
+        // own pass's and the 15 after), so it leaves the list, which the reads rely on holding 15 runs at most.
         await s.Connection.ExecuteAsync($"""
-            INSERT INTO meter_event_run_list (run, roll) VALUES (@watermark, @roll);
+            INSERT INTO meter_event_run_list (run, pass) VALUES (@watermark, @pass);
             INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
               SELECT i.account_id, i.livemode, i.customer_id, i.ts, i.id, i.event_name
               FROM meter_event_run_list l CROSS JOIN meter_event_runs i WHERE i.run = l.run AND i.bucket = @moving
               ORDER BY i.account_id, i.livemode, i.customer_id, i.ts, i.id
               ON CONFLICT DO NOTHING;
             DELETE FROM meter_event_runs WHERE run IN (SELECT run FROM meter_event_run_list) AND bucket = @moving;
-            DELETE FROM meter_event_run_list WHERE roll <= @roll - {EventRunBuckets - 1};
-            """, new { watermark, roll, moving }, s.Transaction);
-        foreach (var (tenant, events) in tenants)
-        {
-            if (events.Count == 0) continue;
-            await RowWriter.ExecuteAsync(s, """
-                INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
-                  VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
-                """,
-                Sorted(events, static (a, b) =>
-                {
-                    var c = a.Timestamp.CompareTo(b.Timestamp);
-                    return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
-                }),
-                e => [tenant.AccountId, tenant.Livemode, Micros.From(e.Timestamp), e.Id, e.CustomerId, e.EventName]);
-        }
+            DELETE FROM meter_event_run_list WHERE pass <= @pass - {EventRunBuckets - 1};
+            UPDATE meter_indexer SET watermark = @upper, passes = passes + 1, indexed_events = indexed_events + @events, updated_at = @now WHERE id = 1;
+            """, new { watermark, pass, moving, upper = last + 1, events = run.Count, now = Micros.From(now) }, s.Transaction);
+        return new IndexPass(run.Count, last + 1);
     }
 
     /// <summary>
@@ -680,14 +700,6 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var hash = 2166136261u;
         foreach (var ch in customerId) hash = (hash ^ ch) * 16777619u;
         return (int)(hash % EventRunBuckets);
-    }
-
-    // One comparison rather than an OrderBy().ThenBy() chain: LINQ's multi-key sorter was a fifth of a roll's write time.
-    private static List<StoredMeterEvent> Sorted(IReadOnlyList<StoredMeterEvent> events, Comparison<StoredMeterEvent> order)
-    {
-        var sorted = new List<StoredMeterEvent>(events);
-        sorted.Sort(order);
-        return sorted;
     }
 
     public Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now) =>

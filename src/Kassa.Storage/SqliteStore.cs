@@ -53,6 +53,7 @@ public sealed class SqliteStore : IKassaStore
         var full = Path.GetFullPath(_path);
         if (Path.GetDirectoryName(full) is { } dir) Directory.CreateDirectory(dir);
         RollupsPath = full + "-rollups";
+        IndexPath = full + "-index";
         // Opened as a URI, so that ATTACH may name the rollups file as one with its mode (read-only for all
         // but the roller's connection); SQLite reads URIs only on a connection opened from one.
         builder.DataSource = SqliteUri(full);
@@ -61,6 +62,8 @@ public sealed class SqliteStore : IKassaStore
         // take the main file's write lock (SQLite refuses an attachment more writable than its connection, so
         // it cannot be the other way round). A pool of its own, by its own connection string.
         _rollerConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(RollupsPath), Mode = SqliteOpenMode.ReadWrite }.ToString();
+        // The indexer's likewise: the index file, the main file attached read-only.
+        _indexerConnectionString = new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(IndexPath), Mode = SqliteOpenMode.ReadWrite }.ToString();
         _time = time;
         _walSync = new WalSync();
     }
@@ -75,6 +78,16 @@ public sealed class SqliteStore : IKassaStore
 
     private readonly string _rollerConnectionString;
 
+    /// <summary>
+    /// The event index file (ADR 0006, "The event index in its own file"): the events' customer and time orders
+    /// behind the indexer's watermark, beside the main file as <c>&lt;db&gt;-index</c>. Its own lock and writer, so
+    /// the indexer writes it while the roller writes the rollups file and ingest the main file. Derived from the
+    /// main file alone: lost or from another moment, it is refilled at start.
+    /// </summary>
+    public string IndexPath { get; }
+
+    private readonly string _indexerConnectionString;
+
     /// <summary>A SQLite URI for a file path: the three characters a URI gives meaning to are escaped.</summary>
     private static string SqliteUri(string path, string? mode = null) =>
         "file:" + path.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3f", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal) +
@@ -86,6 +99,9 @@ public sealed class SqliteStore : IKassaStore
     /// so the SQL is the same as on PostgreSQL, where they share one database.
     /// </summary>
     private Task AttachRollupsAsync(SqliteConnection connection, string mode) => AttachAsync(connection, "rollups", RollupsPath, mode);
+
+    /// <summary>Attaches the event index file as <c>eventindex</c>, as <see cref="AttachRollupsAsync"/> does the rollups file.</summary>
+    private Task AttachIndexAsync(SqliteConnection connection, string mode) => AttachAsync(connection, "eventindex", IndexPath, mode);
 
     /// <summary>Attaches <paramref name="path"/> as <paramref name="schema"/> with a URI mode, unless a pooled connection has it already.</summary>
     private static async Task AttachAsync(SqliteConnection connection, string schema, string path, string mode)
@@ -134,9 +150,10 @@ public sealed class SqliteStore : IKassaStore
         {
             await connection.ExecuteAsync("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; " +
                 $"PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA journal_size_limit={WalTrimBytes};");
-            // Read-only: a renewal bills metered usage, which reads the rollups (see BeginWrite for why its
-            // transactions do not open this file unless they read it).
+            // Read-only: a renewal bills metered usage, which reads the rollups and the event index (see BeginWrite
+            // for why its transactions do not open these files unless they read them).
             await AttachRollupsAsync(connection, "ro");
+            await AttachIndexAsync(connection, "ro");
         }
         catch
         {
@@ -214,16 +231,25 @@ public sealed class SqliteStore : IKassaStore
     {
         await _writeGate.WaitAsync(ct);
         await _rollerGate.WaitAsync(ct);
+        await _indexerGate.WaitAsync(ct);
         try
         {
             var now = Micros.From(_time.GetUtcNow());
+            // The event index file first: the rollups file's migration 0003 moves its former index there.
+            await using (var index = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(IndexPath), Pooling = false }.ToString()))
+            {
+                await index.OpenAsync(ct);
+                await index.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000;");
+                await Migrator.ApplyAsync(index, "sqlite-index", Begin, now, ct);
+            }
             // The rollups file first, with its own numbered scripts: the main file's attach it from now on.
             // Its own connections, unpooled and at synchronous=FULL (the default): each script is durable when it commits.
             await using (var rollups = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(RollupsPath), Pooling = false }.ToString()))
             {
                 await rollups.OpenAsync(ct);
                 await rollups.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000;");
-                await Migrator.ApplyAsync(rollups, "sqlite-rollups", Begin, now, ct);
+                await Migrator.ApplyAsync(rollups, "sqlite-rollups", Begin, now, ct,
+                    beforeScript: script => script.Name == "0003_event_index_own_file" ? MoveEventIndexAsync(rollups) : Task.CompletedTask);
             }
             await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
             await connection.OpenAsync(ct);
@@ -231,16 +257,19 @@ public sealed class SqliteStore : IKassaStore
             await connection.ExecuteAsync("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY;");
             // Writable here only: moving the rollups out of the main file writes both.
             await AttachRollupsAsync(connection, "rw");
+            await AttachIndexAsync(connection, "rw");
             await Migrator.ApplyAsync(connection, Engine, Begin, now, ct,
                 beforeScript: script => script.Name == "0024_rollups_in_own_file" ? MoveRollupsAsync(connection) : Task.CompletedTask);
             await RefuseRollupsAheadAsync(connection);
-            await IndexEventsBehindAsync(connection);
+            await FillEventIndexAsync(connection);
         }
         finally
         {
             // Statements prepared before the migration are not kept into the new schema.
             DropWriter();
             DropRollerWriter();
+            DropIndexerWriter();
+            _indexerGate.Release();
             _rollerGate.Release();
             _writeGate.Release();
         }
@@ -267,26 +296,72 @@ public sealed class SqliteStore : IKassaStore
     }
 
     /// <summary>
-    /// The event index (rollups file) must hold every event behind the watermark before the store answers a
-    /// list or usage query: filled here once, when the index is new (rollups migration 0002 on an existing
-    /// store, or a rollups file created afresh beside events), from the main file's events that are behind
-    /// the watermark — stored before the roller existed (no position) or below it. One transaction of the
-    /// rollups file writes the rows and the mark, so a crash leaves either both or neither.
+    /// Before the rollups file's migration 0003 drops them: the event index tables it held (ADR 0006 before the
+    /// index had a file of its own), copied into the index file with the rollups watermark as the indexer's — the
+    /// events they hold — in one transaction of the index file, unless the index file was filled already (the
+    /// copy committed and the drop did not: a crash between the two, each atomic in its own file). A rollups file
+    /// whose index was never filled (events_indexed = 0) has nothing to copy: the index file is filled from the
+    /// main file after the migrations instead (<see cref="FillEventIndexAsync"/>).
     /// </summary>
-    private static async Task IndexEventsBehindAsync(SqliteConnection connection)
+    private async Task MoveEventIndexAsync(SqliteConnection rollups)
     {
-        if (await connection.ExecuteScalarAsync<long>("SELECT events_indexed FROM rollups.meter_roller WHERE id = 1") != 0) return;
+        await AttachIndexAsync(rollups, "rw");
+        try
+        {
+            var (indexed, filled) = await rollups.QuerySingleAsync<(long, long)>(
+                "SELECT (SELECT events_indexed FROM main.meter_roller WHERE id = 1), (SELECT filled FROM eventindex.meter_indexer WHERE id = 1)");
+            if (indexed == 0 || filled != 0) return;
+            await using var tx = rollups.BeginTransaction(deferred: false);
+            await rollups.ExecuteAsync("""
+                INSERT INTO eventindex.meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+                  SELECT account_id, livemode, customer_id, ts, id, event_name FROM main.meter_event_index;
+                INSERT INTO eventindex.meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+                  SELECT account_id, livemode, ts, id, customer_id, event_name FROM main.meter_event_times;
+                UPDATE eventindex.meter_indexer SET filled = 1, watermark = (SELECT watermark FROM main.meter_roller WHERE id = 1) WHERE id = 1;
+                """, transaction: tx);
+            await tx.CommitAsync();
+        }
+        finally
+        {
+            await rollups.ExecuteAsync("DETACH DATABASE eventindex");
+        }
+    }
+
+    /// <summary>
+    /// The event index file must hold every event behind its watermark before the store answers a list or
+    /// usage query. A new one (first start of this version, or the file deleted) is filled here with the events
+    /// that have no position (stored before the roller existed, which the indexer, walking positions, never
+    /// reads); the indexer takes the rest from position 1. One from another moment than the main file (its
+    /// watermark past the last position: a restore of one file) is emptied and filled again, since it is
+    /// derived from the main file alone. Each step is one transaction of the index file, rows and marks together.
+    /// </summary>
+    private static async Task FillEventIndexAsync(SqliteConnection connection)
+    {
+        var (watermark, last, filled) = await connection.QuerySingleAsync<(long, long, long)>("""
+            SELECT (SELECT watermark FROM eventindex.meter_indexer WHERE id = 1), (SELECT coalesce(max(seq), 0) FROM main.meter_events WHERE seq IS NOT NULL),
+                   (SELECT filled FROM eventindex.meter_indexer WHERE id = 1)
+            """);
+        if (watermark > last + 1)
+        {
+            await using var reset = connection.BeginTransaction(deferred: false);
+            await connection.ExecuteAsync("""
+                DELETE FROM eventindex.meter_event_index; DELETE FROM eventindex.meter_event_times;
+                DELETE FROM eventindex.meter_event_runs; DELETE FROM eventindex.meter_event_run_list;
+                UPDATE eventindex.meter_indexer SET watermark = 1, filled = 0, passes = 0 WHERE id = 1;
+                """, transaction: reset);
+            await reset.CommitAsync();
+            filled = 0;
+        }
+        if (filled != 0) return;
         await using var tx = connection.BeginTransaction(deferred: false);
         await connection.ExecuteAsync("""
-            INSERT INTO rollups.meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
-              SELECT account_id, livemode, customer_id, ts, id, event_name FROM main.meter_events
-              WHERE seq IS NULL OR seq < (SELECT watermark FROM rollups.meter_roller WHERE id = 1)
+            INSERT INTO eventindex.meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
+              SELECT account_id, livemode, customer_id, ts, id, event_name FROM main.meter_events WHERE seq IS NULL
               ON CONFLICT DO NOTHING;
-            INSERT INTO rollups.meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
-              SELECT account_id, livemode, ts, id, customer_id, event_name FROM main.meter_events
-              WHERE seq IS NULL OR seq < (SELECT watermark FROM rollups.meter_roller WHERE id = 1)
+            INSERT INTO eventindex.meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+              SELECT account_id, livemode, ts, id, customer_id, event_name FROM main.meter_events WHERE seq IS NULL
               ON CONFLICT DO NOTHING;
-            UPDATE rollups.meter_roller SET events_indexed = 1 WHERE id = 1;
+            UPDATE eventindex.meter_indexer SET filled = 1 WHERE id = 1;
             """, transaction: tx);
         await tx.CommitAsync();
     }
@@ -339,9 +414,19 @@ public sealed class SqliteStore : IKassaStore
         {
             _rollerGate.Release();
         }
+        await _indexerGate.WaitAsync();
+        try
+        {
+            DropIndexerWriter();
+        }
+        finally
+        {
+            _indexerGate.Release();
+        }
         DropReaders();
         using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);
         using (var roller = new SqliteConnection(_rollerConnectionString)) SqliteConnection.ClearPool(roller);
+        using (var indexer = new SqliteConnection(_indexerConnectionString)) SqliteConnection.ClearPool(indexer);
     }
 
     public async Task PingAsync(CancellationToken ct = default)
@@ -394,6 +479,7 @@ public sealed class SqliteStore : IKassaStore
         {
             await connection.ExecuteAsync(ReaderPragmas);
             await AttachRollupsAsync(connection, "ro");
+            await AttachIndexAsync(connection, "ro");
         }
         catch
         {
@@ -517,6 +603,8 @@ public sealed class SqliteStore : IKassaStore
         {
             await connection.OpenAsync(ct);
             await AttachAsync(connection, "events", Path.GetFullPath(_path), "ro");
+            // The event index too, read-only: a rebuild reads the rolled events through it.
+            await AttachIndexAsync(connection, "ro");
             // synchronous=NORMAL: a roll's commit is not fsynced. A power loss may take the last rolls back
             // with it, watermark and cells together (one file, one commit), and the roller folds those events
             // again; what it must never do is keep a roll of events the main file lost, which
@@ -575,6 +663,71 @@ public sealed class SqliteStore : IKassaStore
         finally
         {
             _rollerGate.Release();
+        }
+    }
+
+    /// <summary>The indexer's gate: one write transaction at a time in the event index file.</summary>
+    private readonly SemaphoreSlim _indexerGate = new(1, 1);
+
+    /// <summary>The indexer's kept connection: the index file, with the main file attached read-only as <c>events</c>; used only under <see cref="_indexerGate"/>.</summary>
+    private KeptConnection? _indexerWriter;
+
+    private async Task<KeptConnection> OpenIndexerWriterAsync(CancellationToken ct)
+    {
+        if (_indexerWriter is not null) return _indexerWriter;
+        var connection = new SqliteConnection(_indexerConnectionString);
+        try
+        {
+            await connection.OpenAsync(ct);
+            await AttachAsync(connection, "events", Path.GetFullPath(_path), "ro");
+            // As the roller's (OpenRollerWriterAsync): not fsynced at commit, the events' fsync waited for before it,
+            // automatic checkpoints at the end of a pass.
+            await connection.ExecuteAsync($"PRAGMA main.synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; " +
+                $"PRAGMA main.cache_size=-65536; PRAGMA main.journal_size_limit={RollupsWalTrimBytes};");
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        _indexerWriter = new KeptConnection(connection, new SqliteStatementCache(connection), 0);
+        return _indexerWriter;
+    }
+
+    private void DropIndexerWriter()
+    {
+        _indexerWriter?.Close();
+        _indexerWriter = null;
+    }
+
+    /// <summary>
+    /// A write of the event index file (the indexer's pass, ADR 0006): under its own lock, beside the main file's
+    /// writer and the roller, on a connection that reads the main file and cannot write it. As for a roll, the
+    /// events read are made durable in the main file before the pass commits, so a power loss never leaves index
+    /// entries (and a watermark past them) for events that are gone.
+    /// </summary>
+    public async Task<T> WriteEventIndexAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    {
+        await _indexerGate.WaitAsync(ct);
+        try
+        {
+            var writer = await OpenIndexerWriterAsync(ct);
+            await using var tx = writer.Connection.BeginTransaction(deferred: true);
+            var session = new SqlSession(writer.Connection, tx, Dialect, writer.Statements);
+            var result = await work(session);
+            await session.FlushAsync();
+            await MainCommitsDurableAsync();
+            await tx.CommitAsync(CancellationToken.None);
+            return result;
+        }
+        catch
+        {
+            DropIndexerWriter();
+            throw;
+        }
+        finally
+        {
+            _indexerGate.Release();
         }
     }
 
@@ -755,15 +908,19 @@ public sealed class SqliteStore : IKassaStore
         if (_checkpointer is not null) await _checkpointer;
         await _writeGate.WaitAsync();
         await _rollerGate.WaitAsync();
+        await _indexerGate.WaitAsync();
         DropWriter();
         DropRollerWriter();
+        DropIndexerWriter();
         DropReaders();
         _walSync.Dispose();
         // This store's pool only: other stores in the process (tests run several) keep their connections.
         using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);
         using (var roller = new SqliteConnection(_rollerConnectionString)) SqliteConnection.ClearPool(roller);
+        using (var indexer = new SqliteConnection(_indexerConnectionString)) SqliteConnection.ClearPool(indexer);
         _writeGate.Dispose();
         _rollerGate.Dispose();
+        _indexerGate.Dispose();
         _stopping.Dispose();
     }
 }

@@ -45,8 +45,7 @@ public static class RollMeterEvents
         public bool IsEmpty => Events == 0 && Upper == Watermark;
     }
 
-    /// <param name="Events">The tenant's events of the chunk, for the event index (SQLite writes them; PostgreSQL copies them by position).</param>
-    public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct, IReadOnlyList<StoredMeterEvent> Events);
+    public sealed record TenantCells(Tenant Tenant, IReadOnlyList<RollupRow> Rows, IReadOnlyList<UniqueValueRow> Distinct);
 
     /// <summary>One roll in one transaction: the watermark row locked, then the chunk read, folded and written.</summary>
     public static async Task<Outcome> Execute(IStoreSession s, DateTimeOffset now, int chunkEventsMax = ChunkEventsMax)
@@ -136,7 +135,7 @@ public static class RollMeterEvents
                         rollups.Add(record.Id, e.CustomerId, e.Timestamp, c);
                 }
             }
-            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows(), tenantEvents.Select(e => e.Event).ToList()));
+            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows()));
         }
         KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Plan, Stopwatch.GetTimestamp() - since);
         return new Plan(watermark, chunk.Upper, chunk.Events.Count, rolledThrough, tenants, chunk.Events.Count >= chunkEventsMax);
@@ -160,8 +159,9 @@ public static class RollMeterEvents
         KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Cells, cells);
         KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Distinct, distinct);
         // Behind the watermark from this commit on, so in the event index from this commit on (the list and usage reads rely on it).
-        if (plan.Events > 0) await s.Metering.IndexRolledEventsAsync(plan.Watermark, plan.Upper, plan.Tenants.Select(t => (t.Tenant, t.Events)).ToList());
-        KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Index, Stopwatch.GetTimestamp() - indexing);
+        // SQLite writes none here: its indexer does, beside the rolls (IndexMeterEvents), and records the phase.
+        if (plan.Events > 0 && await s.Metering.IndexRolledEventsAsync(plan.Watermark, plan.Upper))
+            KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Index, Stopwatch.GetTimestamp() - indexing);
         if (!plan.IsEmpty) await s.Metering.AdvanceRollerAsync(plan.Upper, plan.RolledThrough, plan.Events, now);
         return new Outcome(plan.Events, plan.Tenants.Sum(t => (long)t.Rows.Count), plan.Upper, plan.Full);
     }

@@ -37,6 +37,14 @@ public interface IKassaStore : IAsyncDisposable
     /// PostgreSQL this is <see cref="WriteAsync{T}"/>.
     /// </summary>
     Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default);
+
+    /// <summary>
+    /// A write of the event index and the indexer's watermark (<c>IndexMeterEvents</c>), committed when the work
+    /// returns and durable when this completes. SQLite only, where the index has a file, lock and loop of its own
+    /// beside the roller (ADR 0006); on PostgreSQL each roll writes the index in its own transaction and this is
+    /// <see cref="WriteAsync{T}"/>.
+    /// </summary>
+    Task<T> WriteEventIndexAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default);
 }
 
 /// <summary>A committed write's result and the task that completes when the commit is durable.</summary>

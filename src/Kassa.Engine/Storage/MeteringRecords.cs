@@ -36,6 +36,9 @@ public sealed record TenantMeterEvent(string AccountId, bool Livemode, StoredMet
 /// </summary>
 public sealed record RollChunk(long Upper, IReadOnlyList<TenantMeterEvent> Events);
 
+/// <summary>One pass of SQLite's event indexer: the events it indexed and its watermark after it.</summary>
+public sealed record IndexPass(int Events, long Watermark);
+
 /// <summary>
 /// Where the roller stands: its watermark, the committed events not folded yet (counted up to a bound),
 /// the newest event time it folded and the received times of the events behind it. Read-only, for
@@ -123,12 +126,17 @@ public interface IMeteringStore
     /// </summary>
     Task<RollChunk> NextRollChunkAsync(long watermark, int eventsMax);
     /// <summary>
-    /// Records the rolled events — those at positions [<paramref name="watermark"/>, <paramref name="upper"/>),
-    /// given per tenant in <paramref name="tenants"/> — in the customer and time order the list and usage queries
-    /// read, in the roll's transaction (ADR 0006, "The event index"). SQLite writes the given events into its
-    /// rollups file; PostgreSQL copies the range inside the database (the events need not travel back).
+    /// PostgreSQL: records the rolled events — those at positions [<paramref name="watermark"/>, <paramref name="upper"/>) —
+    /// in the customer and time order the list and usage queries read, in the roll's transaction (ADR 0006, "The event
+    /// index"), copying the range inside the database. SQLite: nothing; its indexer does it (<see cref="IndexNextEventsAsync"/>).
     /// </summary>
-    Task IndexRolledEventsAsync(long watermark, long upper, IReadOnlyList<(Tenant Tenant, IReadOnlyList<StoredMeterEvent> Events)> tenants);
+    /// <returns>Whether the roll wrote the index (PostgreSQL).</returns>
+    Task<bool> IndexRolledEventsAsync(long watermark, long upper);
+    /// <summary>
+    /// SQLite's indexer (ADR 0006, "The event index in its own file"), in a <c>WriteEventIndexAsync</c> transaction:
+    /// indexes at most <paramref name="eventsMax"/> committed events at or above its own watermark and moves it past them.
+    /// </summary>
+    Task<IndexPass> IndexNextEventsAsync(int eventsMax, DateTimeOffset now);
     /// <summary>Stores the new watermark (in the roll's transaction, so the rollups and the watermark move together).</summary>
     Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now);
     /// <summary>Events of one name not yet folded (at or above <paramref name="watermark"/>) with a timestamp in [from, to), of one customer or all.</summary>

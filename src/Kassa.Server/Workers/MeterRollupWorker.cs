@@ -25,7 +25,32 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
 
     private long _lagTicks = -1;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // SQLite: the event indexer beside the roller, each with its own file and lock (ADR 0006), so they overlap.
+        store.Engine == "sqlite" ? Task.WhenAll(RollAsync(stoppingToken), IndexAsync(stoppingToken)) : RollAsync(stoppingToken);
+
+    /// <summary>The indexer's loop: passes while they come back full (at most <see cref="ChunksPerRound"/>), then the next tick.</summary>
+    private async Task IndexAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval);
+        do
+        {
+            try
+            {
+                for (var pass = 0; pass < ChunksPerRound && !stoppingToken.IsCancellationRequested; pass++)
+                {
+                    if (!await IndexMeterEvents.IndexOnceAsync(store, time, stoppingToken)) break;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "meter event index pass failed; retrying in {Interval}", Interval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task RollAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
         using var gauge = Kassa.Engine.Telemetry.KassaMeters.ReportMeterRollerLag(() =>

@@ -212,6 +212,12 @@ public sealed class PausableStore(IKassaStore inner) : IKassaStore
         return await inner.WriteRollupsAsync(work, ct);
     }
 
+    public async Task<T> WriteEventIndexAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    {
+        if (_paused is { } paused) await paused.Task;
+        return await inner.WriteEventIndexAsync(work, ct);
+    }
+
     // The host disposes the inner store itself.
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

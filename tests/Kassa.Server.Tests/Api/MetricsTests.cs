@@ -141,6 +141,8 @@ public abstract partial class MetricsTests(KassaHost host)
         var rolledBefore = (await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(10))).RolledEvents;
         var before = await Scrape();
         Assert.False(await RollMeterEvents.RollOnceAsync(host.Store, TimeProvider.System));
+        // SQLite's index is written by its indexer beside the rolls, which records the index phase (ADR 0006).
+        if (host.Engine == "sqlite") Assert.False(await IndexMeterEvents.IndexOnceAsync(host.Store, TimeProvider.System));
         var after = await Scrape();
         var status = await host.Store.ReadAsync(s => s.Metering.RollerStatusAsync(10));
         Assert.Equal((rolledBefore + 1, 0L), (status.RolledEvents, status.EventsBehind));

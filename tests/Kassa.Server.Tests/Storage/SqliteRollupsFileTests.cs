@@ -223,63 +223,6 @@ public sealed class SqliteRollupsFileTests : IDisposable
     }
 
     [Fact]
-    public async Task Every_customers_events_are_listed_once_roll_after_roll_while_runs_move_into_the_customer_index()
-    {
-        var path = _temp.File("runs.db");
-        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
-        await store.MigrateAsync();
-        // 48 customers, every bucket among them, so each roll moves some customers' entries and leaves others in runs.
-        var customers = Enumerable.Range(0, 48).Select(i => $"cus_{i:D2}").ToList();
-        Assert.Equal(SqlMetering.EventRunBuckets, customers.Select(SqlMetering.EventRunBucket).Distinct().Count());
-        var stored = new List<NormalizedEvent>();
-        var random = new Random(14);
-        await using var rollups = new SqliteConnection($"Data Source={store.RollupsPath};Pooling=False;Mode=ReadOnly");
-        await rollups.OpenAsync();
-        for (var roll = 0; roll < 40; roll++)
-        {
-            var batch = Enumerable.Range(0, 24).Select(i => new NormalizedEvent($"e{roll:D2}_{i:D2}", "tokens", customers[random.Next(customers.Count)],
-                Hour.AddSeconds(random.Next(3_600)), NoProperties, "{}")).ToList();
-            Assert.Equal(24, (await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, batch, Hour))).Count);
-            stored.AddRange(batch);
-            Assert.Equal(24, (await store.WriteRollupsAsync(s => RollMeterEvents.Execute(s, Hour))).Events);
-
-            // Each event behind the watermark is in the customer index or in one listed run, never both.
-            var (indexed, inRuns, both, unlisted, listed) = await rollups.QuerySingleAsync<(long, long, long, long, long)>("""
-                SELECT (SELECT count(*) FROM meter_event_index), (SELECT count(*) FROM meter_event_runs),
-                       (SELECT count(*) FROM meter_event_runs r JOIN meter_event_index i USING (account_id, livemode, customer_id, ts, id)),
-                       (SELECT count(*) FROM meter_event_runs WHERE run NOT IN (SELECT run FROM meter_event_run_list)),
-                       (SELECT count(*) FROM meter_event_run_list)
-                """);
-            Assert.Equal(stored.Count, indexed + inRuns);
-            Assert.Equal((0L, 0L), (both, unlisted));
-            Assert.Equal(Math.Min(roll + 1, SqlMetering.EventRunBuckets - 1), listed);
-            // A run's entries of the bucket its roll moved went straight on: none of them is left in it.
-            Assert.Equal(0, await rollups.ExecuteScalarAsync<long>("SELECT count(*) FROM meter_event_runs r JOIN meter_event_run_list l USING (run) WHERE r.bucket = l.roll % 16"));
-
-            foreach (var customer in customers)
-            {
-                var expected = stored.Where(e => e.CustomerId == customer)
-                    .OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Id, StringComparer.Ordinal).Select(e => e.Id).ToList();
-                var listedIds = (await store.ReadAsync(s => s.Metering.ListEventsAsync(Acme, customer, "tokens", null, null, null, 1_000))).Select(e => e.Id);
-                Assert.True(expected.SequenceEqual(listedIds), $"{customer} after roll {roll}");
-            }
-        }
-        // One customer paged three at a time and within a time range: the same order, each event once.
-        var one = customers[7];
-        var paged = new List<string>();
-        Kassa.Core.Paging.Cursor? after = null;
-        while (true)
-        {
-            var page = await store.ReadAsync(s => s.Metering.ListEventsAsync(Acme, one, null, Hour.AddMinutes(10), Hour.AddMinutes(50), after, 3));
-            paged.AddRange(page.Select(e => e.Id));
-            if (page.Count < 3) break;
-            after = new Kassa.Core.Paging.Cursor(Micros.From(page[^1].Timestamp), page[^1].Id);
-        }
-        Assert.Equal(stored.Where(e => e.CustomerId == one && e.Timestamp >= Hour.AddMinutes(10) && e.Timestamp < Hour.AddMinutes(50))
-            .OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Id, StringComparer.Ordinal).Select(e => e.Id), paged);
-    }
-
-    [Fact]
     public void An_in_memory_database_is_refused_with_the_reason()
     {
         var refused = Assert.Throws<ArgumentException>(() => new SqliteStore("Data Source=:memory:", TimeProvider.System));
