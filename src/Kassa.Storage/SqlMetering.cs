@@ -615,20 +615,17 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     }
 
     /// <summary>
-    /// SQLite's indexer pass (ADR 0006, "The event index in its own file"), in the index file's write transaction:
-    /// the next committed events at or above the indexer's watermark, in position order, at most
-    /// <paramref name="eventsMax"/>, written into the time order and into a run in front of the customer order (one
-    /// bucket of customers moved from every run into it), and the watermark moved past them.
+    /// SQLite's indexer, its read (ADR 0006, "The event index in its own file"), in a read session: the indexer's
+    /// watermark and the committed events at or above it, in position order, at most <paramref name="eventsMax"/>.
+    /// Outside the index file's write transaction, so no snapshot of the main file is held through the pass's writes
+    /// and fsync wait (which would keep the main file's checkpointer from rewinding its WAL, as for the roller).
     /// </summary>
-    public async Task<IndexPass> IndexNextEventsAsync(int eventsMax, DateTimeOffset now)
+    public async Task<EventsToIndex> ReadEventsToIndexAsync(int eventsMax)
     {
         if (s.Dialect.IsPostgres) throw new NotSupportedException("PostgreSQL indexes the events in each roll (IndexRolledEventsAsync)");
-        // The watermark row written first: it takes the index file's write lock at once (a deferred transaction,
-        // SqliteStore.WriteEventIndexAsync), and the pass's number with it.
-        var (watermark, pass) = await s.Connection.QuerySingleAsync<(long, long)>(
-            "UPDATE meter_indexer SET passes = passes WHERE id = 1 RETURNING watermark, passes", transaction: s.Transaction);
+        var watermark = await s.Connection.ExecuteScalarAsync<long>("SELECT watermark FROM meter_indexer WHERE id = 1", transaction: s.Transaction);
         // Positions follow commit order on SQLite (see NextRollChunkAsync): every position this read sees is final.
-        var run = new List<(string AccountId, bool Livemode, int Bucket, string CustomerId, long Ts, string Id, string EventName)>();
+        var events = new List<EventIndexKey>();
         long last = 0;
         await using (var r = await s.Connection.ExecuteReaderAsync("""
             SELECT seq, account_id, livemode, customer_id, ts, id, event_name FROM meter_events INDEXED BY meter_events_by_seq
@@ -638,11 +635,25 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             while (await r.ReadAsync())
             {
                 last = r.GetInt64(0);
-                var customer = r.GetString(3);
-                run.Add((r.GetString(1), r.GetBoolean(2), EventRunBucket(customer), customer, r.GetInt64(4), r.GetString(5), r.GetString(6)));
+                events.Add(new EventIndexKey(r.GetString(1), r.GetBoolean(2), r.GetString(3), r.GetInt64(4), r.GetString(5), r.GetString(6)));
             }
         }
-        if (run.Count == 0) return new IndexPass(0, watermark);
+        return new EventsToIndex(watermark, events.Count == 0 ? watermark : last + 1, events);
+    }
+
+    /// <summary>
+    /// SQLite's indexer, its write, in the index file's write transaction: the events read into the time order and
+    /// into a run in front of the customer order (one bucket of customers moved from every run into it), and the
+    /// watermark moved past them — unless another pass moved it since the read (nothing written then).
+    /// </summary>
+    public async Task<IndexPass> IndexEventsAsync(EventsToIndex read, DateTimeOffset now)
+    {
+        // The watermark row written first: it takes the index file's write lock at once (a deferred transaction,
+        // SqliteStore.WriteEventIndexAsync), and the pass's number with it.
+        var (watermark, pass) = await s.Connection.QuerySingleAsync<(long, long)>(
+            "UPDATE meter_indexer SET passes = passes WHERE id = 1 RETURNING watermark, passes", transaction: s.Transaction);
+        if (watermark != read.Watermark || read.Events.Count == 0) return new IndexPass(0, watermark);
+        var run = read.Events.Select(e => (e.AccountId, e.Livemode, Bucket: EventRunBucket(e.CustomerId), e.CustomerId, Ts: e.TsMicros, e.Id, e.EventName)).ToList();
         var moving = (int)(pass % EventRunBuckets);
         // The time order, in its key order so the insert walks its pages once, left to right.
         run.Sort(static (a, b) =>
@@ -683,8 +694,8 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             DELETE FROM meter_event_runs WHERE run IN (SELECT run FROM meter_event_run_list) AND bucket = @moving;
             DELETE FROM meter_event_run_list WHERE pass <= @pass - {EventRunBuckets - 1};
             UPDATE meter_indexer SET watermark = @upper, passes = passes + 1, indexed_events = indexed_events + @events, updated_at = @now WHERE id = 1;
-            """, new { watermark, pass, moving, upper = last + 1, events = run.Count, now = Micros.From(now) }, s.Transaction);
-        return new IndexPass(run.Count, last + 1);
+            """, new { watermark, pass, moving, upper = read.Upper, events = run.Count, now = Micros.From(now) }, s.Transaction);
+        return new IndexPass(run.Count, read.Upper);
     }
 
     /// <summary>

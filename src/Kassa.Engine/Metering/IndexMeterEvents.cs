@@ -19,14 +19,19 @@ public static class IndexMeterEvents
     /// </summary>
     public const int PassEventsMax = 100_000;
 
-    /// <summary>One pass in the index file's transaction; true when another should follow at once (the pass was full).</summary>
+    /// <summary>
+    /// One pass: the events read in a read session, then written in the index file's transaction; true when another
+    /// should follow at once (the pass was full, or another pass moved the watermark since the read).
+    /// </summary>
     public static async Task<bool> IndexOnceAsync(IKassaStore store, TimeProvider time, CancellationToken ct = default)
     {
         var since = Stopwatch.GetTimestamp();
-        var pass = await store.WriteEventIndexAsync(s => s.Metering.IndexNextEventsAsync(PassEventsMax, time.GetUtcNow()), ct);
-        // The pass with its commit: on SQLite this is the event index's share of the meter pipeline (the roll's own
-        // index phase is PostgreSQL's copy).
+        var read = await store.ReadAsync(s => s.Metering.ReadEventsToIndexAsync(PassEventsMax), ct);
+        if (read.Events.Count == 0) return false;
+        var pass = await store.WriteEventIndexAsync(s => s.Metering.IndexEventsAsync(read, time.GetUtcNow()), ct);
+        // The pass with its read and commit: on SQLite this is the event index's share of the meter pipeline (the roll's
+        // own index phase is PostgreSQL's copy).
         if (pass.Events > 0) KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Index, Stopwatch.GetTimestamp() - since);
-        return pass.Events >= PassEventsMax;
+        return pass.Events == 0 || pass.Events >= PassEventsMax;
     }
 }

@@ -39,6 +39,12 @@ public sealed record RollChunk(long Upper, IReadOnlyList<TenantMeterEvent> Event
 /// <summary>One pass of SQLite's event indexer: the events it indexed and its watermark after it.</summary>
 public sealed record IndexPass(int Events, long Watermark);
 
+/// <summary>What SQLite's indexer read: the events at positions [<see cref="Watermark"/>, <see cref="Upper"/>), their index keys.</summary>
+public sealed record EventsToIndex(long Watermark, long Upper, IReadOnlyList<EventIndexKey> Events);
+
+/// <summary>An event's keys in the event index (timestamp in microseconds since the epoch, as stored).</summary>
+public readonly record struct EventIndexKey(string AccountId, bool Livemode, string CustomerId, long TsMicros, string Id, string EventName);
+
 /// <summary>
 /// Where the roller stands: its watermark, the committed events not folded yet (counted up to a bound),
 /// the newest event time it folded and the received times of the events behind it. Read-only, for
@@ -133,10 +139,15 @@ public interface IMeteringStore
     /// <returns>Whether the roll wrote the index (PostgreSQL).</returns>
     Task<bool> IndexRolledEventsAsync(long watermark, long upper);
     /// <summary>
-    /// SQLite's indexer (ADR 0006, "The event index in its own file"), in a <c>WriteEventIndexAsync</c> transaction:
-    /// indexes at most <paramref name="eventsMax"/> committed events at or above its own watermark and moves it past them.
+    /// SQLite's indexer (ADR 0006, "The event index in its own file"), in a read session: its watermark and at most
+    /// <paramref name="eventsMax"/> committed events at or above it, for <see cref="IndexEventsAsync"/>.
     /// </summary>
-    Task<IndexPass> IndexNextEventsAsync(int eventsMax, DateTimeOffset now);
+    Task<EventsToIndex> ReadEventsToIndexAsync(int eventsMax);
+    /// <summary>
+    /// SQLite's indexer, in a <c>WriteEventIndexAsync</c> transaction: indexes the events read and moves its watermark
+    /// past them, unless it moved since the read (then nothing is written and the pass has no events).
+    /// </summary>
+    Task<IndexPass> IndexEventsAsync(EventsToIndex read, DateTimeOffset now);
     /// <summary>Stores the new watermark (in the roll's transaction, so the rollups and the watermark move together).</summary>
     Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now);
     /// <summary>Events of one name not yet folded (at or above <paramref name="watermark"/>) with a timestamp in [from, to), of one customer or all.</summary>

@@ -25,9 +25,13 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
 
     private long _lagTicks = -1;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Each on a thread of its own at a lower priority: they yield to the request paths when the cores are short.
+        var rolling = LowPriorityThread.Run("kassa-meter-roller", () => RollAsync(stoppingToken));
         // SQLite: the event indexer beside the roller, each with its own file and lock (ADR 0006), so they overlap.
-        store.Engine == "sqlite" ? Task.WhenAll(RollAsync(stoppingToken), IndexAsync(stoppingToken)) : RollAsync(stoppingToken);
+        return store.Engine == "sqlite" ? Task.WhenAll(rolling, LowPriorityThread.Run("kassa-event-indexer", () => IndexAsync(stoppingToken))) : rolling;
+    }
 
     /// <summary>The indexer's loop: passes while they come back full (at most <see cref="ChunksPerRound"/>), then the next tick.</summary>
     private async Task IndexAsync(CancellationToken stoppingToken)

@@ -25,8 +25,11 @@ public sealed class SqliteEventIndexFileTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static Task<IndexPass> IndexAsync(SqliteStore store) =>
-        store.WriteEventIndexAsync(s => s.Metering.IndexNextEventsAsync(IndexMeterEvents.PassEventsMax, Hour));
+    private static async Task<IndexPass> IndexAsync(SqliteStore store)
+    {
+        var read = await store.ReadAsync(s => s.Metering.ReadEventsToIndexAsync(IndexMeterEvents.PassEventsMax));
+        return await store.WriteEventIndexAsync(s => s.Metering.IndexEventsAsync(read, Hour));
+    }
 
     private static List<string> NewestFirst(IEnumerable<NormalizedEvent> events) =>
         events.OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Id, StringComparer.Ordinal).Select(e => e.Id).ToList();
@@ -111,6 +114,12 @@ public sealed class SqliteEventIndexFileTests : IDisposable
         Assert.Equal(new IndexPass(3, 10), await IndexAsync(store));
         Assert.Equal(new IndexPass(0, 10), await IndexAsync(store));
         Assert.Equal(events.Select(e => e.Id), (await Rebuilt()).Select(e => e.Id));
+        // A pass whose read another pass overtook writes nothing: each event is indexed once.
+        await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, [new NormalizedEvent("e9", "tokens", "cus_1", Hour.AddMinutes(30), NoProperties, "{}")], Hour));
+        var stale = await store.ReadAsync(s => s.Metering.ReadEventsToIndexAsync(IndexMeterEvents.PassEventsMax));
+        Assert.Equal(new IndexPass(1, 11), await IndexAsync(store));
+        Assert.Equal(new IndexPass(0, 11), await store.WriteEventIndexAsync(s => s.Metering.IndexEventsAsync(stale, Hour)));
+        Assert.Equal(["e9", "e7", "e5", "e3", "e1"], (await store.ReadAsync(s => s.Metering.ListEventsAsync(Acme, "cus_1", null, null, null, null, 100))).Select(e => e.Id));
     }
 
     [Fact]
