@@ -102,15 +102,17 @@ measure_roller_lag() {
   rate=$(awk -v a="$accepted" -v d="${WRK_DURATION%s}" 'BEGIN { printf "%.0f", a / d / 2 / 0.8 }')
   samples="$tmpdir/lag-samples"
   : >"$samples"
-  ( while :; do curl -s "$url/metrics" | awk '/^kassa_meter_roller_lag_seconds/ { print $NF }' >>"$samples"; sleep 1; done ) &
+  # The roller's lag and, on SQLite, the event indexer's beside it (ADR 0006; "-" where there is none).
+  ( while :; do curl -s "$url/metrics" | awk '/^kassa_meter_roller_lag_seconds/ { r = $NF } /^kassa_meter_indexer_lag_seconds/ { i = $NF }
+      END { if (r != "") print r, (i == "" ? "-" : i) }' >>"$samples"; sleep 1; done ) &
   local sampler=$!
   out=$(RATE=$rate run_ingest "$LAG_DURATION")
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   read -r _ _ _ errors accepted <<<"$out"
   awk -v a="$accepted" -v d="${LAG_DURATION%s}" -v err="$errors" -v w="$drained" '
-    { if ($1 + 0 > max) max = $1 + 0; last = $1 + 0 }
-    END { printf "%.0f %.3f %.3f %d %d\n", a / d, max, last, err, w }' "$samples"
+    { if ($1 + 0 > max) max = $1 + 0; last = $1 + 0; if ($2 == "-") none = 1; else if ($2 + 0 > imax) imax = $2 + 0 }
+    END { printf "%.0f %.3f %.3f %d %d %s\n", a / d, max, last, err, w, none ? "-" : sprintf("%.2fs", imax) }' "$samples"
 }
 
 measure_engine() {
@@ -168,9 +170,9 @@ measure_engine() {
         'BEGIN { printf "[wrk] %s ingest          batches_per_s=%.1f accepted_per_s=%.0f p50=%.2fms p99=%.2fms errors=%d connections=%d\n", e, r, a / d, p50, p99, err, c }'
     fi
     if [ -n "$lag" ]; then
-      read -r accepted_rate lag_max lag_end errors drain <<<"$lag"
-      awk -v e="$engine" -v r="$accepted_rate" -v m="$lag_max" -v z="$lag_end" -v err="$errors" -v d="$LAG_DURATION" -v w="$drain" \
-        'BEGIN { printf "[wrk] %s roller_lag      accepted_per_s=%.0f lag_max=%.2fs lag_end=%.2fs errors=%d duration=%s backlog_drained_in=%ds max=5s met=%s\n", e, r, m, z, err, d, w, (m <= 5 && err == 0) ? "yes" : "no" }'
+      read -r accepted_rate lag_max lag_end errors drain index_max <<<"$lag"
+      awk -v e="$engine" -v r="$accepted_rate" -v m="$lag_max" -v z="$lag_end" -v err="$errors" -v d="$LAG_DURATION" -v w="$drain" -v ix="$index_max" \
+        'BEGIN { printf "[wrk] %s roller_lag      accepted_per_s=%.0f lag_max=%.2fs lag_end=%.2fs errors=%d duration=%s backlog_drained_in=%ds index_lag_max=%s max=5s met=%s\n", e, r, m, z, err, d, w, ix, (m <= 5 && err == 0) ? "yes" : "no" }'
     fi
   } | tee -a "$tmpdir/wrk-$engine.out"
 }

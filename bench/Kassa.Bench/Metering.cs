@@ -355,17 +355,29 @@ internal static class Metering
             $"[bench] setup scenario={scenario} batch={name} elapsed={started.Elapsed.TotalSeconds:0.0}s drained={(drained ? "yes" : "no")}"));
     }
 
-    /// <summary>The value of <see cref="RollerLagMetric"/> on the server's /metrics, or null when it is not there.</summary>
+    /// <summary>
+    /// The value of <see cref="RollerLagMetric"/> on the server's /metrics — or, on SQLite, the larger of it and the
+    /// event indexer's lag (<see cref="IndexerLagMetric"/>: usage reads the events it has not indexed by position) —
+    /// or null when the roller's gauge is not there.
+    /// </summary>
     private static async Task<double?> ReadRollerLagAsync(HttpClient client, Endpoint endpoint, CancellationToken cancel)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, endpoint.For("/metrics"));
         BenchHttp.Prepare(request, authorization: null);
         using var response = await client.SendAsync(request, cancel);
         if (!response.IsSuccessStatusCode) return null;
-        foreach (var line in (await response.Content.ReadAsStringAsync(cancel)).Split('\n'))
+        var lines = (await response.Content.ReadAsStringAsync(cancel)).Split('\n');
+        return Gauge(lines, RollerLagMetric) is { } roller ? Math.Max(roller, Gauge(lines, IndexerLagMetric) ?? 0) : null;
+    }
+
+    private const string IndexerLagMetric = "kassa_meter_indexer_lag_seconds";
+
+    private static double? Gauge(string[] lines, string name)
+    {
+        foreach (var line in lines)
         {
             // "name{labels} value" or "name value"; not another metric whose name starts the same.
-            if (line.StartsWith(RollerLagMetric, StringComparison.Ordinal) && line.Length > RollerLagMetric.Length && line[RollerLagMetric.Length] is '{' or ' '
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
                 && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 return value;
         }

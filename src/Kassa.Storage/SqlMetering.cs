@@ -793,6 +793,19 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             row.UpdatedAt == 0 ? null : Micros.To(row.UpdatedAt));
     }
 
+    public async Task<TimeSpan> IndexerLagAsync()
+    {
+        if (s.Dialect.IsPostgres) throw new NotSupportedException("PostgreSQL indexes the events in each roll (IndexRolledEventsAsync)");
+        // As RollerStatusAsync reads its ends: a few rows at each end of the position index past the watermark.
+        var ends = await s.Connection.QuerySingleAsync<(long? Oldest, long? Newest)>("""
+            SELECT (SELECT min(received_at) FROM (SELECT received_at FROM meter_events WHERE seq >= (SELECT watermark FROM meter_indexer WHERE id = 1)
+                                                  ORDER BY seq LIMIT @endRows) o),
+                   (SELECT max(received_at) FROM (SELECT received_at FROM meter_events WHERE seq >= (SELECT watermark FROM meter_indexer WHERE id = 1)
+                                                  ORDER BY seq DESC LIMIT @endRows) n)
+            """, new { endRows = StatusEndRows }, s.Transaction);
+        return ends is { Oldest: { } o, Newest: { } n } && n > o ? Micros.To(n) - Micros.To(o) : TimeSpan.Zero;
+    }
+
     private string In(string column, string parameter, IReadOnlyCollection<string> values) => s.In(column, parameter, values);
     private object List(IReadOnlyCollection<string> values) => s.List(values);
 }

@@ -148,6 +148,8 @@ public interface IMeteringStore
     /// past them, unless it moved since the read (then nothing is written and the pass has no events).
     /// </summary>
     Task<IndexPass> IndexEventsAsync(EventsToIndex read, DateTimeOffset now);
+    /// <summary>SQLite: how far the indexer is behind — the receipt-time span of the committed events at or above its watermark (zero when none).</summary>
+    Task<TimeSpan> IndexerLagAsync();
     /// <summary>Stores the new watermark (in the roll's transaction, so the rollups and the watermark move together).</summary>
     Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now);
     /// <summary>Events of one name not yet folded (at or above <paramref name="watermark"/>) with a timestamp in [from, to), of one customer or all.</summary>

@@ -141,6 +141,7 @@ public static class KassaMeters
     private static readonly Lock SourcesLock = new();
     private static QueueSource[] _queues = [];
     private static Func<TimeSpan?>? _rollerLag;
+    private static Func<TimeSpan?>? _indexerLag;
     private static Func<BacklogReading?>? _backlog;
 
     /// <summary>Undispatched events and pending webhook deliveries, as last counted (see the server's BacklogGauge).</summary>
@@ -168,6 +169,14 @@ public static class KassaMeters
         return new Unregister(() => Interlocked.CompareExchange(ref _rollerLag, null, lag));
     }
 
+    /// <summary>Feeds the <c>kassa.meter.indexer.lag</c> gauge (SQLite's event indexer), as <see cref="ReportMeterRollerLag"/> does the roller's.</summary>
+    public static IDisposable ReportMeterIndexerLag(Func<TimeSpan?> lag)
+    {
+        ArgumentNullException.ThrowIfNull(lag);
+        _indexerLag = lag;
+        return new Unregister(() => Interlocked.CompareExchange(ref _indexerLag, null, lag));
+    }
+
     /// <summary>Feeds the webhook backlog gauges; the callback answers from a cache and never waits on the database.</summary>
     public static IDisposable ReportBacklog(Func<BacklogReading?> backlog)
     {
@@ -182,6 +191,10 @@ public static class KassaMeters
 
     public static readonly ObservableGauge<double> RollerLag = Meter.CreateObservableGauge(
         "kassa.meter.roller.lag", ObserveRollerLag, "s", "How far the metering roller is behind the newest meter events (reported once the roller registers).");
+
+    public static readonly ObservableGauge<double> IndexerLag = Meter.CreateObservableGauge(
+        "kassa.meter.indexer.lag", ObserveIndexerLag, "s",
+        "SQLite: how far the event indexer is behind, the receipt-time span of the events not yet in the event index (reported once the indexer registers).");
 
     public static readonly ObservableGauge<long> UndispatchedEvents = Meter.CreateObservableGauge(
         "kassa.webhook.events.undispatched", ObserveUndispatched,
@@ -207,6 +220,9 @@ public static class KassaMeters
 
     private static IEnumerable<Measurement<double>> ObserveRollerLag() =>
         _rollerLag?.Invoke() is { } lag ? [new Measurement<double>(lag.TotalSeconds)] : [];
+
+    private static IEnumerable<Measurement<double>> ObserveIndexerLag() =>
+        _indexerLag?.Invoke() is { } lag ? [new Measurement<double>(lag.TotalSeconds)] : [];
 
     private sealed class Unregister(Action undo) : IDisposable
     {

@@ -37,8 +37,25 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
     private async Task IndexAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
+        long lagTicks = -1;
+        using var gauge = Kassa.Engine.Telemetry.KassaMeters.ReportMeterIndexerLag(() =>
+            Interlocked.Read(ref lagTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null);
+        var nextStatus = time.GetTimestamp();
         do
         {
+            // Before the round's passes, as for the roller: right after them the backlog is empty whenever it keeps up.
+            if (time.GetElapsedTime(nextStatus) >= TimeSpan.Zero)
+            {
+                nextStatus = time.GetTimestamp() + (long)(StatusInterval.TotalSeconds * time.TimestampFrequency);
+                try
+                {
+                    Interlocked.Exchange(ref lagTicks, (await store.ReadAsync(s => s.Metering.IndexerLagAsync(), stoppingToken)).Ticks);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogDebug(e, "reading the event indexer's lag failed");
+                }
+            }
             try
             {
                 for (var pass = 0; pass < ChunksPerRound && !stoppingToken.IsCancellationRequested; pass++)
