@@ -595,21 +595,27 @@ public sealed class SqliteStore : IKassaStore
     /// </summary>
     private KeptConnection? _rollerWriter;
 
-    private async Task<KeptConnection> OpenRollerWriterAsync(CancellationToken ct)
+    private async Task<KeptConnection> OpenRollerWriterAsync(CancellationToken ct) =>
+        // The event index too, read-only: a rebuild reads the rolled events through it.
+        _rollerWriter ??= await OpenBesideAsync(_rollerConnectionString, connection => AttachIndexAsync(connection, "ro"), ct);
+
+    /// <summary>
+    /// Opens the writer of a file beside the main one (the rollups or the event index file, ADR 0006): that file
+    /// writable, the main file attached read-only as <c>events</c>, so it can never take the main file's write lock.
+    /// </summary>
+    private async Task<KeptConnection> OpenBesideAsync(string connectionString, Func<SqliteConnection, Task>? attachMore, CancellationToken ct)
     {
-        if (_rollerWriter is not null) return _rollerWriter;
-        var connection = new SqliteConnection(_rollerConnectionString);
+        var connection = new SqliteConnection(connectionString);
         try
         {
             await connection.OpenAsync(ct);
             await AttachAsync(connection, "events", Path.GetFullPath(_path), "ro");
-            // The event index too, read-only: a rebuild reads the rolled events through it.
-            await AttachIndexAsync(connection, "ro");
-            // synchronous=NORMAL: a roll's commit is not fsynced. A power loss may take the last rolls back
-            // with it, watermark and cells together (one file, one commit), and the roller folds those events
-            // again; what it must never do is keep a roll of events the main file lost, which
-            // WriteRollupsAsync rules out by waiting for the events' fsync before committing. The automatic
-            // checkpoint (default 1,000 pages) copies the rollups' WAL back at the end of a roll.
+            if (attachMore is not null) await attachMore(connection);
+            // synchronous=NORMAL: a commit here is not fsynced. A power loss may take the last rolls (passes) back
+            // with it, watermark and rows together (one file, one commit), and the loop does them again; what it
+            // must never do is keep rows for events the main file lost, which WriteBesideAsync rules out by waiting
+            // for the events' fsync before committing. The automatic checkpoint (default 1,000 pages) copies the
+            // file's WAL back at the end of a write.
             await connection.ExecuteAsync($"PRAGMA main.synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; " +
                 $"PRAGMA main.cache_size=-65536; PRAGMA main.journal_size_limit={RollupsWalTrimBytes};");
         }
@@ -618,8 +624,7 @@ public sealed class SqliteStore : IKassaStore
             await connection.DisposeAsync();
             throw;
         }
-        _rollerWriter = new KeptConnection(connection, new SqliteStatementCache(connection), 0);
-        return _rollerWriter;
+        return new KeptConnection(connection, new SqliteStatementCache(connection), 0);
     }
 
     /// <summary>What the rollups file's WAL is trimmed back to after its checkpoints (16 MiB).</summary>
@@ -638,15 +643,23 @@ public sealed class SqliteStore : IKassaStore
     /// were committed, so this makes them durable before a roll of them can be, and a power loss never leaves
     /// rollups of events that are gone (whose retried ingest would then be counted twice).
     /// </summary>
-    public async Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
+    public Task<T> WriteRollupsAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default) =>
+        WriteBesideAsync(_rollerGate, OpenRollerWriterAsync, DropRollerWriter, work, ct);
+
+    /// <summary>
+    /// A write transaction of a file beside the main one, under its gate, durable-ordered after the main file's
+    /// commits it may have read (see <see cref="WriteRollupsAsync{T}"/>); a failure drops the kept connection.
+    /// </summary>
+    private async Task<T> WriteBesideAsync<T>(SemaphoreSlim gate, Func<CancellationToken, Task<KeptConnection>> open, Action drop,
+        Func<IStoreSession, Task<T>> work, CancellationToken ct)
     {
-        await _rollerGate.WaitAsync(ct);
+        await gate.WaitAsync(ct);
         try
         {
-            var writer = await OpenRollerWriterAsync(ct);
+            var writer = await open(ct);
             // Deferred: BEGIN IMMEDIATE would also open a read of the main file at once (every attached file
-            // joins it), held through the whole roll. The work's first statement takes the rollups file's write
-            // lock instead (LockRollerAsync), and the main file is read only where the work reads it.
+            // joins it), held through the whole write. The work's first statement takes this file's write
+            // lock instead (LockRollerAsync, the indexer's watermark update), and the main file is read only where the work reads it.
             await using var tx = writer.Connection.BeginTransaction(deferred: true);
             var session = new SqlSession(writer.Connection, tx, Dialect, writer.Statements);
             var result = await work(session);
@@ -657,12 +670,12 @@ public sealed class SqliteStore : IKassaStore
         }
         catch
         {
-            DropRollerWriter();
+            drop();
             throw;
         }
         finally
         {
-            _rollerGate.Release();
+            gate.Release();
         }
     }
 
@@ -672,27 +685,8 @@ public sealed class SqliteStore : IKassaStore
     /// <summary>The indexer's kept connection: the index file, with the main file attached read-only as <c>events</c>; used only under <see cref="_indexerGate"/>.</summary>
     private KeptConnection? _indexerWriter;
 
-    private async Task<KeptConnection> OpenIndexerWriterAsync(CancellationToken ct)
-    {
-        if (_indexerWriter is not null) return _indexerWriter;
-        var connection = new SqliteConnection(_indexerConnectionString);
-        try
-        {
-            await connection.OpenAsync(ct);
-            await AttachAsync(connection, "events", Path.GetFullPath(_path), "ro");
-            // As the roller's (OpenRollerWriterAsync): not fsynced at commit, the events' fsync waited for before it,
-            // automatic checkpoints at the end of a pass.
-            await connection.ExecuteAsync($"PRAGMA main.synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; " +
-                $"PRAGMA main.cache_size=-65536; PRAGMA main.journal_size_limit={RollupsWalTrimBytes};");
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-        _indexerWriter = new KeptConnection(connection, new SqliteStatementCache(connection), 0);
-        return _indexerWriter;
-    }
+    private async Task<KeptConnection> OpenIndexerWriterAsync(CancellationToken ct) =>
+        _indexerWriter ??= await OpenBesideAsync(_indexerConnectionString, null, ct);
 
     private void DropIndexerWriter()
     {
@@ -706,30 +700,8 @@ public sealed class SqliteStore : IKassaStore
     /// events read are made durable in the main file before the pass commits, so a power loss never leaves index
     /// entries (and a watermark past them) for events that are gone.
     /// </summary>
-    public async Task<T> WriteEventIndexAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default)
-    {
-        await _indexerGate.WaitAsync(ct);
-        try
-        {
-            var writer = await OpenIndexerWriterAsync(ct);
-            await using var tx = writer.Connection.BeginTransaction(deferred: true);
-            var session = new SqlSession(writer.Connection, tx, Dialect, writer.Statements);
-            var result = await work(session);
-            await session.FlushAsync();
-            await MainCommitsDurableAsync();
-            await tx.CommitAsync(CancellationToken.None);
-            return result;
-        }
-        catch
-        {
-            DropIndexerWriter();
-            throw;
-        }
-        finally
-        {
-            _indexerGate.Release();
-        }
-    }
+    public Task<T> WriteEventIndexAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default) =>
+        WriteBesideAsync(_indexerGate, OpenIndexerWriterAsync, DropIndexerWriter, work, ct);
 
     /// <summary>
     /// Completes when every commit of the main file made before the call is durable. The last number is read
