@@ -365,10 +365,10 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             tenant.AccountId, tenant.Livemode, customerId, eventName, from = from is { } f ? Micros.From(f) : 0, to = to is { } t ? Micros.From(t) : 0,
             afterTs = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit, bucket = customerId is null ? 0 : EventRunBucket(customerId),
         };
-        // The events' customer and time orders are the roller's (meter_event_index by customer, meter_event_times
-        // across customers; on SQLite in the rollups file), which hold exactly the events behind the watermark; the
-        // ones at or above it are read by position. An event is in one part or the other, never both (ADR 0006,
-        // "The event index").
+        // The events' customer and time orders (meter_event_index by customer, meter_event_times across customers)
+        // hold exactly the events behind a watermark — the roller's on PostgreSQL, the event indexer's on SQLite
+        // (its own file) — and the ones at or above it are read by position. An event is in one part or the other,
+        // never both (ADR 0006, "The event index", "The event index in its own file").
         if (s.Dialect.IsPostgres)
         {
             return IndexedAndUnrolledPostgres(w => $"""
@@ -593,7 +593,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     /// PostgreSQL: the rolled events' customer and time orders, written by the roll beside its cells (ADR 0006, "The
     /// event index"), so the ingest transaction writes the events and their dedupe key only; copied inside the
     /// database, each table in its own key order (the insert then walks its pages once, left to right). SQLite's
-    /// indexer writes them in a file of its own instead (<see cref="IndexNextEventsAsync"/>).
+    /// indexer writes them in a file of its own instead (<see cref="IndexEventsAsync"/>).
     /// </summary>
     public async Task<bool> IndexRolledEventsAsync(long watermark, long upper)
     {

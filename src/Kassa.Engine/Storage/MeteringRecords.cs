@@ -134,7 +134,7 @@ public interface IMeteringStore
     /// <summary>
     /// PostgreSQL: records the rolled events — those at positions [<paramref name="watermark"/>, <paramref name="upper"/>) —
     /// in the customer and time order the list and usage queries read, in the roll's transaction (ADR 0006, "The event
-    /// index"), copying the range inside the database. SQLite: nothing; its indexer does it (<see cref="IndexNextEventsAsync"/>).
+    /// index"), copying the range inside the database. SQLite: nothing; its indexer does it (<see cref="IndexEventsAsync"/>).
     /// </summary>
     /// <returns>Whether the roll wrote the index (PostgreSQL).</returns>
     Task<bool> IndexRolledEventsAsync(long watermark, long upper);
