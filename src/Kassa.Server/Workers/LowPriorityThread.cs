@@ -79,8 +79,15 @@ internal static class LowPriorityThread
 
         public override void Post(SendOrPostCallback d, object? state)
         {
-            // After the loop ended nothing of it is left to run; a late post (a timer's) has no one to run it.
-            if (!_posted.IsAddingCompleted) _posted.TryAdd((d, state));
+            // After the loop ended nothing of it is left to run; a late post (a timer's) has no one to run it. Checking
+            // IsAddingCompleted first would race with Complete: TryAdd throws once adding is complete.
+            try
+            {
+                _posted.TryAdd((d, state));
+            }
+            catch (InvalidOperationException) when (_posted.IsAddingCompleted)
+            {
+            }
         }
 
         public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("the loop's context runs posted work only");
