@@ -80,6 +80,10 @@ public sealed class StoredBucket
 
     public bool Changed =>
         Loaded != (Bucket.Granted, Bucket.Used, Bucket.Held, Bucket.Voided, Bucket.ExpiryRecorded, Bucket.ExpiresAt);
+
+    /// <summary>Whether a column an index covers (voided, expiry_recorded, expires_at) changed, not only the amounts.</summary>
+    public bool StatusChanged =>
+        (Loaded.Voided, Loaded.ExpiryRecorded, Loaded.ExpiresAt) != (Bucket.Voided, Bucket.ExpiryRecorded, Bucket.ExpiresAt);
 }
 
 /// <summary>
