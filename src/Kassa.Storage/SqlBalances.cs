@@ -192,12 +192,23 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         // writer's row lock on the customer makes it see the first one next time.
         await RowWriter.ExecuteAsync(s, $"INSERT INTO feature_balances ({HeaderColumns}) VALUES ({Params(HeaderColumns)}) ON CONFLICT DO NOTHING", fresh, HeaderValues);
         foreach (var h in fresh) h.IsNew = false;
+        // next_reset_at is assigned only when it moved: assigning an indexed column rewrites its index entry
+        // even with the same value (one random page of feature_balances_due per grant; see SaveBucketsAsync).
+        await RowWriter.ExecuteAsync(s, """
+            UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
+                anchor = @anchor, period_start = @period_start, rollover = @rollover, rollover_max = @rollover_max,
+                subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
+            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
+            """, existing.Where(h => !h.NextResetChanged).ToList(), h => [
+                h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
+                h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
+                h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
         await RowWriter.ExecuteAsync(s, """
             UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
                 anchor = @anchor, period_start = @period_start, next_reset_at = @next_reset, rollover = @rollover, rollover_max = @rollover_max,
                 subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
             WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
-            """, existing, h => [
+            """, existing.Where(h => h.NextResetChanged).ToList(), h => [
                 h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
                 h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
                 h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);

@@ -61,6 +61,9 @@ public sealed class BalanceHeader
     /// checks and tracks) leaves the header as it was and skips its UPDATE: one row write fewer per customer.
     /// </summary>
     public bool Changed => IsNew || Stored != Columns;
+
+    /// <summary>Whether the next reset moved (the one column of a save that an index covers, feature_balances_due).</summary>
+    public bool NextResetChanged => Stored is not { } stored || stored.Item8 != NextResetAt;
 }
 
 /// <summary>A bucket with the keys it is stored under.</summary>
