@@ -192,28 +192,34 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         // writer's row lock on the customer makes it see the first one next time.
         await RowWriter.ExecuteAsync(s, $"INSERT INTO feature_balances ({HeaderColumns}) VALUES ({Params(HeaderColumns)}) ON CONFLICT DO NOTHING", fresh, HeaderValues);
         foreach (var h in fresh) h.IsNew = false;
-        // next_reset_at is assigned only when it moved: assigning an indexed column rewrites its index entry
-        // even with the same value (one random page of feature_balances_due per grant; see SaveBucketsAsync).
-        await RowWriter.ExecuteAsync(s, """
-            UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
-                anchor = @anchor, period_start = @period_start, rollover = @rollover, rollover_max = @rollover_max,
-                subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
-            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
-            """, existing.Where(h => !h.NextResetChanged).ToList(), h => [
-                h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
-                h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
-                h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
-        await RowWriter.ExecuteAsync(s, """
-            UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
-                anchor = @anchor, period_start = @period_start, next_reset_at = @next_reset, rollover = @rollover, rollover_max = @rollover_max,
-                subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
-            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
-            """, existing.Where(h => h.NextResetChanged).ToList(), h => [
-                h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
-                h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
-                h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId]);
+        // next_reset_at is assigned only when it moved: a statement that assigns an indexed column rewrites the
+        // index entry even with the same value (a feature_balances_due page per grant; see BucketUpdateSql).
+        await RowWriter.ExecuteAsync(s, HeaderUpdate[0], existing.Where(h => !h.NextResetChanged).ToList(), h => HeaderUpdateValues(h, nextReset: false));
+        await RowWriter.ExecuteAsync(s, HeaderUpdate[1], existing.Where(h => h.NextResetChanged).ToList(), h => HeaderUpdateValues(h, nextReset: true));
         foreach (var h in headers) h.Stored = h.Columns;
     }
+
+    /// <summary>A header's UPDATE without and with next_reset_at (built once: the batch path runs them per batch).</summary>
+    private static readonly string[] HeaderUpdate = [HeaderUpdateSql(nextReset: false), HeaderUpdateSql(nextReset: true)];
+
+    private static string HeaderUpdateSql(bool nextReset) => $"""
+        UPDATE feature_balances SET overage = @overage, overage_policy = @policy, unlimited = @unlimited, allowance = @allowance, reset = @reset,
+            anchor = @anchor, period_start = @period_start,{(nextReset ? " next_reset_at = @next_reset," : "")} rollover = @rollover, rollover_max = @rollover_max,
+            subscription_id = @subscription_id, version = @version, updated_at = @updated_at, overage_price = @overage_price
+        WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id
+        """;
+
+    private static object?[] HeaderUpdateValues(BalanceHeader h, bool nextReset) => nextReset
+        ? [
+            h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
+            h.NextResetAt is { } n ? Micros.From(n) : null, h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
+            h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId,
+        ]
+        : [
+            h.Overage, OverageToRow(h.OveragePolicy), h.Unlimited, h.Allowance, h.Reset, Micros.From(h.Anchor), Micros.From(h.PeriodStart),
+            h.Rollover, h.RolloverMax, h.SubscriptionId, h.Version, Micros.From(h.UpdatedAt), h.OveragePrice,
+            h.AccountId, h.Livemode, h.CustomerId, h.FeatureId, h.EntityId,
+        ];
 
     // A boolean feature's entitlement row has always stored "boolean" in overage_policy; it is a flag
     // (no balance, no policy) in memory, and the column keeps its strings so no migration is needed.
@@ -242,28 +248,37 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
                 BalanceWords.Wire(b.Bucket.Category), b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, Micros.From(b.Bucket.EffectiveAt),
                 b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null, Micros.From(b.Bucket.CreatedAt), b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Name, b.Metadata,
             ]);
-        // A statement that assigns an indexed column rewrites that index's entry even when the value is the
-        // same, so a bucket whose expiry and status did not change (every check and track) sets its amounts
-        // only: otherwise each one also dirtied a page of balance_buckets_expiring, a third of the pages a
-        // uniform check wrote (one WAL frame and one checkpoint write each; bench/README.md).
         var stored = buckets.Where(b => !b.IsNew).ToList();
-        await RowWriter.ExecuteAsync(s, """
-            UPDATE balance_buckets SET granted = @granted, used = @used, held = @held
-            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id AND id = @id
-            """, stored.Where(b => !b.StatusChanged).ToList(), b => [
-                b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id]);
-        await RowWriter.ExecuteAsync(s, """
-            UPDATE balance_buckets SET granted = @granted, used = @used, held = @held, voided = @voided, expiry_recorded = @expiry_recorded, expires_at = @expires_at
-            WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id AND id = @id
-            """, stored.Where(b => b.StatusChanged).ToList(), b => [
-                b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null,
-                b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id]);
+        await RowWriter.ExecuteAsync(s, BucketUpdate[0], stored.Where(b => !b.StatusChanged).ToList(), b => BucketUpdateValues(b, status: false));
+        await RowWriter.ExecuteAsync(s, BucketUpdate[1], stored.Where(b => b.StatusChanged).ToList(), b => BucketUpdateValues(b, status: true));
         foreach (var b in buckets)
         {
             b.IsNew = false;
             b.Loaded = (b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt);
         }
     }
+
+    /// <summary>
+    /// A bucket's UPDATE; with <paramref name="status"/> false, its amounts only. A statement that assigns an indexed
+    /// column rewrites that index's entry even when the value is the same, so a bucket whose expiry and status did
+    /// not change (every check and track) must not assign them: each one otherwise also dirtied a page of
+    /// balance_buckets_expiring, a third of the pages a uniform check wrote (one WAL frame and one checkpoint write
+    /// each; ADR 0015 addendum).
+    /// </summary>
+    private static string BucketUpdateSql(bool status) => $"""
+        UPDATE balance_buckets SET granted = @granted, used = @used, held = @held{(status ? ", voided = @voided, expiry_recorded = @expiry_recorded, expires_at = @expires_at" : "")}
+        WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id AND id = @id
+        """;
+
+    private static object?[] BucketUpdateValues(StoredBucket b, bool status) => status
+        ? [
+            b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null,
+            b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id,
+        ]
+        : [b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id];
+
+    /// <summary>A bucket's UPDATE of its amounts only, and with its status (built once).</summary>
+    private static readonly string[] BucketUpdate = [BucketUpdateSql(status: false), BucketUpdateSql(status: true)];
 
     public Task InsertLocksAsync(IReadOnlyList<LockRecord> locks) =>
         RowWriter.ExecuteAsync(s, $"INSERT INTO locks ({LockColumns}) VALUES ({Params(LockColumns)})", locks, l =>
