@@ -313,18 +313,22 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         RowWriter.ExecuteAsync(s, $"INSERT INTO credit_transactions ({TransactionColumns}) VALUES ({Params(TransactionColumns)})", transactions, t =>
             [t.AccountId, t.Livemode, t.Id, t.CustomerId, t.FeatureId, t.EntityId, BalanceWords.Wire(t.Type), t.Amount, t.BucketId, t.BalanceAfter, t.SourceType, t.SourceId, Micros.From(t.CreatedAt)]);
 
+    private static readonly string ResetType = BalanceWords.Wire(MovementType.Reset);
+
     public async Task<IReadOnlyDictionary<string, long>> ResetOverageAsync(Tenant tenant, string customerId, IReadOnlyCollection<string> featureIds,
         DateTimeOffset from, DateTimeOffset to)
     {
         var sums = new Dictionary<string, long>(StringComparer.Ordinal);
         if (featureIds.Count == 0) return sums;
+        // The type as a literal: SQLite reads this through credit_transactions_resets, an index over those rows only,
+        // and uses a partial index only for a query whose condition names its own (ADR 0018).
         await using var r = await s.Connection.ExecuteReaderAsync($"""
             SELECT feature_id, SUM(amount) FROM credit_transactions
             WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND created_at > @from AND created_at <= @to
-              AND type = @reset AND {s.In("feature_id", "features", featureIds)}
+              AND type = '{ResetType}' AND {s.In("feature_id", "features", featureIds)}
             GROUP BY feature_id
             """, new { tenant.AccountId, tenant.Livemode, customerId, from = Micros.From(from), to = Micros.From(to),
-                reset = BalanceWords.Wire(MovementType.Reset), features = s.List(featureIds) }, s.Transaction);
+                features = s.List(featureIds) }, s.Transaction);
         while (await r.ReadAsync()) sums[r.GetString(0)] = r.GetInt64(1);
         return sums;
     }
@@ -387,14 +391,44 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 
     public async Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit)
     {
-        await using var r = await s.Connection.ExecuteReaderAsync($"""
-            SELECT {TransactionColumns} FROM credit_transactions
-            WHERE account_id = @AccountId AND livemode = @Livemode AND (@customerId IS NULL OR customer_id = @customerId)
-              AND (@featureId IS NULL OR feature_id = @featureId)
-              AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
-            ORDER BY created_at DESC, id DESC LIMIT @limit
-            """, new { tenant.AccountId, tenant.Livemode, customerId, featureId, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit },
-            s.Transaction);
+        var args = new
+        {
+            tenant.AccountId, tenant.Livemode, customerId, featureId, afterCreated = after?.CreatedMicros ?? 0,
+            afterId = after?.Id ?? "", limit, bucket = customerId is null ? 0 : IndexRuns.Bucket(customerId),
+        };
+        // Only the filters asked for, so each statement's text names its own and the planner can seek on them (a
+        // condition such as "@customerId IS NULL OR customer_id = @customerId" is no equality it can use).
+        string Where(string p) =>
+            $"{p}account_id = @AccountId AND {p}livemode = @Livemode" + (customerId is null ? "" : $" AND {p}customer_id = @customerId") +
+            (featureId is null ? "" : " AND t.feature_id = @featureId") + (after is null ? "" : $" AND ({p}created_at, {p}id) < (@afterCreated, @afterId)");
+        // PostgreSQL, and SQLite across customers: the table itself. SQLite by customer (ADR 0018): the movements behind
+        // the indexer's watermark through the index file's customer order, those at or above it by position; a
+        // movement is in one part or the other, never both. One statement, so the watermark and both parts are read at once.
+        // The part at or above the watermark walks positions (NOT INDEXED: the planner otherwise took the primary key's
+        // tenant prefix and read every movement of the tenant, 50 ms at 500,000); it is the indexer's lag, a few thousand.
+        // A customer's entries behind the watermark are in the customer order or in one of the runs in front of it (at
+        // most IndexRuns.Buckets - 1, each looked up by its place in the list, in the customer's bucket).
+        var runs = string.Concat(Enumerable.Range(0, IndexRuns.Buckets - 1).Select(k => $"""
+                UNION ALL
+                SELECT * FROM (SELECT {Qualified("t.")} FROM credit_transaction_runs i CROSS JOIN credit_transactions t
+                                 ON t.account_id = i.account_id AND t.livemode = i.livemode AND t.id = i.id
+                               WHERE i.run = (SELECT run FROM credit_transaction_run_list ORDER BY run LIMIT 1 OFFSET {k}) AND i.bucket = @bucket
+                                 AND {Where("i.")} ORDER BY i.created_at DESC, i.id DESC LIMIT @limit)
+
+            """));
+        var sql = s.Dialect.IsPostgres || customerId is null
+            ? $"SELECT {TransactionColumns} FROM credit_transactions t WHERE {Where("t.")} ORDER BY created_at DESC, id DESC LIMIT @limit"
+            : $"""
+              SELECT {TransactionColumns} FROM (
+                SELECT * FROM (SELECT {Qualified("t.")} FROM credit_transaction_index i CROSS JOIN credit_transactions t
+                                 ON t.account_id = i.account_id AND t.livemode = i.livemode AND t.id = i.id
+                               WHERE {Where("i.")} ORDER BY i.created_at DESC, i.id DESC LIMIT @limit)
+              {runs}  UNION ALL
+                SELECT * FROM (SELECT {Qualified("t.")} FROM credit_transactions t NOT INDEXED
+                               WHERE t.rowid >= (SELECT watermark FROM credit_indexer WHERE id = 1) AND {Where("t.")} ORDER BY t.created_at DESC, t.id DESC LIMIT @limit))
+              ORDER BY created_at DESC, id DESC LIMIT @limit
+              """;
+        await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
         var list = new List<CreditTransactionRecord>();
         while (await r.ReadAsync())
         {
@@ -403,6 +437,71 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
                 Micros.To(r.GetInt64(12))));
         }
         return list;
+    }
+
+    /// <summary>The movement columns with a table alias, for the SQLite parts that join the index file.</summary>
+    private static string Qualified(string alias) => string.Join(", ", TransactionColumns.Split(", ").Select(c => alias + c));
+
+    /// <summary>
+    /// SQLite's credit indexer, its read (ADR 0018), in a read session: the indexer's watermark and the committed
+    /// movements at or above it by position, at most <paramref name="movementsMax"/>. Positions are rowids, which the
+    /// single writer hands out in commit order and no statement deletes: every position this read sees is final.
+    /// </summary>
+    public async Task<CreditsToIndex> ReadCreditTransactionsToIndexAsync(int movementsMax)
+    {
+        if (s.Dialect.IsPostgres) throw new NotSupportedException("PostgreSQL keeps credit_transactions' customer index in the table");
+        var watermark = await s.Connection.ExecuteScalarAsync<long>("SELECT watermark FROM credit_indexer WHERE id = 1", transaction: s.Transaction);
+        var keys = new List<CreditIndexKey>();
+        await using (var r = await s.Connection.ExecuteReaderAsync("""
+            SELECT rowid, account_id, livemode, customer_id, created_at, id FROM credit_transactions WHERE rowid >= @watermark ORDER BY rowid LIMIT @movementsMax
+            """, new { watermark, movementsMax }, s.Transaction))
+        {
+            while (await r.ReadAsync()) keys.Add(new CreditIndexKey(r.GetString(1), r.GetBoolean(2), r.GetString(3), r.GetInt64(4), r.GetString(5), r.GetInt64(0)));
+        }
+        return new CreditsToIndex(watermark, keys.Count == 0 ? watermark : keys[^1].Position + 1, keys);
+    }
+
+    /// <summary>
+    /// SQLite's credit indexer, its write, in the index file's write transaction: the movements read into a run in
+    /// front of the customer order, one bucket of customers moved from every run into it (<see cref="IndexRuns"/>), and
+    /// the watermark moved past them — unless another pass moved it since the read (nothing written then).
+    /// </summary>
+    public async Task<int> IndexCreditTransactionsAsync(CreditsToIndex read, DateTimeOffset now)
+    {
+        // The watermark row first: it takes the index file's write lock at once (a deferred transaction), and the pass's number with it.
+        var (watermark, pass) = await s.Connection.QuerySingleAsync<(long, long)>(
+            "UPDATE credit_indexer SET passes = passes WHERE id = 1 RETURNING watermark, passes", transaction: s.Transaction);
+        if (watermark != read.Watermark || read.Keys.Count == 0) return 0;
+        var run = read.Keys.Select(k => (Bucket: IndexRuns.Bucket(k.CustomerId), Key: k)).ToList();
+        // The run in its key order, so the insert walks its pages once, left to right.
+        run.Sort(static (x, y) =>
+        {
+            var c = x.Bucket.CompareTo(y.Bucket);
+            if (c == 0) c = string.CompareOrdinal(x.Key.AccountId, y.Key.AccountId);
+            if (c == 0) c = x.Key.Livemode.CompareTo(y.Key.Livemode);
+            if (c == 0) c = string.CompareOrdinal(x.Key.CustomerId, y.Key.CustomerId);
+            if (c == 0) c = x.Key.CreatedMicros.CompareTo(y.Key.CreatedMicros);
+            return c != 0 ? c : string.CompareOrdinal(x.Key.Id, y.Key.Id);
+        });
+        // No ON CONFLICT: a movement is indexed by the one pass that moves the watermark past it (checked above, under
+        // the file's lock), so a key already there would mean a pass repeated — refused rather than skipped.
+        await RowWriter.ExecuteAsync(s, """
+            INSERT INTO credit_transaction_runs (run, bucket, account_id, livemode, customer_id, created_at, id) VALUES (@run, @bucket, @a, @l, @customer, @created, @id)
+            """, run, e => [watermark, e.Bucket, e.Key.AccountId, e.Key.Livemode, e.Key.CustomerId, e.Key.CreatedMicros, e.Key.Id]);
+        // The move and the list's upkeep, as for the events (SqlMetering.IndexEventsAsync): the bucket's entries of every
+        // run (this one's too) into the customer order, in its key order, then out of the runs; a run written 15 passes
+        // ago has had every bucket moved since, so it leaves the list, which the reads rely on holding 15 runs at most.
+        await s.Connection.ExecuteAsync($"""
+            INSERT INTO credit_transaction_run_list (run, pass) VALUES (@watermark, @pass);
+            INSERT INTO credit_transaction_index (account_id, livemode, customer_id, created_at, id)
+              SELECT i.account_id, i.livemode, i.customer_id, i.created_at, i.id
+              FROM credit_transaction_run_list l CROSS JOIN credit_transaction_runs i WHERE i.run = l.run AND i.bucket = @moving
+              ORDER BY i.account_id, i.livemode, i.customer_id, i.created_at, i.id;
+            DELETE FROM credit_transaction_runs WHERE run IN (SELECT run FROM credit_transaction_run_list) AND bucket = @moving;
+            DELETE FROM credit_transaction_run_list WHERE pass <= @pass - {IndexRuns.Buckets - 1};
+            UPDATE credit_indexer SET watermark = @upper, passes = passes + 1, indexed_movements = indexed_movements + @count, updated_at = @now WHERE id = 1;
+            """, new { watermark, pass, moving = (int)(pass % IndexRuns.Buckets), upper = read.Upper, count = run.Count, now = Micros.From(now) }, s.Transaction);
+        return run.Count;
     }
 
     public async Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit)

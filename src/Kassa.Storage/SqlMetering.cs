@@ -698,20 +698,11 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         return new IndexPass(run.Count, read.Upper);
     }
 
-    /// <summary>
-    /// SQLite: buckets of customers the runs in front of the customer index are moved by, one a roll; so also the
-    /// most runs listed at once less one (rollups migration 0003). More buckets, fewer index pages written per
-    /// event and more runs for a customer read to look up.
-    /// </summary>
-    public const int EventRunBuckets = 16;
+    /// <summary>SQLite: buckets of customers the event runs are moved by (<see cref="IndexRuns.Buckets"/>).</summary>
+    public const int EventRunBuckets = IndexRuns.Buckets;
 
-    /// <summary>A customer's bucket: a hash of its id that never changes (FNV-1a over the UTF-16 code units; not string.GetHashCode, which differs per process).</summary>
-    public static int EventRunBucket(string customerId)
-    {
-        var hash = 2166136261u;
-        foreach (var ch in customerId) hash = (hash ^ ch) * 16777619u;
-        return (int)(hash % EventRunBuckets);
-    }
+    /// <summary>A customer's bucket in the event runs (<see cref="IndexRuns.Bucket"/>).</summary>
+    public static int EventRunBucket(string customerId) => IndexRuns.Bucket(customerId);
 
     public Task AdvanceRollerAsync(long watermark, DateTimeOffset? rolledThrough, long events, DateTimeOffset now) =>
         s.Connection.ExecuteAsync($"""

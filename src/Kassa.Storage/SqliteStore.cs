@@ -268,6 +268,7 @@ public sealed class SqliteStore : IKassaStore
                 beforeScript: script => script.Name == "0024_rollups_in_own_file" ? MoveRollupsAsync(connection) : Task.CompletedTask);
             await RefuseRollupsAheadAsync(connection);
             await FillEventIndexAsync(connection);
+            await EmptyCreditIndexAheadAsync(connection);
         }
         finally
         {
@@ -370,6 +371,25 @@ public sealed class SqliteStore : IKassaStore
             UPDATE eventindex.meter_indexer SET filled = 1 WHERE id = 1;
             """, transaction: tx);
         await tx.CommitAsync();
+    }
+
+    /// <summary>
+    /// The credit index (ADR 0018) must hold only movements the main file has, and every one behind its watermark. One
+    /// from another moment (its watermark past the last movement's position: a restore of one file) is emptied, in one
+    /// transaction of the index file; the indexer then takes every movement from position 1, and a customer's list
+    /// reads them by position until it has. A new file starts there anyway.
+    /// </summary>
+    private static async Task EmptyCreditIndexAheadAsync(SqliteConnection connection)
+    {
+        var (watermark, last) = await connection.QuerySingleAsync<(long, long)>(
+            "SELECT (SELECT watermark FROM eventindex.credit_indexer WHERE id = 1), (SELECT coalesce(max(rowid), 0) FROM main.credit_transactions)");
+        if (watermark <= last + 1) return;
+        await using var reset = connection.BeginTransaction(deferred: false);
+        await connection.ExecuteAsync("""
+            DELETE FROM eventindex.credit_transaction_index; DELETE FROM eventindex.credit_transaction_runs; DELETE FROM eventindex.credit_transaction_run_list;
+            UPDATE eventindex.credit_indexer SET watermark = 1, passes = 0, indexed_movements = 0 WHERE id = 1;
+            """, transaction: reset);
+        await reset.CommitAsync();
     }
 
     /// <summary>

@@ -132,3 +132,9 @@ public sealed record CreditTransactionRecord(
 public sealed record DeferredBucket(
     string AccountId, bool Livemode, string CustomerId, string FeatureId, string EntityId, string Id, long Granted, long Used, bool Voided,
     long DeferredAmount, string Currency, long RecognizedAmount);
+
+/// <summary>What SQLite's credit indexer read (ADR 0018): the movements at positions [<see cref="Watermark"/>, <see cref="Upper"/>), their index keys.</summary>
+public sealed record CreditsToIndex(long Watermark, long Upper, IReadOnlyList<CreditIndexKey> Keys);
+
+/// <summary>A movement's keys in the credit index: its customer order and its position (rowid) in credit_transactions.</summary>
+public readonly record struct CreditIndexKey(string AccountId, bool Livemode, string CustomerId, long CreatedMicros, string Id, long Position);

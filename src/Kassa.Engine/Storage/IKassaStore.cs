@@ -286,6 +286,10 @@ public interface IBalanceStore
     /// <summary>Per feature, the totals of the customer's grants live at <paramref name="now"/>, summed by the database over every grant (no window).</summary>
     Task<IReadOnlyList<GrantTotals>> SummarizeGrantsAsync(Tenant tenant, string customerId, DateTimeOffset now);
     Task<IReadOnlyList<CreditTransactionRecord>> ListTransactionsAsync(Tenant tenant, string? customerId, string? featureId, Cursor? after, int limit);
+    /// <summary>SQLite's credit indexer, its read (ADR 0018): the watermark and the committed movements at or above it, at most <paramref name="movementsMax"/>.</summary>
+    Task<CreditsToIndex> ReadCreditTransactionsToIndexAsync(int movementsMax);
+    /// <summary>SQLite's credit indexer, its write, in the index file (<see cref="IKassaStore.WriteEventIndexAsync{T}"/>): returns the movements indexed, 0 when another pass moved the watermark since the read.</summary>
+    Task<int> IndexCreditTransactionsAsync(CreditsToIndex read, DateTimeOffset now);
     /// <summary>Customers with a period that has ended or a bucket that has expired but is not recorded yet (bounded).</summary>
     Task<IReadOnlyList<(Tenant Tenant, string CustomerId)>> DueForMaintenanceAsync(DateTimeOffset now, int limit);
     /// <summary>Held locks past their expiry, oldest first (the lock-expiry worker's input).</summary>

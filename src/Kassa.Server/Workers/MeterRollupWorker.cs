@@ -1,3 +1,4 @@
+using Kassa.Engine.Balances;
 using Kassa.Engine.Metering;
 using Kassa.Engine.Storage;
 
@@ -33,7 +34,7 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
         return store.Engine == "sqlite" ? Task.WhenAll(rolling, LowPriorityThread.Run("kassa-event-indexer", () => IndexAsync(stoppingToken))) : rolling;
     }
 
-    /// <summary>The indexer's loop: passes while they come back full (at most <see cref="ChunksPerRound"/>), then the next tick.</summary>
+    /// <summary>The index file's loop (SQLite): event passes, then credit movement passes, each while they come back full (at most <see cref="ChunksPerRound"/>), then the next tick.</summary>
     private async Task IndexAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
@@ -41,6 +42,7 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
         using var gauge = Kassa.Engine.Telemetry.KassaMeters.ReportMeterIndexerLag(() =>
             Interlocked.Read(ref lagTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null);
         var nextStatus = time.GetTimestamp();
+        var nextCredit = time.GetTimestamp();
         do
         {
             // Before the round's passes, as for the roller: right after them the backlog is empty whenever it keeps up.
@@ -66,6 +68,23 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "meter event index pass failed; retrying in {Interval}", Interval);
+            }
+            // The credit movements' customer order lives in the same file (ADR 0018): its passes take turns with the
+            // events' on this thread rather than waiting for the file's lock on another, every IndexCreditTransactions.Interval.
+            try
+            {
+                if (time.GetElapsedTime(nextCredit) >= TimeSpan.Zero)
+                {
+                    nextCredit = time.GetTimestamp() + (long)(IndexCreditTransactions.Interval.TotalSeconds * time.TimestampFrequency);
+                    for (var pass = 0; pass < ChunksPerRound && !stoppingToken.IsCancellationRequested; pass++)
+                    {
+                        if (!await IndexCreditTransactions.IndexOnceAsync(store, time, stoppingToken)) break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "credit transaction index pass failed; retrying in {Interval}", Interval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
