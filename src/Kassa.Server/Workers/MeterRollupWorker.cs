@@ -84,7 +84,7 @@ public sealed class MeterRollupWorker(IKassaStore store, TimeProvider time, ILog
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "credit transaction index pass failed; retrying in {Interval}", Interval);
+                logger.LogWarning(e, "credit transaction index pass failed; retrying in {Interval}", IndexCreditTransactions.Interval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
