@@ -80,7 +80,7 @@ public sealed class SqliteCreditIndexTests : IDisposable
                 random.Next(2) == 0 ? "api" : "seats", MovementType.Consume, -1 - i, Hour.AddSeconds(random.Next(600)))).ToList();
             await InsertAsync(store, batch);
             stored.AddRange(batch);
-            // The indexer runs after two rounds of three: both parts hold movements of the same customer in most lists.
+            // The indexer runs in two rounds of three: both parts hold movements of the same customer in most lists.
             pending += batch.Count;
             if (round % 3 != 2)
             {
