@@ -401,21 +401,19 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         string Where(string p) =>
             $"{p}account_id = @AccountId AND {p}livemode = @Livemode" + (customerId is null ? "" : $" AND {p}customer_id = @customerId") +
             (featureId is null ? "" : " AND t.feature_id = @featureId") + (after is null ? "" : $" AND ({p}created_at, {p}id) < (@afterCreated, @afterId)");
-        // PostgreSQL, and SQLite across customers: the table itself. SQLite by customer (ADR 0018): the movements behind
-        // the indexer's watermark through the index file's customer order, those at or above it by position; a
-        // movement is in one part or the other, never both. One statement, so the watermark and both parts are read at once.
-        // The part at or above the watermark walks positions (NOT INDEXED: the planner otherwise took the primary key's
-        // tenant prefix and read every movement of the tenant, 50 ms at 500,000); it is the indexer's lag, a few thousand.
-        // A customer's entries behind the watermark are in the customer order or in one of the runs in front of it (at
-        // most IndexRuns.Buckets - 1, each looked up by its place in the list, in the customer's bucket).
-        var runs = string.Concat(Enumerable.Range(0, IndexRuns.Buckets - 1).Select(k => $"""
+        // PostgreSQL, and SQLite across customers: the table itself. SQLite by customer (ADR 0018), in one statement so
+        // the watermark and every part are read at once: the movements behind the indexer's watermark are in the index
+        // file's customer order or in one of the runs in front of it (in the customer's bucket), those at or above it
+        // are read by position; a movement is in exactly one part. The part by position walks rowids (NOT INDEXED: the
+        // planner otherwise took the primary key's tenant prefix and read every movement of the tenant, 50 ms at
+        // 500,000); it holds the indexer's lag, a few thousand.
+        var runs = IndexRuns.EachListedRun("credit_transaction_run_list", run => $"""
                 UNION ALL
                 SELECT * FROM (SELECT {Qualified("t.")} FROM credit_transaction_runs i CROSS JOIN credit_transactions t
                                  ON t.account_id = i.account_id AND t.livemode = i.livemode AND t.id = i.id
-                               WHERE i.run = (SELECT run FROM credit_transaction_run_list ORDER BY run LIMIT 1 OFFSET {k}) AND i.bucket = @bucket
-                                 AND {Where("i.")} ORDER BY i.created_at DESC, i.id DESC LIMIT @limit)
+                               WHERE i.run = {run} AND i.bucket = @bucket AND {Where("i.")} ORDER BY i.created_at DESC, i.id DESC LIMIT @limit)
 
-            """));
+            """);
         var sql = s.Dialect.IsPostgres || customerId is null
             ? $"SELECT {TransactionColumns} FROM credit_transactions t WHERE {Where("t.")} ORDER BY created_at DESC, id DESC LIMIT @limit"
             : $"""
@@ -466,6 +464,11 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     /// front of the customer order, one bucket of customers moved from every run into it (<see cref="IndexRuns"/>), and
     /// the watermark moved past them — unless another pass moved it since the read (nothing written then).
     /// </summary>
+    private static readonly string[] CreditOrderColumns = ["account_id", "livemode", "customer_id", "created_at", "id"];
+
+    private static readonly string CreditMoveSql = IndexRuns.MoveSql("credit_transaction_index", "credit_transaction_runs", "credit_transaction_run_list",
+        CreditOrderColumns, CreditOrderColumns, skipExisting: false);
+
     public async Task<int> IndexCreditTransactionsAsync(CreditsToIndex read, DateTimeOffset now)
     {
         // The watermark row first: it takes the index file's write lock at once (a deferred transaction), and the pass's number with it.
@@ -488,17 +491,9 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         await RowWriter.ExecuteAsync(s, """
             INSERT INTO credit_transaction_runs (run, bucket, account_id, livemode, customer_id, created_at, id) VALUES (@run, @bucket, @a, @l, @customer, @created, @id)
             """, run, e => [watermark, e.Bucket, e.Key.AccountId, e.Key.Livemode, e.Key.CustomerId, e.Key.CreatedMicros, e.Key.Id]);
-        // The move and the list's upkeep, as for the events (SqlMetering.IndexEventsAsync): the bucket's entries of every
-        // run (this one's too) into the customer order, in its key order, then out of the runs; a run written 15 passes
-        // ago has had every bucket moved since, so it leaves the list, which the reads rely on holding 15 runs at most.
+        // The move and the list's upkeep (IndexRuns.MoveSql), with the watermark.
         await s.Connection.ExecuteAsync($"""
-            INSERT INTO credit_transaction_run_list (run, pass) VALUES (@watermark, @pass);
-            INSERT INTO credit_transaction_index (account_id, livemode, customer_id, created_at, id)
-              SELECT i.account_id, i.livemode, i.customer_id, i.created_at, i.id
-              FROM credit_transaction_run_list l CROSS JOIN credit_transaction_runs i WHERE i.run = l.run AND i.bucket = @moving
-              ORDER BY i.account_id, i.livemode, i.customer_id, i.created_at, i.id;
-            DELETE FROM credit_transaction_runs WHERE run IN (SELECT run FROM credit_transaction_run_list) AND bucket = @moving;
-            DELETE FROM credit_transaction_run_list WHERE pass <= @pass - {IndexRuns.Buckets - 1};
+            {CreditMoveSql}
             UPDATE credit_indexer SET watermark = @upper, passes = passes + 1, indexed_movements = indexed_movements + @count, updated_at = @now WHERE id = 1;
             """, new { watermark, pass, moving = (int)(pass % IndexRuns.Buckets), upper = read.Upper, count = run.Count, now = Micros.From(now) }, s.Transaction);
         return run.Count;

@@ -380,14 +380,14 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         // SQLite: one statement, so the watermark, the tables, the runs and the position bound are read at once.
         // A customer's entries behind the watermark are in the customer index or in one of the runs in front of it
         // (at most EventRunBuckets - 1, each looked up by its place in the list, in the customer's bucket).
-        var runs = customerId is null ? "" : string.Concat(Enumerable.Range(0, EventRunBuckets - 1).Select(k => $"""
+        var runs = customerId is null ? "" : IndexRuns.EachListedRun("meter_event_run_list", run => $"""
               UNION ALL
               SELECT * FROM (SELECT {IndexedEventColumns} FROM meter_event_runs i CROSS JOIN meter_events e
                                ON e.account_id = i.account_id AND e.livemode = i.livemode AND e.id = i.id
-                             WHERE i.run = (SELECT run FROM meter_event_run_list ORDER BY run LIMIT 1 OFFSET {k}) AND i.bucket = @bucket
+                             WHERE i.run = {run} AND i.bucket = @bucket
                                AND {Where("i.")} ORDER BY i.ts DESC, i.id DESC LIMIT @limit)
 
-            """));
+            """);
         return QueryEvents($"""
             SELECT {EventColumns} FROM (
               SELECT * FROM (SELECT {IndexedEventColumns} FROM {(customerId is null ? "meter_event_times" : "meter_event_index")} i CROSS JOIN meter_events e
@@ -681,22 +681,16 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             INSERT INTO meter_event_runs (run, bucket, account_id, livemode, customer_id, ts, id, event_name)
               VALUES (@run, @bucket, @a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
             """, run, e => [watermark, e.Bucket, e.AccountId, e.Livemode, e.CustomerId, e.Ts, e.Id, e.EventName]);
-        // The move and the list's upkeep: the bucket's entries of every run (this one's too) into the customer order,
-        // in its key order, then out of the runs; a run written 15 passes ago has had every bucket moved since (its
-        // own pass's and the 15 after), so it leaves the list, which the reads rely on holding 15 runs at most.
+        // The move and the list's upkeep (IndexRuns.MoveSql), with the watermark.
         await s.Connection.ExecuteAsync($"""
-            INSERT INTO meter_event_run_list (run, pass) VALUES (@watermark, @pass);
-            INSERT INTO meter_event_index (account_id, livemode, customer_id, ts, id, event_name)
-              SELECT i.account_id, i.livemode, i.customer_id, i.ts, i.id, i.event_name
-              FROM meter_event_run_list l CROSS JOIN meter_event_runs i WHERE i.run = l.run AND i.bucket = @moving
-              ORDER BY i.account_id, i.livemode, i.customer_id, i.ts, i.id
-              ON CONFLICT DO NOTHING;
-            DELETE FROM meter_event_runs WHERE run IN (SELECT run FROM meter_event_run_list) AND bucket = @moving;
-            DELETE FROM meter_event_run_list WHERE pass <= @pass - {EventRunBuckets - 1};
+            {EventMoveSql}
             UPDATE meter_indexer SET watermark = @upper, passes = passes + 1, indexed_events = indexed_events + @events, updated_at = @now WHERE id = 1;
             """, new { watermark, pass, moving, upper = read.Upper, events = run.Count, now = Micros.From(now) }, s.Transaction);
         return new IndexPass(run.Count, read.Upper);
     }
+
+    private static readonly string EventMoveSql = IndexRuns.MoveSql("meter_event_index", "meter_event_runs", "meter_event_run_list",
+        ["account_id", "livemode", "customer_id", "ts", "id"], ["account_id", "livemode", "customer_id", "ts", "id", "event_name"], skipExisting: true);
 
     /// <summary>SQLite: buckets of customers the event runs are moved by (<see cref="IndexRuns.Buckets"/>).</summary>
     public const int EventRunBuckets = IndexRuns.Buckets;
