@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -82,6 +83,43 @@ internal sealed class SqliteRowStatement : IDisposable
             raw.sqlite3_reset(_statement);
         }
     }
+
+    /// <summary>
+    /// Runs the statement as a query and reads every row it answers with <paramref name="read"/> (the row as a
+    /// <see cref="SqliteRawReader"/>). Null, with nothing read, when the database is busy or locked at the first
+    /// step or a value is of a type not bound here: the caller then runs the query through Microsoft.Data.Sqlite.
+    /// </summary>
+    public List<T>? TryQuery<T>(sqlite3 db, object?[] values, Func<DbDataReader, T> read)
+    {
+        try
+        {
+            for (var i = 0; i < _positions.Length; i++)
+            {
+                if (!Bind(db, _positions[i], values[i])) return null;
+            }
+            var rows = new List<T>();
+            _reader ??= new SqliteRawReader(_statement);
+            while (true)
+            {
+                var rc = raw.sqlite3_step(_statement);
+                if (rc == raw.SQLITE_ROW)
+                {
+                    rows.Add(read(_reader));
+                    continue;
+                }
+                if (rc == raw.SQLITE_DONE) return rows;
+                if (rows.Count == 0 && rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) return null;
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+        }
+        finally
+        {
+            // Reset ends the statement's read: a kept reader connection must not hold a snapshot (ADR 0012).
+            raw.sqlite3_reset(_statement);
+        }
+    }
+
+    private SqliteRawReader? _reader;
 
     private bool Bind(sqlite3 db, int position, object? value)
     {

@@ -56,6 +56,32 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
         return statement;
     }
 
+    /// <summary>
+    /// Runs a query through the connection's raw prepared statement for <paramref name="sql"/> (made on first use
+    /// and kept like a row write's) with the named <paramref name="args"/>; null when it could not run there
+    /// (<see cref="SqliteRowStatement.TryQuery{T}"/>). Microsoft.Data.Sqlite's reader costs about as much as
+    /// SQLite's own work on a few dozen short rows: the balance writer's loads (ADR 0019).
+    /// </summary>
+    internal List<T>? TryQuery<T>(string sql, Func<DbDataReader, T> read, params ReadOnlySpan<(string Name, object? Value)> args)
+    {
+        if (Stats is not null) Stats.AddOrUpdate(sql, 1, (_, n) => n + 1);
+        var names = PositionalSql.For(sql).Names;
+        var values = new object?[names.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var found = false;
+            foreach (var (name, value) in args)
+            {
+                if (name != names[i]) continue;
+                values[i] = value;
+                found = true;
+                break;
+            }
+            if (!found) throw new InvalidOperationException($"No value for @{names[i]} in: {sql}");
+        }
+        return RowStatement(sql, names).TryQuery(Inner.Handle!, values, read);
+    }
+
     internal SqliteCommand Rent(string sql)
     {
         if (_idle.TryGetValue(sql, out var idle) && idle.Count > 0) return idle.Pop();

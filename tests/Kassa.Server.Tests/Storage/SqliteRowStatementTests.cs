@@ -97,6 +97,47 @@ public sealed class SqliteRowStatementTests : IDisposable
         Assert.Single(Dump("by_statement"));
     }
 
+    [Fact]
+    public void A_query_reads_every_row_as_Microsoft_Data_Sqlite_reads_it()
+    {
+        // The balance writer's loads read rows raw (SqliteRawReader); its typed getters must answer what
+        // SqliteDataReader answers for the same stored values, NULL and the empty string included.
+        using (var transaction = _db.BeginTransaction())
+        {
+            using var fill = SqliteRowStatement.Prepare(_db.Handle!, string.Format(Insert, "by_statement"), ["n", "t", "i", "r", "f", "b", "x"]);
+            object?[][] rows =
+            [
+                [1L, "bench_ent_7", 42L, 1L, null, null, null], [2L, "", 0L, 0L, null, null, null], [3L, "héllo ✓ 𝄞", long.MinValue, 1L, null, null, null],
+                [4L, null, null, null, null, null, null], [5L, new string('ü', 300), long.MaxValue, 0L, null, null, null], [6L, "{\"a\":[1]}", -7L, 1L, null, null, null],
+            ];
+            foreach (var row in rows) Assert.Equal(1, fill.TryRun(_db.Handle!, row));
+            transaction.Commit();
+        }
+        const string query = "SELECT n, t, i, r FROM by_statement WHERE n >= @from AND n IN (SELECT value FROM json_each(@ids)) ORDER BY n";
+        static string Read(System.Data.Common.DbDataReader r) => string.Join("|",
+            r.GetInt64(0), r.IsDBNull(1) ? "null" : "'" + r.GetString(1) + "'", r.IsDBNull(2) ? "null" : r.GetInt64(2), r.IsDBNull(3) ? "null" : r.GetBoolean(3), r.FieldCount);
+        using var statement = SqliteRowStatement.Prepare(_db.Handle!, query, ["from", "ids"]);
+        var raw = statement.TryQuery(_db.Handle!, [2L, "[1,2,3,4,5,6]"], Read);
+        using var command = _db.CreateCommand();
+        command.CommandText = query;
+        command.Parameters.AddWithValue("@from", 2L);
+        command.Parameters.AddWithValue("@ids", "[1,2,3,4,5,6]");
+        var expected = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read()) expected.Add(Read(reader));
+        }
+        Assert.Equal(5, expected.Count);
+        Assert.Equal(expected, raw);
+        Assert.Equal("2|''|0|False|4", raw![0]);
+        Assert.Equal("4|null|null|null|4", raw[2]);
+        // The statement was reset: it runs again with other values, and no read is left open (the table can be dropped).
+        Assert.Equal(["1|'bench_ent_7'|42|True|4"], statement.TryQuery(_db.Handle!, [0L, "[1]"], Read));
+        using var drop = _db.CreateCommand();
+        drop.CommandText = "DROP TABLE by_command";
+        drop.ExecuteNonQuery();
+    }
+
     /// <summary>Each row as "storage class|hex of the stored bytes" per column, in order.</summary>
     private List<string> Dump(string table)
     {
