@@ -84,13 +84,21 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
 {
     private const string Columns = "account_id, livemode, id, email, name, address, metadata, test_clock_id, default_payment_method_id, created_at, updated_at, deleted_at";
 
-    public async Task<CustomerRecord?> GetAsync(Tenant tenant, string id) =>
-        (await Query($"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
-            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+    public Task<CustomerRecord?> GetAsync(Tenant tenant, string id) => One(GetSql, tenant, id);
 
-    public async Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) =>
-        (await Query($"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id{s.Dialect.ForUpdate}",
-            new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+    public Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) => One(s.Dialect.IsPostgres ? GetForUpdateSql : GetSql, tenant, id);
+
+    private static readonly string GetSql = $"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id";
+    private static readonly string GetForUpdateSql = GetSql + " FOR UPDATE";
+
+    /// <summary>One customer by id: on SQLite read raw through the kept statement (ADR 0019), as most mutations start here.</summary>
+    private async Task<CustomerRecord?> One(string sql, Tenant tenant, string id)
+    {
+        if (s.Connection is SqliteStatementCache cache
+            && cache.TryQuery(sql, ReadCustomer, ("AccountId", tenant.AccountId), ("Livemode", tenant.Livemode), ("id", id)) is { } rows)
+            return rows.FirstOrDefault();
+        return (await Query(sql, new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
+    }
 
     public async Task<bool> TryInsertAsync(CustomerRecord c) =>
         await s.Connection.ExecuteAsync($"""
@@ -145,17 +153,16 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
     {
         await using var r = await s.Connection.ExecuteReaderAsync(sql, args, s.Transaction);
         var list = new List<CustomerRecord>();
-        while (await r.ReadAsync())
-        {
-            list.Add(new CustomerRecord(
-                r.GetString(0), r.GetBoolean(1), r.GetString(2), NullableString(r, 3), NullableString(r, 4),
-                r.IsDBNull(5) ? null : JsonSerializer.Deserialize<Address>(r.GetString(5), StorageJson.Options),
-                JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(6), StorageJson.Options) ?? [],
-                NullableString(r, 7), NullableString(r, 8), Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10)),
-                r.IsDBNull(11) ? null : Micros.To(r.GetInt64(11))));
-        }
+        while (await r.ReadAsync()) list.Add(ReadCustomer(r));
         return list;
     }
+
+    private static CustomerRecord ReadCustomer(DbDataReader r) =>
+        new(r.GetString(0), r.GetBoolean(1), r.GetString(2), NullableString(r, 3), NullableString(r, 4),
+            r.IsDBNull(5) ? null : JsonSerializer.Deserialize<Address>(r.GetString(5), StorageJson.Options),
+            JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(6), StorageJson.Options) ?? [],
+            NullableString(r, 7), NullableString(r, 8), Micros.To(r.GetInt64(9)), Micros.To(r.GetInt64(10)),
+            r.IsDBNull(11) ? null : Micros.To(r.GetInt64(11)));
 
     private static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 }
