@@ -109,6 +109,10 @@ public sealed class SqliteRowStatementTests : IDisposable
             [
                 [1L, "bench_ent_7", 42L, 1L, null, null, null], [2L, "", 0L, 0L, null, null, null], [3L, "héllo ✓ 𝄞", long.MinValue, 1L, null, null, null],
                 [4L, null, null, null, null, null, null], [5L, new string('ü', 300), long.MaxValue, 0L, null, null, null], [6L, "{\"a\":[1]}", -7L, 1L, null, null, null],
+                // Text repeated from row to row, as a balance's buckets repeat their account and customer: the same text
+                // twice, then one that extends it, one it extends, and the first again (each row reads its own).
+                [7L, "bench_ent_7", 1L, 1L, null, null, null], [8L, "bench_ent_7", 2L, 1L, null, null, null], [9L, "bench_ent_70", 3L, 1L, null, null, null],
+                [10L, "bench_ent_", 4L, 1L, null, null, null], [11L, "bench_ent_7", 5L, 1L, null, null, null],
             ];
             foreach (var row in rows) Assert.Equal(1, fill.TryRun(_db.Handle!, row));
             transaction.Commit();
@@ -117,18 +121,20 @@ public sealed class SqliteRowStatementTests : IDisposable
         static string Read(System.Data.Common.DbDataReader r) => string.Join("|",
             r.GetInt64(0), r.IsDBNull(1) ? "null" : "'" + r.GetString(1) + "'", r.IsDBNull(2) ? "null" : r.GetInt64(2), r.IsDBNull(3) ? "null" : r.GetBoolean(3), r.FieldCount);
         using var statement = SqliteRowStatement.Prepare(_db.Handle!, query, ["from", "ids"]);
-        var raw = statement.TryQuery(_db.Handle!, [2L, "[1,2,3,4,5,6]"], Read);
+        var raw = statement.TryQuery(_db.Handle!, [2L, "[1,2,3,4,5,6,7,8,9,10,11]"], Read);
         using var command = _db.CreateCommand();
         command.CommandText = query;
         command.Parameters.AddWithValue("@from", 2L);
-        command.Parameters.AddWithValue("@ids", "[1,2,3,4,5,6]");
+        command.Parameters.AddWithValue("@ids", "[1,2,3,4,5,6,7,8,9,10,11]");
         var expected = new List<string>();
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read()) expected.Add(Read(reader));
         }
-        Assert.Equal(5, expected.Count);
+        Assert.Equal(10, expected.Count);
         Assert.Equal(expected, raw);
+        Assert.Equal(["8|'bench_ent_7'|2|True|4", "9|'bench_ent_70'|3|True|4", "10|'bench_ent_'|4|True|4", "11|'bench_ent_7'|5|True|4"],
+            raw!.Where(r => r.Contains("bench_ent_")).ToList()[1..]);
         Assert.Equal("2|''|0|False|4", raw![0]);
         Assert.Equal("4|null|null|null|4", raw[2]);
         // The statement was reset: it runs again with other values, and no read is left open (the table can be dropped).
