@@ -157,7 +157,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         }
         // No balance rows: no buckets or locks can matter (locks and buckets hang off a balance).
         var any = headers.Count > 0 || q.ByLockIds;
-        var ids = List(q.CustomerIds);
+        var ids = any ? List(q.CustomerIds) : null;
         return new BookRows(customers, headers,
             !any ? [] : Raw(BucketsSql(q.CustomerIds), ReadBucket, ("AccountId", q.Tenant.AccountId), ("Livemode", q.Tenant.Livemode), ("ids", ids), ("now", Micros.From(q.Now)))
                 ?? await LoadBucketsAsync(q.Tenant, q.CustomerIds, q.Now),

@@ -26,7 +26,7 @@ internal sealed class SqliteRawReader(sqlite3_stmt statement) : DbDataReader
     }
 
     public override int FieldCount => raw.sqlite3_column_count(statement);
-    public override object this[int ordinal] => GetValue(ordinal);
+    public override object this[int ordinal] => throw Unsupported();
     public override object this[string name] => throw Unsupported();
     public override int Depth => 0;
     public override bool HasRows => true;
@@ -50,14 +50,7 @@ internal sealed class SqliteRawReader(sqlite3_stmt statement) : DbDataReader
     public override int GetValues(object[] values) => throw Unsupported();
     public override bool NextResult() => false;
     public override bool Read() => throw Unsupported();
-
-    public override object GetValue(int ordinal) => raw.sqlite3_column_type(statement, ordinal) switch
-    {
-        raw.SQLITE_NULL => DBNull.Value,
-        raw.SQLITE_INTEGER => GetInt64(ordinal),
-        raw.SQLITE_TEXT => GetString(ordinal),
-        _ => throw Unsupported(),
-    };
+    public override object GetValue(int ordinal) => throw Unsupported();
 
     private static NotSupportedException Unsupported() =>
         new("A raw statement's row is read through its typed getters (GetString, GetInt64, GetInt32, GetBoolean, IsDBNull)");

@@ -67,10 +67,7 @@ internal sealed class SqliteRowStatement : IDisposable
         {
             // A value of a type not bound here is found while binding, before the step: the row is then left
             // to Microsoft.Data.Sqlite, as for a busy database.
-            for (var i = 0; i < _positions.Length; i++)
-            {
-                if (!Bind(db, _positions[i], values[i])) return null;
-            }
+            if (!BindAll(db, values)) return null;
             var rc = raw.sqlite3_step(_statement);
             if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED) return null;
             if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW) SqliteException.ThrowExceptionForRC(rc, db);
@@ -93,10 +90,7 @@ internal sealed class SqliteRowStatement : IDisposable
     {
         try
         {
-            for (var i = 0; i < _positions.Length; i++)
-            {
-                if (!Bind(db, _positions[i], values[i])) return null;
-            }
+            if (!BindAll(db, values)) return null;
             var rows = new List<T>();
             _reader ??= new SqliteRawReader(_statement);
             while (true)
@@ -120,6 +114,16 @@ internal sealed class SqliteRowStatement : IDisposable
     }
 
     private SqliteRawReader? _reader;
+
+    /// <summary>Binds every value at its parameter's position; false at the first value of a type not bound here.</summary>
+    private bool BindAll(sqlite3 db, object?[] values)
+    {
+        for (var i = 0; i < _positions.Length; i++)
+        {
+            if (!Bind(db, _positions[i], values[i])) return false;
+        }
+        return true;
+    }
 
     private bool Bind(sqlite3 db, int position, object? value)
     {

@@ -48,6 +48,26 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_deleted_customer_with_balances_is_refused_by_check_and_track_and_nothing_is_drawn()
+    {
+        // The batch reads whether each customer exists with its balance rows (one statement on SQLite, ADR 0019): a
+        // deleted customer keeps its rows, and must be refused as if it never existed, beside a live one in the batch.
+        var (gone, api, _, _, _) = await Setup();
+        var (live, liveApi, _, _, _) = await Setup();
+        AssertBalance((await Check(gone, api, 3, send: true)).Body!["balance"], 100, 3, 97);
+        var deleted = await host.Client().Delete($"/v1/customers/{gone}");
+        Assert.True(deleted.Status == HttpStatusCode.OK, deleted.Body?.ToJsonString());
+        var answers = await Task.WhenAll(Check(gone, api, 1, send: true), Check(live, liveApi, 2, send: true), Check(gone, api));
+        Assert.Equal((HttpStatusCode.OK, false, "customer_not_found"), (answers[0].Status, (bool)answers[0].Body!["allowed"]!, (string?)answers[0].Body!["code"]));
+        AssertBalance(answers[1].Body!["balance"], 100, 2, 98);
+        Assert.Equal((HttpStatusCode.OK, false, "customer_not_found"), (answers[2].Status, (bool)answers[2].Body!["allowed"]!, (string?)answers[2].Body!["code"]));
+        (await host.Client().Post("/v1/track", new { customer_id = gone, feature_id = api, value = 5 }))
+            .AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "customer_id");
+        (await host.Client().Post("/v1/credit_grants", new { customer_id = gone, feature_id = api, amount = 10, category = "promotional" }))
+            .AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "customer_id");
+    }
+
+    [Fact]
     public async Task Check_answers_for_metered_boolean_and_unknown_things_without_errors()
     {
         var (c, api, sso, _, _) = await Setup();
