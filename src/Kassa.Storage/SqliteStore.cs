@@ -241,6 +241,8 @@ public sealed class SqliteStore : IKassaStore
         try
         {
             var now = Micros.From(_time.GetUtcNow());
+            // Before any connection opens the index file: deleted if a machine crash may have torn it (ADR 0020).
+            _unsyncedIndex ??= await UnsyncedIndexFile.OpenAsync(IndexPath, BootId, UnsyncedMarkerWait, ct);
             // The event index file first: the rollups file's migration 0003 moves its former index there.
             await using (var index = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { DataSource = SqliteUri(IndexPath), Pooling = false }.ToString()))
             {
@@ -632,7 +634,7 @@ public sealed class SqliteStore : IKassaStore
     /// Opens the writer of a file beside the main one (the rollups or the event index file, ADR 0006): that file
     /// writable, the main file attached read-only as <c>events</c>, so it can never take the main file's write lock.
     /// </summary>
-    private async Task<KeptConnection> OpenBesideAsync(string connectionString, Func<SqliteConnection, Task>? attachMore, CancellationToken ct)
+    private async Task<KeptConnection> OpenBesideAsync(string connectionString, Func<SqliteConnection, Task>? attachMore, CancellationToken ct, bool unsynced = false)
     {
         var connection = new SqliteConnection(connectionString);
         try
@@ -645,7 +647,9 @@ public sealed class SqliteStore : IKassaStore
             // must never do is keep rows for events the main file lost, which WriteBesideAsync rules out by waiting
             // for the events' fsync before committing. The automatic checkpoint (default 1,000 pages) copies the
             // file's WAL back at the end of a write.
-            await connection.ExecuteAsync($"PRAGMA main.synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; " +
+            // synchronous=OFF (the index file under its marker, ADR 0020): its checkpoints do not fsync either; a machine
+            // crash may tear it, and the next start then deletes it and refills it from the main file.
+            await connection.ExecuteAsync($"PRAGMA main.synchronous={(unsynced ? "OFF" : "NORMAL")}; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY; " +
                 $"PRAGMA main.cache_size=-65536; PRAGMA main.journal_size_limit={RollupsWalTrimBytes};");
         }
         catch
@@ -708,6 +712,18 @@ public sealed class SqliteStore : IKassaStore
         }
     }
 
+    /// <summary>
+    /// The boot of the machine this store runs on (Linux's boot_id), which the index file's marker records (ADR 0020);
+    /// null writes the index file with fsync. Tests set another to play a machine crash.
+    /// </summary>
+    public string? BootId { get; init; } = UnsyncedIndexFile.CurrentBootId();
+
+    /// <summary>How long a start waits for another process's store to finish deciding about the index file.</summary>
+    private static readonly TimeSpan UnsyncedMarkerWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The index file's marker while this store holds it (taken by <see cref="MigrateAsync"/>); null: the file is fsynced.</summary>
+    private UnsyncedIndexFile? _unsyncedIndex;
+
     /// <summary>The indexer's gate: one write transaction at a time in the event index file.</summary>
     private readonly SemaphoreSlim _indexerGate = new(1, 1);
 
@@ -715,7 +731,7 @@ public sealed class SqliteStore : IKassaStore
     private KeptConnection? _indexerWriter;
 
     private async Task<KeptConnection> OpenIndexerWriterAsync(CancellationToken ct) =>
-        _indexerWriter ??= await OpenBesideAsync(_indexerConnectionString, null, ct);
+        _indexerWriter ??= await OpenBesideAsync(_indexerConnectionString, null, ct, unsynced: _unsyncedIndex is not null);
 
     private void DropIndexerWriter()
     {
@@ -919,6 +935,9 @@ public sealed class SqliteStore : IKassaStore
         using (var own = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(own);
         using (var roller = new SqliteConnection(_rollerConnectionString)) SqliteConnection.ClearPool(roller);
         using (var indexer = new SqliteConnection(_indexerConnectionString)) SqliteConnection.ClearPool(indexer);
+        // Every connection of this store to the index file is closed now: fsynced and marked clean if no other store has it.
+        _unsyncedIndex?.Close();
+        _unsyncedIndex = null;
         _writeGate.Dispose();
         _rollerGate.Dispose();
         _indexerGate.Dispose();
