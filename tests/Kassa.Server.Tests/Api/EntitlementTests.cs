@@ -230,6 +230,13 @@ public abstract class EntitlementTests(KassaHost host)
     public async Task A_credit_system_draws_cost_times_value()
     {
         var (c, _, _, credits, gpt) = await Setup();
+        // Without send_event (decided in a read session, where SQLite reads the feature and its credit system raw): the
+        // same rule, to the credit (10 × 5 of 50 allowed, 11 × 5 not), and nothing drawn.
+        var read = await Check(c, gpt, 10);
+        Assert.True((bool)read.Body!["allowed"]!);
+        Assert.Equal(credits, (string?)read.Body!["balance"]!["feature_id"]);
+        AssertBalance(read.Body!["balance"], 50, 0, 50);
+        Assert.False((bool)(await Check(c, gpt, 11)).Body!["allowed"]!);
         var r = await Check(c, gpt, 2, send: true);
         Assert.True((bool)r.Body!["allowed"]!);
         Assert.Equal(credits, (string?)r.Body!["balance"]!["feature_id"]);
