@@ -61,35 +61,53 @@ internal sealed class UnsyncedIndexFile
         var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
-            SafeFileHandle? handle = null;
-            try
+            if (TryOpen(path) is { } handle)
             {
-                var created = !File.Exists(path);
-                // .NET takes a shared flock of its own on open with this sharing; it fails while another holds it exclusively.
-                handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-                // A new marker must survive a machine crash before anything relies on it: its directory entry too.
-                if (created) SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                if (Flock(handle, LockExclusive | LockNonBlocking))
+                var taken = false;
+                try
                 {
-                    // No other store has the file open: this one decides.
-                    var state = Read(handle);
-                    if (state.StartsWith(DirtyPrefix, StringComparison.Ordinal) && state[DirtyPrefix.Length..] != bootId) DeleteIndex(indexPath);
-                    Write(handle, DirtyPrefix + bootId);
-                    // Downgraded, not atomically: a store starting meanwhile finds the marker dirty for this boot and keeps the file.
-                    if (!Flock(handle, LockShared)) throw new IOException($"flock of {path} failed ({Marshal.GetLastPInvokeError()})");
-                    return new UnsyncedIndexFile(handle, indexPath);
+                    if (Flock(handle, LockExclusive | LockNonBlocking))
+                    {
+                        // No other store has the file open: this one decides. A failure here fails the start.
+                        var state = Read(handle);
+                        if (state.StartsWith(DirtyPrefix, StringComparison.Ordinal) && state[DirtyPrefix.Length..] != bootId) DeleteIndex(indexPath);
+                        Write(handle, DirtyPrefix + bootId);
+                        // Downgraded, not atomically: a store starting meanwhile finds the marker dirty for this boot and keeps the file.
+                        if (!Flock(handle, LockShared)) throw new IOException($"flock of {path} failed ({Marshal.GetLastPInvokeError()})");
+                        taken = true;
+                    }
+                    // Another store has it open and decided already (it marked it dirty for this boot before unlocking).
+                    else taken = Flock(handle, LockShared | LockNonBlocking);
                 }
-                // Another store has it open and decided already (it marked it dirty for this boot before unlocking).
-                if (Flock(handle, LockShared | LockNonBlocking)) return new UnsyncedIndexFile(handle, indexPath);
+                finally
+                {
+                    if (!taken) handle.Dispose();
+                }
+                if (taken) return new UnsyncedIndexFile(handle, indexPath);
             }
-            catch (IOException)
-            {
-                // Held exclusively for a moment by a store deciding or closing: try again.
-            }
-            handle?.Dispose();
+            // Held exclusively for a moment by a store deciding or closing: try again.
             if (Stopwatch.GetTimestamp() > deadline) return null;
             await Task.Delay(20, ct);
         }
+    }
+
+    /// <summary>The marker opened (created if new, its directory entry made durable); null while another holds it exclusively.</summary>
+    private static SafeFileHandle? TryOpen(string path)
+    {
+        var created = !File.Exists(path);
+        SafeFileHandle handle;
+        try
+        {
+            // .NET takes a shared flock of its own on open with this sharing; it fails while another holds it exclusively.
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        // A new marker must survive a machine crash before anything relies on it: its directory entry too.
+        if (created) SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return handle;
     }
 
     /// <summary>

@@ -125,12 +125,19 @@ public sealed class SqliteUnsyncedIndexTests : IDisposable
         var path = _temp.File("two.db");
         var first = Open(path, "boot-a");
         await first.MigrateAsync();
-        await using (var second = Open(path, "boot-a"))
+        await using (var c = new SqliteConnection($"Data Source={first.IndexPath};Pooling=False"))
         {
-            // The first holds the marker: the second neither decides nor deletes anything.
+            await c.OpenAsync();
+            await c.ExecuteAsync("CREATE TABLE sentinel (x INTEGER)");
+        }
+        // Even told it runs in another boot (which no live process can be), the second neither decides nor deletes
+        // anything while the first holds the marker.
+        await using (var second = Open(path, "boot-z"))
+        {
             await second.MigrateAsync();
             Assert.Equal("dirty boot-a", Marker(second));
         }
+        Assert.True(await HasSentinelAsync(first.IndexPath));
         Assert.Equal("dirty boot-a", Marker(first));
         await first.DisposeAsync();
         Assert.Equal("clean", (await File.ReadAllTextAsync(first.IndexPath + "-unsynced")).Trim());
