@@ -24,7 +24,8 @@ public sealed class SqliteCreditIndexTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static async Task<int> IndexAsync(SqliteStore store)
+    /// <summary>One pass of the credit indexer, read and written as the worker does.</summary>
+    internal static async Task<int> IndexAsync(SqliteStore store)
     {
         var read = await store.ReadAsync(s => s.Balances.ReadCreditTransactionsToIndexAsync(IndexCreditTransactions.PassMovementsMax));
         return await store.WriteEventIndexAsync(s => s.Balances.IndexCreditTransactionsAsync(read, Hour));

@@ -1,7 +1,5 @@
 using Dapper;
 using Kassa.Core.Balances;
-using Kassa.Core.Paging;
-using Kassa.Engine.Balances;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 using Kassa.Server.Tests.Infrastructure;
@@ -26,12 +24,6 @@ public sealed class SqliteUnsyncedIndexTests : IDisposable
     private static SqliteStore Open(string path, string? boot) => new($"Data Source={path}", TimeProvider.System) { BootId = boot };
 
     private static string Marker(SqliteStore store) => File.ReadAllText(store.IndexPath + "-unsynced").Trim();
-
-    private static async Task<int> IndexAsync(SqliteStore store)
-    {
-        var read = await store.ReadAsync(s => s.Balances.ReadCreditTransactionsToIndexAsync(IndexCreditTransactions.PassMovementsMax));
-        return await store.WriteEventIndexAsync(s => s.Balances.IndexCreditTransactionsAsync(read, Hour));
-    }
 
     private static async Task<List<string>> ListAsync(SqliteStore store) =>
         (await store.ReadAsync(s => s.Balances.ListTransactionsAsync(Acme, "cus_1", null, null, 100))).Select(m => m.Id).ToList();
@@ -82,7 +74,7 @@ public sealed class SqliteUnsyncedIndexTests : IDisposable
                 await s.Balances.InsertTransactionsAsync(movements);
                 return true;
             });
-            Assert.Equal(4, await IndexAsync(store));
+            Assert.Equal(4, await SqliteCreditIndexTests.IndexAsync(store));
         }
         // Closed by the last store: fsynced and clean.
         Assert.Equal("clean", (await File.ReadAllTextAsync(indexPath + "-unsynced")).Trim());
@@ -113,7 +105,7 @@ public sealed class SqliteUnsyncedIndexTests : IDisposable
             // Nothing indexed yet: the list reads every movement by position, and whole.
             Assert.Equal(1L, await store.ReadAsync(s => Scalar(s, "SELECT watermark FROM eventindex.credit_indexer WHERE id = 1")));
             Assert.Equal(["ctx_3", "ctx_2", "ctx_1", "ctx_0"], await ListAsync(store));
-            Assert.Equal(4, await IndexAsync(store));
+            Assert.Equal(4, await SqliteCreditIndexTests.IndexAsync(store));
             Assert.Equal(["ctx_3", "ctx_2", "ctx_1", "ctx_0"], await ListAsync(store));
         }
         Assert.False(await HasSentinelAsync(indexPath));
