@@ -382,6 +382,8 @@ public abstract partial class StripeApiTests(KassaHost host)
         // The PaymentIntent is made at Stripe but its answer never arrives: the attempt stays processing.
         var r = await c.Post($"/v1/invoices/{invoice}/pay", new { }, idempotencyKey: "pay-timeout-1");
         r.AssertError(HttpStatusCode.ServiceUnavailable, "api_error", "provider_unavailable");
+        // Like every 503, it says when to retry.
+        Assert.Equal("2", r.Response.Headers.RetryAfter?.ToString());
         var payment = (await c.Get($"/v1/payments?customer_id={customer}")).Body!["data"]!.AsArray().Single()!;
         var paymentId = (string)payment["id"]!;
         Assert.Equal(("processing", null), ((string?)payment["status"], (string?)payment["provider_charge_id"]));
