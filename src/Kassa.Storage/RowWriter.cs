@@ -60,8 +60,8 @@ internal static class RowWriter
     {
         if (rows.Count == 0) return;
         var cache = (SqliteStatementCache)s.Connection;
-        var names = PositionalSql.For(sql).Names;
-        var statement = cache.RowStatement(sql, names);
+        var statement = cache.RowStatement(sql);
+        var names = statement.Names;
         var db = cache.Inner.Handle!;
         foreach (var row in rows)
         {

@@ -26,11 +26,15 @@ internal sealed class SqliteRowStatement : IDisposable
     private readonly sqlite3_stmt _statement;
     private readonly int[] _positions;
 
-    private SqliteRowStatement(sqlite3_stmt statement, int[] positions)
+    private SqliteRowStatement(sqlite3_stmt statement, int[] positions, string[] names)
     {
         _statement = statement;
         _positions = positions;
+        Names = names;
     }
+
+    /// <summary>The statement's parameters (without '@') in the order rows give values.</summary>
+    public string[] Names { get; }
 
     /// <summary>Prepares <paramref name="sql"/>; <paramref name="names"/> are its parameters (without '@') in the order rows give values.</summary>
     public static SqliteRowStatement Prepare(sqlite3 db, string sql, IReadOnlyList<string> names)
@@ -52,7 +56,7 @@ internal sealed class SqliteRowStatement : IDisposable
                 throw new InvalidOperationException($"Parameter @{names[i]} is not in: {sql}");
             }
         }
-        return new SqliteRowStatement(statement, positions);
+        return new SqliteRowStatement(statement, positions, [.. names]);
     }
 
     /// <summary>

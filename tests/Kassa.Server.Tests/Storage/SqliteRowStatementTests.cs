@@ -158,4 +158,19 @@ public sealed class SqliteRowStatementTests : IDisposable
         while (reader.Read()) rows.Add(reader.GetString(0));
         return rows;
     }
+
+    [Fact]
+    public void A_text_asked_for_again_after_the_cache_started_over_gets_a_live_statement()
+    {
+        var cache = new SqliteStatementCache(_db);
+        // One instance of the text, asked for first, then more distinct texts than the cache keeps (it finalizes them
+        // all and starts over), then the first instance again: found by identity, it must not be the finalized one.
+        var first = "SELECT @a + 1";
+        Assert.Equal([2L], cache.TryQuery(first, r => r.GetInt64(0), ("a", 1L)));
+        for (var i = 0; i <= SqliteStatementCache.StatementsMax; i++)
+            Assert.Equal([(long)i], cache.TryQuery($"SELECT @a + {i} - 1", r => r.GetInt64(0), ("a", 1L)));
+        Assert.Equal([8L], cache.TryQuery(first, r => r.GetInt64(0), ("a", 7L)));
+        // A text built anew on each call (another instance, the same characters) reads the same.
+        Assert.Equal([4L], cache.TryQuery(string.Concat("SELECT @a ", "+ 1"), r => r.GetInt64(0), ("a", 3L)));
+    }
 }
