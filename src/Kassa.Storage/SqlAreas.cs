@@ -86,10 +86,10 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
 
     public Task<CustomerRecord?> GetAsync(Tenant tenant, string id) => One(GetSql, tenant, id);
 
-    public Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) => One(s.Dialect.IsPostgres ? GetForUpdateSql : GetSql, tenant, id);
+    // On SQLite the dialect adds nothing, and the concatenation answers GetSql itself (the kept statement's text).
+    public Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) => One(GetSql + s.Dialect.ForUpdate, tenant, id);
 
     private static readonly string GetSql = $"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id";
-    private static readonly string GetForUpdateSql = GetSql + " FOR UPDATE";
 
     /// <summary>One customer by id: on SQLite read raw through the kept statement (ADR 0019), as most mutations start here.</summary>
     private async Task<CustomerRecord?> One(string sql, Tenant tenant, string id)

@@ -147,17 +147,25 @@ internal sealed class UnsyncedIndexFile
         return Encoding.ASCII.GetString(buffer, 0, read).Trim();
     }
 
+    /// <summary>
+    /// Width every marker text is padded to (a boot id is 36 characters). The text is written over the same bytes, never
+    /// truncated first: a crash in the middle leaves the old text or the new one (a single sector), never an empty marker,
+    /// which would read as nothing to distrust.
+    /// </summary>
+    private const int MarkerBytes = 64;
+
     /// <summary>Replaces the marker's text, durably, before anything relies on it.</summary>
     private static void Write(SafeFileHandle handle, string state)
     {
-        RandomAccess.SetLength(handle, 0);
-        RandomAccess.Write(handle, Encoding.ASCII.GetBytes(state + "\n"), 0);
+        RandomAccess.Write(handle, Encoding.ASCII.GetBytes((state + "\n").PadRight(MarkerBytes)), 0);
         RandomAccess.FlushToDisk(handle);
     }
 
+    /// <summary>Deletes the index file and its WAL and shared memory, durably: the marker then says this boot, and a torn file must not come back.</summary>
     private static void DeleteIndex(string indexPath)
     {
         foreach (var suffix in new[] { "-wal", "-shm", "" }) File.Delete(indexPath + suffix);
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(indexPath))!);
     }
 
     private static void SyncDirectory(string directory)

@@ -76,8 +76,10 @@ public sealed class SqliteUnsyncedIndexTests : IDisposable
             });
             Assert.Equal(4, await SqliteCreditIndexTests.IndexAsync(store));
         }
-        // Closed by the last store: fsynced and clean.
+        // Closed by the last store: fsynced and clean, written over the dirty text at one fixed width (never truncated
+        // first: a crash mid-write must not leave an empty marker).
         Assert.Equal("clean", (await File.ReadAllTextAsync(indexPath + "-unsynced")).Trim());
+        Assert.Equal(64, new FileInfo(indexPath + "-unsynced").Length);
 
         // The process died (same boot): the kernel still held every write, so the file is kept.
         await LeaveDirtyAsync(indexPath, "boot-a");
