@@ -415,6 +415,23 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         return sums;
     }
 
+    private const string ReadCacheEpochSql = "SELECT value FROM balance_cache_epoch WHERE id = 1";
+    private const string WriteCacheEpochSql = "UPDATE balance_cache_epoch SET value = @value WHERE id = 1";
+
+    public async Task<long> ReadCacheEpochAsync()
+    {
+        if (s.Dialect.IsPostgres) throw new NotSupportedException("the balance cache epoch is SQLite's (ADR 0021)");
+        return Raw(ReadCacheEpochSql, static r => r.GetInt64(0)) is [var value]
+            ? value
+            : await s.Connection.ExecuteScalarAsync<long>(ReadCacheEpochSql, transaction: s.Transaction);
+    }
+
+    public async Task WriteCacheEpochAsync(long token)
+    {
+        if (s.Dialect.IsPostgres) throw new NotSupportedException("the balance cache epoch is SQLite's (ADR 0021)");
+        await RowWriter.ExecuteAsync(s, WriteCacheEpochSql, [token], static v => [v]);
+    }
+
     public Task DeleteFlagAsync(Tenant tenant, string customerId, string featureId, string entityId) =>
         s.Connection.ExecuteAsync("""
             DELETE FROM feature_balances

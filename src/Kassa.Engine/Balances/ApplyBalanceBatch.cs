@@ -36,10 +36,14 @@ public static partial class ApplyBalanceBatch
     }
 
     /// <param name="beforeWrite">Runs once every operation is decided, before the first write (a fault point for tests).</param>
-    public static async Task Execute(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite = null)
+    /// <param name="cache">The balance writer's memory of what it wrote (ADR 0021, SQLite); null loads every customer from the store.</param>
+    public static async Task Execute(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite = null, BalanceCache? cache = null)
     {
         var writes = new Writes();
         var books = new List<BalanceBook>();
+        // Books of a test clock's customers: loaded and never kept (their time is the clock's, not the batch's).
+        var clockBooks = new List<BalanceBook>();
+        if (cache is not null) await cache.BeginAsync(s);
         var phases = new BatchPhases(GroupCommitLoop.Balances);
         // Tenants in a fixed order, customers sorted within each: every batch on every node takes its
         // row locks in one global order, so concurrent batches wait for each other but never deadlock.
@@ -58,8 +62,11 @@ public static partial class ApplyBalanceBatch
             var featureIds = tenantOps.Select(o => o switch { CheckOp c => c.FeatureId, TrackOp t => t.FeatureId, _ => null }).OfType<string>().Distinct().ToList();
             var keys = tenantOps.Select(o => o switch { CheckOp c => c.IdempotencyKey, TrackOp t => t.IdempotencyKey, _ => null }).OfType<string>().Distinct().ToList();
             // Balances, features and stored answers in one load (one round trip on PostgreSQL).
-            var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now, featureIds: featureIds, idempotencyKeys: keys);
+            var remembered = cache is not null && byClock.Key.ClockId is null ? cache.Take(group.Key, customers, now) : null;
+            var book = await BalanceBook.LoadAsync(s, group.Key, customers, lockIds, forUpdate: true, now, featureIds: featureIds, idempotencyKeys: keys,
+                cached: remembered);
             books.Add(book);
+            if (byClock.Key.ClockId is not null) clockBooks.Add(book);
             var loaded = book.Features;
             var features = loaded.Where(f => featureIds.Contains(f.Id)).ToDictionary(f => f.Id, StringComparer.Ordinal);
             var creditSystems = loaded.Where(IsCreditSystem).ToList();
@@ -84,6 +91,11 @@ public static partial class ApplyBalanceBatch
         beforeWrite?.Invoke();
         var persistStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         await Persist(s, books, writes, ops.Max(o => o.Now));
+        if (cache is not null)
+        {
+            foreach (var book in clockBooks) cache.Forget(book.Tenant, book.Customers);
+            await cache.KeepAsync(s, books.Except(clockBooks), writes.NewLocks.Select(l => l.CustomerId).ToHashSet(StringComparer.Ordinal));
+        }
         phases.AddPersist(persistStarted);
         phases.Record();
     }

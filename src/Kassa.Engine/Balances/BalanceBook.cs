@@ -76,7 +76,8 @@ public sealed class BalanceBook
     /// <param name="featureIds">Features whose definitions (with every credit system's) to load with the balances.</param>
     /// <param name="idempotencyKeys">Keys whose usage records to load with the balances.</param>
     public static async Task<BalanceBook> LoadAsync(IStoreSession s, Tenant tenant, IReadOnlyCollection<string> customerIds, IReadOnlyCollection<string> lockIds, bool forUpdate, DateTimeOffset now,
-        bool customersKnownToExist = false, IReadOnlyCollection<string>? featureIds = null, IReadOnlyCollection<string>? idempotencyKeys = null)
+        bool customersKnownToExist = false, IReadOnlyCollection<string>? featureIds = null, IReadOnlyCollection<string>? idempotencyKeys = null,
+        IReadOnlyDictionary<string, CachedCustomer>? cached = null)
     {
         var book = new BalanceBook(tenant);
         var customers = new HashSet<string>(customerIds, StringComparer.Ordinal);
@@ -89,13 +90,41 @@ public sealed class BalanceBook
             }
         }
         if (customers.Count == 0) return book;
+        // Customers the balance writer still has in memory (ADR 0021) come with their rows: the store loads the rest.
+        var fromMemory = cached is null ? [] : customers.Where(cached.ContainsKey).Order(StringComparer.Ordinal).ToList();
+        if (fromMemory.Count > 0) customers.ExceptWith(fromMemory);
         // Sorted: the header rows are locked in key order whatever order the caller gave.
         var ordered = customers.Order(StringComparer.Ordinal).ToList();
-        var rows = await s.Balances.LoadBookAsync(new BookQuery(tenant, ordered, forUpdate, now, customersKnownToExist,
-            featureIds ?? [], idempotencyKeys ?? [], ByLockIds: lockIds.Count > 0));
-        book.Customers = rows.Customers;
+        BookRows rows;
+        if (ordered.Count > 0)
+        {
+            rows = await s.Balances.LoadBookAsync(new BookQuery(tenant, ordered, forUpdate, now, customersKnownToExist,
+                featureIds ?? [], idempotencyKeys ?? [], ByLockIds: lockIds.Count > 0));
+        }
+        else
+        {
+            // Every customer from memory: the features and stored answers are still read (a definition may change).
+            rows = new BookRows(new HashSet<string>(StringComparer.Ordinal), [], [], [],
+                featureIds is { Count: > 0 } ? await s.Balances.FeaturesWithCreditSystemsAsync(tenant, featureIds) : [], []);
+        }
+        var usage = rows.Usage;
+        if (fromMemory.Count > 0 && idempotencyKeys is { Count: > 0 })
+            usage = [.. usage, .. await s.Balances.LoadUsageByKeysAsync(tenant, fromMemory, idempotencyKeys)];
+        var existing = new HashSet<string>(rows.Customers, StringComparer.Ordinal);
+        existing.UnionWith(fromMemory);
+        book.Customers = existing;
         book.Features = rows.Features;
-        book.KeyedUsage = rows.Usage;
+        book.KeyedUsage = usage;
+        foreach (var id in fromMemory)
+        {
+            var entry = cached![id];
+            foreach (var live in entry.Balances)
+            {
+                live.Touched = false;
+                book._balances[(live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId)] = live;
+            }
+            foreach (var (feature, cap) in entry.SpendCaps) book._spendCaps[(id, feature)] = cap;
+        }
         var headers = rows.Headers;
         var buckets = rows.Buckets.ToLookup(b => (b.CustomerId, b.FeatureId, b.EntityId));
         foreach (var h in headers)
@@ -121,6 +150,33 @@ public sealed class BalanceBook
     }
 
     public IEnumerable<LiveBalance> All => _balances.Values;
+
+    /// <summary>Every balance grouped by customer, in one pass.</summary>
+    public ILookup<string, LiveBalance> ByCustomer() => _balances.Values.ToLookup(l => l.Header.CustomerId, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The customer's balances as the balance writer may keep them after its batch (ADR 0021), or null when memory
+    /// is not exactly what the store now holds: a header or bucket not written as it is, a movement not drained,
+    /// a held lock (locks are not kept). Called after the batch's writes; a null only costs a load next time.
+    /// </summary>
+    public CachedCustomer? ToCached(string customerId, IEnumerable<LiveBalance> balances)
+    {
+        var list = new List<LiveBalance>();
+        foreach (var live in balances)
+        {
+            var h = live.Header;
+            if (h.IsNew || h.Changed || h.Overage != live.Balance.Overage || live.Balance.Movements.Count > 0) return null;
+            if (live.Buckets.Count != live.Balance.Buckets.Count) return null;
+            foreach (var b in live.Buckets.Values)
+            {
+                if (b.IsNew || b.Changed || b.Bucket.Held != 0) return null;
+            }
+            if (_heldLocks.TryGetValue((h.CustomerId, h.FeatureId, h.EntityId), out var held) && held.Count > 0) return null;
+            list.Add(live);
+        }
+        var caps = _spendCaps.Where(kv => kv.Key.Customer == customerId).Select(kv => (kv.Key.Feature, kv.Value)).ToList();
+        return new CachedCustomer(list, caps);
+    }
 
     /// <summary>The customer's spend cap on the feature in minor units; loaded only for customers with a priced, billed overage.</summary>
     public long? SpendCap(string customerId, string featureId) => _spendCaps.TryGetValue((customerId, featureId), out var cap) ? cap : null;

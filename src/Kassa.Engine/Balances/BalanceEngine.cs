@@ -21,10 +21,18 @@ public sealed class BalanceEngine
     {
         _store = store;
         _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
+        // SQLite's single writer may keep what it wrote between batches (ADR 0021); PostgreSQL's loops and nodes
+        // share rows under row locks, so they load them every batch.
+        _cache = store.Engine == "sqlite" ? new BalanceCache() : null;
         _commit = new GroupCommit<BalanceOp>(store, time, GroupCommitLoop.Balances, faults,
-            (s, ops, beforeWrite) => ExecuteAsync(s, ops, beforeWrite),
+            (s, ops, beforeWrite) => ExecuteAsync(s, ops, beforeWrite, _cache),
             Complete, (op, e) => op.Fail(e));
     }
+
+    private readonly BalanceCache? _cache;
+
+    /// <summary>The writer's memory of its balances (SQLite), for metrics and tests; null on PostgreSQL.</summary>
+    public BalanceCache? Cache => _cache;
 
     public const int QueueCapacity = 10_000;
     public const int BatchSizeMax = 1_000;
@@ -71,16 +79,17 @@ public sealed class BalanceEngine
     {
         await _store.WriteAsync(async s =>
         {
-            await ExecuteAsync(s, [op], null);
+            // Without the writer's memory: this runs beside the loop, and its writes move the epoch the loop checks.
+            await ExecuteAsync(s, [op], null, null);
             return true;
         }, ct: ct);
         Complete(op);
     }
 
     /// <summary>Decides and writes the batch, then what must commit with each decision (<see cref="BalanceOp.CommitWith"/>).</summary>
-    private static async Task ExecuteAsync(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite)
+    private static async Task ExecuteAsync(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite, BalanceCache? cache)
     {
-        await ApplyBalanceBatch.Execute(s, ops, beforeWrite);
+        await ApplyBalanceBatch.Execute(s, ops, beforeWrite, cache);
         foreach (var op in ops)
         {
             if (op.CommitWith is { } work) await work(s);

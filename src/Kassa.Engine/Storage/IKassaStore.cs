@@ -278,6 +278,12 @@ public interface IBalanceStore
     /// renewal bills in arrears. Reads the customer's index range only.
     /// </summary>
     Task<IReadOnlyDictionary<string, long>> ResetOverageAsync(Tenant tenant, string customerId, IReadOnlyCollection<string> featureIds, DateTimeOffset from, DateTimeOffset to);
+    /// <summary>
+    /// SQLite only (ADR 0021): the balance cache epoch, a row every change to what a balance book loads moves
+    /// (triggers), and the balance writer's own token written as its batch's last write.
+    /// </summary>
+    Task<long> ReadCacheEpochAsync();
+    Task WriteCacheEpochAsync(long token);
     /// <summary>Deletes a boolean feature's entitlement row (a flag has no buckets): the customer no longer has the feature.</summary>
     Task DeleteFlagAsync(Tenant tenant, string customerId, string featureId, string entityId);
 

@@ -64,6 +64,15 @@ public static class KassaMeters
     public static readonly Counter<long> BatchesSplit = Meter.CreateCounter<long>(
         "kassa.group_commit.batches_split", "{batch}", "Batches rolled back and run again one item at a time, by loop.");
 
+    public static readonly Counter<long> BalanceCacheLookups = Meter.CreateCounter<long>(
+        "kassa.balance_cache.lookups", "{customer}", "Customers a SQLite balance batch found in the writer's memory (hit) or loaded from the file (miss), by result (ADR 0021).");
+
+    public static readonly Counter<long> BalanceCacheInvalidations = Meter.CreateCounter<long>(
+        "kassa.balance_cache.invalidations", "{invalidation}", "Times the balance writer's memory was dropped because another writer changed balances (ADR 0021).");
+
+    public static readonly KeyValuePair<string, object?> HitTag = new("result", "hit");
+    public static readonly KeyValuePair<string, object?> MissTag = new("result", "miss");
+
     public static readonly UpDownCounter<long> PaymentAttemptsInFlight = Meter.CreateUpDownCounter<long>(
         "kassa.payment.attempts.in_flight", "{attempt}", "Payment attempts whose provider call is under way in this process.");
 

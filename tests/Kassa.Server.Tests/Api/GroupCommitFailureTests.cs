@@ -49,6 +49,35 @@ public abstract class GroupCommitFailureTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_batch_over_balances_the_writer_remembers_failed_at_any_point_is_applied_exactly_once()
+    {
+        foreach (var point in Points)
+        {
+            var (customer, feature) = await Subscribed();
+            var faults = new GroupCommitFaults();
+            var engine = new BalanceEngine(host.Store, host.Clock, faults);
+            // A first batch leaves the balance in the writer's memory (SQLite, ADR 0021); the failed one decides from it.
+            var first = Track(customer, feature, 2);
+            await engine.CommitAsync([first]);
+            Assert.True((await first.Completion).IsOk);
+            var hits = engine.Cache?.Hits ?? 0;
+            faults.Arm(GroupCommitLoop.Balances, point);
+            var ops = new[] { Track(customer, feature, 5), Track(customer, feature, 7), Track(customer, feature, 11) };
+
+            await engine.CommitAsync(ops);
+            // And one after it: a rolled-back run's changes to memory must not be what it decides from.
+            var last = Track(customer, feature, 1);
+            await engine.CommitAsync([last]);
+
+            Assert.Equal(0, faults.Pending);
+            if (host.Engine == "sqlite") Assert.True(engine.Cache!.Hits > hits, $"{point}: the failed batch should have started from memory");
+            Assert.Equal([993m, 986m, 975m], ops.Select(o => o.Completion.Result.Value.Balance!.Remaining).ToArray());
+            Assert.Equal(974m, (await last.Completion).Value.Balance!.Remaining);
+            Assert.Equal((26m, 974m, 5), await Balance(customer, feature));
+        }
+    }
+
+    [Fact]
     public async Task A_balance_batch_failed_at_any_point_of_its_commit_is_applied_exactly_once()
     {
         foreach (var point in Points)

@@ -163,6 +163,9 @@ public class SqliteHost : KassaHost
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "kassa-tests", Guid.NewGuid().ToString("N"));
     public override string Engine => "sqlite";
 
+    /// <summary>The main database file, for tests that open a connection of their own (as another process would).</summary>
+    public string DatabasePath => Path.Combine(_dir, "kassa.db");
+
     protected override Task<string?> CreateDatabaseAsync()
     {
         Directory.CreateDirectory(_dir);

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using Kassa.Engine.Balances;
+using Kassa.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kassa.Server.Tests.Api;
+
+/// <summary>
+/// The SQLite balance writer keeps what it wrote in memory between batches (ADR 0021): every decision it takes
+/// from memory must be the one a fresh load would give, whoever else changed the balance in between (the
+/// mutation writer, another connection as another process would, a deletion) and whatever time did to its
+/// buckets. Both engines (PostgreSQL loads every batch: the same answers, no memory).
+/// </summary>
+public abstract class BalanceCacheTests(KassaHost host)
+{
+    private BalanceEngine Engine => host.Services.GetRequiredService<BalanceEngine>();
+
+    private async Task<(string Customer, string Feature)> Subscribed(int included)
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        var (feature, product, customer) = ($"calls_{suffix}", $"plan_{suffix}", $"mem_{suffix}");
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/features", new { id = feature, name = "Calls", type = "metered" })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/products", new
+        {
+            id = product, name = "Plan", features = new[] { new { feature_id = feature, included, reset = "month" } },
+        })).Status);
+        await host.Client().Put($"/v1/customers/{customer}", new { name = "Memory" });
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Post("/v1/subscribe", new { customer_id = customer, product_id = product })).Status);
+        return (customer, feature);
+    }
+
+    private async Task<(decimal Granted, decimal Used, decimal Remaining)> Track(string customer, string feature, decimal value)
+    {
+        var r = await host.Client().Post("/v1/track", new { customer_id = customer, feature_id = feature, value });
+        Assert.Equal(HttpStatusCode.OK, r.Status);
+        var b = r.Body!["balance"]!;
+        return ((decimal)b["granted"]!, (decimal)b["used"]!, (decimal)b["remaining"]!);
+    }
+
+    /// <summary>Customers the writer took from memory so far (0 on PostgreSQL, which keeps none).</summary>
+    private long Hits => Engine.Cache?.Hits ?? 0;
+
+    private void AssertFromMemory(long hitsBefore)
+    {
+        if (host.Engine == "sqlite") Assert.True(Hits > hitsBefore, "the writer should have decided this one from memory");
+        else Assert.Null(Engine.Cache);
+    }
+
+    [Fact]
+    public async Task A_remembered_balance_follows_a_grant_a_void_and_a_deletion_by_the_mutation_writer()
+    {
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
+        var hits = Hits;
+        Assert.Equal((100m, 20m, 80m), await Track(customer, feature, 10));
+        AssertFromMemory(hits);
+
+        var grant = await host.Client().Post("/v1/credit_grants", new { customer_id = customer, feature_id = feature, amount = 50, category = "paid" });
+        Assert.Equal(HttpStatusCode.Created, grant.Status);
+        // Memory alone would still say 80 remaining: the grant's write moved the epoch, so this batch loaded.
+        Assert.Equal((150m, 21m, 129m), await Track(customer, feature, 1));
+        hits = Hits;
+        Assert.Equal((150m, 22m, 128m), await Track(customer, feature, 1));
+        AssertFromMemory(hits);
+
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Post($"/v1/credit_grants/{(string)grant.Body!["id"]!}/void")).Status);
+        Assert.Equal((100m, 23m, 77m), await Track(customer, feature, 1));
+
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Delete($"/v1/customers/{customer}")).Status);
+        var gone = await host.Client().Post("/v1/track", new { customer_id = customer, feature_id = feature, value = 1 });
+        Assert.Equal(HttpStatusCode.NotFound, gone.Status);
+        Assert.Equal("resource_missing", (string?)gone.Body!["error"]!["code"]);
+    }
+
+    [Fact]
+    public async Task A_remembered_balance_follows_a_write_by_another_connection()
+    {
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 30m, 70m), await Track(customer, feature, 30));
+        var hits = Hits;
+        Assert.Equal((100m, 31m, 69m), await Track(customer, feature, 1));
+        AssertFromMemory(hits);
+
+        // As another process or an operator would: the allowance bucket's usage cut to 5 units behind the engine's back.
+        const string sql = "UPDATE balance_buckets SET used = 5000000 WHERE customer_id = @customer AND feature_id = @feature";
+        if (host is SqliteHost sqlite)
+        {
+            await using var other = new SqliteConnection($"Data Source={sqlite.DatabasePath};Pooling=False");
+            await other.OpenAsync();
+            await other.ExecuteAsync("PRAGMA busy_timeout=30000");
+            Assert.Equal(1, await other.ExecuteAsync(sql, new { customer, feature }));
+        }
+        else
+        {
+            Assert.Equal(1, await host.Store.WriteAsync(async s =>
+            {
+                var session = (Kassa.Storage.ISqlAccess)s;
+                return await session.Connection.ExecuteAsync(sql, new { customer, feature }, session.Transaction);
+            }));
+        }
+
+        Assert.Equal((100m, 6m, 94m), await Track(customer, feature, 1));
+        hits = Hits;
+        Assert.Equal((100m, 7m, 93m), await Track(customer, feature, 1));
+        AssertFromMemory(hits);
+    }
+
+    [Fact]
+    public async Task A_remembered_grant_that_expires_is_recorded_once_and_then_left_out()
+    {
+        var (customer, feature) = await Subscribed(100);
+        var grant = await host.Client().Post("/v1/credit_grants", new
+        {
+            customer_id = customer, feature_id = feature, amount = 20, category = "promotional", priority = 0,
+            expires_at = host.Clock.GetUtcNow().AddMinutes(30),
+        });
+        Assert.Equal(HttpStatusCode.Created, grant.Status);
+        // The promotional grant expires first, so it burns first: 5 of its 20.
+        Assert.Equal((120m, 5m, 115m), await Track(customer, feature, 5));
+        var hits = Hits;
+        Assert.Equal((120m, 6m, 114m), await Track(customer, feature, 1));
+        AssertFromMemory(hits);
+
+        host.Clock.Advance(TimeSpan.FromHours(1));
+        // The batch finds the grant expired in memory and records it (14 units left); the next ones must not again.
+        Assert.Equal((100m, 1m, 99m), await Track(customer, feature, 1));
+        Assert.Equal((100m, 2m, 98m), await Track(customer, feature, 1));
+        Assert.Equal((100m, 3m, 97m), await Track(customer, feature, 1));
+
+        var log = (await host.Client().Get($"/v1/credit_transactions?customer_id={customer}&feature_id={feature}&limit=100")).Body!["data"]!.AsArray();
+        var expired = log.Where(t => (string?)t!["type"] == "expire").ToList();
+        Assert.Single(expired);
+        Assert.Equal(14m, (decimal)expired[0]!["amount"]!);
+        var balances = (await host.Client().Get($"/v1/customers/{customer}/balances")).Body!["data"]!.AsArray();
+        var b = balances.Single(x => (string?)x!["feature_id"] == feature)!;
+        Assert.Equal((100m, 3m, 97m), ((decimal)b["granted"]!, (decimal)b["used"]!, (decimal)b["remaining"]!));
+    }
+
+    [Fact]
+    public async Task Concurrent_tracks_over_remembered_balances_count_every_unit_once()
+    {
+        var customers = new List<(string Customer, string Feature)>();
+        for (var i = 0; i < 4; i++) customers.Add(await Subscribed(1_000));
+        // Rounds of 64 tracks at once over four customers: batches mix remembered and loaded customers.
+        for (var round = 0; round < 5; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Track(customers[i % 4].Customer, customers[i % 4].Feature, 1)));
+            if (round == 2)
+            {
+                var grant = await host.Client().Post("/v1/credit_grants", new { customer_id = customers[0].Customer, feature_id = customers[0].Feature, amount = 7, category = "paid" });
+                Assert.Equal(HttpStatusCode.Created, grant.Status);
+            }
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            var (customer, feature) = customers[i];
+            var balances = (await host.Client().Get($"/v1/customers/{customer}/balances")).Body!["data"]!.AsArray();
+            JsonNode b = balances.Single(x => (string?)x!["feature_id"] == feature)!;
+            var granted = i == 0 ? 1_007m : 1_000m;
+            Assert.Equal((granted, 80m, granted - 80m), ((decimal)b["granted"]!, (decimal)b["used"]!, (decimal)b["remaining"]!));
+        }
+    }
+}
+
+public sealed class BalanceCacheTestsSqlite(SqliteHost host) : BalanceCacheTests(host), IClassFixture<SqliteHost>;
+
+public sealed class BalanceCacheTestsPostgres(PostgresHost host) : BalanceCacheTests(host), IClassFixture<PostgresHost>;
