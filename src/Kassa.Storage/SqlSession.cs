@@ -36,8 +36,11 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
     /// <param name="statements">A SQLite connection's statement cache, which outlives the session: the store keeps
     /// its writer and reader connections open with theirs (ADR 0011, ADR 0012). Null for PostgreSQL.</param>
-    public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect, SqliteStatementCache? statements = null)
+    /// <param name="balanceMemory">The store's balance writer memory, for a SQLite main-file write session (ADR 0021).</param>
+    public SqlSession(DbConnection connection, DbTransaction? transaction, SqlDialect dialect, SqliteStatementCache? statements = null,
+        Kassa.Engine.Balances.BalanceCache? balanceMemory = null)
     {
+        BalanceMemory = balanceMemory;
         Native = connection;
         // SQLite statements stay prepared in the connection's cache (see SqliteStatementCache); PostgreSQL's own
         // driver keeps its statements.
@@ -263,4 +266,5 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     public IProviderEventStore ProviderEvents { get; }
     public IDisputeStore Disputes { get; }
     public ICheckoutStore Checkout { get; }
+    public Kassa.Engine.Balances.BalanceCache? BalanceMemory { get; }
 }

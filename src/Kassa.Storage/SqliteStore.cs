@@ -173,6 +173,14 @@ public sealed class SqliteStore : IKassaStore
         return _writer;
     }
 
+    /// <summary>
+    /// The balance writer's memory of the balances it wrote (ADR 0021): one per store, used only inside main-file
+    /// write transactions (the write gate serializes every user), trusted only through the file's epoch row.
+    /// </summary>
+    private readonly Kassa.Engine.Balances.BalanceCache _balanceMemory = new();
+
+    public Kassa.Engine.Balances.BalanceCache BalanceMemory => _balanceMemory;
+
     /// <summary>The writer's no-op update that takes the main file's write lock (<see cref="BeginWrite"/>); prepared once per writer connection.</summary>
     private SqliteCommand? _takeWriteLock;
 
@@ -584,7 +592,7 @@ public sealed class SqliteStore : IKassaStore
             {
                 // Before any work: a WAL that cannot be opened fails the write while it can still roll back.
                 AttachWal();
-                var session = new SqlSession(writer.Connection, tx, Dialect, writer.Statements);
+                var session = new SqlSession(writer.Connection, tx, Dialect, writer.Statements, _balanceMemory);
                 result = await work(session);
                 if (commitIf is null || commitIf(result))
                 {

@@ -21,18 +21,16 @@ public sealed class BalanceEngine
     {
         _store = store;
         _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
-        // SQLite's single writer may keep what it wrote between batches (ADR 0021); PostgreSQL's loops and nodes
-        // share rows under row locks, so they load them every batch.
-        _cache = store.Engine == "sqlite" ? new BalanceCache() : null;
         _commit = new GroupCommit<BalanceOp>(store, time, GroupCommitLoop.Balances, faults,
-            (s, ops, beforeWrite) => ExecuteAsync(s, ops, beforeWrite, _cache),
+            (s, ops, beforeWrite) => ExecuteAsync(s, ops, beforeWrite, s.BalanceMemory),
             Complete, (op, e) => op.Fail(e));
     }
 
-    private readonly BalanceCache? _cache;
-
-    /// <summary>The writer's memory of its balances (SQLite), for metrics and tests; null on PostgreSQL.</summary>
-    public BalanceCache? Cache => _cache;
+    /// <summary>
+    /// The store's balance writer memory (SQLite, ADR 0021; null on PostgreSQL, whose loops and nodes share rows
+    /// under row locks and load them every batch), for tests and metrics.
+    /// </summary>
+    public BalanceCache? Cache => _store.BalanceMemory;
 
     public const int QueueCapacity = 10_000;
     public const int BatchSizeMax = 1_000;
@@ -79,8 +77,7 @@ public sealed class BalanceEngine
     {
         await _store.WriteAsync(async s =>
         {
-            // Without the writer's memory: this runs beside the loop, and its writes move the epoch the loop checks.
-            await ExecuteAsync(s, [op], null, null);
+            await ExecuteAsync(s, [op], null, s.BalanceMemory);
             return true;
         }, ct: ct);
         Complete(op);

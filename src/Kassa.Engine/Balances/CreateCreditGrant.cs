@@ -19,6 +19,8 @@ public static class CreateCreditGrant
 {
     public const int PriorityMax = 1_000;
 
+    private static readonly HashSet<string> EmptyCustomers = [];
+
     public sealed record Request(
         string? CustomerId, string? FeatureId, decimal? Amount, string? Category, int? Priority, DateTimeOffset? EffectiveAt, DateTimeOffset? ExpiresAt,
         string? Name, Dictionary<string, string>? Metadata) : ICustomerScoped;
@@ -46,8 +48,16 @@ public static class CreateCreditGrant
         if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
         if (BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean) return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
 
-        // The customer was just read (locked) and found live: the book need not check it exists again.
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now, customersKnownToExist: true);
+        // The customer was just read (locked) and found live: the book need not check it exists again. On SQLite the
+        // balance writer's memory may hold the customer's balances (ADR 0021): taken out here, kept again after the write.
+        var memory = s.BalanceMemory;
+        Dictionary<string, CachedCustomer>? remembered = null;
+        if (memory is not null)
+        {
+            await memory.BeginAsync(s);
+            remembered = memory.Take(op.Tenant, [customer.Id], op.Now);
+        }
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [customer.Id], [], forUpdate: true, op.Now, customersKnownToExist: true, cached: remembered);
         StoredBucket bucket;
         LiveBalance? live;
         try
@@ -60,6 +70,8 @@ public static class CreateCreditGrant
             return new KassaError(ErrorCodes.QuantityOverflow, e.Message, "amount");
         }
         await BalanceWrites.SaveAsync(s, live, op.Now, "credit_grant", bucket.Bucket.Id);
+        // After the grant's balance writes and before anything else of the request writes balances (nothing does).
+        if (memory is not null) await memory.KeepAsync(s, [book], EmptyCustomers);
         var resource = CreditGrantResource.From(bucket);
         await RecordAudit.Execute(s, op, "credit_grant.created", "credit_grant", bucket.Bucket.Id, ["amount", "category", "expires_at"]);
         await EmitEvent.Execute(s, op, EventTypes.CreditGrantCreated, "credit_grant", bucket.Bucket.Id, resource);

@@ -18,6 +18,12 @@ public interface IKassaStore : IAsyncDisposable
 
     Task MigrateAsync(CancellationToken ct = default);
     Task PingAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// SQLite: the balance writer's memory (ADR 0021), handed to main-file write sessions only
+    /// (<see cref="IStoreSession.BalanceMemory"/>). Null on PostgreSQL. Not to be used outside a write transaction.
+    /// </summary>
+    Balances.BalanceCache? BalanceMemory => null;
     Task<T> ReadAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default);
     Task<T> WriteAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default);
 
@@ -84,6 +90,12 @@ public interface IStoreSession
     IProviderEventStore ProviderEvents { get; }
     IDisputeStore Disputes { get; }
     ICheckoutStore Checkout { get; }
+
+    /// <summary>
+    /// The store's balance writer memory (ADR 0021), in a SQLite main-file write session only: every user runs
+    /// inside the write transaction, which one session at a time holds. Null on PostgreSQL and in reads.
+    /// </summary>
+    Balances.BalanceCache? BalanceMemory { get; }
 }
 
 /// <summary>

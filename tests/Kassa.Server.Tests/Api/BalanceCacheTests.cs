@@ -60,11 +60,12 @@ public abstract class BalanceCacheTests(KassaHost host)
 
         var grant = await host.Client().Post("/v1/credit_grants", new { customer_id = customer, feature_id = feature, amount = 50, category = "paid" });
         Assert.Equal(HttpStatusCode.Created, grant.Status);
-        // Memory alone would still say 80 remaining: the grant's write moved the epoch, so this batch loaded.
-        Assert.Equal((150m, 21m, 129m), await Track(customer, feature, 1));
+        // The grant took the balance from memory and kept it there with its bucket (ADR 0021): the next track
+        // decides from memory and sees the grant.
         hits = Hits;
-        Assert.Equal((150m, 22m, 128m), await Track(customer, feature, 1));
+        Assert.Equal((150m, 21m, 129m), await Track(customer, feature, 1));
         AssertFromMemory(hits);
+        Assert.Equal((150m, 22m, 128m), await Track(customer, feature, 1));
 
         Assert.Equal(HttpStatusCode.OK, (await host.Client().Post($"/v1/credit_grants/{(string)grant.Body!["id"]!}/void")).Status);
         Assert.Equal((100m, 23m, 77m), await Track(customer, feature, 1));
@@ -73,6 +74,58 @@ public abstract class BalanceCacheTests(KassaHost host)
         var gone = await host.Client().Post("/v1/track", new { customer_id = customer, feature_id = feature, value = 1 });
         Assert.Equal(HttpStatusCode.NotFound, gone.Status);
         Assert.Equal("resource_missing", (string?)gone.Body!["error"]!["code"]);
+    }
+
+    [Fact]
+    public async Task A_grant_rolled_back_to_its_savepoint_after_it_was_remembered_is_forgotten()
+    {
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
+        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        // As the mutation batcher runs a request: the grant decides from memory and keeps its result there with a
+        // new token, then its savepoint rolls back (a later failure of the same request).
+        var kept = await host.Store.WriteAsync(async s =>
+        {
+            var sp = (Kassa.Engine.Storage.ISavepoints)s;
+            await sp.SavepointAsync("m_0");
+            var op = new Kassa.Engine.Common.OperationContext(tenant, Kassa.Engine.Common.Actor.System, Wire.NewId("req"), host.Clock.GetUtcNow());
+            var r = await CreateCreditGrant.Execute(s, op, new CreateCreditGrant.Request(customer, feature, 50m, "paid", null, null, null, null, null));
+            Assert.True(r.IsOk, r.Error?.Code);
+            var remembered = s.BalanceMemory?.Count ?? 0;
+            await sp.RollbackToAsync("m_0");
+            return remembered;
+        });
+        if (host.Engine == "sqlite") Assert.True(kept > 0, "the grant should have kept the balance in memory");
+        // Memory would say 140 remaining; the store says 90.
+        Assert.Equal((100m, 11m, 89m), await Track(customer, feature, 1));
+        var grants = (await host.Client().Get($"/v1/credit_grants?customer_id={customer}")).Body!["data"]!.AsArray();
+        Assert.Empty(grants);
+    }
+
+    [Theory]
+    [InlineData(Kassa.Engine.Common.GroupCommitPoint.BeforeWrite)]
+    [InlineData(Kassa.Engine.Common.GroupCommitPoint.DuringWrite)]
+    [InlineData(Kassa.Engine.Common.GroupCommitPoint.AtCommitRolledBack)]
+    [InlineData(Kassa.Engine.Common.GroupCommitPoint.AtCommitCommitted)]
+    [InlineData(Kassa.Engine.Common.GroupCommitPoint.AfterCommit)]
+    public async Task A_grant_over_a_remembered_balance_whose_batch_commit_fails_is_applied_once(Kassa.Engine.Common.GroupCommitPoint point)
+    {
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
+        Assert.Equal((100m, 11m, 89m), await Track(customer, feature, 1));
+        var faults = host.Options.GroupCommitFaults;
+        faults.Arm(Kassa.Engine.Common.GroupCommitLoop.Mutations, point);
+        var key = Wire.NewId("idem");
+        var grant = await host.Client().Post("/v1/credit_grants", new { customer_id = customer, feature_id = feature, amount = 50, category = "paid" }, key);
+        Assert.Equal(0, faults.Pending);
+        Assert.Equal(HttpStatusCode.Created, grant.Status);
+        var replay = await host.Client().Post("/v1/credit_grants", new { customer_id = customer, feature_id = feature, amount = 50, category = "paid" }, key);
+        Assert.Equal((string?)grant.Body!["id"], (string?)replay.Body!["id"]);
+
+        Assert.Equal((150m, 12m, 138m), await Track(customer, feature, 1));
+        Assert.Equal((150m, 13m, 137m), await Track(customer, feature, 1));
+        var grants = (await host.Client().Get($"/v1/credit_grants?customer_id={customer}")).Body!["data"]!.AsArray();
+        Assert.Single(grants);
     }
 
     [Fact]

@@ -192,6 +192,7 @@ public sealed class PausableStore(IKassaStore inner) : IKassaStore
     public string Describe() => inner.Describe();
     public Task MigrateAsync(CancellationToken ct = default) => inner.MigrateAsync(ct);
     public Task PingAsync(CancellationToken ct = default) => inner.PingAsync(ct);
+    public Kassa.Engine.Balances.BalanceCache? BalanceMemory => inner.BalanceMemory;
     public Task<T> ReadAsync<T>(Func<IStoreSession, Task<T>> work, CancellationToken ct = default) => inner.ReadAsync(work, ct);
 
     public async Task<T> WriteAsync<T>(Func<IStoreSession, Task<T>> work, Func<T, bool>? commitIf = null, CancellationToken ct = default)
