@@ -49,6 +49,32 @@ public abstract class BalanceCacheTests(KassaHost host)
         else Assert.Null(Engine.Cache);
     }
 
+    /// <summary>
+    /// A later migration that rebuilds one of these tables (SQLite's ALTER TABLE cannot do everything) drops its
+    /// triggers with it, and the writer would then trust memory another writer had made stale: this names them all.
+    /// </summary>
+    [Fact]
+    public async Task Every_table_a_balance_book_loads_moves_the_epoch_by_trigger()
+    {
+        if (host is not SqliteHost sqlite)
+        {
+            Assert.Null(Engine.Cache);
+            return;
+        }
+        await using var c = new SqliteConnection($"Data Source={sqlite.DatabasePath};Mode=ReadOnly;Pooling=False");
+        await c.OpenAsync();
+        var triggers = (await c.QueryAsync<(string Table, string Sql)>("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"))
+            .Where(t => t.Sql.Contains("UPDATE balance_cache_epoch SET value = value + 1", StringComparison.Ordinal))
+            .Select(t => (t.Table, Event: t.Sql.Contains("AFTER INSERT", StringComparison.Ordinal) ? "insert"
+                : t.Sql.Contains("AFTER UPDATE OF deleted_at", StringComparison.Ordinal) ? "delete_mark"
+                : t.Sql.Contains("AFTER UPDATE", StringComparison.Ordinal) ? "update" : "delete"))
+            .Order().ToList();
+        string[] tables = ["balance_buckets", "feature_balances", "locks", "spend_caps"];
+        var expected = tables.SelectMany(t => new[] { (t, "delete"), (t, "insert"), (t, "update") })
+            .Append(("customers", "delete")).Append(("customers", "delete_mark")).Order().ToList();
+        Assert.Equal(expected, triggers);
+    }
+
     [Fact]
     public async Task A_remembered_balance_follows_a_grant_a_void_and_a_deletion_by_the_mutation_writer()
     {
