@@ -94,9 +94,31 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
             batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand($"SAVEPOINT {name}"));
             await using (batch) await batch.ExecuteNonQueryAsync();
         }
-        else await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
+        else if (!TryRunRaw(SavepointTexts(name).Open)) await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
         Pending.Mark();
     }
+
+    /// <summary>
+    /// SQLite: runs a statement without parameters or rows through the connection's kept prepared statements
+    /// (SqliteStatementCache), as a savepoint is opened and released for every request of a mutation batch:
+    /// through Dapper each was a fresh command prepared from its text (~7 % of a grant's writer time). False
+    /// when it could not run there (PostgreSQL, or a busy database: the caller runs it through Dapper).
+    /// </summary>
+    private bool TryRunRaw(string sql)
+    {
+        if (Connection is not SqliteStatementCache cache) return false;
+        return cache.RowStatement(sql).TryRun(cache.Inner.Handle!, []) is not null;
+    }
+
+    /// <summary>The savepoint statements of a name, built once per name (the batcher uses one) so the statement cache finds them by identity.</summary>
+    private static (string Open, string Release) SavepointTexts(string name) =>
+        SavepointTextsByName.TryGetValue(name, out var texts) ? texts
+        // Bounded: names are the code's constants; past the bound a name's texts are built each time.
+        : SavepointTextsByName.Count < 64 ? SavepointTextsByName.GetOrAdd(name, BuildSavepointTexts) : BuildSavepointTexts(name);
+
+    private static (string Open, string Release) BuildSavepointTexts(string name) => ($"SAVEPOINT {name}", $"RELEASE SAVEPOINT {name}");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Open, string Release)> SavepointTextsByName = new(StringComparer.Ordinal);
 
     // PostgreSQL statements that must run in this transaction but whose answer nobody waits for (the
     // group-commit marker): sent with the next batch of writes, a savepoint, or the flush before COMMIT,
@@ -121,9 +143,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         // rest (a round trip per request saved). Later savepoints nest inside it; a rollback only ever names
         // the latest one, so it never reaches back past this request's work. SQLite has no round trip to save
         // and pays for depth instead: every page a request writes is checked against each open savepoint.
-        return Dialect.IsPostgres
-            ? Task.CompletedTask
-            : Dapper.SqlMapper.ExecuteAsync(Connection, $"RELEASE SAVEPOINT {name}", transaction: Transaction);
+        if (Dialect.IsPostgres || TryRunRaw(SavepointTexts(name).Release)) return Task.CompletedTask;
+        return Dapper.SqlMapper.ExecuteAsync(Connection, $"RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
     public Task LimitLockWaitsAsync(TimeSpan wait) =>

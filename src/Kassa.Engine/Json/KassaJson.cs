@@ -64,8 +64,46 @@ public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
         return value;
     }
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>
+    /// Writes <c>yyyy-MM-ddTHH:mm:ssZ</c> (UTC, whole seconds) by hand: through a custom format string the text was
+    /// parsed again and a string allocated on every timestamp of every resource (~5 % of a grant's writer time).
+    /// </summary>
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+    {
+        Span<byte> text = stackalloc byte[TextLength];
+        Format(value, text);
+        writer.WriteStringValue(text);
+    }
+
+    public const int TextLength = 20;
+
+    /// <summary>The UTC time as <c>yyyy-MM-ddTHH:mm:ssZ</c> into exactly <see cref="TextLength"/> bytes.</summary>
+    public static void Format(DateTimeOffset value, Span<byte> text)
+    {
+        var t = value.UtcDateTime;
+        Digits(text[..4], t.Year);
+        text[4] = (byte)'-';
+        Digits(text.Slice(5, 2), t.Month);
+        text[7] = (byte)'-';
+        Digits(text.Slice(8, 2), t.Day);
+        text[10] = (byte)'T';
+        Digits(text.Slice(11, 2), t.Hour);
+        text[13] = (byte)':';
+        Digits(text.Slice(14, 2), t.Minute);
+        text[16] = (byte)':';
+        Digits(text.Slice(17, 2), t.Second);
+        text[19] = (byte)'Z';
+    }
+
+    /// <summary>The number's decimal digits, zero-padded to the span's width (the number fits it: years are 1–9999).</summary>
+    private static void Digits(Span<byte> into, int number)
+    {
+        for (var i = into.Length - 1; i >= 0; i--)
+        {
+            into[i] = (byte)('0' + number % 10);
+            number /= 10;
+        }
+    }
 }
 
 public sealed class NullableUtcTimestampConverter : JsonConverter<DateTimeOffset?>
