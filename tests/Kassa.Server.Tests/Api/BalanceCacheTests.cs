@@ -56,6 +56,7 @@ public abstract class BalanceCacheTests(KassaHost host)
     [Fact]
     public async Task Every_table_a_balance_book_loads_moves_the_epoch_by_trigger()
     {
+        host.RequireEngine();
         if (host is not SqliteHost sqlite)
         {
             Assert.Null(Engine.Cache);
