@@ -26,6 +26,26 @@ public sealed class SqliteReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_statement_of_a_read_session_reads_one_snapshot()
+    {
+        await using var store = await StoreWithRowAsync("snap_a", "1");
+        var (first, second) = await store.ReadAsync(async s =>
+        {
+            var a = await s.Meta.GetAsync("snap_a");
+            // The writer commits while the session is open: a statement of the session after it still reads the
+            // session's snapshot (each statement was its own transaction before, so a book's header and buckets
+            // could straddle a batch's commit).
+            await store.WriteAsync(w => w.Meta.GetOrAddAsync("snap_b", "2"));
+            var b = await s.Meta.GetAsync("snap_b");
+            return (a, b);
+        });
+        Assert.Equal("1", first);
+        Assert.Null(second);
+        // The next session starts from the newest commit, on the same kept connection.
+        Assert.Equal("2", await store.ReadAsync(s => s.Meta.GetAsync("snap_b")));
+    }
+
+    [Fact]
     public async Task A_kept_reader_sees_the_newest_commit_and_holds_back_no_checkpoint()
     {
         await using var store = await StoreWithRowAsync("reader_a", "1");
