@@ -104,11 +104,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     /// through Dapper each was a fresh command prepared from its text (~7 % of a grant's writer time). False
     /// when it could not run there (PostgreSQL, or a busy database: the caller runs it through Dapper).
     /// </summary>
-    private bool TryRunRaw(string sql)
-    {
-        if (Connection is not SqliteStatementCache cache) return false;
-        return cache.RowStatement(sql).TryRun(cache.Inner.Handle!, []) is not null;
-    }
+    private bool TryRunRaw(string sql) => Connection is SqliteStatementCache cache && cache.TryRun(sql);
 
     /// <summary>The savepoint statements of a name, built once per name (the batcher uses one) so the statement cache finds them by identity.</summary>
     private static (string Open, string Release) SavepointTexts(string name) =>

@@ -54,6 +54,12 @@ internal sealed class SqliteStatementCache(SqliteConnection inner) : DbConnectio
     private const int InstancesMax = 4 * StatementsMax;
 
     /// <summary>
+    /// Runs a statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT …) through its kept prepared statement;
+    /// false when the database was busy (the caller then runs it another way or fails).
+    /// </summary>
+    internal bool TryRun(string sql) => RowStatement(sql).TryRun(Inner.Handle!, []) is not null;
+
+    /// <summary>
     /// The connection's raw prepared statement for a row write (<see cref="RowWriter"/>) or a raw query, made on first
     /// use and kept like the commands; its <see cref="SqliteRowStatement.Names"/> are its parameters in the order rows give values.
     /// </summary>

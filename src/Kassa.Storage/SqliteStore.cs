@@ -585,7 +585,7 @@ public sealed class SqliteStore : IKassaStore
     /// <summary>Runs a statement without parameters or rows through the connection's kept prepared statements.</summary>
     private static void RunKept(KeptConnection connection, string sql)
     {
-        if (connection.Statements.RowStatement(sql).TryRun(connection.Connection.Handle!, []) is null)
+        if (!connection.Statements.TryRun(sql))
             throw new InvalidOperationException($"'{sql}' could not run on a reader connection (busy)");
     }
 

@@ -34,9 +34,8 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
     private long _token = -1;
 
     public int Count => _entries.Count;
+    /// <summary>Customers taken from memory since start (tests; /metrics counts hits and misses itself).</summary>
     public long Hits { get; private set; }
-    public long Misses { get; private set; }
-    public long Invalidations { get; private set; }
 
     /// <summary>At the start of a batch, inside its transaction: forgets everything unless no other writer changed balances since the last kept batch.</summary>
     public async Task BeginAsync(IStoreSession s)
@@ -46,7 +45,6 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
         if (_entries.Count > 0)
         {
             _entries.Clear();
-            Invalidations++;
             KassaMeters.BalanceCacheInvalidations.Add(1);
         }
         _token = -1;
@@ -64,7 +62,6 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
             if (_entries.Remove((tenant.AccountId, tenant.Livemode, id), out var entry) && LoadWouldMatch(entry, now)) taken[id] = entry;
         }
         Hits += taken.Count;
-        Misses += customerIds.Count - taken.Count;
         if (taken.Count > 0) KassaMeters.BalanceCacheLookups.Add(taken.Count, KassaMeters.HitTag);
         if (customerIds.Count > taken.Count) KassaMeters.BalanceCacheLookups.Add(customerIds.Count - taken.Count, KassaMeters.MissTag);
         return taken;
