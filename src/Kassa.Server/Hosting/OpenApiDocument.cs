@@ -58,6 +58,26 @@ public static class OpenApiDocument
     /// <summary>Operations called by someone without a key at all: a provider's webhook, authenticated by its signature.</summary>
     private static readonly HashSet<string> NoKeyOperations = ["receiveProviderWebhook"];
 
+    /// <summary>
+    /// Every JSON 429 and 503 carries <c>Retry-After</c> in whole seconds (ApiResponses.WriteBytes sets it when the
+    /// caller did not): documented so a client's retry loop can rely on it. The hosted checkout page's HTML 503 has none.
+    /// </summary>
+    private static void DocumentRetryAfter(OpenApiOperation operation)
+    {
+        foreach (var (code, response) in operation.Responses ?? [])
+        {
+            if (code is not ("429" or "503") || response is not OpenApiResponse json
+                || json.Content?.Keys.Any(k => k.StartsWith("application/json", StringComparison.Ordinal)) != true) continue;
+            json.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            json.Headers["Retry-After"] = new OpenApiHeader
+            {
+                Required = true,
+                Description = "Seconds to wait before retrying.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
+            };
+        }
+    }
+
     public static void Configure(OpenApiOptions options)
     {
         options.CreateSchemaReferenceId = OpenApiSchemas.SchemaId;
@@ -122,6 +142,7 @@ public static class OpenApiDocument
                         : [];
                     // Pages opened through a signed link also work without a key (an empty requirement).
                     if (authenticated && operation.OperationId is { } id && SignedLinkOperations.Contains(id)) operation.Security.Add(new OpenApiSecurityRequirement());
+                    DocumentRetryAfter(operation);
                 }
             }
             return Task.CompletedTask;

@@ -35,9 +35,10 @@ public static class ApiResponses
     public static async Task WriteBytes(HttpContext http, int status, byte[] body)
     {
         http.Items[WrittenItem] = true;
-        // Every 503 says when to come back, the provider_unavailable a use case returns as an error value too (the
-        // pipeline's own 503s set theirs already): a client's retry loop needs no guess.
-        if (status == StatusCodes.Status503ServiceUnavailable && !http.Response.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.RetryAfter))
+        // Every 429 and 503 says when to come back (the document promises it, OpenApiDocument), the provider_unavailable
+        // a use case returns as an error value too; the rate limit, a full queue and the pipeline set their own wait.
+        if (status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable
+            && !http.Response.Headers.ContainsKey(Microsoft.Net.Http.Headers.HeaderNames.RetryAfter))
             http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(RequestPipeline.UnavailableRetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.StatusCode = status;
         http.Response.ContentType = JsonContentType;

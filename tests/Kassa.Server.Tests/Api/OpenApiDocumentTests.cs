@@ -106,6 +106,29 @@ public abstract class OpenApiDocumentTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Every_json_429_and_503_documents_a_required_Retry_After_in_seconds()
+    {
+        var doc = await DocumentAsync();
+        var answers = doc["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Select(o => (Operation: $"{o.Key} {p.Key}", Responses: o.Value!["responses"]!.AsObject())))
+            .SelectMany(o => o.Responses.Where(r => r.Key is "429" or "503").Select(r => (o.Operation, Code: r.Key, Response: r.Value!)))
+            .Where(r => r.Response["content"]?.AsObject().Any(c => c.Key.StartsWith("application/json", StringComparison.Ordinal)) == true)
+            .ToList();
+        Assert.True(answers.Count >= 200, $"{answers.Count} answers");
+        foreach (var (operation, code, response) in answers)
+        {
+            var header = response["headers"]?["Retry-After"];
+            Assert.True(header is not null, $"{operation} {code} documents no Retry-After");
+            Assert.True((bool?)header!["required"] == true, $"{operation} {code}");
+            Assert.Equal("integer", (string?)header["schema"]!["type"]);
+            Assert.Equal(1, (int)header["schema"]!["minimum"]!);
+        }
+        // The hosted checkout page's HTML 503 sends none, and so promises none.
+        var page = doc["paths"]!["/checkout/{id}"]!["get"]!["responses"]!["503"]!;
+        Assert.Null(page["headers"]);
+    }
+
+    [Fact]
     public async Task Limit_is_an_integer_from_1_to_100_on_every_list()
     {
         var doc = await DocumentAsync();
