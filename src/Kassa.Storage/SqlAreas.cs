@@ -107,8 +107,15 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
             ON CONFLICT (account_id, livemode, id) DO NOTHING
             """, Args(c), s.Transaction) == 1;
 
-    public Task UpdateAsync(CustomerRecord c) =>
-        s.Connection.ExecuteAsync(s.Dialect.IsPostgres ? UpdateAll : UpdateIndexedOnlyIfChanged, Args(c), s.Transaction);
+    public Task UpdateAsync(CustomerRecord c, bool deferred = false)
+    {
+        if (deferred && s.Dialect.IsPostgres)
+        {
+            s.SendWithNextWrites(SqlSession.Positional(UpdateAll, ArgsByName(c)));
+            return Task.CompletedTask;
+        }
+        return s.Connection.ExecuteAsync(s.Dialect.IsPostgres ? UpdateAll : UpdateIndexedOnlyIfChanged, Args(c), s.Transaction);
+    }
 
     // PostgreSQL compares old and new values itself: an UPDATE that leaves email and deleted_at as they were is
     // a HOT update whichever columns it names.
@@ -139,6 +146,16 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
             ORDER BY created_at DESC, id DESC LIMIT @limit
             """,
             new { tenant.AccountId, tenant.Livemode, email, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
+
+    /// <summary><see cref="Args"/> by parameter name, for a statement held on PostgreSQL (<see cref="SqlSession.Positional"/>).</summary>
+    private static Dictionary<string, object?> ArgsByName(CustomerRecord c) => new(StringComparer.Ordinal)
+    {
+        ["AccountId"] = c.AccountId, ["Livemode"] = c.Livemode, ["Id"] = c.Id, ["Email"] = c.Email, ["Name"] = c.Name,
+        ["address"] = c.Address is null ? null : JsonSerializer.Serialize(c.Address, StorageJson.Options),
+        ["metadata"] = JsonSerializer.Serialize(c.Metadata, StorageJson.Options),
+        ["TestClockId"] = c.TestClockId, ["DefaultPaymentMethodId"] = c.DefaultPaymentMethodId,
+        ["updated"] = Micros.From(c.UpdatedAt), ["deleted"] = c.DeletedAt is { } d ? Micros.From(d) : null,
+    };
 
     private static object Args(CustomerRecord c) => new
     {

@@ -11,7 +11,7 @@ namespace Kassa.Storage;
 
 internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 {
-    public async Task WriteTogetherAsync(Func<Task> writes)
+    public async Task WriteTogetherAsync(Func<Task> writes, bool deferred = false)
     {
         if (!s.Dialect.IsPostgres)
         {
@@ -29,7 +29,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
             s.DropDeferredRowWrites();
             throw;
         }
-        await s.SendDeferredRowWritesAsync();
+        if (deferred) s.HoldDeferredRowWrites();
+        else await s.SendDeferredRowWritesAsync();
     }
 
     private const string HeaderColumns =

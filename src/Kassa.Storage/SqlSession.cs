@@ -96,6 +96,8 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         }
         else if (!TryRunRaw(SavepointTexts(name).Open)) await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
         Pending.Mark();
+        // Held from here on is the savepoint's request's own: a rollback to it drops that, never sent.
+        _heldAtSavepoint = _sendWithNextWrites.Count;
     }
 
     /// <summary>
@@ -117,12 +119,27 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Open, string Release)> SavepointTextsByName = new(StringComparer.Ordinal);
 
     // PostgreSQL statements that must run in this transaction but whose answer nobody waits for (the
-    // group-commit marker): sent with the next batch of writes, a savepoint, or the flush before COMMIT,
-    // instead of in a round trip of their own.
+    // group-commit marker, the lock timeout, a deferred write: IBalanceStore.WriteTogetherAsync and
+    // ICustomerStore.UpdateAsync): sent with the next batch of writes, a savepoint, or the flush before COMMIT,
+    // instead of in a round trip of their own. Nothing reads them back before then (their callers promise it);
+    // one that fails there fails the transaction, and the mutation batcher then runs each request alone.
     private readonly List<Npgsql.NpgsqlBatchCommand> _sendWithNextWrites = [];
 
+    /// <summary>
+    /// Most statements held at once. A request holds a handful and every savepoint sends them, so this is never
+    /// reached by the code as written; a transaction that would hold more fails rather than grow without bound.
+    /// </summary>
+    internal const int HeldMax = 1_000;
+
+    // How many held statements predate the current savepoint (RollbackToAsync keeps those).
+    private int _heldAtSavepoint;
+
     /// <summary>Holds <paramref name="command"/> (PostgreSQL only) until the session next writes, opens a savepoint or commits.</summary>
-    internal void SendWithNextWrites(Npgsql.NpgsqlBatchCommand command) => _sendWithNextWrites.Add(command);
+    internal void SendWithNextWrites(Npgsql.NpgsqlBatchCommand command)
+    {
+        if (_sendWithNextWrites.Count >= HeldMax) throw new InvalidOperationException($"More than {HeldMax} statements held for the next round trip");
+        _sendWithNextWrites.Add(command);
+    }
 
     private Npgsql.NpgsqlBatch TakeHeld()
     {
@@ -143,11 +160,12 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         return Dapper.SqlMapper.ExecuteAsync(Connection, $"RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
-    public Task LimitLockWaitsAsync(TimeSpan wait) =>
-        Dialect.IsPostgres
-            ? Dapper.SqlMapper.ExecuteAsync(Connection,
-                $"SET LOCAL lock_timeout = '{(long)wait.TotalMilliseconds}ms'", transaction: Transaction)
-            : Task.CompletedTask;
+    public Task LimitLockWaitsAsync(TimeSpan wait)
+    {
+        // Held, not sent: the mutation batcher calls this right before its first savepoint, which carries it.
+        if (Dialect.IsPostgres) SendWithNextWrites(new Npgsql.NpgsqlBatchCommand($"SET LOCAL lock_timeout = '{(long)wait.TotalMilliseconds}ms'"));
+        return Task.CompletedTask;
+    }
 
     public async Task RollbackToAsync(string name)
     {
@@ -155,6 +173,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         // fails as a whole and nothing of this session is committed.
         Pending.RollbackToMark();
         _catalog.ForgetRemembered();
+        _sendWithNextWrites.RemoveRange(_heldAtSavepoint, _sendWithNextWrites.Count - _heldAtSavepoint);
         await Dapper.SqlMapper.ExecuteAsync(Connection, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
@@ -175,6 +194,20 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     {
         DeferredRowWrites?.Dispose();
         DeferredRowWrites = null;
+    }
+
+    /// <summary>
+    /// Moves what <see cref="DeferRowWrites"/> held to the statements sent with the next savepoint, batch of writes or
+    /// commit (<see cref="SendWithNextWrites"/>), and stops holding.
+    /// </summary>
+    internal void HoldDeferredRowWrites()
+    {
+        if (DeferredRowWrites is not { } batch) return;
+        DeferredRowWrites = null;
+        var commands = new List<Npgsql.NpgsqlBatchCommand>(batch.BatchCommands);
+        batch.BatchCommands.Clear();
+        batch.Dispose();
+        foreach (var c in commands) SendWithNextWrites(c);
     }
 
     /// <summary>Sends what <see cref="DeferRowWrites"/> held, in one round trip, and stops holding.</summary>

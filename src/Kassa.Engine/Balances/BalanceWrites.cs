@@ -24,8 +24,9 @@ internal static class BalanceWrites
 
     /// <param name="type">Log every movement under this type instead of its own (admin adjustments are all "adjust").</param>
     /// <param name="extra">Transactions the caller built itself (changes the balance core does not record).</param>
+    /// <param name="deferred">Nothing later in the transaction reads these rows: see <see cref="IBalanceStore.WriteTogetherAsync"/>.</param>
     public static async Task SaveAsync(IStoreSession s, LiveBalance live, DateTimeOffset now, string sourceType, string sourceId,
-        MovementType? type = null, IReadOnlyList<CreditTransactionRecord>? extra = null)
+        MovementType? type = null, IReadOnlyList<CreditTransactionRecord>? extra = null, bool deferred = false)
     {
         var transactions = Drain(live, now, sourceType, sourceId, type);
         if (extra is not null) transactions.AddRange(extra);
@@ -38,6 +39,6 @@ internal static class BalanceWrites
             await s.Balances.SaveHeadersAsync([live.Header]);
             if (changed.Count > 0) await s.Balances.SaveBucketsAsync(changed);
             if (transactions.Count > 0) await s.Balances.InsertTransactionsAsync(transactions);
-        });
+        }, deferred);
     }
 }

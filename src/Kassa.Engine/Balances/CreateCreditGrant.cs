@@ -69,7 +69,9 @@ public static class CreateCreditGrant
             // Refused before anything changed; the transaction rolls back with the error.
             return new KassaError(ErrorCodes.QuantityOverflow, e.Message, "amount");
         }
-        await BalanceWrites.SaveAsync(s, live, op.Now, "credit_grant", bucket.Bucket.Id);
+        // Deferred: nothing after this in the request reads the balance again (on PostgreSQL the writes travel
+        // with the next request's savepoint or the commit).
+        await BalanceWrites.SaveAsync(s, live, op.Now, "credit_grant", bucket.Bucket.Id, deferred: true);
         // After the grant's balance writes and before anything else of the request writes balances (nothing does).
         if (memory is not null) await memory.KeepAsync(s, [book], EmptyCustomers);
         var resource = CreditGrantResource.From(bucket);

@@ -43,7 +43,8 @@ internal static class CustomerInput
         var changed = Changes(existing, updated);
         if (changed.Count == 0) return existing;
         updated = updated with { UpdatedAt = op.Now };
-        await session.Customers.UpdateAsync(updated);
+        // Deferred: nothing after this in the request reads the row again (its answer is built from `updated`).
+        await session.Customers.UpdateAsync(updated, deferred: true);
         await RecordAudit.Execute(session, op, "customer.updated", "customer", existing.Id, changed);
         var previous = new Dictionary<string, object?>();
         foreach (var field in changed)

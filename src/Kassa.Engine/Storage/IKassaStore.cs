@@ -152,7 +152,13 @@ public interface ICustomerStore
     Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id);
     /// <summary>Inserts unless the id exists (archived or not); false when it did.</summary>
     Task<bool> TryInsertAsync(CustomerRecord customer);
-    Task UpdateAsync(CustomerRecord customer);
+    /// <param name="deferred">
+    /// The caller promises that nothing in this transaction reads the row again: on PostgreSQL the UPDATE then
+    /// travels with the session's next savepoint, batch of writes or commit instead of a round trip of its own
+    /// (a failure there fails the whole transaction, which the mutation batcher runs again request by request).
+    /// SQLite runs it at once either way.
+    /// </param>
+    Task UpdateAsync(CustomerRecord customer, bool deferred = false);
     Task<IReadOnlyList<CustomerRecord>> ListAsync(Tenant tenant, string? email, Cursor? after, int limit);
 }
 
@@ -248,9 +254,11 @@ public interface IBalanceStore
     /// Runs <paramref name="writes"/> (this store's save and insert methods only, no reads) so that they reach
     /// the database together: on PostgreSQL one round trip for all their statements instead of one per call
     /// (the balance batch's persist phase was five); on SQLite, as they come. Every write has happened when
-    /// the task ends.
+    /// the task ends — unless <paramref name="deferred"/>: then, on PostgreSQL, they travel with the session's next
+    /// savepoint, batch of writes or commit (one round trip fewer a grant in a mutation batch), and the caller
+    /// promises that nothing in this transaction reads those rows before then.
     /// </summary>
-    Task WriteTogetherAsync(Func<Task> writes);
+    Task WriteTogetherAsync(Func<Task> writes, bool deferred = false);
     /// <summary>Marks a bucket a purchase granted as sold for <paramref name="amountMinor"/> (deferred revenue until its credits are used).</summary>
     Task SetDeferredAsync(StoredBucket bucket, long amountMinor, string currency);
     /// <summary>Buckets with deferred revenue not yet all recognised, in key order after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>

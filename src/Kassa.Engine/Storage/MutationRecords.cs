@@ -25,7 +25,9 @@ public interface ISavepoints
     /// <summary>
     /// Makes every later statement of this transaction wait at most <paramref name="wait"/> for a row lock
     /// (PostgreSQL's lock_timeout; SQLite has one writer and never waits): a statement that would wait longer
-    /// fails, and its savepoint can be rolled back instead of waiting out a deadlock.
+    /// fails, and its savepoint can be rolled back instead of waiting out a deadlock. On PostgreSQL the setting
+    /// travels with the next savepoint, batch of writes or commit (no round trip of its own): call it right
+    /// before the first savepoint.
     /// </summary>
     Task LimitLockWaitsAsync(TimeSpan wait);
 

@@ -239,6 +239,94 @@ public abstract class MutationBatchTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_deferred_write_of_a_rolled_back_savepoint_is_never_sent_and_a_kept_one_reaches_the_next_request()
+    {
+        // On PostgreSQL a deferred write waits for the session's next savepoint, batch of writes or commit: the
+        // rollback of its own savepoint must drop it (it was never sent, so the SQL rollback cannot), and the next
+        // request's savepoint must carry a kept one so that request reads it. SQLite writes at once; same outcome.
+        host.RequireEngine();
+        var (dropped, kept) = (Wire.NewId("dropped"), Wire.NewId("kept"));
+        foreach (var id in new[] { dropped, kept }) Assert.Equal(HttpStatusCode.Created, (await host.Client().Put($"/v1/customers/{id}", new { name = "Before" })).Status);
+        var now = DateTimeOffset.UnixEpoch.AddDays(2);
+        var seenByNext = await host.Store.WriteAsync(async s =>
+        {
+            var sp = (ISavepoints)s;
+            await sp.SavepointAsync("m");
+            var d = (await s.Customers.GetForUpdateAsync(Tenant, dropped))!;
+            await s.Customers.UpdateAsync(d with { Name = "Rolled back", UpdatedAt = now }, deferred: true);
+            await sp.RollbackToAsync("m");
+            await sp.SavepointAsync("m");
+            var k = (await s.Customers.GetForUpdateAsync(Tenant, kept))!;
+            await s.Customers.UpdateAsync(k with { Name = "Kept", UpdatedAt = now }, deferred: true);
+            await sp.ReleaseAsync("m");
+            await sp.SavepointAsync("m");
+            var next = (await s.Customers.GetForUpdateAsync(Tenant, kept))!.Name;
+            await sp.ReleaseAsync("m");
+            return next;
+        });
+        Assert.Equal("Kept", seenByNext);
+        Assert.Equal("Kept", (string?)(await host.Client().Get($"/v1/customers/{kept}")).Body!["name"]);
+        Assert.Equal("Before", (string?)(await host.Client().Get($"/v1/customers/{dropped}")).Body!["name"]);
+    }
+
+    [Fact]
+    public async Task A_deferred_write_that_fails_when_sent_fails_only_its_own_request_and_the_batch_commits_the_rest()
+    {
+        // A customer update is deferred (ICustomerStore.UpdateAsync): on PostgreSQL it fails inside the next request's
+        // round trip or the commit, so the whole batch rolls back and every request runs again alone; on SQLite it fails
+        // in its own request. Either way only that request fails, and nothing of it is stored.
+        host.RequireEngine();
+        var tag = Guid.NewGuid().ToString("N")[..10];
+        var poisoned = $"Poisoned {tag}";
+        var postgres = host.Store.Engine == "postgres";
+        var trigger = $"refuse_{tag}";
+        await host.Store.WriteAsync(async s =>
+        {
+            var (c, tx) = (((Kassa.Storage.ISqlAccess)s).Connection, ((Kassa.Storage.ISqlAccess)s).Transaction);
+            if (postgres)
+            {
+                await c.ExecuteAsync($"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$", transaction: tx);
+                await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers FOR EACH ROW WHEN (NEW.name = '{poisoned}') EXECUTE FUNCTION {trigger}()", transaction: tx);
+            }
+            else await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers WHEN NEW.name = '{poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", transaction: tx);
+            return true;
+        });
+        try
+        {
+            var customers = Enumerable.Range(0, 24).Select(_ => Wire.NewId("cus")).ToList();
+            foreach (var id in customers) Assert.Equal(HttpStatusCode.Created, (await host.Client().Put($"/v1/customers/{id}", new { name = "Before" })).Status);
+            var client = host.Client();
+            var results = await Task.WhenAll(customers.Select((id, i) => client.Put($"/v1/customers/{id}", new { name = i == 5 ? poisoned : $"After {i}" })));
+            for (var i = 0; i < customers.Count; i++)
+            {
+                if (i == 5)
+                {
+                    results[i].AssertError(HttpStatusCode.InternalServerError, "api_error", "internal_error");
+                    Assert.Equal("Before", (string?)(await client.Get($"/v1/customers/{customers[i]}")).Body!["name"]);
+                    Assert.Equal(1, await AuditRows(customers[i]));
+                    Assert.Equal(1, await EventRows(customers[i]));
+                    continue;
+                }
+                Assert.Equal(HttpStatusCode.OK, results[i].Status);
+                Assert.Equal($"After {i}", (string?)(await client.Get($"/v1/customers/{customers[i]}")).Body!["name"]);
+                // Created, then updated once: exactly two audit records and two events, whatever ran again.
+                Assert.Equal(2, await AuditRows(customers[i]));
+                Assert.Equal(2, await EventRows(customers[i]));
+            }
+        }
+        finally
+        {
+            await host.Store.WriteAsync(async s =>
+            {
+                var access = (Kassa.Storage.ISqlAccess)s;
+                await access.Connection.ExecuteAsync(postgres ? $"DROP TRIGGER {trigger} ON customers; DROP FUNCTION {trigger}()" : $"DROP TRIGGER {trigger}",
+                    transaction: access.Transaction);
+                return true;
+            });
+        }
+    }
+
+    [Fact]
     public async Task A_rolled_back_savepoint_leaves_no_product_in_the_sessions_cache()
     {
         host.RequireEngine();
