@@ -104,6 +104,28 @@ public abstract class BalanceCacheTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_grant_to_a_customer_deleted_after_its_balance_was_remembered_is_refused()
+    {
+        // A grant over a remembered balance does not read the customer's row again (SQLite): the deletion must reach
+        // it through the epoch, or credits would land on a deleted customer.
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
+        var hits = Hits;
+        var kept = await host.Client().Post("/v1/credit_grants", new { customer_id = customer, feature_id = feature, amount = 5, category = "paid" });
+        Assert.Equal(HttpStatusCode.Created, kept.Status);
+        AssertFromMemory(hits);
+        Assert.Equal((105m, 11m, 94m), await Track(customer, feature, 1));
+
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Delete($"/v1/customers/{customer}")).Status);
+        var refused = await host.Client().Post("/v1/credit_grants", new { customer_id = customer, feature_id = feature, amount = 7, category = "paid" });
+        refused.AssertError(HttpStatusCode.NotFound, "not_found", "resource_missing", "customer_id");
+        var buckets = await host.Store.ReadAsync(s => ((Kassa.Storage.ISqlAccess)s).Connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM balance_buckets WHERE account_id = @a AND customer_id = @customer AND kind = 'grant'",
+            new { a = host.Account.AccountId, customer }));
+        Assert.Equal(1, buckets);
+    }
+
+    [Fact]
     public async Task A_grant_rolled_back_to_its_savepoint_after_it_was_remembered_is_forgotten()
     {
         var (customer, feature) = await Subscribed(100);
