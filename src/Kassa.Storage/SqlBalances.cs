@@ -140,6 +140,10 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     private string ExistingCustomersSql(IReadOnlyCollection<string> customerIds) =>
         Text(nameof(ExistingCustomersSql), Shape(customerIds), () => BuildExistingCustomersSql(customerIds));
 
+    /// <summary><see cref="ExistingCustomersSql"/> locking the rows it finds (PostgreSQL), in key order, as a customer read for update does.</summary>
+    private string LockedCustomersSql(IReadOnlyCollection<string> customerIds) =>
+        Text(nameof(LockedCustomersSql), Shape(customerIds), () => BuildExistingCustomersSql(customerIds) + " ORDER BY id" + s.Dialect.ForUpdate);
+
     private string BuildExistingCustomersSql(IReadOnlyCollection<string> customerIds) =>
         $"SELECT id FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND {In("id", "ids", customerIds)} AND deleted_at IS NULL";
 
@@ -223,7 +227,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
             ["AccountId"] = q.Tenant.AccountId, ["Livemode"] = q.Tenant.Livemode, ["ids"] = List(q.CustomerIds), ["now"] = Micros.From(q.Now),
         };
         await using var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)s.Native, (Npgsql.NpgsqlTransaction?)s.Transaction);
-        if (!q.CustomersKnownToExist) batch.BatchCommands.Add(SqlSession.Positional(ExistingCustomersSql(q.CustomerIds), args));
+        if (!q.CustomersKnownToExist)
+            batch.BatchCommands.Add(SqlSession.Positional(q.LockCustomers ? LockedCustomersSql(q.CustomerIds) : ExistingCustomersSql(q.CustomerIds), args));
         batch.BatchCommands.Add(SqlSession.Positional(HeadersSql(q.CustomerIds, q.ForUpdate), args));
         batch.BatchCommands.Add(SqlSession.Positional(BucketsSql(q.CustomerIds), args));
         batch.BatchCommands.Add(SqlSession.Positional(HeldLocksSql(q.CustomerIds), args));

@@ -52,17 +52,15 @@ public static class CreateCreditGrant
             await memory.BeginAsync(s);
             remembered = memory.Take(op.Tenant, [r.CustomerId], op.Now);
         }
-        if (remembered is null || !remembered.ContainsKey(r.CustomerId))
-        {
-            // Read (on PostgreSQL locked) and found live: the book need not check it exists again.
-            var customer = await s.Customers.GetForUpdateAsync(op.Tenant, r.CustomerId);
-            if (customer is null || customer.DeletedAt is not null) return KassaError.NotFound("customer", r.CustomerId) with { Param = "customer_id" };
-        }
+        // Otherwise the book finds whether the customer is live, locking its row as a read for update would (PostgreSQL),
+        // in the round trip that loads and locks its balances: a separate customer read was one round trip more a grant.
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [r.CustomerId], [], forUpdate: true, op.Now,
+            customersKnownToExist: remembered?.ContainsKey(r.CustomerId) == true, cached: remembered, lockCustomers: true);
+        if (!book.Customers.Contains(r.CustomerId)) return KassaError.NotFound("customer", r.CustomerId) with { Param = "customer_id" };
         var feature = await s.Catalog.GetFeatureAsync(op.Tenant, r.FeatureId);
         if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
         if (BalanceWords.Parse<FeatureType>(feature.Type) == FeatureType.Boolean) return KassaError.Validation("feature_id", "a boolean feature has no balance to grant to");
 
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [r.CustomerId], [], forUpdate: true, op.Now, customersKnownToExist: true, cached: remembered);
         StoredBucket bucket;
         LiveBalance? live;
         try

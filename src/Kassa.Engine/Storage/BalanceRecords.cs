@@ -109,11 +109,12 @@ public sealed record UsageRecord(
 /// What a balance batch or read loads for some customers of one tenant (<see cref="IBalanceStore.LoadBookAsync"/>).
 /// <paramref name="FeatureIds"/> empty: no features are read; <paramref name="IdempotencyKeys"/> empty: no usage
 /// records. <paramref name="ByLockIds"/>: the caller also loaded locks by id, so buckets and held locks are read
-/// even for customers without a balance row.
+/// even for customers without a balance row. <paramref name="LockCustomers"/> (with customers not known to exist):
+/// the live customers' rows are locked as a read for update locks them (PostgreSQL; SQLite has one writer).
 /// </summary>
 public sealed record BookQuery(
     Tenant Tenant, IReadOnlyCollection<string> CustomerIds, bool ForUpdate, DateTimeOffset Now, bool CustomersKnownToExist,
-    IReadOnlyCollection<string> FeatureIds, IReadOnlyCollection<string> IdempotencyKeys, bool ByLockIds = false);
+    IReadOnlyCollection<string> FeatureIds, IReadOnlyCollection<string> IdempotencyKeys, bool ByLockIds = false, bool LockCustomers = false);
 
 /// <summary>
 /// The rows of a <see cref="BookQuery"/>: the customers that exist and are not deleted (the ones asked for
