@@ -46,26 +46,12 @@ command -v pgbench >/dev/null || { log "needs pgbench (postgresql-client)"; exit
 for op in $OPS; do case $op in grant | update) ;; *) log "unknown op '$op' (grant, update)"; exit 2 ;; esac; done
 for mode in $MODES; do case $mode in request | pipelined | batched) ;; *) log "unknown mode '$mode' (request, pipelined, batched)"; exit 2 ;; esac; done
 
-tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/kassa-ceiling.XXXXXX")
-chmod 755 "$tmpdir"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-psql_db() {
-  PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" "$@"
-}
+make_tmpdir kassa-ceiling
 
 # --- the /healthz baseline, as bench/wrk.sh measures it ---------------------------------------------------
 healthz=""
 if [ "$HEALTHZ" != 0 ]; then
-  if [ -n "${KASSA_SERVER_BIN:-}" ]; then
-    server_bin=$KASSA_SERVER_BIN
-  else
-    log "building the server (Release)"
-    dotnet build src/Kassa.Server -c Release -o bench/.out/server -nologo -v q >&2
-    server_bin=bench/.out/server/kassa
-  fi
+  use_server_bin
   start_server sqlite "Data Source=$tmpdir/kassa.db"
   wrk -t2 -c"$CONNECTIONS" -d5s "$url/healthz" >/dev/null
   healthz=$(wrk -t2 -c"$CONNECTIONS" -d8s "$url/healthz" | awk '/Requests\/sec:/ { print $2 }')

@@ -46,17 +46,7 @@ for variant in $VARIANTS; do
   case $variant in raw | events | full | minimal) ;; *) log "unknown variant '$variant' (raw, events, full, minimal)"; exit 2 ;; esac
 done
 
-tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/kassa-ceiling.XXXXXX")
-chmod 755 "$tmpdir"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-
-# psql on the run's database, quiet and stopping at the first error.
-psql_db() {
-  PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" "$@"
-}
+make_tmpdir kassa-ceiling
 
 for engine in "${engines[@]}"; do
   if [ "$engine" = postgres ] && [ -z "$pg_conn" ]; then

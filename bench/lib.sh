@@ -45,6 +45,32 @@ stop_server() {
   server_pid=""
 }
 
+# psql on the run's database ($pg_db), quiet and stopping at the first error.
+psql_db() {
+  PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d "$pg_db" "$@"
+}
+
+# Sets server_bin: KASSA_SERVER_BIN, else the server built here (Release; its chatter to stderr).
+use_server_bin() {
+  if [ -n "${KASSA_SERVER_BIN:-}" ]; then
+    server_bin=$KASSA_SERVER_BIN
+  else
+    log "building the server (Release)"
+    dotnet build src/Kassa.Server -c Release -o bench/.out/server -nologo -v q >&2
+    server_bin=bench/.out/server/kassa
+  fi
+}
+
+# A fresh $tmpdir, removed by cleanup at exit. pg-up.sh runs PostgreSQL as the 'postgres' user when we are root: it
+# must be able to enter this dir.
+make_tmpdir() {
+  tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  chmod 755 "$tmpdir"
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
 psql_admin() {
   PGPASSWORD=$pg_pass psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres "$@"
 }
@@ -167,21 +193,10 @@ bench_main() {
     esac
   done
 
-  tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/kassa-bench.XXXXXX")
-  # pg-up.sh runs PostgreSQL as the 'postgres' user when we are root: it must be able to enter this dir.
-  chmod 755 "$tmpdir"
-  trap cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  make_tmpdir kassa-bench
 
   # --- build (its chatter goes to stderr: stdout is for figures) -----------------------------------
-  if [ -n "${KASSA_SERVER_BIN:-}" ]; then
-    server_bin=$KASSA_SERVER_BIN
-  else
-    log "building the server (Release)"
-    dotnet build src/Kassa.Server -c Release -o bench/.out/server -nologo -v q >&2
-    server_bin=bench/.out/server/kassa
-  fi
+  use_server_bin
   log "building kassa-bench (Release)"
   dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
   bench_bin=bench/.out/bench/kassa-bench

@@ -180,23 +180,13 @@ measure_engine() {
 DURATION=1s
 engines=("$@")
 [ ${#engines[@]} -gt 0 ] || engines=(sqlite postgres)
-tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/kassa-wrk.XXXXXX")
-chmod 755 "$tmpdir"
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_tmpdir kassa-wrk
 WORKERS=${WORKERS:-64}
 CUSTOMERS=${CUSTOMERS:-10000}
 INGEST_CONNECTIONS=${INGEST_CONNECTIONS:-8}
 LAG_DURATION=${LAG_DURATION:-30s}
 DRAIN_MAX=${DRAIN_MAX:-120}
-if [ -n "${KASSA_SERVER_BIN:-}" ]; then
-  server_bin=$KASSA_SERVER_BIN
-else
-  log "building the server (Release)"
-  dotnet build src/Kassa.Server -c Release -o bench/.out/server -nologo -v q >&2
-  server_bin=bench/.out/server/kassa
-fi
+use_server_bin
 log "building kassa-bench (Release)"
 dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
 bench_bin=bench/.out/bench/kassa-bench
