@@ -54,8 +54,8 @@ public static class CreateCreditGrant
         }
         // Otherwise the book finds whether the customer is live, locking its row as a read for update would (PostgreSQL),
         // in the round trip that loads and locks its balances: a separate customer read was one round trip more a grant.
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [r.CustomerId], [], forUpdate: true, op.Now,
-            customersKnownToExist: remembered?.ContainsKey(r.CustomerId) == true, cached: remembered, lockCustomers: true);
+        // (A remembered customer is taken from memory and not loaded at all.)
+        var book = await BalanceBook.LoadAsync(s, op.Tenant, [r.CustomerId], [], forUpdate: true, op.Now, cached: remembered, lockCustomers: true);
         if (!book.Customers.Contains(r.CustomerId)) return KassaError.NotFound("customer", r.CustomerId) with { Param = "customer_id" };
         var feature = await s.Catalog.GetFeatureAsync(op.Tenant, r.FeatureId);
         if (feature is null) return KassaError.NotFound("feature", r.FeatureId) with { Param = "feature_id" };
