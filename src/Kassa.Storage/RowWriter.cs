@@ -5,13 +5,13 @@ namespace Kassa.Storage;
 
 /// <summary>
 /// Runs one parameterised statement for many rows, the fast way on each engine: SQLite prepares it
-/// once and rebinds per row (in-process, a few microseconds a row). On PostgreSQL an INSERT of
-/// several rows becomes one statement over arrays (<c>INSERT … SELECT * FROM unnest($1::text[], …)</c>,
-/// see <see cref="MultiRowInsert"/>): one parse, plan and executor start for all the rows instead of
-/// one per row, which was most of the server's time in a balance batch's writes. Other statements
-/// (the UPDATEs, a single row) go one per row in one round trip (an <see cref="NpgsqlBatch"/>), which
-/// the server plans once per connection thanks to automatic preparation. The balance engine writes
-/// all its rows this way.
+/// once and rebinds per row (in-process, a few microseconds a row). On PostgreSQL an INSERT or an
+/// UPDATE by key of several rows becomes one statement over arrays (<c>INSERT … SELECT * FROM
+/// unnest($1::text[], …)</c>, see <see cref="MultiRowStatement"/>): one bind and executor start for all
+/// the rows instead of one per row, which was most of the server's time in a balance batch's writes.
+/// Other statements (a single row, another shape) go one per row in one round trip (an
+/// <see cref="NpgsqlBatch"/>), which the server plans once per connection thanks to automatic
+/// preparation. The balance engine writes all its rows this way.
 /// </summary>
 internal static class RowWriter
 {
@@ -28,8 +28,7 @@ internal static class RowWriter
         }
         var rewritten = PositionalSql.For(sql);
         var pg = (NpgsqlConnection)s.Native;
-        var multi = rows.Count > 1 ? await MultiRowInsert.ForAsync(pg, sql) : null;
-        var positional = multi?.Sql ?? rewritten.Text;
+        var multi = rows.Count > 1 ? await MultiRowStatement.ForAsync(pg, sql) : null;
         if (s.DeferredRowWrites is { } held)
         {
             // Held for one round trip with the other writes of the same WriteTogetherAsync (whose caller bounds the rows).
@@ -45,8 +44,8 @@ internal static class RowWriter
 
         void Add(NpgsqlBatch batch, IReadOnlyList<T> chunk)
         {
-            if (multi is not null) batch.BatchCommands.Add(multi.Command(chunk.Select(values).ToList()));
-            else foreach (var row in chunk) batch.BatchCommands.Add(Command(positional, values(row)));
+            if (multi?.Command(chunk.Select(values).ToList()) is { } together) batch.BatchCommands.Add(together);
+            else foreach (var row in chunk) batch.BatchCommands.Add(Command(rewritten.Text, values(row)));
         }
     }
 

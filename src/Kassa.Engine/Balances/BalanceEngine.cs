@@ -17,10 +17,14 @@ public sealed class BalanceEngine
     private readonly IKassaStore _store;
     private readonly GroupCommit<BalanceOp> _commit;
 
-    public BalanceEngine(IKassaStore store, TimeProvider time, GroupCommitFaults faults)
+    /// <param name="writersPostgres">Writer loops on PostgreSQL (1 to <see cref="WritersLimit"/>); null for <see cref="WritersPostgres"/>.</param>
+    public BalanceEngine(IKassaStore store, TimeProvider time, GroupCommitFaults faults, int? writersPostgres = null)
     {
         _store = store;
-        _queues = NewQueues(store.Engine == "postgres" ? 4 : 1);
+        var writers = writersPostgres ?? WritersPostgres;
+        ArgumentOutOfRangeException.ThrowIfLessThan(writers, 1, nameof(writersPostgres));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(writers, WritersLimit, nameof(writersPostgres));
+        _queues = NewQueues(store.Engine == "postgres" ? writers : 1);
         _commit = new GroupCommit<BalanceOp>(store, time, GroupCommitLoop.Balances, faults,
             (s, ops, beforeWrite) => ExecuteAsync(s, ops, beforeWrite, s.BalanceMemory),
             Complete, (op, e) => op.Fail(e));
@@ -36,9 +40,20 @@ public sealed class BalanceEngine
     public const int BatchSizeMax = 1_000;
 
     /// <summary>
+    /// Writer loops on PostgreSQL by default. Each batch costs PostgreSQL a fixed ~0.6 ms of CPU (its round trips,
+    /// statements and commit) besides ~60 µs an operation, so more loops commit more, smaller batches: on the
+    /// 2-core benchmark machine two loops decided a quarter to a half more uniform checks and tracks a second than four, at a
+    /// lower p99 (bench/README.md, twentieth session). More cores for PostgreSQL may want more
+    /// (<c>KASSA_BALANCE_WRITERS</c>).
+    /// </summary>
+    public const int WritersPostgres = 2;
+    /// <summary>The most writer loops an operator may set (the queue capacity is shared among them).</summary>
+    public const int WritersLimit = 64;
+
+    /// <summary>
     /// Writer loops, each with its own queue: a customer's operations always go to the same loop
     /// (sharded by customer), so a hot customer's operations batch together while other customers
-    /// commit in parallel. SQLite has one writer, so one loop. On PostgreSQL the loops overlap their
+    /// commit in parallel. SQLite has one writer, so one loop; PostgreSQL <see cref="WritersPostgres"/> unless set. On PostgreSQL the loops overlap their
     /// round trips and commits; batches lock rows in one global order, so loops (here and on other
     /// nodes) that meet on a customer wait for each other and never deadlock.
     /// </summary>

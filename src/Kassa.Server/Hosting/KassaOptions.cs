@@ -70,6 +70,9 @@ public sealed class KassaOptions
     /// <summary>Mutation writer loops on PostgreSQL; null for the default (SQLite always has one).</summary>
     public int? MutationWritersPostgres { get; set; }
 
+    /// <summary>Balance writer loops on PostgreSQL (checks, tracks, locks); null for the default (SQLite always has one).</summary>
+    public int? BalanceWritersPostgres { get; set; }
+
     /// <summary>How long a mutation writer waits for more requests once it has one (zero: it takes only what is waiting).</summary>
     public TimeSpan MutationBatchWait { get; set; } = TimeSpan.Zero;
 
@@ -114,6 +117,8 @@ public sealed class KassaOptions
                 $"KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to {Http.MutationBatcher.BatchSizeLimit}") is { } batchSize) o.MutationBatchSizeMax = batchSize;
         if (WholeNumber("KASSA_MUTATION_WRITERS", 1, Http.MutationBatcher.WritersLimit,
                 $"KASSA_MUTATION_WRITERS must be a whole number from 1 to {Http.MutationBatcher.WritersLimit}") is { } writers) o.MutationWritersPostgres = writers;
+        if (WholeNumber("KASSA_BALANCE_WRITERS", 1, Kassa.Engine.Balances.BalanceEngine.WritersLimit,
+                $"KASSA_BALANCE_WRITERS must be a whole number from 1 to {Kassa.Engine.Balances.BalanceEngine.WritersLimit}") is { } balanceWriters) o.BalanceWritersPostgres = balanceWriters;
         if (WholeNumber("KASSA_MUTATION_BATCH_WAIT_MS", 0, (int)Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds,
                 $"KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to {Http.MutationBatcher.BatchWaitLimit.TotalMilliseconds}") is { } batchWait) o.MutationBatchWait = TimeSpan.FromMilliseconds(batchWait);
         if (WholeNumber("KASSA_WARMUP_SECONDS", 0, (int)Cli.WarmUp.DurationMax.TotalSeconds,

@@ -134,6 +134,7 @@ public sealed class CliTests : IDisposable
 
     [Theory]
     [InlineData("KASSA_MUTATION_BATCH_SIZE", "0", "KASSA_MUTATION_BATCH_SIZE must be a whole number from 1 to 1000")]
+    [InlineData("KASSA_BALANCE_WRITERS", "65", "KASSA_BALANCE_WRITERS must be a whole number from 1 to 64")]
     [InlineData("KASSA_MUTATION_BATCH_WAIT_MS", "101", "KASSA_MUTATION_BATCH_WAIT_MS must be a whole number of milliseconds from 0 to 100")]
     [InlineData("KASSA_WARMUP_SECONDS", "61", "KASSA_WARMUP_SECONDS must be a whole number of seconds from 0 to 60 (0 turns the warm-up off)")]
     [InlineData("KASSA_WEBHOOK_LEASE_SECONDS", "two", "KASSA_WEBHOOK_LEASE_SECONDS must be a whole number of seconds from 1 to 3600")]
