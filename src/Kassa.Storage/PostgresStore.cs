@@ -95,11 +95,7 @@ public sealed class PostgresStore : IKassaStore
             {
                 var session = new SqlSession(connection, tx, Dialect);
                 var result = await work(session);
-                if (commitIf is null || commitIf(result))
-                {
-                    await session.FlushAsync();
-                    await tx.CommitAsync(CancellationToken.None);
-                }
+                if (commitIf is null || commitIf(result)) await session.CommitPostgresAsync();
                 else await tx.RollbackAsync(CancellationToken.None);
                 return result;
             }

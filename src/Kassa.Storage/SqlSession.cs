@@ -210,13 +210,17 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         foreach (var c in commands) SendWithNextWrites(c);
     }
 
-    /// <summary>Sends what <see cref="DeferRowWrites"/> held, in one round trip, and stops holding.</summary>
-    internal async Task SendDeferredRowWritesAsync()
+    /// <summary>
+    /// Sends what <see cref="DeferRowWrites"/> held, in one round trip, and stops holding; with <paramref name="commit"/>,
+    /// the transaction's COMMIT rides last in the same round trip.
+    /// </summary>
+    internal async Task SendDeferredRowWritesAsync(bool commit = false)
     {
         if (DeferredRowWrites is not { } batch) return;
         DeferredRowWrites = null;
         for (var i = _sendWithNextWrites.Count - 1; i >= 0; i--) batch.BatchCommands.Insert(0, _sendWithNextWrites[i]);
         _sendWithNextWrites.Clear();
+        if (commit) batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand("COMMIT"));
         await using (batch)
         {
             if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync();
@@ -238,6 +242,22 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
             return;
         }
         // On PostgreSQL the held rows of every table, and any held statement, in one round trip.
+        await FlushPostgresAsync(commit: false);
+    }
+
+    /// <summary>
+    /// Writes what <see cref="Pending"/> and the held statements hold and commits the transaction. On PostgreSQL
+    /// the COMMIT goes in the same round trip as the last writes (a round trip a transaction fewer: a balance
+    /// batch's chain of load, writes and commit is what a hot customer waits on). A write that fails there makes
+    /// the server skip the COMMIT (the transaction stays aborted and the driver rolls it back on disposal); the
+    /// caller sees the error as it saw a failing flush before. After the COMMIT the driver finds the connection
+    /// outside a transaction and sends nothing more for <see cref="Transaction"/>.
+    /// </summary>
+    internal Task CommitPostgresAsync() =>
+        Dialect.IsPostgres ? FlushPostgresAsync(commit: true) : throw new InvalidOperationException("SQLite sessions commit through SqliteStore");
+
+    private async Task FlushPostgresAsync(bool commit)
+    {
         DeferRowWrites();
         try
         {
@@ -248,7 +268,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
             DropDeferredRowWrites();
             throw;
         }
-        await SendDeferredRowWritesAsync();
+        await SendDeferredRowWritesAsync(commit);
     }
 
     /// <summary>The driver's own connection, for code that uses driver features (bulk writers, prepared loops).</summary>

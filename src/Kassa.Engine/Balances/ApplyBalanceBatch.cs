@@ -138,7 +138,12 @@ public static partial class ApplyBalanceBatch
             }
             updatedLocks.AddRange(book.ChangedLocks.Select(id => book.Locks[id]));
         }
-        // One round trip for all of it on PostgreSQL (a batch is at most BalanceEngine.BatchSizeMax operations).
+        // One round trip for all of it on PostgreSQL (a batch is at most BalanceEngine.BatchSizeMax operations), and
+        // that one is the COMMIT's: nothing later in the batch's transaction reads these rows back (the events, the
+        // answers' idempotency records and the group-commit marker go to other tables), so they are held and sent
+        // with it. A hot customer's batches follow each other through load, writes and commit, so one round trip
+        // fewer is a shorter chain (ADR 0005 addendum). A write that fails there fails the COMMIT; the group commit
+        // then finds the batch rolled back by its marker and runs each operation alone.
         await s.Balances.WriteTogetherAsync(async () =>
         {
             if (headers.Count > 0) await s.Balances.SaveHeadersAsync(headers);
@@ -148,7 +153,7 @@ public static partial class ApplyBalanceBatch
             if (writes.ExpiredKeys.Count > 0) await s.Balances.ReleaseIdempotencyKeysAsync(writes.ExpiredKeys);
             if (writes.Usage.Count > 0) await s.Balances.InsertUsageAsync(writes.Usage);
             if (writes.Transactions.Count > 0) await s.Balances.InsertTransactionsAsync(writes.Transactions);
-        });
+        }, deferred: true);
         foreach (var e in writes.Events)
             await EmitEvent.Execute(s, new OperationContext(e.Tenant, Actor.System, e.RequestId, e.Now), e.Type, e.ObjectType, e.ObjectId, e.Resource);
     }

@@ -180,6 +180,58 @@ public abstract class GroupCommitFailureTests(KassaHost host)
     }
 
     [Fact]
+    public async Task A_write_the_database_refuses_fails_only_its_own_operation_and_the_rest_of_the_batch_commits_once()
+    {
+        // On PostgreSQL a batch's writes travel with its COMMIT (ADR 0005 addendum), so a refused write fails the COMMIT:
+        // the marker then tells the batch rolled back, and each operation runs alone. On SQLite the write fails where it
+        // is made. Either way only the refused operation fails and every other one is applied exactly once.
+        var subscribed = new List<(string Customer, string Feature)>();
+        for (var i = 0; i < 3; i++) subscribed.Add(await Subscribed());
+        var poisoned = subscribed[1].Customer;
+        var postgres = host.Engine == "postgres";
+        var trigger = $"refuse_{Guid.NewGuid():N}"[..20];
+        await host.Store.WriteAsync(async s =>
+        {
+            var (c, tx) = (((Kassa.Storage.ISqlAccess)s).Connection, ((Kassa.Storage.ISqlAccess)s).Transaction);
+            if (postgres)
+            {
+                await Dapper.SqlMapper.ExecuteAsync(c, $"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$", transaction: tx);
+                await Dapper.SqlMapper.ExecuteAsync(c, $"CREATE TRIGGER {trigger} BEFORE UPDATE ON balance_buckets FOR EACH ROW WHEN (NEW.customer_id = '{poisoned}') EXECUTE FUNCTION {trigger}()", transaction: tx);
+            }
+            else await Dapper.SqlMapper.ExecuteAsync(c, $"CREATE TRIGGER {trigger} BEFORE UPDATE ON balance_buckets WHEN NEW.customer_id = '{poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", transaction: tx);
+            return true;
+        });
+        try
+        {
+            var engine = new BalanceEngine(host.Store, host.Clock, new GroupCommitFaults());
+            var ops = subscribed.Select(x => Track(x.Customer, x.Feature, 5)).ToArray();
+
+            await engine.CommitAsync(ops);
+
+            await Assert.ThrowsAnyAsync<Exception>(() => ops[1].Completion);
+            Assert.Equal(995m, (await ops[0].Completion).Value.Balance!.Remaining);
+            Assert.Equal(995m, (await ops[2].Completion).Value.Balance!.Remaining);
+            Assert.Equal((5m, 995m, 1), await Balance(subscribed[0].Customer, subscribed[0].Feature));
+            Assert.Equal((0m, 1000m, 0), await Balance(subscribed[1].Customer, subscribed[1].Feature));
+            Assert.Equal((5m, 995m, 1), await Balance(subscribed[2].Customer, subscribed[2].Feature));
+            Assert.Equal(1, engine.BatchesSplit);
+            // Refused inside the COMMIT's round trip on PostgreSQL: the outcome is looked up by the marker, for the batch
+            // and again for the refused operation run alone.
+            Assert.Equal(postgres ? 2 : 0, engine.OutcomesResolved);
+        }
+        finally
+        {
+            await host.Store.WriteAsync(async s =>
+            {
+                var access = (Kassa.Storage.ISqlAccess)s;
+                await Dapper.SqlMapper.ExecuteAsync(access.Connection, postgres ? $"DROP TRIGGER {trigger} ON balance_buckets; DROP FUNCTION {trigger}()" : $"DROP TRIGGER {trigger}",
+                    transaction: access.Transaction);
+                return true;
+            });
+        }
+    }
+
+    [Fact]
     public async Task A_batch_over_more_than_two_hundred_features_finds_every_one_of_them()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
