@@ -114,6 +114,27 @@ public static partial class ApplyBalanceBatch
         return op.Decision!.Value.Value;
     }
 
+    /// <summary>
+    /// Decides many checks that change nothing in one read (<see cref="ReadOnlyCheckQueue"/>): one book a tenant and
+    /// clock, loaded for all their customers and features at once (one round trip on PostgreSQL), each check decided
+    /// by the same rules as <see cref="CheckReadOnly"/> and left in its <see cref="BalanceOp{T}.Decision"/>. A read-only
+    /// check changes neither the book nor the store, so the checks of one customer see what each alone would see.
+    /// </summary>
+    public static async Task DecideReadOnlyChecks(IStoreSession s, IReadOnlyList<CheckOp> ops)
+    {
+        foreach (var group in ops.GroupBy(o => (o.Tenant, o.ClockId)))
+        {
+            var checks = group.ToList();
+            var customers = checks.Select(o => o.CustomerId).Distinct().Order(StringComparer.Ordinal).ToList();
+            var featureIds = checks.Select(o => o.FeatureId).Distinct().ToList();
+            var book = await BalanceBook.LoadAsync(s, group.Key.Tenant, customers, [], forUpdate: false, checks.Max(o => o.Now), featureIds: featureIds);
+            var loaded = book.Features;
+            var features = loaded.Where(f => featureIds.Contains(f.Id)).ToDictionary(f => f.Id, StringComparer.Ordinal);
+            var decider = new Decider(book, features, loaded.Where(IsCreditSystem).ToList(), new Dictionary<(string, string), string>(), new Writes());
+            foreach (var op in checks) decider.Apply(op);
+        }
+    }
+
     // Catalog rows keep the feature type as text; it is read as the vocabulary's enum here, once per feature.
     private static bool IsCreditSystem(FeatureRecord f) => BalanceWords.TryParse<FeatureType>(f.Type, out var type) && type == FeatureType.CreditSystem;
 

@@ -55,6 +55,7 @@ public static class KassaApp
         builder.Services.AddSingleton<WebhookSignal>();
         builder.Services.AddSingleton(options.GroupCommitFaults);
         builder.Services.AddSingleton(new Kassa.Engine.Balances.BalanceEngine(store, options.Time, options.GroupCommitFaults, options.BalanceWritersPostgres));
+        builder.Services.AddSingleton(new Kassa.Engine.Balances.ReadOnlyCheckQueue(store));
         builder.Services.AddSingleton<Kassa.Engine.TestClocks.ClockTimes>();
         builder.Services.AddSingleton<Kassa.Engine.Payments.SandboxProvider>();
         builder.Services.AddSingleton(Secrets(options, store));

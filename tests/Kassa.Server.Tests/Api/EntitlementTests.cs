@@ -227,6 +227,64 @@ public abstract class EntitlementTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Read_only_checks_decided_together_each_get_their_own_customers_answer()
+    {
+        // On PostgreSQL checks without send_event wait in ReadOnlyCheckQueue and are decided together from one read; many
+        // at once over customers with different balances, features and a deleted customer must each get exactly the
+        // answer a check alone gets (SQLite decides each alone: the same answers).
+        var setups = new List<(string Customer, string Api, string Sso, string Credits, string Gpt)>();
+        for (var i = 0; i < 3; i++) setups.Add(await Setup());
+        for (var i = 0; i < 3; i++) await Check(setups[i].Customer, setups[i].Api, 10 * (i + 1), send: true);
+        var gone = setups[2].Customer;
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Delete($"/v1/customers/{gone}")).Status);
+        var queue = host.Services.GetService(typeof(Kassa.Engine.Balances.ReadOnlyCheckQueue)) as Kassa.Engine.Balances.ReadOnlyCheckQueue;
+        var decidedBefore = queue!.Checks;
+
+        var asks = Enumerable.Range(0, 48).Select(i => (Setup: setups[i % 3], Kind: i / 3 % 4, Required: (decimal)(i % 7 + 85))).ToList();
+        var answers = await Task.WhenAll(asks.Select(a => a.Kind switch
+        {
+            0 => Check(a.Setup.Customer, a.Setup.Api, a.Required),
+            1 => Check(a.Setup.Customer, a.Setup.Sso),
+            2 => Check(a.Setup.Customer, a.Setup.Gpt, 10),
+            _ => Check(a.Setup.Customer, a.Setup.Credits, 51),
+        }));
+
+        for (var i = 0; i < asks.Count; i++)
+        {
+            var (setup, kind, required) = asks[i];
+            var (status, body, _) = answers[i];
+            Assert.Equal(HttpStatusCode.OK, status);
+            if (setup.Customer == gone)
+            {
+                Assert.Equal((false, "customer_not_found"), ((bool)body!["allowed"]!, (string?)body["code"]));
+                continue;
+            }
+            var used = setup == setups[0] ? 10m : 20m;
+            switch (kind)
+            {
+                case 0:
+                    Assert.Equal(required <= 100 - used, (bool)body!["allowed"]!);
+                    AssertBalance(body["balance"], 100, used, 100 - used);
+                    break;
+                case 1:
+                    Assert.True((bool)body!["allowed"]!);
+                    break;
+                case 2:
+                    Assert.True((bool)body!["allowed"]!);
+                    AssertBalance(body["balance"], 50, 0, 50);
+                    break;
+                default:
+                    Assert.False((bool)body!["allowed"]!);
+                    AssertBalance(body["balance"], 50, 0, 50);
+                    break;
+            }
+        }
+        Assert.Equal(host.Engine == "postgres" ? decidedBefore + asks.Count : 0, queue.Checks);
+        // Nothing was drawn by them.
+        AssertBalance((await Check(setups[0].Customer, setups[0].Api)).Body!["balance"], 100, 10, 90);
+    }
+
+    [Fact]
     public async Task A_credit_system_draws_cost_times_value()
     {
         var (c, _, _, credits, gpt) = await Setup();
