@@ -106,18 +106,14 @@ public static partial class ApplyBalanceBatch
     /// </summary>
     public static async Task<CheckResponse> CheckReadOnly(IStoreSession s, CheckOp op)
     {
-        var book = await BalanceBook.LoadAsync(s, op.Tenant, [op.CustomerId], [], forUpdate: false, op.Now, featureIds: [op.FeatureId]);
-        var loaded = book.Features;
-        var features = loaded.Where(f => f.Id == op.FeatureId).ToDictionary(f => f.Id, StringComparer.Ordinal);
-        var creditSystems = loaded.Where(IsCreditSystem).ToList();
-        new Decider(book, features, creditSystems, new Dictionary<(string, string), string>(), new Writes()).Apply(op);
+        await DecideReadOnlyChecks(s, [op]);
         return op.Decision!.Value.Value;
     }
 
     /// <summary>
     /// Decides many checks that change nothing in one read (<see cref="ReadOnlyCheckQueue"/>): one book a tenant and
     /// clock, loaded for all their customers and features at once (one round trip on PostgreSQL), each check decided
-    /// by the same rules as <see cref="CheckReadOnly"/> and left in its <see cref="BalanceOp{T}.Decision"/>. A read-only
+    /// by the same rules as a batch's checks and left in its <see cref="BalanceOp{T}.Decision"/>. A read-only
     /// check changes neither the book nor the store, so the checks of one customer see what each alone would see.
     /// </summary>
     public static async Task DecideReadOnlyChecks(IStoreSession s, IReadOnlyList<CheckOp> ops)

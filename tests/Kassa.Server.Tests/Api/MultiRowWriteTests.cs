@@ -87,7 +87,7 @@ public abstract class MultiRowWriteTests(KassaHost host)
     /// <summary>
     /// Several rows' UPDATEs in one save (on PostgreSQL one UPDATE joined to arrays of the rows' values):
     /// exactly the rows named change, each to its own values, with amounts and status in separate statements;
-    /// the header update with and without next_reset_at; another customer's rows stay as they were.
+    /// two customers' headers in one statement; another customer's bucket stays as it was.
     /// </summary>
     [Fact]
     public async Task Rows_updated_together_each_get_their_own_values_and_no_other_row_changes()
@@ -114,7 +114,7 @@ public abstract class MultiRowWriteTests(KassaHost host)
         header.Allowance = 6_000_000;
         var other = (await host.Store.ReadAsync(s => s.Balances.LoadBookAsync(new BookQuery(tenant, [customers[1]], ForUpdate: false, At,
             CustomersKnownToExist: true, ["api_calls"], [])))).Headers.Single();
-        other.NextResetAt = At.AddMonths(2);
+        other.Allowance = 7_000_000;
         await host.Store.WriteAsync(async s =>
         {
             await s.Balances.WriteTogetherAsync(async () =>
@@ -138,7 +138,7 @@ public abstract class MultiRowWriteTests(KassaHost host)
         }, read);
         var headers = after.Headers.ToDictionary(h => h.CustomerId);
         Assert.Equal((6_000_000L, At.AddMonths(1)), (headers[customers[0]].Allowance, headers[customers[0]].NextResetAt!.Value));
-        Assert.Equal((5_000_000L, At.AddMonths(2)), (headers[customers[1]].Allowance, headers[customers[1]].NextResetAt!.Value));
+        Assert.Equal((7_000_000L, At.AddMonths(1)), (headers[customers[1]].Allowance, headers[customers[1]].NextResetAt!.Value));
     }
 
     /// <summary>
