@@ -41,6 +41,9 @@ public sealed class ReadOnlyCheckQueue
     private long _batches;
     private long _checks;
 
+    /// <summary>Checks waiting, for /metrics.</summary>
+    public int QueueLength => _queue.Reader.Count;
+
     /// <summary>False when the queue is full: back-pressure, answered with 429.</summary>
     public bool TryEnqueue(CheckOp op) => _queue.Writer.TryWrite(op);
 

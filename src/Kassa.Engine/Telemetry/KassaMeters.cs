@@ -152,6 +152,7 @@ public static class KassaMeters
     private static Func<TimeSpan?>? _rollerLag;
     private static Func<TimeSpan?>? _indexerLag;
     private static Func<BacklogReading?>? _backlog;
+    private static Func<int>? _readOnlyChecks;
 
     /// <summary>Undispatched events and pending webhook deliveries, as last counted (see the server's BacklogGauge).</summary>
     public sealed record BacklogReading(long UndispatchedEvents, long PendingDeliveries);
@@ -194,7 +195,22 @@ public static class KassaMeters
         return new Unregister(() => Interlocked.CompareExchange(ref _backlog, null, backlog));
     }
 
+    /// <summary>Feeds the read-only check queue's gauge (PostgreSQL, where checks that change nothing are decided together).</summary>
+    public static IDisposable ObserveReadOnlyChecks(Func<int> length)
+    {
+        ArgumentNullException.ThrowIfNull(length);
+        _readOnlyChecks = length;
+        return new Unregister(() => Interlocked.CompareExchange(ref _readOnlyChecks, null, length));
+    }
+
     // Observable gauges: read only when an exporter collects (a scrape or an OTLP export), never per request.
+    public static readonly ObservableGauge<long> ReadOnlyCheckQueueLength = Meter.CreateObservableGauge(
+        "kassa.read_only_checks.queue.length", ObserveReadOnlyCheckQueue, "{check}",
+        "PostgreSQL: checks without send_event or lock waiting to be decided together from one read.");
+
+    private static IEnumerable<Measurement<long>> ObserveReadOnlyCheckQueue() =>
+        _readOnlyChecks?.Invoke() is { } length ? [new Measurement<long>(length)] : [];
+
     public static readonly ObservableGauge<long> QueueLength = Meter.CreateObservableGauge(
         "kassa.group_commit.queue.length", ObserveQueues, "{item}", "Items waiting for a group-commit loop, by loop.");
 

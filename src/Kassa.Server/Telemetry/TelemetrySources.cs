@@ -9,7 +9,7 @@ namespace Kassa.Server.Telemetry;
 /// Connects this host's queues and backlog to the observable gauges of <see cref="KassaMeters"/> while
 /// it runs, and disconnects them when it stops (a test process runs many hosts one after another).
 /// </summary>
-public sealed class TelemetrySources(BalanceEngine engine, IngestQueue ingest, BacklogGauge backlog) : IHostedService
+public sealed class TelemetrySources(BalanceEngine engine, ReadOnlyCheckQueue readOnlyChecks, IngestQueue ingest, BacklogGauge backlog) : IHostedService
 {
     private readonly List<IDisposable> _registrations = [];
 
@@ -18,6 +18,7 @@ public sealed class TelemetrySources(BalanceEngine engine, IngestQueue ingest, B
         _registrations.Add(KassaMeters.ObserveQueue(new KassaMeters.QueueSource(GroupCommitLoop.Balances, () => engine.QueueLength)));
         _registrations.Add(KassaMeters.ObserveQueue(new KassaMeters.QueueSource(GroupCommitLoop.Ingest, () => ingest.QueueLength)));
         _registrations.Add(KassaMeters.ReportBacklog(backlog.Read));
+        if (readOnlyChecks.Enabled) _registrations.Add(KassaMeters.ObserveReadOnlyChecks(() => readOnlyChecks.QueueLength));
         return Task.CompletedTask;
     }
 
