@@ -128,7 +128,7 @@ public abstract class WebhookDeliveryTests(KassaHost host)
         await JumpPastNextRetry(endpointId, attempts: 1);
         await WebhookHostSettings.WaitUntil(host, () => receiver.Requests.Count >= 2, Patience);
         var afterSecond = host.Clock.GetUtcNow();
-        var attempts = await JumpPastNextRetry(endpointId, attempts: 2, jump: false);
+        var attempts = await Attempts(endpointId, atLeast: 2);
         var limited = attempts.Single(a => (int?)a!["status_code"] == 429)!;
         var nextRetry = DateTimeOffset.Parse((string)limited["next_retry_at"]!);
         // 429 asks for two hours, longer than the 5 min schedule.
@@ -141,23 +141,25 @@ public abstract class WebhookDeliveryTests(KassaHost host)
         Assert.Equal(3, receiver.Requests.Count);
     }
 
-    /// <summary>Waits (clock still) until the endpoint's deliveries list holds <paramref name="attempts"/> attempts,
-    /// then moves the clock once to a second past the latest attempt's next_retry_at.</summary>
-    private async Task<JsonArray> JumpPastNextRetry(string endpointId, int attempts, bool jump = true)
+    /// <summary>The endpoint's delivery attempts, once there are at least <paramref name="atLeast"/> (the clock still).</summary>
+    private async Task<JsonArray> Attempts(string endpointId, int atLeast)
     {
         JsonArray list = [];
         await WebhookHostSettings.WaitUntil(host, () =>
         {
             list = host.Client().Get($"/v1/webhook_endpoints/{endpointId}/deliveries").Result.Body!["data"]!.AsArray();
-            return list.Count >= attempts;
+            return list.Count >= atLeast;
         }, Patience);
-        if (jump)
-        {
-            var next = list.Select(a => (string?)a!["next_retry_at"]).Where(t => t is not null).Select(t => DateTimeOffset.Parse(t!)).Max();
-            var now = host.Clock.GetUtcNow();
-            if (next > now) host.Clock.Advance(next - now + TimeSpan.FromSeconds(1));
-        }
         return list;
+    }
+
+    /// <summary>Once <paramref name="attempts"/> attempts are recorded, moves the clock once to a second past the latest next_retry_at.</summary>
+    private async Task JumpPastNextRetry(string endpointId, int attempts)
+    {
+        var list = await Attempts(endpointId, attempts);
+        var next = list.Select(a => (string?)a!["next_retry_at"]).Where(t => t is not null).Select(t => DateTimeOffset.Parse(t!)).Max();
+        var now = host.Clock.GetUtcNow();
+        if (next > now) host.Clock.Advance(next - now + TimeSpan.FromSeconds(1));
     }
 
     [Fact]
