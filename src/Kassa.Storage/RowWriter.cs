@@ -37,9 +37,10 @@ internal static class RowWriter
         }
         for (var start = 0; start < rows.Count; start += RowsPerRoundTripMax)
         {
-            await using var batch = new NpgsqlBatch(pg, (NpgsqlTransaction?)s.Transaction);
+            // What the session holds rides in front of the first round trip (ADR 0022).
+            await using var batch = s.TakeHeld();
             Add(batch, rows.Skip(start).Take(RowsPerRoundTripMax).ToList());
-            await batch.ExecuteNonQueryAsync();
+            await s.RunHeldAsync(batch, b => b.ExecuteNonQueryAsync());
         }
 
         void Add(NpgsqlBatch batch, IReadOnlyList<T> chunk)

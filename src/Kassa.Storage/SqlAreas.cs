@@ -87,7 +87,48 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
     public Task<CustomerRecord?> GetAsync(Tenant tenant, string id) => One(GetSql, tenant, id);
 
     // On SQLite the dialect adds nothing, and the concatenation answers GetSql itself (the kept statement's text).
-    public Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) => One(GetSql + s.Dialect.ForUpdate, tenant, id);
+    public Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id) =>
+        _readAhead.TryGetValue((tenant.AccountId, tenant.Livemode, id), out var locked) ? Task.FromResult<CustomerRecord?>(locked) : One(GetSql + s.Dialect.ForUpdate, tenant, id);
+
+    // Customers ReadAheadForUpdateAsync read and locked, as this transaction now sees them (UpdateAsync keeps them so).
+    private readonly Dictionary<(string AccountId, bool Livemode, string Id), CustomerRecord> _readAhead = [];
+
+    /// <summary>The most customers read ahead at once (the mutation batcher's PostgreSQL batches hold 64 requests).</summary>
+    public const int ReadAheadMax = 1_000;
+
+    public async Task ReadAheadForUpdateAsync(IReadOnlyCollection<(Tenant Tenant, string Id)> customers)
+    {
+        // SQLite reads in-process (nothing to save), and its one writer needs no lock.
+        if (!s.Dialect.IsPostgres || customers.Count == 0) return;
+        if (customers.Count > ReadAheadMax) throw new ArgumentOutOfRangeException(nameof(customers), $"At most {ReadAheadMax} customers are read ahead at once");
+        var batch = s.TakeHeld();
+        var tenants = customers.GroupBy(c => c.Tenant).ToList();
+        foreach (var group in tenants)
+        {
+            var ids = group.Select(c => c.Id).Distinct(StringComparer.Ordinal).ToList();
+            // SKIP LOCKED: a row another transaction holds (another process's batch) is left for the request itself to
+            // read and wait for inside its savepoint, where a wait past the batch's limit fails that request alone.
+            batch.BatchCommands.Add(SqlSession.Positional(
+                $"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND {s.In("id", "ids", ids)} FOR UPDATE SKIP LOCKED",
+                new Dictionary<string, object?> { ["AccountId"] = group.Key.AccountId, ["Livemode"] = group.Key.Livemode, ["ids"] = s.List(ids) }));
+        }
+        await using (batch)
+        {
+            await using var r = await s.RunHeldAsync(batch, b => b.ExecuteReaderAsync());
+            for (var i = 0; i < tenants.Count; i++)
+            {
+                if (i > 0) await r.NextResultAsync();
+                while (await r.ReadAsync())
+                {
+                    var c = ReadCustomer(r);
+                    _readAhead[(c.AccountId, c.Livemode, c.Id)] = c;
+                }
+            }
+        }
+    }
+
+    /// <summary>Forgets what was read ahead (a rollback to a savepoint may have undone a change it holds).</summary>
+    internal void ForgetReadAhead() => _readAhead.Clear();
 
     private static readonly string GetSql = $"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id";
 
@@ -109,6 +150,7 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
 
     public Task UpdateAsync(CustomerRecord c, bool deferred = false)
     {
+        if (_readAhead.ContainsKey((c.AccountId, c.Livemode, c.Id))) _readAhead[(c.AccountId, c.Livemode, c.Id)] = c;
         if (deferred && s.Dialect.IsPostgres)
         {
             s.SendWithNextWrites(SqlSession.Positional(UpdateAll, ArgsByName(c)));

@@ -226,7 +226,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         {
             ["AccountId"] = q.Tenant.AccountId, ["Livemode"] = q.Tenant.Livemode, ["ids"] = List(q.CustomerIds), ["now"] = Micros.From(q.Now),
         };
-        await using var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)s.Native, (Npgsql.NpgsqlTransaction?)s.Transaction);
+        // What the session holds goes first, in the same round trip (ADR 0022); held statements give no result sets.
+        await using var batch = s.TakeHeld();
         if (!q.CustomersKnownToExist)
             batch.BatchCommands.Add(SqlSession.Positional(q.LockCustomers ? LockedCustomersSql(q.CustomerIds) : ExistingCustomersSql(q.CustomerIds), args));
         batch.BatchCommands.Add(SqlSession.Positional(HeadersSql(q.CustomerIds, q.ForUpdate), args));
@@ -237,7 +238,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var keyed = q.IdempotencyKeys.Count > 0 && q.CustomerIds.Count > 0;
         if (keyed)
             batch.BatchCommands.Add(SqlSession.Positional(UsageByKeysSql(q.CustomerIds, q.IdempotencyKeys), new Dictionary<string, object?>(args) { ["keys"] = List(q.IdempotencyKeys) }));
-        await using var r = await batch.ExecuteReaderAsync();
+        await using var r = await s.RunHeldAsync(batch, b => b.ExecuteReaderAsync());
         IReadOnlySet<string> customers;
         if (q.CustomersKnownToExist) customers = new HashSet<string>(q.CustomerIds, StringComparer.Ordinal);
         else

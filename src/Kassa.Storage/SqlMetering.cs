@@ -94,7 +94,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
 
     public Task<IReadOnlySet<string>> InsertEventsAsync(Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt) =>
         events.Count == 0 ? Task.FromResult<IReadOnlySet<string>>(new HashSet<string>())
-        : s.Connection is NpgsqlConnection pg ? InsertEventsPostgres(pg, tenant, events, receivedAt)
+        : s.Native is NpgsqlConnection pg ? InsertEventsPostgres(pg, tenant, events, receivedAt)
         : InsertEventsSqlite(tenant, events, receivedAt);
 
     /// <summary>
@@ -106,6 +106,8 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     /// </summary>
     private async Task<IReadOnlySet<string>> InsertEventsPostgres(NpgsqlConnection pg, Tenant tenant, IReadOnlyList<NormalizedEvent> events, DateTimeOffset receivedAt)
     {
+        // The driver's own commands below: what the session holds goes first (ADR 0022).
+        await s.SendHeldAsync();
         var tx = (NpgsqlTransaction?)s.Transaction;
         await using (var create = new NpgsqlCommand("""
             CREATE TEMP TABLE IF NOT EXISTS meter_events_staging
@@ -227,8 +229,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
               latest_at = {greatest}(meter_rollups.latest_at, excluded.latest_at)
             """;
         const string insert = $"INSERT INTO meter_rollups ({RollupKey}, count, sum, min, max, latest, latest_at, overflowed)";
-        if (s.Connection is NpgsqlConnection pg)
+        if (s.Native is NpgsqlConnection pg)
         {
+            await s.SendHeldAsync();
             // One statement whatever the row count: the cells travel as arrays.
             await using var command = new NpgsqlCommand(insert + "\n" + """
                 SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::boolean[])
@@ -261,8 +264,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
     {
         if (rows.Count == 0) return;
         const string insert = $"INSERT INTO meter_unique_values ({RollupKey}, value)";
-        if (s.Connection is NpgsqlConnection pg)
+        if (s.Native is NpgsqlConnection pg)
         {
+            await s.SendHeldAsync();
             await using var command = new NpgsqlCommand(insert + "\n" + """
                 SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING
                 """, pg, (NpgsqlTransaction?)s.Transaction);

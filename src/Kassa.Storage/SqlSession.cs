@@ -44,12 +44,15 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         Native = connection;
         // SQLite statements stay prepared in the connection's cache (see SqliteStatementCache); PostgreSQL's own
         // driver keeps its statements.
-        Connection = statements ?? connection;
+        // A PostgreSQL write session's statements go through HeldFirst, which sends what the session holds in front
+        // of each (ADR 0022); a read session holds nothing.
+        Connection = statements
+            ?? (transaction is not null && connection is Npgsql.NpgsqlConnection pg ? new HeldFirst.NpgsqlConnection(pg, this) : connection);
         Transaction = transaction;
         Dialect = dialect;
         Accounts = new SqlAccounts(this);
         ApiKeys = new SqlApiKeys(this);
-        Customers = new SqlCustomers(this);
+        Customers = _customers = new SqlCustomers(this);
         Audit = new SqlAudit(this);
         Idempotency = new SqlIdempotency(this);
         Events = new SqlEvents(this);
@@ -83,21 +86,24 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     public DbConnection Connection { get; }
 
     private readonly SqlCatalog _catalog;
+    private readonly SqlCustomers _customers;
 
     public async Task SavepointAsync(string name)
     {
-        if (_sendWithNextWrites.Count > 0)
+        if (Dialect.IsPostgres)
         {
-            // Held statements belong to the transaction, not to the request the savepoint opens for: they go
-            // first, in the same round trip, so a rollback to this savepoint can never take them back.
-            var batch = TakeHeld();
-            batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand($"SAVEPOINT {name}"));
-            await using (batch) await batch.ExecuteNonQueryAsync();
+            // Held, not sent (ADR 0022): it rides in front of the request's first statement, or with the batch's
+            // COMMIT when the request sends none (its reads answered by what the batch read ahead, its writes held);
+            // a request rolled back before anything went drops it unsent. Earlier held statements stay in front of it,
+            // so a rollback to it can never take them back.
+            Pending.Mark();
+            _heldAtSavepoint = _sendWithNextWrites.Count;
+            SendWithNextWrites(new Npgsql.NpgsqlBatchCommand(SavepointTexts(name).Open));
+            _savepointHeld = true;
+            return;
         }
-        else if (!TryRunRaw(SavepointTexts(name).Open)) await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
+        if (!TryRunRaw(SavepointTexts(name).Open)) await Dapper.SqlMapper.ExecuteAsync(Connection, $"SAVEPOINT {name}", transaction: Transaction);
         Pending.Mark();
-        // Held from here on is the savepoint's request's own: a rollback to it drops that, never sent.
-        _heldAtSavepoint = _sendWithNextWrites.Count;
     }
 
     /// <summary>
@@ -118,35 +124,103 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Open, string Release)> SavepointTextsByName = new(StringComparer.Ordinal);
 
-    // PostgreSQL statements that must run in this transaction but whose answer nobody waits for (the
+    // PostgreSQL statements that must run in this transaction but whose answer nobody waits for (a savepoint, the
     // group-commit marker, the lock timeout, a deferred write: IBalanceStore.WriteTogetherAsync and
-    // ICustomerStore.UpdateAsync): sent with the next batch of writes, a savepoint, or the flush before COMMIT,
-    // instead of in a round trip of their own. Nothing reads them back before then (their callers promise it);
-    // one that fails there fails the transaction, and the mutation batcher then runs each request alone.
+    // ICustomerStore.UpdateAsync): sent in front of the session's next statement (HeldFirst, RunHeldAsync), or with
+    // the flush before COMMIT, instead of in a round trip of their own. One that fails there fails the transaction
+    // (RollbackToAsync then refuses), and the mutation batcher runs each request alone.
     private readonly List<Npgsql.NpgsqlBatchCommand> _sendWithNextWrites = [];
 
     /// <summary>
-    /// Most statements held at once. A request holds a handful and every savepoint sends them, so this is never
-    /// reached by the code as written; a transaction that would hold more fails rather than grow without bound.
+    /// Most statements held at once. A request holds a handful and its first statement or the commit sends them,
+    /// so this is reached only by a batch of requests that send nothing: the transaction then fails (and its
+    /// requests run alone) rather than grow without bound.
     /// </summary>
     internal const int HeldMax = 1_000;
 
-    // How many held statements predate the current savepoint (RollbackToAsync keeps those).
+    // How many held statements predate the current savepoint (RollbackToAsync keeps those), and whether the savepoint
+    // itself is still among them (then a rollback to it needs no statement: nothing after it reached the server).
     private int _heldAtSavepoint;
+    private bool _savepointHeld;
 
-    /// <summary>Holds <paramref name="command"/> (PostgreSQL only) until the session next writes, opens a savepoint or commits.</summary>
+    // A held statement failed: the transaction is aborted past any savepoint this session could name.
+    private bool _heldFailed;
+
+    /// <summary>Holds <paramref name="command"/> (PostgreSQL only) until the session's next statement or its commit.</summary>
     internal void SendWithNextWrites(Npgsql.NpgsqlBatchCommand command)
     {
         if (_sendWithNextWrites.Count >= HeldMax) throw new InvalidOperationException($"More than {HeldMax} statements held for the next round trip");
         _sendWithNextWrites.Add(command);
     }
 
-    private Npgsql.NpgsqlBatch TakeHeld()
+    internal bool HasHeld => _sendWithNextWrites.Count > 0;
+
+    /// <summary>A batch of the held statements, which count as sent from here on (the caller adds its own and runs it through <see cref="RunHeldAsync{T}"/>).</summary>
+    internal Npgsql.NpgsqlBatch TakeHeld()
     {
         var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)Native, (Npgsql.NpgsqlTransaction?)Transaction);
-        foreach (var c in _sendWithNextWrites) batch.BatchCommands.Add(c);
-        _sendWithNextWrites.Clear();
+        PutHeldFirst(batch);
         return batch;
+    }
+
+    /// <summary>Puts the held statements in front of <paramref name="batch"/>'s own; they count as sent from here on.</summary>
+    internal void PutHeldFirst(Npgsql.NpgsqlBatch batch)
+    {
+        for (var i = _sendWithNextWrites.Count - 1; i >= 0; i--) batch.BatchCommands.Insert(0, _sendWithNextWrites[i]);
+        _heldInFlight = _sendWithNextWrites.Count;
+        _sendWithNextWrites.Clear();
+        _heldAtSavepoint = 0;
+        _savepointHeld = false;
+    }
+
+    // How many statements at the front of the batch being run were held ones (RunHeldAsync tells whose failure it was).
+    private int _heldInFlight;
+
+    /// <summary>
+    /// Runs a batch that <see cref="PutHeldFirst"/> or <see cref="TakeHeld"/> filled. A failure of one of the held
+    /// statements marks the transaction as lost (<see cref="RollbackToAsync"/> then refuses: the savepoint it would
+    /// name may not exist, or would undo an earlier request's kept work); a failure of the caller's own statement
+    /// leaves the savepoint usable, as if it had run alone.
+    /// </summary>
+    internal async Task<T> RunHeldAsync<T>(Npgsql.NpgsqlBatch batch, Func<Npgsql.NpgsqlBatch, Task<T>> run)
+    {
+        var held = _heldInFlight;
+        _heldInFlight = 0;
+        try
+        {
+            return await run(batch);
+        }
+        catch (Exception e)
+        {
+            if (held > 0 && !(e is Npgsql.PostgresException { BatchCommand: { } failed } && batch.BatchCommands.IndexOf(failed) >= held))
+                _heldFailed = true;
+            throw;
+        }
+    }
+
+    /// <summary>Sends what is held, in a round trip of its own (for a statement that cannot take it along).</summary>
+    internal async Task SendHeldAsync()
+    {
+        if (!HasHeld) return;
+        await using var batch = TakeHeld();
+        await RunHeldAsync(batch, b => b.ExecuteNonQueryAsync());
+    }
+
+    /// <inheritdoc cref="SendHeldAsync"/>
+    internal void SendHeld()
+    {
+        if (!HasHeld) return;
+        using var batch = TakeHeld();
+        _heldInFlight = 0;
+        try
+        {
+            batch.ExecuteNonQuery();
+        }
+        catch
+        {
+            _heldFailed = true;
+            throw;
+        }
     }
 
     public Task ReleaseAsync(string name)
@@ -173,8 +247,16 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         // fails as a whole and nothing of this session is committed.
         Pending.RollbackToMark();
         _catalog.ForgetRemembered();
+        _customers.ForgetReadAhead();
+        if (_heldFailed) throw new InvalidOperationException("A statement held for this transaction failed; it cannot be rolled back to a savepoint");
         _sendWithNextWrites.RemoveRange(_heldAtSavepoint, _sendWithNextWrites.Count - _heldAtSavepoint);
-        await Dapper.SqlMapper.ExecuteAsync(Connection, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
+        if (_savepointHeld)
+        {
+            // The savepoint was never sent, so nothing after it reached the server: dropping what was held is the rollback.
+            _savepointHeld = false;
+            return;
+        }
+        await Dapper.SqlMapper.ExecuteAsync(Native, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
     /// <summary>
@@ -218,12 +300,11 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     {
         if (DeferredRowWrites is not { } batch) return;
         DeferredRowWrites = null;
-        for (var i = _sendWithNextWrites.Count - 1; i >= 0; i--) batch.BatchCommands.Insert(0, _sendWithNextWrites[i]);
-        _sendWithNextWrites.Clear();
+        PutHeldFirst(batch);
         if (commit) batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand("COMMIT"));
         await using (batch)
         {
-            if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync();
+            if (batch.BatchCommands.Count > 0) await RunHeldAsync(batch, b => b.ExecuteNonQueryAsync());
         }
     }
 

@@ -150,6 +150,13 @@ public interface ICustomerStore
     /// so two concurrent updates of different fields cannot undo each other (no lost update).
     /// </summary>
     Task<CustomerRecord?> GetForUpdateAsync(Tenant tenant, string id);
+    /// <summary>
+    /// Reads and locks the named customers in one round trip for the rest of the transaction, so a later
+    /// <see cref="GetForUpdateAsync"/> of one of them is answered without another (PostgreSQL; SQLite reads in-process
+    /// and does nothing here). A customer another transaction holds is skipped, not waited for: its own
+    /// <see cref="GetForUpdateAsync"/> then reads and waits. An id that names no customer is simply not found.
+    /// </summary>
+    Task ReadAheadForUpdateAsync(IReadOnlyCollection<(Tenant Tenant, string Id)> customers);
     /// <summary>Inserts unless the id exists (archived or not); false when it did.</summary>
     Task<bool> TryInsertAsync(CustomerRecord customer);
     /// <param name="deferred">

@@ -436,7 +436,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
             {
                 var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal)
                 {
-                    ShardKey = shardKey is null ? null : (op.Tenant.AccountId, shardKey),
+                    Subject = shardKey is null ? null : (op.Tenant, shardKey),
                 };
                 if (!batcher.TryEnqueue(item))
                 {

@@ -24,10 +24,11 @@ internal sealed class MutationItem(Func<IStoreSession, Task<MutationOutcome>> wo
     public Func<IStoreSession, Task<MutationOutcome>> Work { get; } = work;
 
     /// <summary>
-    /// The account and what the request is about (its customer, else the object its route names): requests with
-    /// one key go to one writer loop; null goes to any.
+    /// The tenant and what the request is about (its customer, else the object its route names): requests with one
+    /// subject go to one writer loop (null goes to any), and on PostgreSQL the batch reads the customers its subjects
+    /// name ahead, in one round trip (an id that names another object finds nothing).
     /// </summary>
-    public (string AccountId, string Key)? ShardKey { get; init; }
+    public (Tenant Tenant, string Id)? Subject { get; init; }
     public Func<IStoreSession, MutationOutcome, Task>? Refused { get; } = refused;
 
     /// <summary>What the work decided in the batch's current attempt; null when it threw (it then runs again alone).</summary>
@@ -156,8 +157,8 @@ public sealed class MutationBatcher
     /// <summary>Queues a request's work; false when its loop's queue is full (the caller answers 429).</summary>
     internal bool TryEnqueue(MutationItem item) => _queues[Shard(item)].Writer.TryWrite(item);
 
-    private int Shard(MutationItem item) => item.ShardKey is { } key
-        ? Shards.Of(_queues.Length, key.AccountId, key.Key)
+    private int Shard(MutationItem item) => item.Subject is { } subject
+        ? Shards.Of(_queues.Length, subject.Tenant.AccountId, subject.Id)
         : (int)((uint)Interlocked.Increment(ref _nextUnkeyed) % (uint)_queues.Length);
 
     /// <summary>
@@ -172,6 +173,13 @@ public sealed class MutationBatcher
         var savepoints = s as ISavepoints ?? throw new InvalidOperationException("The store's sessions offer no savepoints");
         beforeWrite();
         await savepoints.LimitLockWaitsAsync(LockWaitMax);
+        // Most batched requests start by reading their customer to change it: read together (PostgreSQL: one round trip,
+        // which also carries the lock limit and the marker; then a request that only writes sends nothing of its own
+        // before the COMMIT, ADR 0022). A failure here is the batch's, as a failing marker is: each request runs alone.
+        var subjects = new HashSet<(Tenant, string)>();
+        foreach (var item in items)
+            if (item.Subject is { } subject) subjects.Add(subject);
+        await s.Customers.ReadAheadForUpdateAsync(subjects);
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];

@@ -327,6 +327,144 @@ public abstract class MutationBatchTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Concurrent_updates_of_one_customer_each_see_the_update_committed_before_it()
+    {
+        // On PostgreSQL a batch reads its requests' customers ahead, once (ADR 0022): a request must see what the
+        // requests before it in the same batch changed, not the row as read ahead. The events' previous_attributes
+        // chain proves it: each update's previous name is the name the update before it set.
+        host.RequireEngine();
+        var id = Wire.NewId("cus");
+        var client = host.Client();
+        Assert.Equal(HttpStatusCode.Created, (await client.Put($"/v1/customers/{id}", new { name = "Start" })).Status);
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => client.Put($"/v1/customers/{id}", new { name = $"Name {i}" })));
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        var events = (await host.Store.ReadAsync(s => ((Kassa.Storage.ISqlAccess)s).Connection.QueryAsync<string>(
+            "SELECT data FROM events WHERE account_id = @a AND object_id = @id AND type = 'customer.updated' ORDER BY seq",
+            new { a = host.Account.AccountId, id }))).Select(d => System.Text.Json.Nodes.JsonNode.Parse(d)!).ToList();
+        Assert.Equal(16, events.Count);
+        var before = "Start";
+        foreach (var e in events)
+        {
+            Assert.Equal(before, (string?)e["previous_attributes"]!["name"]);
+            before = (string)e["object"]!["name"]!;
+        }
+        Assert.Equal(16, events.Select(e => (string?)e["object"]!["name"]).Distinct().Count());
+        Assert.Equal(before, (string?)(await client.Get($"/v1/customers/{id}")).Body!["name"]);
+        Assert.Equal(17, await AuditRows(id));
+    }
+
+    [Fact]
+    public async Task A_request_whose_customer_another_transaction_holds_waits_for_it_and_sees_its_change()
+    {
+        // The batch's read-ahead skips a customer another transaction has locked (PostgreSQL: SKIP LOCKED); the request
+        // then reads it itself and waits, inside its savepoint or alone after the batch. On SQLite the other transaction
+        // holds the one writer and the whole batch waits. Either way the update sees the committed change before it.
+        host.RequireEngine();
+        var (held, free) = (Wire.NewId("cus"), Wire.NewId("cus"));
+        var client = host.Client();
+        foreach (var id in new[] { held, free }) Assert.Equal(HttpStatusCode.Created, (await client.Put($"/v1/customers/{id}", new { name = "Before" })).Status);
+        var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = Task.Run(() => host.Store.WriteAsync(async s =>
+        {
+            var c = (await s.Customers.GetForUpdateAsync(Tenant, held))!;
+            await s.Customers.UpdateAsync(c with { Name = "Blocker", Metadata = new Dictionary<string, string> { ["by"] = "blocker" }, UpdatedAt = c.UpdatedAt.AddSeconds(1) });
+            locked.TrySetResult();
+            await Task.Delay(400);
+            return true;
+        }));
+        await locked.Task;
+        var results = await Task.WhenAll(client.Put($"/v1/customers/{held}", new { metadata = new { by = "request" } }), client.Put($"/v1/customers/{free}", new { name = "After" }));
+        await blocker;
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.Equal("Blocker", (string?)results[0].Body!["name"]);
+        Assert.Equal("request", (string?)results[0].Body!["metadata"]!["by"]);
+        var previous = await host.Store.ReadAsync(s => ((Kassa.Storage.ISqlAccess)s).Connection.ExecuteScalarAsync<string>(
+            "SELECT data FROM events WHERE account_id = @a AND object_id = @held AND type = 'customer.updated' ORDER BY seq DESC LIMIT 1",
+            new { a = host.Account.AccountId, held }));
+        Assert.Equal("blocker", (string?)System.Text.Json.Nodes.JsonNode.Parse(previous!)!["previous_attributes"]!["metadata"]!["by"]);
+        Assert.Equal("After", (string?)(await client.Get($"/v1/customers/{free}")).Body!["name"]);
+    }
+
+    [Fact]
+    public async Task A_held_write_that_fails_in_front_of_a_later_statement_fails_the_transaction_not_a_savepoint()
+    {
+        // PostgreSQL sends a deferred write in front of the session's next statement (ADR 0022). If it fails there, the
+        // error surfaces in a later request's statement; rolling that request back to its savepoint would leave the
+        // failed write's request answered as kept. So the rollback refuses and the transaction fails (the batcher then
+        // runs each request alone). SQLite writes at once: the write itself fails, in its own request.
+        host.RequireEngine();
+        var postgres = host.Store.Engine == "postgres";
+        var tag = Guid.NewGuid().ToString("N")[..10];
+        var (poisoned, trigger) = ($"Poisoned {tag}", $"refuse_{tag}");
+        var (first, second) = (Wire.NewId("cus"), Wire.NewId("cus"));
+        foreach (var id in new[] { first, second }) Assert.Equal(HttpStatusCode.Created, (await host.Client().Put($"/v1/customers/{id}", new { name = "Before" })).Status);
+        await host.Store.WriteAsync(async s =>
+        {
+            var (c, tx) = (((Kassa.Storage.ISqlAccess)s).Connection, ((Kassa.Storage.ISqlAccess)s).Transaction);
+            if (postgres)
+            {
+                await c.ExecuteAsync($"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$", transaction: tx);
+                await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers FOR EACH ROW WHEN (NEW.name = '{poisoned}') EXECUTE FUNCTION {trigger}()", transaction: tx);
+            }
+            else await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers WHEN NEW.name = '{poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", transaction: tx);
+            return true;
+        });
+        try
+        {
+            var failures = new List<string>();
+            var failed = await Assert.ThrowsAnyAsync<Exception>(() => host.Store.WriteAsync(async s =>
+            {
+                var sp = (ISavepoints)s;
+                await sp.SavepointAsync("m");
+                var a = (await s.Customers.GetForUpdateAsync(Tenant, first))!;
+                try
+                {
+                    await s.Customers.UpdateAsync(a with { Name = poisoned }, deferred: true);
+                }
+                catch (Exception e)
+                {
+                    failures.Add("update: " + e.GetType().Name);
+                    await sp.RollbackToAsync("m");
+                    throw;
+                }
+                await sp.ReleaseAsync("m");
+                await sp.SavepointAsync("m");
+                try
+                {
+                    await s.Customers.GetForUpdateAsync(Tenant, second);
+                }
+                catch (Exception e)
+                {
+                    failures.Add("next read: " + e.GetType().Name);
+                    await sp.RollbackToAsync("m");
+                }
+                return true;
+            }));
+            if (postgres)
+            {
+                Assert.Equal(["next read: PostgresException"], failures);
+                Assert.IsType<InvalidOperationException>(failed);
+            }
+            else
+            {
+                Assert.Equal(["update: SqliteException"], failures);
+                Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(failed);
+            }
+            Assert.Equal("Before", (string?)(await host.Client().Get($"/v1/customers/{first}")).Body!["name"]);
+        }
+        finally
+        {
+            await host.Store.WriteAsync(async s =>
+            {
+                var access = (Kassa.Storage.ISqlAccess)s;
+                await access.Connection.ExecuteAsync(postgres ? $"DROP TRIGGER {trigger} ON customers; DROP FUNCTION {trigger}()" : $"DROP TRIGGER {trigger}",
+                    transaction: access.Transaction);
+                return true;
+            });
+        }
+    }
+
+    [Fact]
     public async Task A_rolled_back_savepoint_leaves_no_product_in_the_sessions_cache()
     {
         host.RequireEngine();
