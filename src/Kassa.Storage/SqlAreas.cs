@@ -153,7 +153,7 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
         if (_readAhead.ContainsKey((c.AccountId, c.Livemode, c.Id))) _readAhead[(c.AccountId, c.Livemode, c.Id)] = c;
         if (deferred && s.Dialect.IsPostgres)
         {
-            s.SendWithNextWrites(SqlSession.Positional(UpdateAll, ArgsByName(c)));
+            s.HoldRow(UpdateAll, ArgsByName(c));
             return Task.CompletedTask;
         }
         return s.Connection.ExecuteAsync(s.Dialect.IsPostgres ? UpdateAll : UpdateIndexedOnlyIfChanged, Args(c), s.Transaction);

@@ -155,6 +155,50 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 
     internal bool HasHeld => _sendWithNextWrites.Count > 0;
 
+    /// <summary>
+    /// Holds a one-row statement written with <c>@name</c> parameters (<see cref="SendWithNextWrites"/>). Held rows of
+    /// one statement that end up next to each other when the transaction commits go as one statement over arrays
+    /// (<see cref="MultiRowStatement"/>): a batch of customer updates is one UPDATE.
+    /// </summary>
+    internal void HoldRow(string sql, IReadOnlyDictionary<string, object?> args)
+    {
+        var command = Positional(sql, args);
+        SendWithNextWrites(command);
+        _heldRows[command] = sql;
+    }
+
+    // The held commands HoldRow made, with their statement's text (the command's parameters are the row's values in
+    // the order of first use, which is MultiRowStatement's column order). Emptied whenever the held statements go.
+    private readonly Dictionary<Npgsql.NpgsqlBatchCommand, string> _heldRows = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Replaces each run of two or more adjacent held rows of one statement by one statement for all of them.</summary>
+    private async Task JoinHeldRowsAsync()
+    {
+        if (_heldRows.Count < 2) return;
+        var held = _sendWithNextWrites;
+        var joined = new List<Npgsql.NpgsqlBatchCommand>(held.Count);
+        for (var i = 0; i < held.Count;)
+        {
+            if (!_heldRows.TryGetValue(held[i], out var sql))
+            {
+                joined.Add(held[i++]);
+                continue;
+            }
+            var end = i + 1;
+            while (end < held.Count && _heldRows.TryGetValue(held[end], out var next) && string.Equals(next, sql, StringComparison.Ordinal)) end++;
+            var run = held.GetRange(i, end - i);
+            // One row, a statement of another shape, or a row named twice (applied in order only one a statement): as held.
+            if (run.Count > 1 && await MultiRowStatement.ForAsync((Npgsql.NpgsqlConnection)Native, sql) is { } multi
+                && multi.Command(run.Select(c => c.Parameters.Select(p => p.Value is DBNull ? null : p.Value).ToArray()).ToList()) is { } together)
+                joined.Add(together);
+            else joined.AddRange(run);
+            i = end;
+        }
+        held.Clear();
+        held.AddRange(joined);
+        _heldRows.Clear();
+    }
+
     /// <summary>A batch of the held statements, which count as sent from here on (the caller adds its own and runs it through <see cref="RunHeldAsync{T}"/>).</summary>
     internal Npgsql.NpgsqlBatch TakeHeld()
     {
@@ -169,6 +213,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         for (var i = _sendWithNextWrites.Count - 1; i >= 0; i--) batch.BatchCommands.Insert(0, _sendWithNextWrites[i]);
         _heldInFlight = _sendWithNextWrites.Count;
         _sendWithNextWrites.Clear();
+        _heldRows.Clear();
         _heldAtSavepoint = 0;
         _savepointHeld = false;
     }
@@ -226,6 +271,15 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     public Task ReleaseAsync(string name)
     {
         Pending.Unmark();
+        if (_savepointHeld)
+        {
+            // Kept before anything after it was sent: the savepoint was never needed (nothing of the request reached
+            // the server, so nothing there could have been undone). It is dropped unsent, and the request's held
+            // statements stay where they are, in order — PostgreSQL then makes no subtransaction for it (ADR 0022).
+            _sendWithNextWrites.RemoveAt(_heldAtSavepoint);
+            _savepointHeld = false;
+            return Task.CompletedTask;
+        }
         // PostgreSQL: no RELEASE statement; the savepoint stays open until COMMIT, which releases it with the
         // rest (a round trip per request saved). Later savepoints nest inside it; a rollback only ever names
         // the latest one, so it never reaches back past this request's work. SQLite has no round trip to save
@@ -249,6 +303,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         _catalog.ForgetRemembered();
         _customers.ForgetReadAhead();
         if (_heldFailed) throw new InvalidOperationException("A statement held for this transaction failed; it cannot be rolled back to a savepoint");
+        for (var i = _heldAtSavepoint; i < _sendWithNextWrites.Count; i++) _heldRows.Remove(_sendWithNextWrites[i]);
         _sendWithNextWrites.RemoveRange(_heldAtSavepoint, _sendWithNextWrites.Count - _heldAtSavepoint);
         if (_savepointHeld)
         {
@@ -300,6 +355,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     {
         if (DeferredRowWrites is not { } batch) return;
         DeferredRowWrites = null;
+        await JoinHeldRowsAsync();
         PutHeldFirst(batch);
         if (commit) batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand("COMMIT"));
         await using (batch)

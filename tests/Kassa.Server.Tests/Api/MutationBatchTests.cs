@@ -354,6 +354,42 @@ public abstract class MutationBatchTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Held_customer_updates_sent_together_keep_each_rows_values_and_a_customer_updated_twice_ends_with_the_later()
+    {
+        // On PostgreSQL adjacent held updates of one statement go as one UPDATE over arrays at the commit (ADR 0022); a run
+        // that names a customer twice goes one statement a row, in order. SQLite writes each at once; same outcome.
+        host.RequireEngine();
+        var ids = Enumerable.Range(0, 4).Select(_ => Wire.NewId("cus")).ToList();
+        foreach (var id in ids) Assert.Equal(HttpStatusCode.Created, (await host.Client().Put($"/v1/customers/{id}", new { name = "Before" })).Status);
+        var now = DateTimeOffset.UnixEpoch.AddDays(3);
+        async Task Update(IStoreSession s, string id, string name, string? email)
+        {
+            var c = (await s.Customers.GetForUpdateAsync(Tenant, id))!;
+            await s.Customers.UpdateAsync(c with { Name = name, Email = email, Metadata = new Dictionary<string, string> { ["n"] = name }, UpdatedAt = now }, deferred: true);
+        }
+        // Three different customers (one statement), then two of them again and the fourth (a customer named twice: a row each).
+        await host.Store.WriteAsync(async s =>
+        {
+            for (var i = 0; i < 3; i++) await Update(s, ids[i], $"First {i}", i == 1 ? null : $"c{i}@example.com");
+            return true;
+        });
+        await host.Store.WriteAsync(async s =>
+        {
+            await Update(s, ids[3], "Once", null);
+            await Update(s, ids[0], "Second 0", "again@example.com");
+            await Update(s, ids[0], "Third 0", null);
+            return true;
+        });
+        var got = new List<(string?, string?, string?)>();
+        foreach (var id in ids)
+        {
+            var body = (await host.Client().Get($"/v1/customers/{id}")).Body!;
+            got.Add(((string?)body["name"], (string?)body["email"], (string?)body["metadata"]!["n"]));
+        }
+        Assert.Equal([("Third 0", null, "Third 0"), ("First 1", null, "First 1"), ("First 2", "c2@example.com", "First 2"), ("Once", null, "Once")], got);
+    }
+
+    [Fact]
     public async Task A_request_whose_customer_another_transaction_holds_waits_for_it_and_sees_its_change()
     {
         // The batch's read-ahead skips a customer another transaction has locked (PostgreSQL: SKIP LOCKED); the request
