@@ -311,7 +311,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
             _savepointHeld = false;
             return;
         }
-        await Dapper.SqlMapper.ExecuteAsync(Native, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
+        await Dapper.SqlMapper.ExecuteAsync(Connection, $"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", transaction: Transaction);
     }
 
     /// <summary>
