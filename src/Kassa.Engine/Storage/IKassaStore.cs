@@ -160,10 +160,10 @@ public interface ICustomerStore
     /// <summary>Inserts unless the id exists (archived or not); false when it did.</summary>
     Task<bool> TryInsertAsync(CustomerRecord customer);
     /// <param name="deferred">
-    /// The caller promises that nothing in this transaction reads the row again: on PostgreSQL the UPDATE then
-    /// travels with the session's next savepoint, batch of writes or commit instead of a round trip of its own
-    /// (a failure there fails the whole transaction, which the mutation batcher runs again request by request).
-    /// SQLite runs it at once either way.
+    /// On PostgreSQL the UPDATE is held and travels in front of the session's next statement or with the commit
+    /// instead of in a round trip of its own (adjacent held updates go as one statement at the commit; a failure
+    /// fails the whole transaction, which the mutation batcher runs again request by request; ADR 0022). SQLite
+    /// runs it at once either way.
     /// </param>
     Task UpdateAsync(CustomerRecord customer, bool deferred = false);
     Task<IReadOnlyList<CustomerRecord>> ListAsync(Tenant tenant, string? email, Cursor? after, int limit);
