@@ -31,6 +31,29 @@ public abstract class MutationBatchTests(KassaHost host)
     private Task<long> IdempotencyRows(string key) =>
         Count("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = @a AND key = @key", new { a = host.Account.AccountId, key });
 
+    private bool Postgres => host.Store.Engine == "postgres";
+
+    /// <summary>A trigger named <paramref name="trigger"/> that refuses any update setting a customer's name to <paramref name="poisoned"/>.</summary>
+    private Task RefuseCustomerNameAsync(string trigger, string poisoned) => host.Store.WriteAsync(async s =>
+    {
+        var (c, tx) = (((Kassa.Storage.ISqlAccess)s).Connection, ((Kassa.Storage.ISqlAccess)s).Transaction);
+        if (Postgres)
+        {
+            await c.ExecuteAsync($"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$", transaction: tx);
+            await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers FOR EACH ROW WHEN (NEW.name = '{poisoned}') EXECUTE FUNCTION {trigger}()", transaction: tx);
+        }
+        else await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers WHEN NEW.name = '{poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", transaction: tx);
+        return true;
+    });
+
+    private Task DropRefusalAsync(string trigger) => host.Store.WriteAsync(async s =>
+    {
+        var access = (Kassa.Storage.ISqlAccess)s;
+        await access.Connection.ExecuteAsync(Postgres ? $"DROP TRIGGER {trigger} ON customers; DROP FUNCTION {trigger}()" : $"DROP TRIGGER {trigger}",
+            transaction: access.Transaction);
+        return true;
+    });
+
     private static AuditRecord Audit(string tenantAccount, string id, string objectId) =>
         new(tenantAccount, false, id, DateTimeOffset.UnixEpoch.AddDays(1), "api_key", "key_test", "test.savepoint", "test", objectId, "req_sp", []);
 
@@ -278,19 +301,8 @@ public abstract class MutationBatchTests(KassaHost host)
         host.RequireEngine();
         var tag = Guid.NewGuid().ToString("N")[..10];
         var poisoned = $"Poisoned {tag}";
-        var postgres = host.Store.Engine == "postgres";
         var trigger = $"refuse_{tag}";
-        await host.Store.WriteAsync(async s =>
-        {
-            var (c, tx) = (((Kassa.Storage.ISqlAccess)s).Connection, ((Kassa.Storage.ISqlAccess)s).Transaction);
-            if (postgres)
-            {
-                await c.ExecuteAsync($"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$", transaction: tx);
-                await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers FOR EACH ROW WHEN (NEW.name = '{poisoned}') EXECUTE FUNCTION {trigger}()", transaction: tx);
-            }
-            else await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers WHEN NEW.name = '{poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", transaction: tx);
-            return true;
-        });
+        await RefuseCustomerNameAsync(trigger, poisoned);
         try
         {
             var customers = Enumerable.Range(0, 24).Select(_ => Wire.NewId("cus")).ToList();
@@ -316,13 +328,7 @@ public abstract class MutationBatchTests(KassaHost host)
         }
         finally
         {
-            await host.Store.WriteAsync(async s =>
-            {
-                var access = (Kassa.Storage.ISqlAccess)s;
-                await access.Connection.ExecuteAsync(postgres ? $"DROP TRIGGER {trigger} ON customers; DROP FUNCTION {trigger}()" : $"DROP TRIGGER {trigger}",
-                    transaction: access.Transaction);
-                return true;
-            });
+            await DropRefusalAsync(trigger);
         }
     }
 
@@ -429,22 +435,11 @@ public abstract class MutationBatchTests(KassaHost host)
         // failed write's request answered as kept. So the rollback refuses and the transaction fails (the batcher then
         // runs each request alone). SQLite writes at once: the write itself fails, in its own request.
         host.RequireEngine();
-        var postgres = host.Store.Engine == "postgres";
         var tag = Guid.NewGuid().ToString("N")[..10];
         var (poisoned, trigger) = ($"Poisoned {tag}", $"refuse_{tag}");
         var (first, second) = (Wire.NewId("cus"), Wire.NewId("cus"));
         foreach (var id in new[] { first, second }) Assert.Equal(HttpStatusCode.Created, (await host.Client().Put($"/v1/customers/{id}", new { name = "Before" })).Status);
-        await host.Store.WriteAsync(async s =>
-        {
-            var (c, tx) = (((Kassa.Storage.ISqlAccess)s).Connection, ((Kassa.Storage.ISqlAccess)s).Transaction);
-            if (postgres)
-            {
-                await c.ExecuteAsync($"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$", transaction: tx);
-                await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers FOR EACH ROW WHEN (NEW.name = '{poisoned}') EXECUTE FUNCTION {trigger}()", transaction: tx);
-            }
-            else await c.ExecuteAsync($"CREATE TRIGGER {trigger} BEFORE UPDATE ON customers WHEN NEW.name = '{poisoned}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END", transaction: tx);
-            return true;
-        });
+        await RefuseCustomerNameAsync(trigger, poisoned);
         try
         {
             var failures = new List<string>();
@@ -476,7 +471,7 @@ public abstract class MutationBatchTests(KassaHost host)
                 }
                 return true;
             }));
-            if (postgres)
+            if (Postgres)
             {
                 Assert.Equal(["next read: PostgresException"], failures);
                 Assert.IsType<InvalidOperationException>(failed);
@@ -490,13 +485,7 @@ public abstract class MutationBatchTests(KassaHost host)
         }
         finally
         {
-            await host.Store.WriteAsync(async s =>
-            {
-                var access = (Kassa.Storage.ISqlAccess)s;
-                await access.Connection.ExecuteAsync(postgres ? $"DROP TRIGGER {trigger} ON customers; DROP FUNCTION {trigger}()" : $"DROP TRIGGER {trigger}",
-                    transaction: access.Transaction);
-                return true;
-            });
+            await DropRefusalAsync(trigger);
         }
     }
 
