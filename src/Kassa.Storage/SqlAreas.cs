@@ -150,7 +150,8 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
 
     public Task UpdateAsync(CustomerRecord c, bool deferred = false)
     {
-        if (_readAhead.ContainsKey((c.AccountId, c.Livemode, c.Id))) _readAhead[(c.AccountId, c.Livemode, c.Id)] = c;
+        var key = (c.AccountId, c.Livemode, c.Id);
+        if (_readAhead.ContainsKey(key)) _readAhead[key] = c;
         if (deferred && s.Dialect.IsPostgres)
         {
             s.HoldRow(UpdateAll, ArgsByName(c));

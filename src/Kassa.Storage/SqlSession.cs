@@ -251,22 +251,11 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         await RunHeldAsync(batch, b => b.ExecuteNonQueryAsync());
     }
 
-    /// <inheritdoc cref="SendHeldAsync"/>
-    internal void SendHeld()
-    {
-        if (!HasHeld) return;
-        using var batch = TakeHeld();
-        _heldInFlight = 0;
-        try
-        {
-            batch.ExecuteNonQuery();
-        }
-        catch
-        {
-            _heldFailed = true;
-            throw;
-        }
-    }
+    /// <summary>
+    /// <see cref="SendHeldAsync"/> for the synchronous ADO.NET calls, which the store does not make (its statements are
+    /// asynchronous); kept so a synchronous caller still sends what is held first, with the same failure bookkeeping.
+    /// </summary>
+    internal void SendHeld() => SendHeldAsync().GetAwaiter().GetResult();
 
     public Task ReleaseAsync(string name)
     {
