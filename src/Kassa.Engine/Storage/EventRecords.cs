@@ -3,7 +3,18 @@ namespace Kassa.Engine.Storage;
 /// <summary>An event in the outbox. <see cref="Data"/> is the JSON of <c>{"object": …, "previous_attributes": …}</c>.</summary>
 public sealed record EventRecord(
     string AccountId, bool Livemode, string Id, string Type, string ObjectType, string ObjectId, string Data,
-    string? RequestId, DateTimeOffset CreatedAt, long Seq = 0);
+    string? RequestId, DateTimeOffset CreatedAt, long Seq = 0)
+{
+    /// <summary>What fanning this event out to endpoints needs of it.</summary>
+    public QueuedEvent Queued => new(Seq, AccountId, Livemode, Id, Type, ObjectId, CreatedAt);
+}
+
+/// <summary>
+/// An event waiting in the outbox, without its data: the dispatcher fans it out by type and creation time, and a
+/// delivery reads the data when it sends. Read under SQLite's write lock, an event's JSON was most of what a
+/// dispatch round read (up to 500 payloads) while every write waited.
+/// </summary>
+public sealed record QueuedEvent(long Seq, string AccountId, bool Livemode, string Id, string Type, string ObjectId, DateTimeOffset CreatedAt);
 
 public sealed record WebhookEndpointRecord(
     string AccountId, bool Livemode, string Id, string Url, string? Description, IReadOnlyList<string> Events,

@@ -201,8 +201,8 @@ public interface IEventStore
     /// advisory lock held to the end of the transaction; SQLite's single writer needs none).
     /// </summary>
     Task<bool> TryLockDispatchAsync();
-    /// <summary>The oldest events not yet fanned out to webhook endpoints, in commit order.</summary>
-    Task<IReadOnlyList<EventRecord>> UndispatchedAsync(int limit);
+    /// <summary>The oldest events not yet fanned out to webhook endpoints, in commit order (without their data).</summary>
+    Task<IReadOnlyList<QueuedEvent>> UndispatchedAsync(int limit);
     Task MarkDispatchedAsync(IReadOnlyList<long> seqs);
 }
 
@@ -215,7 +215,7 @@ public interface IWebhookStore
     Task<IReadOnlyList<WebhookEndpointRecord>> ListEndpointsAsync(Tenant tenant, Cursor? after, int limit);
     /// <summary>Every live, enabled endpoint of a tenant (bounded by <paramref name="limit"/>).</summary>
     Task<IReadOnlyList<WebhookEndpointRecord>> EnabledEndpointsAsync(Tenant tenant, int limit);
-    Task EnqueueAsync(Tenant tenant, string endpointId, EventRecord e, DateTimeOffset now);
+    Task EnqueueAsync(Tenant tenant, string endpointId, QueuedEvent e, DateTimeOffset now);
     /// <summary>
     /// Claims up to <paramref name="limit"/> due deliveries with a lease: never a row another worker
     /// holds, never a later event of an object while an earlier one for the same endpoint is pending.

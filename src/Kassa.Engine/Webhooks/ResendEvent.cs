@@ -33,7 +33,7 @@ public static class ResendEvent
         {
             targets = (await session.Webhooks.EnabledEndpointsAsync(op.Tenant, DispatchEvents.EndpointsPerTenantMax)).Where(x => x.Matches(e.Type)).ToList();
         }
-        foreach (var endpoint in targets) await session.Webhooks.EnqueueAsync(op.Tenant, endpoint.Id, e, op.Now);
+        foreach (var endpoint in targets) await session.Webhooks.EnqueueAsync(op.Tenant, endpoint.Id, e.Queued, op.Now);
         await RecordAudit.Execute(session, op, "event.resent", "event", e.Id, targets.Select(t => t.Id).ToList());
         return new Outcome(e, targets.Count);
     }
