@@ -187,7 +187,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
             var end = i + 1;
             while (end < held.Count && _heldRows.TryGetValue(held[end], out var next) && string.Equals(next, sql, StringComparison.Ordinal)) end++;
             var run = held.GetRange(i, end - i);
-            // One row, a statement of another shape, or a row named twice (applied in order only one a statement): as held.
+            // One row, a statement MultiRowStatement cannot join, or a run naming a row twice (kept in order only as one statement a row): as held.
             if (run.Count > 1 && await MultiRowStatement.ForAsync((Npgsql.NpgsqlConnection)Native, sql) is { } multi
                 && multi.Command(run.Select(c => c.Parameters.Select(p => p.Value is DBNull ? null : p.Value).ToArray()).ToList()) is { } together)
                 joined.Add(together);

@@ -10,9 +10,9 @@ public sealed record EventRecord(
 }
 
 /// <summary>
-/// An event waiting in the outbox, without its data: the dispatcher fans it out by type and creation time, and a
-/// delivery reads the data when it sends. Read under SQLite's write lock, an event's JSON was most of what a
-/// dispatch round read (up to 500 payloads) while every write waited.
+/// An event waiting in the outbox, without its data: the dispatcher fans it out by type and creation time (and queues
+/// it under its object, for delivery in order per object); a delivery reads the data when it sends. A dispatch round
+/// reads up to 500 of these under SQLite's write lock, and their JSON was most of the bytes it read while every write waited.
 /// </summary>
 public sealed record QueuedEvent(long Seq, string AccountId, bool Livemode, string Id, string Type, string ObjectId, DateTimeOffset CreatedAt);
 
