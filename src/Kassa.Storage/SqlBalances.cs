@@ -356,15 +356,15 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     /// </summary>
     private static string BucketUpdateSql(bool status) => $"""
         UPDATE balance_buckets SET granted = @granted, used = @used, held = @held{(status ? ", voided = @voided, expiry_recorded = @expiry_recorded, expires_at = @expires_at" : "")}
-        WHERE account_id = @account_id AND livemode = @livemode AND customer_id = @customer_id AND feature_id = @feature_id AND entity_id = @entity_id AND id = @id
+        WHERE account_id = @account_id AND livemode = @livemode AND id = @id
         """;
 
     private static object?[] BucketUpdateValues(StoredBucket b, bool status) => status
         ? [
             b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt is { } e ? Micros.From(e) : null,
-            b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id,
+            b.AccountId, b.Livemode, b.Bucket.Id,
         ]
-        : [b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Bucket.Id];
+        : [b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.AccountId, b.Livemode, b.Bucket.Id];
 
     /// <summary>A bucket's UPDATE of its amounts only, and with its status (built once).</summary>
     private static readonly string[] BucketUpdate = [BucketUpdateSql(status: false), BucketUpdateSql(status: true)];
@@ -449,10 +449,15 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         (await QueryBuckets($"SELECT {BucketColumns} FROM balance_buckets WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",
             new { tenant.AccountId, tenant.Livemode, id })).FirstOrDefault();
 
+    /// <summary>
+    /// A customer's grants are one statement and a tenant's another: SQLite's planner cannot seek on
+    /// "@customerId IS NULL OR customer_id = @customerId", and walked the tenant's buckets and sorted them for one
+    /// customer's page. With the customer's condition plain, balance_buckets_by_customer gives the page in order.
+    /// </summary>
     public Task<IReadOnlyList<StoredBucket>> ListGrantsAsync(Tenant tenant, string? customerId, Cursor? after, int limit) =>
         QueryBuckets($"""
             SELECT {BucketColumns} FROM balance_buckets
-            WHERE account_id = @AccountId AND livemode = @Livemode AND kind = 'grant' AND (@customerId IS NULL OR customer_id = @customerId)
+            WHERE account_id = @AccountId AND livemode = @Livemode AND kind = 'grant'{(customerId is null ? "" : " AND customer_id = @customerId")}
               AND (@hasCursor = 0 OR (created_at, id) < (@afterCreated, @afterId))
             ORDER BY created_at DESC, id DESC LIMIT @limit
             """, new { tenant.AccountId, tenant.Livemode, customerId, hasCursor = after is null ? 0 : 1, afterCreated = after?.CreatedMicros ?? 0, afterId = after?.Id ?? "", limit });
@@ -626,8 +631,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public Task SetDeferredAsync(StoredBucket b, long amountMinor, string currency) =>
         s.Connection.ExecuteAsync("""
             UPDATE balance_buckets SET deferred_amount = @amountMinor, deferred_currency = @currency
-            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId AND id = @id
-            """, new { b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, id = b.Bucket.Id, amountMinor, currency }, s.Transaction);
+            WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id
+            """, new { b.AccountId, b.Livemode, id = b.Bucket.Id, amountMinor, currency }, s.Transaction);
 
     public async Task<IReadOnlyList<DeferredBucket>> DeferredAsync(DeferredBucket? after, int limit)
     {
@@ -652,8 +657,8 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public Task SetRecognizedAsync(DeferredBucket b, long recognizedMinor) =>
         s.Connection.ExecuteAsync("""
             UPDATE balance_buckets SET recognized_amount = @recognizedMinor
-            WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @CustomerId AND feature_id = @FeatureId AND entity_id = @EntityId AND id = @Id
-            """, new { b.AccountId, b.Livemode, b.CustomerId, b.FeatureId, b.EntityId, b.Id, recognizedMinor }, s.Transaction);
+            WHERE account_id = @AccountId AND livemode = @Livemode AND id = @Id
+            """, new { b.AccountId, b.Livemode, b.Id, recognizedMinor }, s.Transaction);
 
     public Task<IReadOnlyList<LockRecord>> ExpiredLocksAsync(DateTimeOffset now, int limit) =>
         QueryLocks($"SELECT {LockColumns} FROM locks WHERE status = 'held' AND expires_at <= @now AND NOT EXISTS ({OnTestClock("locks")}) ORDER BY expires_at LIMIT @limit",
