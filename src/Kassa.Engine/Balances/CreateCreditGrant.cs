@@ -109,7 +109,6 @@ public static class CreateCreditGrant
         // A grant pays the period's overage first (spec §5: remaining = granted − used − held); one that
         // takes effect later does so when it does.
         if (!live.Header.Unlimited) live.Balance.SettleOverage(op.Now);
-        live.Header.UpdatedAt = op.Now;
         return (live, bucket);
     }
 }
