@@ -123,6 +123,48 @@ public abstract class EntitlementTests(KassaHost host)
         AssertBalance(r.Body!["balance"], 100, 130, 0, overage: 30);
     }
 
+    /// <summary>
+    /// A grant writes its balance's header only when a header column moves: one that pays off overage changes the
+    /// stored overage (and the row's version), one that only adds a bucket leaves the row as it was. The grants are
+    /// listed for the customer and for the whole tenant, newest first, either way.
+    /// </summary>
+    [Fact]
+    public async Task A_grant_rewrites_the_balance_header_only_when_it_pays_off_overage()
+    {
+        var (c, api, _, _, _) = await Setup(overage: "billed");
+        AssertBalance((await Check(c, api, 130, send: true)).Body!["balance"], 100, 130, 0, overage: 30);
+        async Task<(long Overage, long Version, long UpdatedAt)> Header() => await host.Store.ReadAsync(s =>
+            Dapper.SqlMapper.QuerySingleAsync<(long, long, long)>(((Kassa.Storage.ISqlAccess)s).Connection,
+                "SELECT overage, version, updated_at FROM feature_balances WHERE account_id = @a AND livemode = @l AND customer_id = @c AND feature_id = @f AND entity_id = ''",
+                new { a = host.Account.AccountId, l = false, c, f = api }));
+        async Task<string> Grant(decimal amount)
+        {
+            var g = await host.Client().Post("/v1/credit_grants", new { customer_id = c, feature_id = api, amount, category = "paid" });
+            Assert.True(g.Status == HttpStatusCode.Created, g.Body?.ToJsonString());
+            return (string)g.Body!["id"]!;
+        }
+        var before = await Header();
+        Assert.Equal(30_000_000, before.Overage);
+
+        // 40 units: 30 pay the overage (its used units now count against the grant), 10 remain.
+        host.Clock.Advance(TimeSpan.FromSeconds(1));
+        var paying = await Grant(40);
+        var paid = await Header();
+        Assert.Equal((0L, before.Version + 1), (paid.Overage, paid.Version));
+        Assert.True(paid.UpdatedAt > before.UpdatedAt);
+        AssertBalance((await Check(c, api, 1)).Body!["balance"], 140, 130, 10);
+
+        host.Clock.Advance(TimeSpan.FromSeconds(1));
+        var adding = await Grant(5);
+        Assert.Equal(paid, await Header());
+        AssertBalance((await Check(c, api, 1)).Body!["balance"], 145, 130, 15);
+
+        var mine = (await host.Client().Get($"/v1/credit_grants?customer_id={c}")).Body!["data"]!.AsArray().Select(g => (string)g!["id"]!).ToList();
+        Assert.Equal([adding, paying], mine);
+        var tenant = (await host.Client().Get("/v1/credit_grants?limit=2")).Body!["data"]!.AsArray().Select(g => (string)g!["id"]!).ToList();
+        Assert.Equal([adding, paying], tenant);
+    }
+
     [Fact]
     public async Task Track_never_refuses_goes_into_overage_and_corrections_undo_overage_first()
     {
