@@ -130,6 +130,10 @@ internal sealed class SqlCustomers(SqlSession s) : ICustomerStore
     /// <summary>Forgets what was read ahead (a rollback to a savepoint may have undone a change it holds).</summary>
     internal void ForgetReadAhead() => _readAhead.Clear();
 
+    /// <summary>Whether <see cref="ReadAheadForUpdateAsync"/> locked this customer and found it live (not deleted).</summary>
+    internal bool ReadAheadLive(Tenant tenant, string id) =>
+        _readAhead.TryGetValue((tenant.AccountId, tenant.Livemode, id), out var c) && c.DeletedAt is null;
+
     private static readonly string GetSql = $"SELECT {Columns} FROM customers WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id";
 
     /// <summary>One customer by id: on SQLite read raw through the kept statement (ADR 0019), as most mutations start here.</summary>

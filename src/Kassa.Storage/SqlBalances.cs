@@ -153,7 +153,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 
     public async Task<BookRows> LoadBookAsync(BookQuery q)
     {
-        if (s.Dialect.IsPostgres) return await LoadBookTogetherAsync(q);
+        if (s.Dialect.IsPostgres) return TakeBookReadAhead(q) ?? await LoadBookTogetherAsync(q);
         // SQLite is in-process: a query is microseconds, so the loads run one by one and skip what cannot matter.
         if (LoadCustomersAndHeadersRaw(q) is not var (customers, headers))
         {
@@ -266,8 +266,115 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         return new BookRows(customers, headers, buckets, locks, features, usage);
     }
 
+    /// <summary>A customer's book as <see cref="ReadAheadBooksAsync"/> read it: its buckets as live at <see cref="Since"/> or later.</summary>
+    private sealed record BookAhead(long Since, List<BalanceHeader> Headers, List<StoredBucket> Buckets, List<LockRecord> Locks);
+
+    // Books read ahead and not yet taken, by (account, livemode, customer). Taken once; any balance write for the
+    // customer in this transaction drops its book, and a rollback to a savepoint drops them all (ForgetReadAhead).
+    private readonly Dictionary<(string AccountId, bool Livemode, string CustomerId), BookAhead> _booksAhead = [];
+
+    /// <summary>
+    /// How far before the read-ahead a request's time may lie and still be answered from it: requests carry the time
+    /// they arrived, which is before their batch ran. The read-ahead asks for the buckets live at that earlier time (a
+    /// superset of those live later), and the take filters them at the request's own time; an older request (it
+    /// cannot have waited this long; a test clock's customer can be in the past) loads for itself.
+    /// </summary>
+    private static readonly TimeSpan ReadAheadSlack = TimeSpan.FromMinutes(10);
+
+    public async Task ReadAheadBooksAsync(IReadOnlyCollection<(Tenant Tenant, string Id)> customers, DateTimeOffset now)
+    {
+        if (!s.Dialect.IsPostgres || customers.Count == 0) return;
+        if (customers.Count > SqlCustomers.ReadAheadMax) throw new ArgumentOutOfRangeException(nameof(customers), $"At most {SqlCustomers.ReadAheadMax} books are read ahead at once");
+        var customerStore = (SqlCustomers)s.Customers;
+        // Only customers whose row this transaction holds and finds live: their lock is what orders a grant's header
+        // creation (see SaveHeadersAsync), and a deleted customer's grant is refused by its own load.
+        var tenants = customers.Where(c => customerStore.ReadAheadLive(c.Tenant, c.Id))
+            .GroupBy(c => c.Tenant).Select(g => (Tenant: g.Key, Ids: g.Select(c => c.Id).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList())).ToList();
+        if (tenants.Count == 0) return;
+        var since = Micros.From(now - ReadAheadSlack);
+        await using var batch = s.TakeHeld();
+        foreach (var (tenant, ids) in tenants)
+        {
+            var args = new Dictionary<string, object?> { ["AccountId"] = tenant.AccountId, ["Livemode"] = tenant.Livemode, ["ids"] = List(ids), ["now"] = since };
+            // The headers this transaction could lock now (SKIP LOCKED: a header another transaction holds would hold up
+            // the whole batch here; its customer is left to its own load, which waits inside its request's savepoint),
+            // then how many each customer has: a customer with fewer locked than it has is left out. Then the buckets
+            // and held locks, read after the header locks as the request's own load reads them.
+            batch.BatchCommands.Add(SqlSession.Positional(HeadersSql(ids, forUpdate: true) + " SKIP LOCKED", args));
+            batch.BatchCommands.Add(SqlSession.Positional(
+                $"SELECT customer_id, COUNT(*) FROM feature_balances WHERE account_id = @AccountId AND livemode = @Livemode AND {In("customer_id", "ids", ids)} GROUP BY customer_id", args));
+            batch.BatchCommands.Add(SqlSession.Positional(BucketsSql(ids), args));
+            batch.BatchCommands.Add(SqlSession.Positional(HeldLocksSql(ids), args));
+        }
+        await using var r = await s.RunHeldAsync(batch, b => b.ExecuteReaderAsync());
+        for (var t = 0; t < tenants.Count; t++)
+        {
+            if (t > 0) await r.NextResultAsync();
+            var (tenant, ids) = tenants[t];
+            var headers = await ReadAllAsync(r, ReadHeader);
+            await r.NextResultAsync();
+            var counts = await ReadAllAsync(r, x => (Customer: x.GetString(0), Count: Convert.ToInt64(x.GetValue(1))));
+            await r.NextResultAsync();
+            var buckets = await ReadAllAsync(r, ReadBucket);
+            await r.NextResultAsync();
+            var locks = await ReadAllAsync(r, ReadLock);
+            var books = ids.ToDictionary(id => id, _ => new BookAhead(since, [], [], []), StringComparer.Ordinal);
+            foreach (var h in headers) books[h.CustomerId].Headers.Add(h);
+            foreach (var b in buckets) books[b.CustomerId].Buckets.Add(b);
+            foreach (var l in locks) books[l.CustomerId].Locks.Add(l);
+            var all = counts.ToDictionary(c => c.Customer, c => c.Count, StringComparer.Ordinal);
+            foreach (var (id, book) in books)
+            {
+                if (book.Headers.Count != all.GetValueOrDefault(id)) continue;
+                _booksAhead[(tenant.AccountId, tenant.Livemode, id)] = book;
+            }
+        }
+        BooksReadAhead += _booksAhead.Count;
+        Interlocked.Add(ref s_booksReadAhead, _booksAhead.Count);
+    }
+
+    /// <summary>This transaction's books read ahead, and those taken by a load (for tests).</summary>
+    internal int BooksReadAhead { get; private set; }
+    internal int BooksTaken { get; private set; }
+
+    private static long s_booksReadAhead;
+    private static long s_booksTaken;
+
+    /// <summary>Books read ahead and books taken from the read-ahead, process-wide (for tests and diagnostics).</summary>
+    internal static (long ReadAhead, long Taken) BookReadAheadCounts => (Interlocked.Read(ref s_booksReadAhead), Interlocked.Read(ref s_booksTaken));
+
+    /// <summary>
+    /// The book read ahead for the one customer of a load for update, filtered at the load's time as BucketsSql
+    /// filters; null when there is none (then the load runs). Taken once: a second load of the customer in the
+    /// transaction reads what the first request wrote.
+    /// </summary>
+    private BookRows? TakeBookReadAhead(BookQuery q)
+    {
+        if (_booksAhead.Count == 0 || q.CustomerIds.Count != 1 || !q.ForUpdate || q.FeatureIds.Count > 0 || q.IdempotencyKeys.Count > 0 || q.ByLockIds) return null;
+        var customer = q.CustomerIds.First();
+        if (!_booksAhead.Remove((q.Tenant.AccountId, q.Tenant.Livemode, customer), out var book)) return null;
+        var now = Micros.From(q.Now);
+        if (now < book.Since) return null;
+        BooksTaken++;
+        Interlocked.Increment(ref s_booksTaken);
+        var live = book.Buckets.Where(b => !b.Bucket.Voided &&
+            (b.Bucket.ExpiresAt is not { } e || Micros.From(e) > now || !b.Bucket.ExpiryRecorded || b.Bucket.Held > 0)).ToList();
+        return new BookRows(new HashSet<string>([customer], StringComparer.Ordinal), book.Headers, live, book.Locks, [], []);
+    }
+
+    /// <summary>Drops the books read ahead (a rollback to a savepoint may have undone what they were read after).</summary>
+    internal void ForgetReadAhead() => _booksAhead.Clear();
+
+    /// <summary>Drops the read-ahead books of the customers a write names: a later load must see the write.</summary>
+    private void ForgetBooks<T>(IReadOnlyList<T> rows, Func<T, (string AccountId, bool Livemode, string CustomerId)> key)
+    {
+        if (_booksAhead.Count == 0) return;
+        foreach (var row in rows) _booksAhead.Remove(key(row));
+    }
+
     public async Task SaveHeadersAsync(IReadOnlyList<BalanceHeader> headers)
     {
+        ForgetBooks(headers, static h => (h.AccountId, h.Livemode, h.CustomerId));
         var fresh = headers.Where(h => h.IsNew).ToList();
         var existing = headers.Where(h => !h.IsNew).ToList();
         // A header two writers create at once (e.g. concurrent first grants) is created once; the later
@@ -330,6 +437,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
 
     public async Task SaveBucketsAsync(IReadOnlyList<StoredBucket> buckets)
     {
+        ForgetBooks(buckets, static b => (b.AccountId, b.Livemode, b.CustomerId));
         var fresh = buckets.Where(b => b.IsNew).ToList();
         await RowWriter.ExecuteAsync(s, InsertBucketSql, fresh, b =>
             [
@@ -369,17 +477,23 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     /// <summary>A bucket's UPDATE of its amounts only, and with its status (built once).</summary>
     private static readonly string[] BucketUpdate = [BucketUpdateSql(status: false), BucketUpdateSql(status: true)];
 
-    public Task InsertLocksAsync(IReadOnlyList<LockRecord> locks) =>
-        RowWriter.ExecuteAsync(s, InsertLockSql, locks, l =>
+    public Task InsertLocksAsync(IReadOnlyList<LockRecord> locks)
+    {
+        ForgetBooks(locks, static l => (l.AccountId, l.Livemode, l.CustomerId));
+        return RowWriter.ExecuteAsync(s, InsertLockSql, locks, l =>
         [
             l.AccountId, l.Livemode, l.Id, l.CustomerId, l.FeatureId, l.EntityId, BalanceWords.Wire(l.Status), l.Held, l.Consumed, JsonSerializer.Serialize(l.Parts, KassaJson.Options),
             Micros.From(l.ExpiresAt), Micros.From(l.CreatedAt), l.FinalizedAt is { } f ? Micros.From(f) : null,
         ]);
+    }
 
-    public Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks) =>
-        RowWriter.ExecuteAsync(s,
+    public Task UpdateLocksAsync(IReadOnlyList<LockRecord> locks)
+    {
+        ForgetBooks(locks, static l => (l.AccountId, l.Livemode, l.CustomerId));
+        return RowWriter.ExecuteAsync(s,
             "UPDATE locks SET status = @status, consumed = @consumed, finalized_at = @finalized_at WHERE account_id = @account_id AND livemode = @livemode AND id = @id",
             locks, l => [BalanceWords.Wire(l.Status), l.Consumed, l.FinalizedAt is { } f ? Micros.From(f) : null, l.AccountId, l.Livemode, l.Id]);
+    }
 
     private const string UsageColumns = "account_id, livemode, id, customer_id, feature_id, entity_id, value, idempotency_key, response, occurred_at, created_at";
 
@@ -407,6 +521,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
     public async Task<IReadOnlyDictionary<string, long>> ResetOverageAsync(Tenant tenant, string customerId, IReadOnlyCollection<string> featureIds,
         DateTimeOffset from, DateTimeOffset to)
     {
+        _booksAhead.Remove((tenant.AccountId, tenant.Livemode, customerId));
         var sums = new Dictionary<string, long>(StringComparer.Ordinal);
         if (featureIds.Count == 0) return sums;
         // The type as a literal: SQLite reads this through credit_transactions_resets, an index over those rows only,
@@ -439,11 +554,14 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         await RowWriter.ExecuteAsync(s, WriteCacheEpochSql, [token], static v => [v]);
     }
 
-    public Task DeleteFlagAsync(Tenant tenant, string customerId, string featureId, string entityId) =>
-        s.Connection.ExecuteAsync("""
+    public Task DeleteFlagAsync(Tenant tenant, string customerId, string featureId, string entityId)
+    {
+        _booksAhead.Remove((tenant.AccountId, tenant.Livemode, customerId));
+        return s.Connection.ExecuteAsync("""
             DELETE FROM feature_balances
             WHERE account_id = @AccountId AND livemode = @Livemode AND customer_id = @customerId AND feature_id = @featureId AND entity_id = @entityId
             """, new { tenant.AccountId, tenant.Livemode, customerId, featureId, entityId }, s.Transaction);
+    }
 
     public async Task<StoredBucket?> GetBucketAsync(Tenant tenant, string id) =>
         (await QueryBuckets($"SELECT {BucketColumns} FROM balance_buckets WHERE account_id = @AccountId AND livemode = @Livemode AND id = @id",

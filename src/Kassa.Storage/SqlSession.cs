@@ -58,7 +58,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         Events = new SqlEvents(this);
         Webhooks = new SqlWebhooks(this);
         Catalog = _catalog = new SqlCatalog(this);
-        Balances = new SqlBalances(this);
+        Balances = _balances = new SqlBalances(this);
         Subscriptions = new SqlSubscriptions(this);
         TestClocks = new SqlTestClocks(this);
         Entities = new SqlEntities(this);
@@ -87,6 +87,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 
     private readonly SqlCatalog _catalog;
     private readonly SqlCustomers _customers;
+    private readonly SqlBalances _balances;
 
     public async Task SavepointAsync(string name)
     {
@@ -291,6 +292,7 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
         Pending.RollbackToMark();
         _catalog.ForgetRemembered();
         _customers.ForgetReadAhead();
+        _balances.ForgetReadAhead();
         if (_heldFailed) throw new InvalidOperationException("A statement held for this transaction failed; it cannot be rolled back to a savepoint");
         for (var i = _heldAtSavepoint; i < _sendWithNextWrites.Count; i++) _heldRows.Remove(_sendWithNextWrites[i]);
         _sendWithNextWrites.RemoveRange(_heldAtSavepoint, _sendWithNextWrites.Count - _heldAtSavepoint);

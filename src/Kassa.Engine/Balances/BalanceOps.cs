@@ -14,6 +14,13 @@ public interface ICustomerScoped
 }
 
 /// <summary>
+/// A request whose work starts by loading its customer's balance book for update and changes no other customer's
+/// rows (a credit grant): on PostgreSQL a batch made only of such requests reads all their books ahead in one round
+/// trip (<see cref="IBalanceStore.ReadAheadBooksAsync"/>) instead of one round trip each.
+/// </summary>
+public interface ILoadsCustomerBook : ICustomerScoped;
+
+/// <summary>
 /// One operation for the balance engine. It is validated before it is queued; the engine decides it
 /// inside a batch and completes it only after that batch committed.
 /// </summary>

@@ -23,7 +23,7 @@ public static class CreateCreditGrant
 
     public sealed record Request(
         string? CustomerId, string? FeatureId, decimal? Amount, string? Category, int? Priority, DateTimeOffset? EffectiveAt, DateTimeOffset? ExpiresAt,
-        string? Name, Dictionary<string, string>? Metadata) : ICustomerScoped;
+        string? Name, Dictionary<string, string>? Metadata) : ILoadsCustomerBook;
 
     public static async Task<Result<CreditGrantResource>> Execute(IStoreSession s, OperationContext op, Request r)
     {

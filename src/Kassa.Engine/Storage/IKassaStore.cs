@@ -279,6 +279,16 @@ public interface IBalanceStore
     /// which was most of a batch's wait for its rows.
     /// </summary>
     Task<BookRows> LoadBookAsync(BookQuery query);
+
+    /// <summary>
+    /// PostgreSQL: reads the balance books of customers this transaction has locked (the mutation batcher's
+    /// customer read-ahead), locking their headers, in one round trip; the first <see cref="LoadBookAsync"/> for one
+    /// of them for update is answered from it without a round trip. A customer whose headers another transaction
+    /// holds is left out (its own load waits for them inside its request). The caller guarantees that nothing in
+    /// the transaction writes a customer's balance rows before that customer's own load (a batch of grants only).
+    /// SQLite: nothing (its loads are in-process).
+    /// </summary>
+    Task ReadAheadBooksAsync(IReadOnlyCollection<(Tenant Tenant, string Id)> customers, DateTimeOffset now);
     /// <summary>The balance headers of these customers; on PostgreSQL locked in key order until the transaction ends.</summary>
     Task<IReadOnlyList<BalanceHeader>> LoadHeadersAsync(Tenant tenant, IReadOnlyCollection<string> customerIds, bool forUpdate);
     /// <summary>Buckets that still matter at <paramref name="now"/>: not voided and usable, holding something, or with an expiry not yet recorded.</summary>

@@ -39,14 +39,15 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         {
             // Parsed before the work is queued: the writer's time is for the database.
             var parsed = JsonBody.Parse<TBody>(body);
-            if (!parsed.IsOk) return (parsed.Error!, null);
+            if (!parsed.IsOk) return (parsed.Error!, null, false);
             var value = parsed.Value;
             Work run = async (session, op) =>
             {
                 var result = await work(session, op, value);
                 return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
             };
-            return (run, value is Kassa.Engine.Balances.ICustomerScoped { CustomerId: { } customer } ? customer : RouteId(http));
+            return (run, value is Kassa.Engine.Balances.ICustomerScoped { CustomerId: { } customer } ? customer : RouteId(http),
+                value is Kassa.Engine.Balances.ILoadsCustomerBook { CustomerId: not null });
         });
 
     /// <summary>A mutation without a body (e.g. DELETE, revoke). A non-empty body is refused.</summary>
@@ -54,13 +55,13 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         Run(http, body =>
         {
             var empty = JsonBody.Parse<EmptyBody>(body);
-            if (!empty.IsOk) return (empty.Error!, null);
+            if (!empty.IsOk) return (empty.Error!, null, false);
             Work run = async (session, op) =>
             {
                 var result = await work(session, op);
                 return result.IsOk ? reply(result.Value) : Result<Reply>.Fail(result.Error!);
             };
-            return (run, RouteId(http));
+            return (run, RouteId(http), false);
         });
 
     /// <summary>
@@ -382,7 +383,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// <paramref name="prepare"/> parses the body into the work, with the key the mutation batcher shards by
     /// (the customer the request is about, else the object its route names; null: any writer loop).
     /// </summary>
-    private async Task Run(HttpContext http, Func<byte[], (Result<Work> Work, string? ShardKey)> prepare)
+    private async Task Run(HttpContext http, Func<byte[], (Result<Work> Work, string? ShardKey, bool LoadsBook)> prepare)
     {
         var ct = http.RequestAborted;
         var requestId = http.RequestId();
@@ -400,7 +401,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
         // The work, as it runs inside a transaction: the use case, then (on success) the response stored
         // under the claimed key, so the effect and the stored answer commit together.
-        var (prepared, shardKey) = prepare(body);
+        var (prepared, shardKey, loadsBook) = prepare(body);
         async Task<MutationOutcome> Decide(IStoreSession session)
         {
             var result = await prepared.Value(session, op);
@@ -437,6 +438,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
                 var item = new MutationItem(Decide, claimToken is null ? null : StoreRefusal)
                 {
                     Subject = shardKey is null ? null : (op.Tenant, shardKey),
+                    LoadsBook = loadsBook,
                 };
                 if (!batcher.TryEnqueue(item))
                 {

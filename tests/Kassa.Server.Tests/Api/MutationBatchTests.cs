@@ -395,6 +395,158 @@ public abstract class MutationBatchTests(KassaHost host)
         Assert.Equal([("Third 0", null, "Third 0"), ("First 1", null, "First 1"), ("First 2", "c2@example.com", "First 2"), ("Once", null, "Once")], got);
     }
 
+    /// <summary>A balance of <paramref name="feature"/> for a new customer: 100 included a month, billed past zero, 130 used (30 over).</summary>
+    private async Task<string> InOverageAsync(string feature, string product)
+    {
+        var customer = Wire.NewId("over");
+        await host.Client().Put($"/v1/customers/{customer}", new { name = "Over" });
+        Assert.Equal(HttpStatusCode.OK, (await host.Client().Post("/v1/subscribe", new { customer_id = customer, product_id = product })).Status);
+        var tracked = await host.Client().Post("/v1/track", new { customer_id = customer, feature_id = feature, value = 130 });
+        Assert.Equal(30m, (decimal)tracked.Body!["balance"]!["overage"]!);
+        return customer;
+    }
+
+    private async Task<(string Feature, string Product)> OverageCatalogAsync()
+    {
+        var (feature, product) = (Wire.NewId("calls"), Wire.NewId("plan"));
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/features", new { id = feature, name = "Calls", type = "metered" })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/products", new
+        {
+            id = product, name = "Plan", features = new[] { new { feature_id = feature, included = 100, reset = "month", overage = "billed" } },
+        })).Status);
+        return (feature, product);
+    }
+
+    private async Task<(decimal Granted, decimal Used, decimal Remaining, decimal Overage)> BalanceOf(string customer)
+    {
+        var b = (await host.Client().Get($"/v1/customers/{customer}/balances")).Body!["data"]!.AsArray().Single()!;
+        return ((decimal)b["granted"]!, (decimal)b["used"]!, (decimal)b["remaining"]!, (decimal)b["overage"]!);
+    }
+
+    /// <summary>
+    /// Batches made only of grants read their customers' books ahead on PostgreSQL (one round trip, not one a grant):
+    /// customers with a balance in overage, with none yet and with several grants in one batch each end exact, every
+    /// grant with one bucket and one credit movement.
+    /// </summary>
+    [Fact]
+    public async Task Grants_batched_together_read_their_books_ahead_and_each_lands_exactly_once()
+    {
+        host.RequireEngine();
+        var (feature, product) = await OverageCatalogAsync();
+        var over = new List<string>();
+        for (var i = 0; i < 4; i++) over.Add(await InOverageAsync(feature, product));
+        var fresh = Enumerable.Range(0, 8).Select(_ => Wire.NewId("fresh")).ToList();
+        foreach (var c in fresh) await host.Client().Put($"/v1/customers/{c}", new { name = "Fresh" });
+        var before = Kassa.Storage.SqlBalances.BookReadAheadCounts;
+        var client = host.Client();
+        var results = await Task.WhenAll(over.Concat(fresh).SelectMany(c => new[] { 10m, 20m, 40m }.Select(amount =>
+            client.Post("/v1/credit_grants", new { customer_id = c, feature_id = feature, amount, category = "paid" }))));
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.Created, r.Status));
+        var after = Kassa.Storage.SqlBalances.BookReadAheadCounts;
+        if (Postgres) Assert.True(after.Taken > before.Taken, $"no grant's book was taken from a read-ahead ({before} → {after})");
+        // 70 granted: the first 30 paid the overage off.
+        foreach (var c in over) Assert.Equal((170m, 130m, 40m, 0m), await BalanceOf(c));
+        foreach (var c in fresh) Assert.Equal((70m, 0m, 70m, 0m), await BalanceOf(c));
+        foreach (var c in over.Concat(fresh))
+        {
+            Assert.Equal(3, await Count("SELECT COUNT(*) FROM balance_buckets WHERE account_id = @a AND customer_id = @c AND kind = 'grant'", new { a = host.Account.AccountId, c }));
+            // A grant movement each; the grants that paid the overage off (which ones depends on their order) also moved
+            // its 30 units out of overage (adjust) and into their buckets (consume).
+            Assert.Equal(3, await Count("SELECT COUNT(*) FROM credit_transactions WHERE account_id = @a AND customer_id = @c AND source_type = 'credit_grant' AND type = 'grant'",
+                new { a = host.Account.AccountId, c }));
+            var paidOff = over.Contains(c) ? 30_000_000 : 0;
+            Assert.Equal((paidOff, paidOff), await host.Store.ReadAsync(s => ((Kassa.Storage.ISqlAccess)s).Connection.QuerySingleAsync<(long, long)>(
+                "SELECT COALESCE(SUM(CASE WHEN type = 'adjust' THEN amount END), 0), COALESCE(SUM(CASE WHEN type = 'consume' THEN amount END), 0) FROM credit_transactions WHERE account_id = @a AND customer_id = @c AND source_type = 'credit_grant'",
+                new { a = host.Account.AccountId, c })));
+        }
+    }
+
+    /// <summary>
+    /// A grant whose balance header another transaction holds is left out of the batch's read-ahead (PostgreSQL: SKIP
+    /// LOCKED, then its header count does not match) and loads for itself, waiting for the holder; it sees the holder's
+    /// change. The other grants of the batch are not held up by it beyond that wait.
+    /// </summary>
+    [Fact]
+    public async Task A_grant_whose_balance_another_transaction_holds_waits_for_it_and_sees_its_change()
+    {
+        host.RequireEngine();
+        var (feature, product) = await OverageCatalogAsync();
+        var held = await InOverageAsync(feature, product);
+        var others = new List<string>();
+        for (var i = 0; i < 3; i++) others.Add(await InOverageAsync(feature, product));
+        var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = Task.Run(() => host.Store.WriteAsync(async s =>
+        {
+            var access = (Kassa.Storage.ISqlAccess)s;
+            // As a balance batch of another process would: the header locked and 5 more used past zero.
+            await access.Connection.ExecuteAsync(
+                "UPDATE feature_balances SET overage = overage + 5000000 WHERE account_id = @a AND customer_id = @c AND feature_id = @f",
+                new { a = host.Account.AccountId, c = held, f = feature }, access.Transaction);
+            locked.TrySetResult();
+            await Task.Delay(300);
+            return true;
+        }));
+        await locked.Task;
+        var client = host.Client();
+        var results = await Task.WhenAll(others.Prepend(held).Select(c => client.Post("/v1/credit_grants", new { customer_id = c, feature_id = feature, amount = 50, category = "paid" })));
+        await blocker;
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.Created, r.Status));
+        // 135 used, 35 over; the grant's 50 pays the 35 off.
+        Assert.Equal((150m, 135m, 15m, 0m), await BalanceOf(held));
+        foreach (var c in others) Assert.Equal((150m, 130m, 20m, 0m), await BalanceOf(c));
+    }
+
+    /// <summary>
+    /// The book read-ahead itself (PostgreSQL), in one transaction: a customer whose header another transaction holds
+    /// is left out and its own load waits and sees that transaction's change; the other customer's book is taken once
+    /// (a second load reads again); a load at a time before the read-ahead's window loads for itself. SQLite reads
+    /// nothing ahead.
+    /// </summary>
+    [Fact]
+    public async Task A_book_read_ahead_leaves_out_a_customer_whose_header_another_transaction_holds()
+    {
+        host.RequireEngine();
+        var (feature, product) = await OverageCatalogAsync();
+        var (held, free, early) = (await InOverageAsync(feature, product), await InOverageAsync(feature, product), await InOverageAsync(feature, product));
+        var now = host.Clock.GetUtcNow();
+        var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<bool>? blocker = null;
+        if (Postgres)
+        {
+            blocker = Task.Run(() => host.Store.WriteAsync(async s =>
+            {
+                var access = (Kassa.Storage.ISqlAccess)s;
+                await access.Connection.ExecuteAsync(
+                    "UPDATE feature_balances SET overage = overage + 5000000 WHERE account_id = @a AND customer_id = @c AND feature_id = @f",
+                    new { a = host.Account.AccountId, c = held, f = feature }, access.Transaction);
+                locked.TrySetResult();
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                return true;
+            }));
+            await locked.Task;
+        }
+        BookQuery Load(string customer, DateTimeOffset at) => new(Tenant, [customer], ForUpdate: true, at, CustomersKnownToExist: false, [], [], LockCustomers: true);
+        var (read, taken, heldOverage, freeOverage, freeAgain, earlyHeaders) = await host.Store.WriteAsync(async s =>
+        {
+            var balances = (Kassa.Storage.SqlBalances)s.Balances;
+            IReadOnlyCollection<(Tenant, string)> customers = [(Tenant, held), (Tenant, free), (Tenant, early)];
+            await s.Customers.ReadAheadForUpdateAsync(customers);
+            await s.Balances.ReadAheadBooksAsync(customers, now);
+            release.TrySetResult();
+            var heldBook = await s.Balances.LoadBookAsync(Load(held, now));
+            var freeBook = await s.Balances.LoadBookAsync(Load(free, now));
+            var again = await s.Balances.LoadBookAsync(Load(free, now));
+            var earlyBook = await s.Balances.LoadBookAsync(Load(early, now - TimeSpan.FromHours(1)));
+            return (balances.BooksReadAhead, balances.BooksTaken, heldBook.Headers.Single().Overage, freeBook.Headers.Single().Overage,
+                again.Headers.Single().Overage, earlyBook.Headers.Count);
+        });
+        if (blocker is not null) await blocker;
+        // Whichever way each was loaded, every load saw the committed rows.
+        Assert.Equal((Postgres ? 35_000_000L : 30_000_000L, 30_000_000L, 30_000_000L, 1), (heldOverage, freeOverage, freeAgain, earlyHeaders));
+        Assert.Equal(Postgres ? (2, 1) : (0, 0), (read, taken));
+    }
+
     [Fact]
     public async Task A_request_whose_customer_another_transaction_holds_waits_for_it_and_sees_its_change()
     {
