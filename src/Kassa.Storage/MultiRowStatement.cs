@@ -42,6 +42,12 @@ internal sealed partial class MultiRowStatement
     /// <summary>An UPDATE's key: the positions of the values its WHERE matches rows by (empty for an INSERT).</summary>
     private readonly int[] _key;
 
+    /// <summary>Whether <paramref name="sql"/> is an INSERT this class can join (what <see cref="IsInsert"/> says of a made one).</summary>
+    public static bool IsInsertText(string sql) => InsertShape().IsMatch(sql);
+
+    /// <summary>An INSERT (no key): rows of it from anywhere in a transaction may go as one statement.</summary>
+    public bool IsInsert => _key.Length == 0;
+
     private MultiRowStatement(string sql, Func<int, Array>[] arrays, Func<object?, object?>[] converters, int[] key)
     {
         Sql = sql;

@@ -17,6 +17,9 @@ internal static class RowWriter
 {
     public const int RowsPerRoundTripMax = 1_000;
 
+    /// <summary>Most rows of one held INSERT that go as a row each, to be joined with other requests' at the commit.</summary>
+    private const int JoinedAtCommitRowsMax = 8;
+
     /// <param name="sql">The statement with named parameters <c>@name</c>, in the order <paramref name="values"/> returns them.</param>
     public static async Task ExecuteAsync<T>(SqlSession s, string sql, IReadOnlyList<T> rows, Func<T, object?[]> values)
     {
@@ -28,7 +31,8 @@ internal static class RowWriter
         }
         var rewritten = PositionalSql.For(sql);
         var pg = (NpgsqlConnection)s.Native;
-        var multi = rows.Count > 1 ? await MultiRowStatement.ForAsync(pg, sql) : null;
+        // Held rows join at the commit with other requests' (see Add), so a held statement needs its shape even for one row.
+        var multi = rows.Count > 1 || s.DeferredRowWrites is not null ? await MultiRowStatement.ForAsync(pg, sql) : null;
         if (s.DeferredRowWrites is { } held)
         {
             // Held for one round trip with the other writes of the same WriteTogetherAsync (whose caller bounds the rows).
@@ -45,6 +49,19 @@ internal static class RowWriter
 
         void Add(NpgsqlBatch batch, IReadOnlyList<T> chunk)
         {
+            if (ReferenceEquals(batch, s.DeferredRowWrites) && multi is not null && multi.IsInsert && chunk.Count <= JoinedAtCommitRowsMax)
+            {
+                // Held to the commit: one row a statement, each known to the session as a held row of this INSERT, so
+                // the rows of every request of a batch join into one statement there (SqlSession.JoinHeldRowsAsync). A
+                // request's few rows (a grant's bucket and movements); a balance batch's many are one statement already.
+                foreach (var row in chunk)
+                {
+                    var command = Command(rewritten.Text, values(row));
+                    batch.BatchCommands.Add(command);
+                    s.KnowHeldRow(command, sql);
+                }
+                return;
+            }
             if (multi?.Command(chunk.Select(values).ToList()) is { } together) batch.BatchCommands.Add(together);
             else foreach (var row in chunk) batch.BatchCommands.Add(Command(rewritten.Text, values(row)));
         }

@@ -32,7 +32,7 @@ public interface ISqlAccess
 }
 
 /// <summary>One transaction (or one read connection) and the data areas that run on it.</summary>
-internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
+internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoints
 {
     /// <param name="statements">A SQLite connection's statement cache, which outlives the session: the store keeps
     /// its writer and reader connections open with theirs (ADR 0011, ADR 0012). Null for PostgreSQL.</param>
@@ -172,28 +172,90 @@ internal sealed class SqlSession : IStoreSession, ISqlAccess, ISavepoints
     // the order of first use, which is MultiRowStatement's column order). Emptied whenever the held statements go.
     private readonly Dictionary<Npgsql.NpgsqlBatchCommand, string> _heldRows = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Replaces each run of two or more adjacent held rows of one statement by one statement for all of them.</summary>
+    /// <summary>
+    /// Marks a one-row command <see cref="RowWriter"/> holds for the commit as a row of <paramref name="sql"/> (an INSERT
+    /// written with <c>@name</c> parameters), so <see cref="JoinHeldRowsAsync"/> may join it with the other requests' rows.
+    /// </summary>
+    internal void KnowHeldRow(Npgsql.NpgsqlBatchCommand command, string sql) => _heldRows[command] = sql;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex WrittenTable();
+
+    /// <summary>The table a held statement writes; "" for one that writes none (SET LOCAL); null when unknown (a barrier).</summary>
+    private static string? TableWritten(string text)
+    {
+        if (WrittenTable().Match(text) is { Success: true } m) return m.Groups[1].Value;
+        return text.StartsWith("SET LOCAL ", StringComparison.Ordinal) ? "" : null;
+    }
+
+    /// <summary>
+    /// Joins the held rows of one statement into one statement over arrays (<see cref="MultiRowStatement"/>). Rows of
+    /// an INSERT join at the place of the first of them even when other statements lie between, as long as none of
+    /// those writes the same table (or is one whose table is unknown, such as a savepoint): the rows move earlier only
+    /// past writes to other tables, which they do not depend on (no foreign keys, and the one trigger, on events,
+    /// writes only the event queue). The held grants of a batch (bucket, credit movement) are then one statement per
+    /// table, not one a row. Rows of an UPDATE join only when adjacent: two may name one row, whose order matters.
+    /// </summary>
     private async Task JoinHeldRowsAsync()
     {
         if (_heldRows.Count < 2) return;
         var held = _sendWithNextWrites;
-        var joined = new List<Npgsql.NpgsqlBatchCommand>(held.Count);
-        for (var i = 0; i < held.Count;)
+        // Each output slot is a held statement, or a group of held rows of one statement (joined at the end).
+        var slots = new List<(Npgsql.NpgsqlBatchCommand? Command, string? Sql, List<Npgsql.NpgsqlBatchCommand>? Rows)>(held.Count);
+        var open = new Dictionary<string, int>(StringComparer.Ordinal);  // statement → its group's slot, while rows may still join it
+        var openTables = new Dictionary<string, string?>(StringComparer.Ordinal);  // statement → the table it writes
+        int? adjacent = null;  // the slot of the last UPDATE group: only the next statement may join it
+        foreach (var command in held)
         {
-            if (!_heldRows.TryGetValue(held[i], out var sql))
+            if (_heldRows.TryGetValue(command, out var sql))
             {
-                joined.Add(held[i++]);
+                if (open.TryGetValue(sql, out var slot))
+                {
+                    slots[slot].Rows!.Add(command);
+                    continue;
+                }
+                if (adjacent is { } a && string.Equals(slots[a].Sql, sql, StringComparison.Ordinal))
+                {
+                    slots[a].Rows!.Add(command);
+                    continue;
+                }
+            }
+            // Not joined: whatever it writes closes the groups it could reorder against.
+            var table = TableWritten(command.CommandText);
+            foreach (var (other, otherTable) in openTables.ToList())
+            {
+                if (table is null || otherTable is null || (table.Length > 0 && string.Equals(table, otherTable, StringComparison.OrdinalIgnoreCase)))
+                {
+                    open.Remove(other);
+                    openTables.Remove(other);
+                }
+            }
+            adjacent = null;
+            if (sql is not null)
+            {
+                slots.Add((null, sql, [command]));
+                if (MultiRowStatement.IsInsertText(sql))
+                {
+                    open[sql] = slots.Count - 1;
+                    openTables[sql] = TableWritten(sql);
+                }
+                else adjacent = slots.Count - 1;
+            }
+            else slots.Add((command, null, null));
+        }
+        var joined = new List<Npgsql.NpgsqlBatchCommand>(slots.Count);
+        foreach (var (command, sql, rows) in slots)
+        {
+            if (command is not null)
+            {
+                joined.Add(command);
                 continue;
             }
-            var end = i + 1;
-            while (end < held.Count && _heldRows.TryGetValue(held[end], out var next) && string.Equals(next, sql, StringComparison.Ordinal)) end++;
-            var run = held.GetRange(i, end - i);
-            // One row, a statement MultiRowStatement cannot join, or a run naming a row twice (kept in order only as one statement a row): as held.
-            if (run.Count > 1 && await MultiRowStatement.ForAsync((Npgsql.NpgsqlConnection)Native, sql) is { } multi
-                && multi.Command(run.Select(c => c.Parameters.Select(p => p.Value is DBNull ? null : p.Value).ToArray()).ToList()) is { } together)
+            // One row, a statement MultiRowStatement cannot join, or rows naming one row twice (kept in order only as one statement a row): as held.
+            if (rows!.Count > 1 && await MultiRowStatement.ForAsync((Npgsql.NpgsqlConnection)Native, sql!) is { } multi
+                && multi.Command(rows.Select(c => c.Parameters.Select(p => p.Value is DBNull ? null : p.Value).ToArray()).ToList()) is { } together)
                 joined.Add(together);
-            else joined.AddRange(run);
-            i = end;
+            else joined.AddRange(rows);
         }
         held.Clear();
         held.AddRange(joined);
