@@ -178,6 +178,11 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
     /// </summary>
     internal void KnowHeldRow(Npgsql.NpgsqlBatchCommand command, string sql) => _heldRows[command] = sql;
 
+    private static long s_heldRowsJoined;
+
+    /// <summary>Held rows sent joined into statements over arrays, process-wide (for tests and diagnostics).</summary>
+    internal static long HeldRowsJoined => Interlocked.Read(ref s_heldRowsJoined);
+
     [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex WrittenTable();
 
@@ -254,7 +259,10 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
             // One row, a statement MultiRowStatement cannot join, or rows naming one row twice (kept in order only as one statement a row): as held.
             if (rows!.Count > 1 && await MultiRowStatement.ForAsync((Npgsql.NpgsqlConnection)Native, sql!) is { } multi
                 && multi.Command(rows.Select(c => c.Parameters.Select(p => p.Value is DBNull ? null : p.Value).ToArray()).ToList()) is { } together)
+            {
                 joined.Add(together);
+                Interlocked.Add(ref s_heldRowsJoined, rows.Count);
+            }
             else joined.AddRange(rows);
         }
         held.Clear();
