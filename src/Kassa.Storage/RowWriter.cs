@@ -62,7 +62,8 @@ internal static class RowWriter
                 }
                 return;
             }
-            if (multi?.Command(chunk.Select(values).ToList()) is { } together) batch.BatchCommands.Add(together);
+            // One row goes as the plain statement (the shape is looked up for a held one only to know whether it joins).
+            if (chunk.Count > 1 && multi?.Command(chunk.Select(values).ToList()) is { } together) batch.BatchCommands.Add(together);
             else foreach (var row in chunk) batch.BatchCommands.Add(Command(rewritten.Text, values(row)));
         }
     }
