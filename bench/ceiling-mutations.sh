@@ -12,8 +12,8 @@
 #   batched    the floor: one statement per table for the whole batch (every customer read in one SELECT,
 #              every bucket in one INSERT, …), no savepoints, one round trip
 # A grant: the customer (FOR UPDATE), the feature, the balance's header (FOR UPDATE), buckets and held locks
-# read; the header updated; a bucket and a credit transaction inserted; an outbox event and an audit record
-# appended. An update: the customer read (FOR UPDATE) and updated; an event and an audit record appended.
+# read; a bucket and a credit transaction inserted (a grant that only adds credit leaves the header as it was,
+# as the server does since 2026-12-06); an outbox event and an audit record appended. An update: the customer read (FOR UPDATE) and updated; an event and an audit record appended.
 #
 # The baseline is /healthz of a fresh server (SQLite, wrk, CONNECTIONS connections) measured in the same run,
 # as bench/wrk.sh measures it. Prints one line per run:
@@ -107,7 +107,6 @@ SQL
 writes_of_grants() { # $1: a relation with column c (the customer ids)
   local rel=$1
   cat <<SQL
-UPDATE feature_balances SET overage = 0, updated_at = :ts WHERE account_id = '$acct' AND livemode = false AND feature_id = 'api_calls' AND entity_id = '' AND customer_id IN (SELECT c FROM $rel);
 INSERT INTO balance_buckets (account_id, livemode, customer_id, feature_id, entity_id, id, kind, priority, category, granted, used, held, effective_at, expires_at, created_at, voided, expiry_recorded, name, metadata) SELECT '$acct', false, c, 'api_calls', '', 'grant_' || gen_random_uuid(), 'grant', 10, 'paid', 10000000, 0, 0, :ts, NULL, :ts, false, false, NULL, NULL FROM $rel;
 INSERT INTO credit_transactions (account_id, livemode, id, customer_id, feature_id, entity_id, type, amount, bucket_id, balance_after, source_type, source_id, created_at) SELECT '$acct', false, 'ctx_' || gen_random_uuid(), c, 'api_calls', '', 'grant', 10000000, 'grant_x', 1000000008000000, 'credit_grant', 'grant_x', :ts FROM $rel;
 SQL
