@@ -207,16 +207,16 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
         var held = _sendWithNextWrites;
         // Each output slot is a held statement, or a group of held rows of one statement (joined at the end).
         var slots = new List<(Npgsql.NpgsqlBatchCommand? Command, string? Sql, List<Npgsql.NpgsqlBatchCommand>? Rows)>(held.Count);
-        var open = new Dictionary<string, int>(StringComparer.Ordinal);  // statement → its group's slot, while rows may still join it
-        var openTables = new Dictionary<string, string?>(StringComparer.Ordinal);  // statement → the table it writes
+        // An INSERT → its group's slot and table, while rows may still join it.
+        var open = new Dictionary<string, (int Slot, string Table)>(StringComparer.Ordinal);
         int? adjacent = null;  // the slot of the last UPDATE group: only the next statement may join it
         foreach (var command in held)
         {
             if (_heldRows.TryGetValue(command, out var sql))
             {
-                if (open.TryGetValue(sql, out var slot))
+                if (open.TryGetValue(sql, out var group))
                 {
-                    slots[slot].Rows!.Add(command);
+                    slots[group.Slot].Rows!.Add(command);
                     continue;
                 }
                 if (adjacent is { } a && string.Equals(slots[a].Sql, sql, StringComparison.Ordinal))
@@ -227,23 +227,16 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
             }
             // Not joined: whatever it writes closes the groups it could reorder against.
             var table = TableWritten(command.CommandText);
-            foreach (var (other, otherTable) in openTables.ToList())
+            foreach (var (other, group) in open)
             {
-                if (table is null || otherTable is null || (table.Length > 0 && string.Equals(table, otherTable, StringComparison.OrdinalIgnoreCase)))
-                {
-                    open.Remove(other);
-                    openTables.Remove(other);
-                }
+                // (Removing the entry being enumerated is allowed.)
+                if (table is null || (table.Length > 0 && string.Equals(table, group.Table, StringComparison.OrdinalIgnoreCase))) open.Remove(other);
             }
             adjacent = null;
             if (sql is not null)
             {
                 slots.Add((null, sql, [command]));
-                if (MultiRowStatement.IsInsertText(sql))
-                {
-                    open[sql] = slots.Count - 1;
-                    openTables[sql] = TableWritten(sql);
-                }
+                if (MultiRowStatement.IsInsertText(sql) && TableWritten(sql) is { Length: > 0 } written) open[sql] = (slots.Count - 1, written);
                 else adjacent = slots.Count - 1;
             }
             else slots.Add((command, null, null));

@@ -85,7 +85,6 @@ public static class AdjustBalance
             // Units granted here pay the period's overage first, as any grant does.
             live.Balance.SettleOverage(op.Now);
             live.Touched = true;
-            live.Header.UpdatedAt = op.Now;
             var after = live.Balance.Remaining(op.Now);
             await BalanceWrites.SaveAsync(s, live, op.Now, "adjustment", op.RequestId, type: MovementType.Adjust,
                 extra: lowered.Select(t => t with { BalanceAfter = after }).ToList());
