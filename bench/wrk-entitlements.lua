@@ -12,6 +12,10 @@ local hot = os.getenv("HOT") == "1"
 local customers = tonumber(os.getenv("CUSTOMERS") or "10000")
 local readonly = op == "check_readonly"
 if readonly then op = "check" end
+-- OP=check_without_storage: the same check body on the bench-only route that parses, validates and answers it
+-- without storage or group commit (KASSA_BENCH_ROUTES=1): the ceiling the real check can reach on this machine.
+local check_path = "/v1/check"
+if op == "check_without_storage" then op = "check"; check_path = "/v1/bench_baseline/check_without_storage" end
 
 wrk.headers["Authorization"] = "Bearer " .. key
 wrk.headers["Content-Type"] = "application/json"
@@ -33,7 +37,7 @@ denied = 0
 request = function()
   local c = hot and 0 or math.random(0, customers - 1)
   if op == "check" then
-    return wrk.format("POST", "/v1/check", nil, '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","required_balance":1,"send_event":'
+    return wrk.format("POST", check_path, nil, '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","required_balance":1,"send_event":'
       .. (readonly and 'false' or 'true') .. '}')
   elseif op == "track" then
     return wrk.format("POST", "/v1/track", nil, '{"customer_id":"bench_ent_' .. c .. '","feature_id":"api_calls","value":1}')

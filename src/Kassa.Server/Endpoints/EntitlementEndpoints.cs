@@ -112,6 +112,12 @@ public static class EntitlementEndpoints
         var bench = app.MapGroup("/v1/bench_baseline").ExcludeFromDescription();
         bench.MapPost("/check", (HttpContext http, Api api) => Check(http, api, alone: true));
         bench.MapPost("/track", (HttpContext http, Api api) => Track(http, api, alone: true));
+        // A check's HTTP path without its storage: the ceiling of /v1/check on this machine (bench/README.md).
+        bench.MapPost("/check_without_storage", (HttpContext http, Api api) =>
+            api.WithoutStorage<Kassa.Engine.Balances.Check.Request, CheckOp, CheckResponse>(http,
+                (b, op) => Kassa.Engine.Balances.Check.Validate(b, op.Tenant, op.RequestId, op.Now),
+                op => new CheckResponse(true, op.CustomerId, op.FeatureId, null,
+                    new BalanceView(op.FeatureId, 1_000_000_000m, 1m, 999_999_999m, 0m, 0m, false, null, OveragePolicy.Allowed), null)));
     }
 
     // Check, track and finalize are validated and decided by their use cases (Kassa.Engine.Balances.Check,

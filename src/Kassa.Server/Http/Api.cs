@@ -243,6 +243,27 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     }
 
     /// <summary>
+    /// Bench only (KASSA_BENCH_ROUTES=1): a balance request's whole HTTP path — authentication, the body read, parsed
+    /// and validated, an answer rendered as JSON — with <paramref name="answer"/> standing in for the storage and the
+    /// group commit. What it costs bounds what the real request can reach on this machine (bench/README.md).
+    /// </summary>
+    public async Task WithoutStorage<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, T> answer)
+        where TBody : class
+    {
+        var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
+        if (!read.IsOk)
+        {
+            await ApiResponses.WriteError(http, read.Error!);
+            return;
+        }
+        var context = Operation(http);
+        var parsed = JsonBody.Parse<TBody>(read.Value);
+        var built = parsed.IsOk ? build(parsed.Value, context) : Result<TOp>.Fail(parsed.Error!);
+        var (status, bytes) = built.IsOk ? Render(Result<T>.Ok(answer(built.Value)), context) : ApiErrors.Render(built.Error!, context.RequestId);
+        await ApiResponses.WriteBytes(http, status, bytes);
+    }
+
+    /// <summary>
     /// Parses, validates and decides the request. Stored is true when the answer was already stored under
     /// the claimed key in the operation's own transaction (a queued operation with a claim: the key's
     /// answer commits with the effect, spec §1.3).
