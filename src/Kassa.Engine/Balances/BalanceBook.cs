@@ -52,6 +52,8 @@ public sealed class BalanceBook
     private readonly Dictionary<(string Customer, string Feature, string Entity), LiveBalance> _balances = new();
     private readonly Dictionary<(string Customer, string Feature, string Entity), List<LockRecord>> _heldLocks = new();
     private readonly Dictionary<(string Customer, string Feature), long> _spendCaps = new();
+    // The memory entries this book started from (ADR 0021): kept again as they are when nothing in them changed identity.
+    private Dictionary<string, CachedCustomer>? _fromMemory;
     public Tenant Tenant { get; }
     public IReadOnlySet<string> Customers { get; private set; } = new HashSet<string>();
     public Dictionary<string, LockRecord> Locks { get; } = new(StringComparer.Ordinal);
@@ -119,9 +121,11 @@ public sealed class BalanceBook
         book.Customers = existing;
         book.Features = rows.Features;
         book.KeyedUsage = usage;
+        if (fromMemory.Count > 0) book._fromMemory = new Dictionary<string, CachedCustomer>(StringComparer.Ordinal);
         foreach (var id in fromMemory)
         {
             var entry = cached![id];
+            book._fromMemory![id] = entry;
             foreach (var live in entry.Balances)
             {
                 live.Touched = false;
@@ -165,7 +169,11 @@ public sealed class BalanceBook
     /// </summary>
     public CachedCustomer? ToCached(string customerId, IEnumerable<LiveBalance> balances)
     {
-        var list = new List<LiveBalance>();
+        // The entry the batch took, when it holds the same balance objects and caps, is kept itself: a grant's keep
+        // then allocates nothing that outlives the request (what the GC copies on every collection is its pause).
+        var before = _fromMemory?.GetValueOrDefault(customerId);
+        var same = before is not null;
+        var count = 0;
         foreach (var live in balances)
         {
             var h = live.Header;
@@ -176,10 +184,12 @@ public sealed class BalanceBook
                 if (b.IsNew || b.Changed || b.Bucket.Held != 0) return null;
             }
             if (_heldLocks.TryGetValue((h.CustomerId, h.FeatureId, h.EntityId), out var held) && held.Count > 0) return null;
-            list.Add(live);
+            same = same && count < before!.Balances.Count && ReferenceEquals(before.Balances[count], live);
+            count++;
         }
         var caps = _spendCaps.Where(kv => kv.Key.Customer == customerId).Select(kv => (kv.Key.Feature, kv.Value)).ToList();
-        return new CachedCustomer(list, caps);
+        if (same && count == before!.Balances.Count && caps.Count == before.SpendCaps.Count && caps.All(before.SpendCaps.Contains)) return before;
+        return new CachedCustomer([.. balances], caps);
     }
 
     /// <summary>The customer's spend cap on the feature in minor units; loaded only for customers with a priced, billed overage.</summary>

@@ -37,6 +37,9 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
     /// <summary>Customers taken from memory since start (tests; /metrics counts hits and misses itself).</summary>
     public long Hits { get; private set; }
 
+    /// <summary>The customer's entry as kept now, without taking it (tests).</summary>
+    public CachedCustomer? Peek(Tenant tenant, string customerId) => _entries.GetValueOrDefault((tenant.AccountId, tenant.Livemode, customerId));
+
     /// <summary>At the start of a batch, inside its transaction: forgets everything unless no other writer changed balances since the last kept batch.</summary>
     public async Task BeginAsync(IStoreSession s)
     {

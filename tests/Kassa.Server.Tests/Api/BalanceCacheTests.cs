@@ -103,6 +103,44 @@ public abstract class BalanceCacheTests(KassaHost host)
         Assert.Equal("resource_missing", (string?)gone.Body!["error"]!["code"]);
     }
 
+    /// <summary>
+    /// A grant over a remembered balance keeps the customer's entry itself, not a copy: what a keep allocates outlives
+    /// the request and is what the GC copies on every collection (bench/README.md, twenty-fourth session). A grant
+    /// that opens a new balance (another feature) makes a new entry, with both balances.
+    /// </summary>
+    [Fact]
+    public async Task A_grant_over_a_remembered_balance_keeps_its_entry_and_a_new_balance_makes_a_new_one()
+    {
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
+        if (Engine.Cache is not { } memory)
+        {
+            Assert.Equal("postgres", host.Engine);
+            return;
+        }
+        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        var before = memory.Peek(tenant, customer);
+        Assert.NotNull(before);
+        var bucketsBefore = before!.Balances.Single().Buckets.Count;
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/credit_grants",
+            new { customer_id = customer, feature_id = feature, amount = 50, category = "paid" })).Status);
+        var after = memory.Peek(tenant, customer);
+        Assert.Same(before, after);
+        Assert.Equal(bucketsBefore + 1, after!.Balances.Single().Buckets.Count);
+        var hits = Hits;
+        Assert.Equal((150m, 11m, 139m), await Track(customer, feature, 1));
+        AssertFromMemory(hits);
+
+        var other = $"other_{Guid.NewGuid():N}"[..16];
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/features", new { id = other, name = "Other", type = "metered" })).Status);
+        Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/credit_grants",
+            new { customer_id = customer, feature_id = other, amount = 5, category = "paid" })).Status);
+        var opened = memory.Peek(tenant, customer);
+        Assert.NotNull(opened);
+        Assert.NotSame(after, opened);
+        Assert.Equal([feature, other], opened!.Balances.Select(b => b.Header.FeatureId).Order(StringComparer.Ordinal).ToArray());
+    }
+
     [Fact]
     public async Task A_grant_to_a_customer_deleted_after_its_balance_was_remembered_is_refused()
     {
