@@ -53,7 +53,7 @@ public sealed class BalanceBook
     private readonly Dictionary<(string Customer, string Feature, string Entity), List<LockRecord>> _heldLocks = new();
     private readonly Dictionary<(string Customer, string Feature), long> _spendCaps = new();
     // The memory entries this book started from (ADR 0021): kept again as they are when nothing in them changed identity.
-    private Dictionary<string, CachedCustomer>? _fromMemory;
+    private IReadOnlyDictionary<string, CachedCustomer>? _fromMemory;
     public Tenant Tenant { get; }
     public IReadOnlySet<string> Customers { get; private set; } = new HashSet<string>();
     public Dictionary<string, LockRecord> Locks { get; } = new(StringComparer.Ordinal);
@@ -121,11 +121,10 @@ public sealed class BalanceBook
         book.Customers = existing;
         book.Features = rows.Features;
         book.KeyedUsage = usage;
-        if (fromMemory.Count > 0) book._fromMemory = new Dictionary<string, CachedCustomer>(StringComparer.Ordinal);
+        book._fromMemory = cached;
         foreach (var id in fromMemory)
         {
             var entry = cached![id];
-            book._fromMemory![id] = entry;
             foreach (var live in entry.Balances)
             {
                 live.Touched = false;
