@@ -52,7 +52,7 @@ public sealed class BalanceBook
     private readonly Dictionary<(string Customer, string Feature, string Entity), LiveBalance> _balances = new();
     private readonly Dictionary<(string Customer, string Feature, string Entity), List<LockRecord>> _heldLocks = new();
     private readonly Dictionary<(string Customer, string Feature), long> _spendCaps = new();
-    // The memory entries this book started from (ADR 0021): kept again as they are when nothing in them changed identity.
+    // The memory entries this book started from (ADR 0021): written back in place when the same balances are kept.
     private IReadOnlyDictionary<string, CachedCustomer>? _fromMemory;
     public Tenant Tenant { get; }
     public IReadOnlySet<string> Customers { get; private set; } = new HashSet<string>();
@@ -125,9 +125,9 @@ public sealed class BalanceBook
         foreach (var id in fromMemory)
         {
             var entry = cached![id];
-            foreach (var live in entry.Balances)
+            foreach (var kept in entry.Balances)
             {
-                live.Touched = false;
+                var live = kept.ToLive();
                 book._balances[(live.Header.CustomerId, live.Header.FeatureId, live.Header.EntityId)] = live;
             }
             foreach (var (feature, cap) in entry.SpendCaps) book._spendCaps[(id, feature)] = cap;
@@ -168,8 +168,9 @@ public sealed class BalanceBook
     /// </summary>
     public CachedCustomer? ToCached(string customerId, IEnumerable<LiveBalance> balances)
     {
-        // The entry the batch took, when it holds the same balance objects and caps, is kept itself: a grant's keep
-        // then allocates nothing that outlives the request (what the GC copies on every collection is its pause).
+        // The entry the batch took, when it holds the same balances (the same header objects) and caps, is written back
+        // in place: a keep then allocates nothing that outlives the request but a grant's row (what the GC copies on every
+        // collection is its pause; KeptBalance).
         var before = _fromMemory?.GetValueOrDefault(customerId);
         var same = before is not null;
         var count = 0;
@@ -183,12 +184,17 @@ public sealed class BalanceBook
                 if (b.IsNew || b.Changed || b.Bucket.Held != 0) return null;
             }
             if (_heldLocks.TryGetValue((h.CustomerId, h.FeatureId, h.EntityId), out var held) && held.Count > 0) return null;
-            same = same && count < before!.Balances.Count && ReferenceEquals(before.Balances[count], live);
+            same = same && count < before!.Balances.Count && ReferenceEquals(before.Balances[count].Header, h);
             count++;
         }
-        var caps = _spendCaps.Where(kv => kv.Key.Customer == customerId).Select(kv => (kv.Key.Feature, kv.Value)).ToList();
-        if (same && count == before!.Balances.Count && caps.Count == before.SpendCaps.Count && caps.All(before.SpendCaps.Contains)) return before;
-        return new CachedCustomer([.. balances], caps);
+        var caps = _spendCaps.Where(kv => kv.Key.Customer == customerId).Select(kv => (kv.Key.Feature, kv.Value)).ToArray();
+        if (same && count == before!.Balances.Count && caps.Length == before.SpendCaps.Count && caps.All(before.SpendCaps.Contains))
+        {
+            var i = 0;
+            foreach (var live in balances) before.Balances[i++].Write(live);
+            return before;
+        }
+        return new CachedCustomer([.. balances.Select(KeptBalance.From)], caps);
     }
 
     /// <summary>The customer's spend cap on the feature in minor units; loaded only for customers with a priced, billed overage.</summary>

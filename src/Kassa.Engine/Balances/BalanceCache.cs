@@ -4,9 +4,6 @@ using Kassa.Engine.Telemetry;
 
 namespace Kassa.Engine.Balances;
 
-/// <summary>One customer's balances as the balance writer left them after a committed batch (ADR 0021).</summary>
-public sealed record CachedCustomer(IReadOnlyList<LiveBalance> Balances, IReadOnlyList<(string FeatureId, long Cap)> SpendCaps);
-
 /// <summary>
 /// The balance writer's memory of the balances it wrote, kept between batches on SQLite (ADR 0021): a batch
 /// whose customers are here skips loading their headers, buckets and spend caps, which was ~40 % of the
@@ -70,16 +67,11 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
         return taken;
     }
 
-    /// <summary>The store's bucket load (LoadBucketsAsync) leaves out voided buckets and expired ones recorded and holding nothing.</summary>
     private static bool LoadWouldMatch(CachedCustomer entry, DateTimeOffset now)
     {
-        foreach (var live in entry.Balances)
+        foreach (var kept in entry.Balances)
         {
-            foreach (var b in live.Buckets.Values)
-            {
-                var bucket = b.Bucket;
-                if (bucket.Voided || (bucket.ExpiresAt is { } expires && expires <= now && bucket.ExpiryRecorded && bucket.Held == 0)) return false;
-            }
+            if (!kept.LoadWouldMatch(now)) return false;
         }
         return true;
     }

@@ -121,12 +121,12 @@ public abstract class BalanceCacheTests(KassaHost host)
         var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
         var before = memory.Peek(tenant, customer);
         Assert.NotNull(before);
-        var bucketsBefore = before!.Balances.Single().Buckets.Count;
+        var bucketsBefore = before!.Balances.Single().Count;
         Assert.Equal(HttpStatusCode.Created, (await host.Client().Post("/v1/credit_grants",
             new { customer_id = customer, feature_id = feature, amount = 50, category = "paid" })).Status);
         var after = memory.Peek(tenant, customer);
         Assert.Same(before, after);
-        Assert.Equal(bucketsBefore + 1, after!.Balances.Single().Buckets.Count);
+        Assert.Equal(bucketsBefore + 1, after!.Balances.Single().Count);
         var hits = Hits;
         Assert.Equal((150m, 11m, 139m), await Track(customer, feature, 1));
         AssertFromMemory(hits);
