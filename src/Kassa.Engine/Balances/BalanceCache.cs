@@ -67,6 +67,7 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
         return taken;
     }
 
+    /// <summary>Whether the store's load would give every kept balance's rows (<see cref="KeptBalance.LoadWouldMatch"/>).</summary>
     private static bool LoadWouldMatch(CachedCustomer entry, DateTimeOffset now)
     {
         foreach (var kept in entry.Balances)
