@@ -446,11 +446,7 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var stored = buckets.Where(b => !b.IsNew).ToList();
         await RowWriter.ExecuteAsync(s, BucketUpdate[0], stored.Where(b => !b.StatusChanged).ToList(), b => BucketUpdateValues(b, status: false));
         await RowWriter.ExecuteAsync(s, BucketUpdate[1], stored.Where(b => b.StatusChanged).ToList(), b => BucketUpdateValues(b, status: true));
-        foreach (var b in buckets)
-        {
-            b.IsNew = false;
-            b.Loaded = (b.Bucket.Granted, b.Bucket.Used, b.Bucket.Held, b.Bucket.Voided, b.Bucket.ExpiryRecorded, b.Bucket.ExpiresAt);
-        }
+        foreach (var b in buckets) b.MarkStored();
     }
 
     /// <summary>
@@ -819,12 +815,13 @@ internal sealed class SqlBalances(SqlSession s) : IBalanceStore
         var bucket = new Bucket(r.GetString(5), BalanceWords.Parse<BucketKind>(r.GetString(6)), r.GetInt32(7),
             BalanceWords.Parse<GrantCategory>(r.GetString(8)), r.GetInt64(9), r.GetInt64(10), r.GetInt64(11), Micros.To(r.GetInt64(12)),
             r.IsDBNull(13) ? null : Micros.To(r.GetInt64(13)), Micros.To(r.GetInt64(14)), r.GetBoolean(15)) { ExpiryRecorded = r.GetBoolean(16) };
-        return new StoredBucket
+        var stored = new StoredBucket
         {
             AccountId = r.GetString(0), Livemode = r.GetBoolean(1), CustomerId = r.GetString(2), FeatureId = r.GetString(3), EntityId = r.GetString(4),
             Bucket = bucket, Name = r.IsDBNull(17) ? null : r.GetString(17), Metadata = r.IsDBNull(18) ? null : r.GetString(18),
-            Loaded = (bucket.Granted, bucket.Used, bucket.Held, bucket.Voided, bucket.ExpiryRecorded, bucket.ExpiresAt),
         };
+        stored.MarkStored();
+        return stored;
     }
 
     private async Task<IReadOnlyList<LockRecord>> QueryLocks(string sql, object args)

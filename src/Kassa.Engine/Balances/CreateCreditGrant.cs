@@ -100,8 +100,7 @@ public static class CreateCreditGrant
         }
         var bucket = new StoredBucket
         {
-            // The balance's own strings rather than the request's: the bucket may live on in the balance writer's memory.
-            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = live.Header.CustomerId, FeatureId = live.Header.FeatureId, EntityId = "",
+            AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = "",
             Bucket = new Bucket(op.NewId(IdPrefixes.Grant), BucketKind.Grant, r.Priority ?? 10,
                 category, amount, 0, 0, effective, r.ExpiresAt, op.Now),
             Name = r.Name, Metadata = r.Metadata is null ? null : JsonSerializer.Serialize(r.Metadata), IsNew = true,

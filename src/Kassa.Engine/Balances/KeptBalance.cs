@@ -111,12 +111,14 @@ public sealed class KeptBalance
                 ExpiryRecorded = r.ExpiryRecorded,
             };
             buckets[i] = bucket;
-            stored[bucket.Id] = new StoredBucket
+            var kept = new StoredBucket
             {
                 AccountId = h.AccountId, Livemode = h.Livemode, CustomerId = h.CustomerId, FeatureId = h.FeatureId, EntityId = h.EntityId,
                 Bucket = bucket, Name = _names?[i], Metadata = _metadata?[i],
-                Loaded = (r.Granted, r.Used, r.Held, r.Voided, r.ExpiryRecorded, r.ExpiresAt),
             };
+            // The rows are what the batch that kept them wrote.
+            kept.MarkStored();
+            stored[bucket.Id] = kept;
         }
         return new LiveBalance(h, new FeatureBalance(buckets, h.Overage), stored);
     }

@@ -78,11 +78,20 @@ public sealed class StoredBucket
     public string? Name { get; init; }
     public string? Metadata { get; init; }
     public bool IsNew { get; set; }
-    /// <summary>The stored numbers, to write back only buckets that changed.</summary>
-    public (long Granted, long Used, long Held, bool Voided, bool ExpiryRecorded, DateTimeOffset? ExpiresAt) Loaded { get; set; }
+    /// <summary>The stored numbers, to write back only buckets that changed (<see cref="MarkStored"/> sets them).</summary>
+    public (long Granted, long Used, long Held, bool Voided, bool ExpiryRecorded, DateTimeOffset? ExpiresAt) Loaded { get; private set; }
 
-    public bool Changed =>
-        Loaded != (Bucket.Granted, Bucket.Used, Bucket.Held, Bucket.Voided, Bucket.ExpiryRecorded, Bucket.ExpiresAt);
+    private (long, long, long, bool, bool, DateTimeOffset?) Current =>
+        (Bucket.Granted, Bucket.Used, Bucket.Held, Bucket.Voided, Bucket.ExpiryRecorded, Bucket.ExpiresAt);
+
+    public bool Changed => Loaded != Current;
+
+    /// <summary>The store now holds the bucket as it is in memory: after a load, a write, or a copy of what was written (the balance memory).</summary>
+    public void MarkStored()
+    {
+        IsNew = false;
+        Loaded = Current;
+    }
 
     /// <summary>Whether a column an index covers (voided, expiry_recorded, expires_at) changed, not only the amounts.</summary>
     public bool StatusChanged =>

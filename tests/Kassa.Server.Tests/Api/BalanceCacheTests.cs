@@ -104,9 +104,10 @@ public abstract class BalanceCacheTests(KassaHost host)
     }
 
     /// <summary>
-    /// A grant over a remembered balance keeps the customer's entry itself, not a copy: what a keep allocates outlives
-    /// the request and is what the GC copies on every collection (bench/README.md, twenty-fourth session). A grant
-    /// that opens a new balance (another feature) makes a new entry, with both balances.
+    /// A grant over a remembered balance writes the customer's entry back in place, one row more, rather than a new
+    /// entry: what a keep allocates outlives the request and is what the GC copies on every collection (bench/README.md,
+    /// twenty-fourth and twenty-fifth sessions). A grant that opens a new balance (another feature) makes a new entry,
+    /// with both balances.
     /// </summary>
     [Fact]
     public async Task A_grant_over_a_remembered_balance_keeps_its_entry_and_a_new_balance_makes_a_new_one()

@@ -31,7 +31,7 @@ public sealed class KeptBalanceTests
             AccountId = h.AccountId, Livemode = h.Livemode, CustomerId = h.CustomerId, FeatureId = h.FeatureId, EntityId = h.EntityId,
             Bucket = b, Name = name, Metadata = metadata,
         };
-        s.Loaded = (b.Granted, b.Used, b.Held, b.Voided, b.ExpiryRecorded, b.ExpiresAt);
+        s.MarkStored();
         return s;
     }
 
