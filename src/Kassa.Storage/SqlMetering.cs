@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Text;
 using System.Text.Json;
@@ -563,34 +564,56 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         // 10 ms for the walk of the position index. The walk is the only plan left for this one statement.
         if (s.Dialect.IsPostgres)
             await s.Connection.ExecuteAsync("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off", transaction: s.Transaction);
-        var events = await ChunkRowsAsync($"{Position} >= @watermark AND {Position} < @final ORDER BY {Position} LIMIT @take",
-            new { watermark, final, take = eventsMax + 1 });
-        if (s.Dialect.IsPostgres)
+        var events = new EventPass();
+        try
         {
-            await s.Connection.ExecuteAsync("SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_sort TO DEFAULT",
-                transaction: s.Transaction);
+            await ChunkRowsAsync(events, $"{Position} >= @watermark AND {Position} < @final ORDER BY {Position} LIMIT @take",
+                new { watermark, final, take = eventsMax + 1 });
+            if (s.Dialect.IsPostgres)
+            {
+                await s.Connection.ExecuteAsync("SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_sort TO DEFAULT",
+                    transaction: s.Transaction);
+            }
+            long upper;
+            if (events.Count > eventsMax)
+            {
+                var cut = events[events.Count - 1].Position;
+                if (events[0].Position < cut)
+                {
+                    // The rows come in position order: those at the cut are the last ones.
+                    var keep = events.Count;
+                    while (events[keep - 1].Position >= cut) keep--;
+                    events.Truncate(keep);
+                }
+                else
+                {
+                    // The first position alone holds more than eventsMax: all of it now, rather than an empty roll first.
+                    events.Truncate(0);
+                    await ChunkRowsAsync(events, $"{Position} = @cut", new { cut });
+                }
+                upper = events[events.Count - 1].Position + 1;
+            }
+            else if (s.Dialect.IsPostgres) upper = Math.Max(final, watermark);
+            else upper = events.Count == 0 ? watermark : events[events.Count - 1].Position + 1;
+            return new RollChunk(upper, events);
         }
-        long upper;
-        if (events.Count > eventsMax)
+        catch
         {
-            var cut = events[^1].Position;
-            if (events[0].Position < cut) events.RemoveAll(e => e.Position >= cut);
-            // The first position alone holds more than eventsMax: all of it now, rather than an empty roll first.
-            else events = await ChunkRowsAsync($"{Position} = @cut", new { cut });
-            upper = events[^1].Position + 1;
+            events.Dispose();
+            throw;
         }
-        else if (s.Dialect.IsPostgres) upper = Math.Max(final, watermark);
-        else upper = events.Count == 0 ? watermark : events[^1].Position + 1;
-        return new RollChunk(upper, events.Select(e => e.Event).ToList());
     }
 
-    private async Task<List<(long Position, TenantMeterEvent Event)>> ChunkRowsAsync(string where, object args)
+    /// <summary>
+    /// Reads a roll's events into <paramref name="events"/>, each row's own text its properties; the event ids are not
+    /// read (a roll folds by customer and time), and each row's strings are dropped once copied into the pass.
+    /// </summary>
+    private async Task ChunkRowsAsync(EventPass events, string where, object args)
     {
-        await using var r = await s.Connection.ExecuteReaderAsync($"SELECT {Position}, account_id, livemode, {EventColumns} FROM meter_events WHERE {where}",
-            args, s.Transaction);
-        var events = new List<(long, TenantMeterEvent)>();
-        while (await r.ReadAsync()) events.Add((r.GetInt64(0), new TenantMeterEvent(r.GetString(1), r.GetBoolean(2), EventAt(r, 3))));
-        return events;
+        await using var r = await s.Connection.ExecuteReaderAsync(
+            $"SELECT {Position}, account_id, livemode, event_name, customer_id, ts, received_at, properties FROM meter_events WHERE {where}", args, s.Transaction);
+        while (await r.ReadAsync())
+            events.Add(r.GetInt64(0), r.GetString(1), r.GetBoolean(2), r.GetString(3), r.GetString(4), r.GetInt64(5), r.GetInt64(6), r.GetString(7));
     }
 
     /// <summary>
@@ -629,20 +652,24 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         if (s.Dialect.IsPostgres) throw new NotSupportedException("PostgreSQL indexes the events in each roll (IndexRolledEventsAsync)");
         var watermark = await s.Connection.ExecuteScalarAsync<long>("SELECT watermark FROM meter_indexer WHERE id = 1", transaction: s.Transaction);
         // Positions follow commit order on SQLite (see NextRollChunkAsync): every position this read sees is final.
-        var events = new List<EventIndexKey>();
-        long last = 0;
-        await using (var r = await s.Connection.ExecuteReaderAsync("""
-            SELECT seq, account_id, livemode, customer_id, ts, id, event_name FROM meter_events INDEXED BY meter_events_by_seq
-            WHERE seq >= @watermark ORDER BY seq LIMIT @eventsMax
-            """, new { watermark, eventsMax }, s.Transaction))
+        var events = new EventPass();
+        try
         {
-            while (await r.ReadAsync())
+            await using (var r = await s.Connection.ExecuteReaderAsync("""
+                SELECT seq, account_id, livemode, customer_id, ts, id, event_name FROM meter_events INDEXED BY meter_events_by_seq
+                WHERE seq >= @watermark ORDER BY seq LIMIT @eventsMax
+                """, new { watermark, eventsMax }, s.Transaction))
             {
-                last = r.GetInt64(0);
-                events.Add(new EventIndexKey(r.GetString(1), r.GetBoolean(2), r.GetString(3), r.GetInt64(4), r.GetString(5), r.GetString(6)));
+                while (await r.ReadAsync())
+                    events.Add(r.GetInt64(0), r.GetString(1), r.GetBoolean(2), r.GetString(6), r.GetString(3), r.GetInt64(4), 0, r.GetString(5));
             }
+            return new EventsToIndex(watermark, events.Count == 0 ? watermark : events[events.Count - 1].Position + 1, events);
         }
-        return new EventsToIndex(watermark, events.Count == 0 ? watermark : last + 1, events);
+        catch
+        {
+            events.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -657,40 +684,73 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         var (watermark, pass) = await s.Connection.QuerySingleAsync<(long, long)>(
             "UPDATE meter_indexer SET passes = passes WHERE id = 1 RETURNING watermark, passes", transaction: s.Transaction);
         if (watermark != read.Watermark || read.Events.Count == 0) return new IndexPass(0, watermark);
-        var run = read.Events.Select(e => (e.AccountId, e.Livemode, Bucket: EventRunBucket(e.CustomerId), e.CustomerId, Ts: e.TsMicros, e.Id, e.EventName)).ToList();
+        var events = read.Events;
+        // Every text of the pass ranked once in ordinal order, so the sorts compare numbers (a rank compares as its
+        // string does); customers' buckets found once per customer.
+        var ranks = events.TextRanks();
+        var tenantRanks = events.TenantRanks();
+        var buckets = new Dictionary<int, int>();
+        var order = ArrayPool<int>.Shared.Rent(events.Count);
+        try
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                order[i] = i;
+                var customer = events[i].Customer;
+                if (!buckets.ContainsKey(customer)) buckets[customer] = EventRunBucket(events.Text(customer));
+            }
+            var rows = new ArraySegment<int>(order, 0, events.Count);
+            // The time order, in its key order so the insert walks its pages once, left to right.
+            rows.AsSpan().Sort((x, y) =>
+            {
+                ref readonly var a = ref events[x];
+                ref readonly var b = ref events[y];
+                var c = tenantRanks[a.Tenant].CompareTo(tenantRanks[b.Tenant]);
+                if (c == 0) c = a.TsMicros.CompareTo(b.TsMicros);
+                return c != 0 ? c : events.OwnText(a).SequenceCompareTo(events.OwnText(b));
+            });
+            await RowWriter.ExecuteAsync(s, """
+                INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
+                  VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
+                """, rows, i =>
+                {
+                    ref readonly var e = ref events[i];
+                    var tenant = events.Tenants[e.Tenant];
+                    return [tenant.AccountId, tenant.Livemode, e.TsMicros, new string(events.OwnText(e)), events.Text(e.Customer), events.Text(e.EventName)];
+                });
+            // The run, in its key order.
+            rows.AsSpan().Sort((x, y) =>
+            {
+                ref readonly var a = ref events[x];
+                ref readonly var b = ref events[y];
+                var c = buckets[a.Customer].CompareTo(buckets[b.Customer]);
+                if (c == 0) c = tenantRanks[a.Tenant].CompareTo(tenantRanks[b.Tenant]);
+                if (c == 0) c = ranks[a.Customer].CompareTo(ranks[b.Customer]);
+                if (c == 0) c = a.TsMicros.CompareTo(b.TsMicros);
+                return c != 0 ? c : events.OwnText(a).SequenceCompareTo(events.OwnText(b));
+            });
+            await RowWriter.ExecuteAsync(s, """
+                INSERT INTO meter_event_runs (run, bucket, account_id, livemode, customer_id, ts, id, event_name)
+                  VALUES (@run, @bucket, @a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
+                """, rows, i =>
+                {
+                    ref readonly var e = ref events[i];
+                    var tenant = events.Tenants[e.Tenant];
+                    return [watermark, buckets[e.Customer], tenant.AccountId, tenant.Livemode, events.Text(e.Customer), e.TsMicros, new string(events.OwnText(e)),
+                        events.Text(e.EventName)];
+                });
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(order);
+        }
         var moving = (int)(pass % EventRunBuckets);
-        // The time order, in its key order so the insert walks its pages once, left to right.
-        run.Sort(static (a, b) =>
-        {
-            var c = string.CompareOrdinal(a.AccountId, b.AccountId);
-            if (c == 0) c = a.Livemode.CompareTo(b.Livemode);
-            if (c == 0) c = a.Ts.CompareTo(b.Ts);
-            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
-        });
-        await RowWriter.ExecuteAsync(s, """
-            INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
-              VALUES (@a, @l, @ts, @id, @customer, @name) ON CONFLICT DO NOTHING
-            """, run, e => [e.AccountId, e.Livemode, e.Ts, e.Id, e.CustomerId, e.EventName]);
-        // The run, in its key order.
-        run.Sort(static (a, b) =>
-        {
-            var c = a.Bucket.CompareTo(b.Bucket);
-            if (c == 0) c = string.CompareOrdinal(a.AccountId, b.AccountId);
-            if (c == 0) c = a.Livemode.CompareTo(b.Livemode);
-            if (c == 0) c = string.CompareOrdinal(a.CustomerId, b.CustomerId);
-            if (c == 0) c = a.Ts.CompareTo(b.Ts);
-            return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
-        });
-        await RowWriter.ExecuteAsync(s, """
-            INSERT INTO meter_event_runs (run, bucket, account_id, livemode, customer_id, ts, id, event_name)
-              VALUES (@run, @bucket, @a, @l, @customer, @ts, @id, @name) ON CONFLICT DO NOTHING
-            """, run, e => [watermark, e.Bucket, e.AccountId, e.Livemode, e.CustomerId, e.Ts, e.Id, e.EventName]);
         // The move and the list's upkeep (IndexRuns.MoveSql), with the watermark.
         await s.Connection.ExecuteAsync($"""
             {EventMoveSql}
             UPDATE meter_indexer SET watermark = @upper, passes = passes + 1, indexed_events = indexed_events + @events, updated_at = @now WHERE id = 1;
-            """, new { watermark, pass, moving, upper = read.Upper, events = run.Count, now = Micros.From(now) }, s.Transaction);
-        return new IndexPass(run.Count, read.Upper);
+            """, new { watermark, pass, moving, upper = read.Upper, events = events.Count, now = Micros.From(now) }, s.Transaction);
+        return new IndexPass(events.Count, read.Upper);
     }
 
     private static readonly string EventMoveSql = IndexRuns.MoveSql("meter_event_index", "meter_event_runs", "meter_event_run_list",

@@ -26,7 +26,8 @@ public static class IndexMeterEvents
     public static async Task<bool> IndexOnceAsync(IKassaStore store, TimeProvider time, CancellationToken ct = default)
     {
         var since = Stopwatch.GetTimestamp();
-        var read = await store.ReadAsync(s => s.Metering.ReadEventsToIndexAsync(PassEventsMax), ct);
+        // Held until written, as rows in pooled arrays (EventPass): returned when the pass ends.
+        using var read = await store.ReadAsync(s => s.Metering.ReadEventsToIndexAsync(PassEventsMax), ct);
         if (read.Events.Count == 0) return false;
         var pass = await store.WriteEventIndexAsync(s => s.Metering.IndexEventsAsync(read, time.GetUtcNow()), ct);
         // The pass with its read and commit: on SQLite this is the event index's share of the meter pipeline (the roll's

@@ -109,36 +109,49 @@ public static class RollMeterEvents
     private static async Task<Plan> PlanFromAsync(IStoreSession s, long watermark, int chunkEventsMax)
     {
         var since = Stopwatch.GetTimestamp();
-        var chunk = await s.Metering.NextRollChunkAsync(watermark, chunkEventsMax);
-        var tenants = new List<TenantCells>();
-        DateTimeOffset? rolledThrough = null;
-        foreach (var tenantEvents in chunk.Events.GroupBy(e => new Tenant(e.AccountId, e.Livemode)))
+        // The chunk is rows in pooled arrays (EventPass), returned when the plan is made: only the cells outlive it.
+        using var chunk = await s.Metering.NextRollChunkAsync(watermark, chunkEventsMax);
+        var events = chunk.Events;
+        var names = new HashSet<int>?[events.Tenants.Count];
+        for (var i = 0; i < events.Count; i++)
         {
-            var tenant = tenantEvents.Key;
-            var names = tenantEvents.Select(e => e.Event.EventName).Distinct(StringComparer.Ordinal).ToList();
+            ref readonly var e = ref events[i];
+            (names[e.Tenant] ??= []).Add(e.EventName);
+        }
+        // Each tenant's meters by the event name's number in the chunk.
+        var fedBy = new Dictionary<int, List<(MeterRecord Record, MeterDefinition Definition)>>[events.Tenants.Count];
+        for (var t = 0; t < events.Tenants.Count; t++)
+        {
+            var byName = names[t]!.ToDictionary(events.Text, id => id, StringComparer.Ordinal);
             // As ingestion reads them: a name with more meters than the bound had its events refused, so
             // none of its meters is fed (an event here under such a name predates the meters past the bound).
-            var loaded = await s.Metering.MetersForEventNamesAsync(tenant, names, CreateMeter.MetersPerEventNameMax + 1);
-            var meters = loaded.GroupBy(m => m.EventName, StringComparer.Ordinal).Where(g => g.Count() <= CreateMeter.MetersPerEventNameMax)
-                .ToDictionary(g => g.Key, g => g.Select(m => (Record: m, Definition: m.ToDefinition())).ToList(), StringComparer.Ordinal);
-            var rollups = new RollupBatch();
-            foreach (var (_, _, e) in tenantEvents)
-            {
-                if (rolledThrough is null || e.ReceivedAt > rolledThrough) rolledThrough = e.ReceivedAt;
-                if (!meters.TryGetValue(e.EventName, out var fed)) continue;
-                using var doc = JsonDocument.Parse(e.PropertiesJson);
-                foreach (var (record, definition) in fed)
-                {
-                    // An event a meter cannot read was refused by ingestion while the meter existed; one
-                    // stored before the meter was created is skipped, as the rebuild skips it.
-                    if (MeterContribution.TryFrom(definition, e.EventName, doc.RootElement, out var contribution, out _) && contribution is { } c)
-                        rollups.Add(record.Id, e.CustomerId, e.Timestamp, c);
-                }
-            }
-            tenants.Add(new TenantCells(tenant, rollups.Rows(), rollups.DistinctRows()));
+            var loaded = await s.Metering.MetersForEventNamesAsync(events.Tenants[t], [.. byName.Keys], CreateMeter.MetersPerEventNameMax + 1);
+            fedBy[t] = loaded.GroupBy(m => m.EventName, StringComparer.Ordinal).Where(g => g.Count() <= CreateMeter.MetersPerEventNameMax)
+                .ToDictionary(g => byName[g.Key], g => g.Select(m => (Record: m, Definition: m.ToDefinition())).ToList());
         }
+        var rollups = new RollupBatch?[events.Tenants.Count];
+        long? rolledThrough = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            ref readonly var e = ref events[i];
+            if (rolledThrough is null || e.ReceivedMicros > rolledThrough) rolledThrough = e.ReceivedMicros;
+            var batch = rollups[e.Tenant] ??= new RollupBatch();
+            if (!fedBy[e.Tenant].TryGetValue(e.EventName, out var fed)) continue;
+            using var doc = JsonDocument.Parse(events.OwnTextMemory(e));
+            var eventName = events.Text(e.EventName);
+            foreach (var (record, definition) in fed)
+            {
+                // An event a meter cannot read was refused by ingestion while the meter existed; one
+                // stored before the meter was created is skipped, as the rebuild skips it.
+                if (MeterContribution.TryFrom(definition, eventName, doc.RootElement, out var contribution, out _) && contribution is { } c)
+                    batch.Add(record.Id, events.Text(e.Customer), Micros.To(e.TsMicros), c);
+            }
+        }
+        // In the order the tenants' first events came, as before the chunk was rows.
+        var tenants = new List<TenantCells>(events.Tenants.Count);
+        for (var t = 0; t < events.Tenants.Count; t++) tenants.Add(new TenantCells(events.Tenants[t], rollups[t]!.Rows(), rollups[t]!.DistinctRows()));
         KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Plan, Stopwatch.GetTimestamp() - since);
-        return new Plan(watermark, chunk.Upper, chunk.Events.Count, rolledThrough, tenants, chunk.Events.Count >= chunkEventsMax);
+        return new Plan(watermark, chunk.Upper, events.Count, Micros.To(rolledThrough), tenants, events.Count >= chunkEventsMax);
     }
 
     private static async Task<Outcome> WriteAsync(IStoreSession s, Plan plan, DateTimeOffset now)

@@ -15,17 +15,21 @@ public sealed class RollupBatch
     private readonly Dictionary<(string Meter, string Customer, DateTimeOffset Hour, string Group), RollupCell> _cells = new();
     private readonly HashSet<(string Meter, string Customer, DateTimeOffset Hour, string Group, string Value)> _distinct = new();
     private readonly HashSet<(string Meter, string Customer, DateTimeOffset Hour, string Group)> _overflowed = new();
+    // Group keys and distinct values, one copy each: every event parses its own, and a cell or distinct value keeps the
+    // first it saw until the roll is written — tens of thousands of copies of a few texts that each collection under
+    // ingest would copy again (EventPass says why that matters).
+    private readonly Dictionary<string, string> _texts = new(StringComparer.Ordinal);
 
     public int CellCount => _cells.Count;
 
     public void Add(string meterId, string customerId, DateTimeOffset at, MeterContribution c)
     {
-        var key = (meterId, customerId, UsageWindows.HourFloor(at), c.GroupKey);
+        var key = (meterId, customerId, UsageWindows.HourFloor(at), Share(c.GroupKey));
         // A unique_count meter is answered from its distinct values alone; a cell of it would be written on
         // every event and never read.
         if (c.Distinct is not null)
         {
-            _distinct.Add((key.meterId, key.customerId, key.Item3, key.GroupKey, c.Distinct));
+            _distinct.Add((key.meterId, key.customerId, key.Item3, key.Item4, Share(c.Distinct)));
             return;
         }
         if (!_cells.TryGetValue(key, out var cell)) _cells[key] = cell = new RollupCell();
@@ -56,6 +60,13 @@ public sealed class RollupBatch
             ? c
             : string.CompareOrdinal(a.Value, b.Value));
         return rows;
+    }
+
+    private string Share(string text)
+    {
+        if (_texts.TryGetValue(text, out var kept)) return kept;
+        _texts[text] = text;
+        return text;
     }
 
     private static int CompareCells(string meterA, string customerA, DateTimeOffset hourA, string groupA, string meterB, string customerB, DateTimeOffset hourB,

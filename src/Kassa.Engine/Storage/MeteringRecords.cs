@@ -25,25 +25,29 @@ public sealed record StoredMeterEvent(string Id, string EventName, string Custom
 /// One hourly rollup cell of a meter, customer and group values. <see cref="Overflowed"/>: its total passed
 /// 64-bit micro-units, so the cell's figures mean nothing and a usage query over it answers quantity_overflow.
 /// </summary>
-public sealed record RollupRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, RollupCell Cell, bool Overflowed = false);
-
-/// <summary>A raw event with its tenant, as the roller reads it.</summary>
-public sealed record TenantMeterEvent(string AccountId, bool Livemode, StoredMeterEvent Event);
+public readonly record struct RollupRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, RollupCell Cell, bool Overflowed = false);
 
 /// <summary>
 /// The events of one roll: every committed event at or above the watermark and below <see cref="Upper"/>,
-/// which becomes the watermark when the roll commits.
+/// which becomes the watermark when the roll commits. Each row's own text is the event's properties (JSON); the
+/// event ids are not read (a roll folds by customer and time). Dispose it when folded (<see cref="EventPass"/>).
 /// </summary>
-public sealed record RollChunk(long Upper, IReadOnlyList<TenantMeterEvent> Events);
+public sealed record RollChunk(long Upper, EventPass Events) : IDisposable
+{
+    public void Dispose() => Events.Dispose();
+}
 
 /// <summary>One pass of SQLite's event indexer: the events it indexed and its watermark after it.</summary>
 public sealed record IndexPass(int Events, long Watermark);
 
-/// <summary>What SQLite's indexer read: the events at positions [<see cref="Watermark"/>, <see cref="Upper"/>), their index keys.</summary>
-public sealed record EventsToIndex(long Watermark, long Upper, IReadOnlyList<EventIndexKey> Events);
-
-/// <summary>An event's keys in the event index (timestamp in microseconds since the epoch, as stored).</summary>
-public readonly record struct EventIndexKey(string AccountId, bool Livemode, string CustomerId, long TsMicros, string Id, string EventName);
+/// <summary>
+/// What SQLite's indexer read: the events at positions [<see cref="Watermark"/>, <see cref="Upper"/>), their index
+/// keys (each row's own text is the event id). Dispose it when written (<see cref="EventPass"/>).
+/// </summary>
+public sealed record EventsToIndex(long Watermark, long Upper, EventPass Events) : IDisposable
+{
+    public void Dispose() => Events.Dispose();
+}
 
 /// <summary>
 /// Where the roller stands: its watermark, the committed events not folded yet (counted up to a bound),
@@ -72,7 +76,7 @@ public sealed record BucketCell(DateTimeOffset Bucket, string GroupKey, RollupCe
 public sealed record BucketValue(DateTimeOffset Bucket, string GroupKey, string Value);
 
 /// <summary>A distinct value a unique_count meter saw in one hour.</summary>
-public sealed record UniqueValueRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, string Value);
+public readonly record struct UniqueValueRow(string MeterId, string CustomerId, DateTimeOffset Hour, string GroupKey, string Value);
 
 public interface IMeteringStore
 {
