@@ -38,6 +38,12 @@ public sealed class FeatureBalance
     {
         ArgumentNullException.ThrowIfNull(buckets);
         ArgumentOutOfRangeException.ThrowIfNegative(overage);
+        // Sized once: a balance from the writer's memory is rebuilt for every batch that takes it (tens of buckets each).
+        if (buckets.TryGetNonEnumeratedCount(out var count))
+        {
+            _buckets.Capacity = count;
+            _byId.EnsureCapacity(count);
+        }
         foreach (var bucket in buckets) Insert(bucket);
         Overage = overage;
         Buckets = _buckets.AsReadOnly();
