@@ -15,13 +15,22 @@
 # read; a bucket and a credit transaction inserted (a grant that only adds credit leaves the header as it was,
 # as the server does since 2026-12-06); an outbox event and an audit record appended. An update: the customer read (FOR UPDATE) and updated; an event and an audit record appended.
 #
+# Two more operations, for the check targets (check+send_event, >= 0.20 uniform and >= 0.35 hot of /healthz on
+# PostgreSQL): a batch of BATCH checks as the server's balance loop sends it (only the batched pattern: the server
+# sends nothing else) — the group-commit marker, the customers, the feature, the headers (FOR UPDATE), buckets and
+# held locks read for every customer of the batch in one statement each, every touched bucket updated in one
+# statement and a credit movement a check inserted in one. check: BATCH random customers, two clients (the server's
+# two balance loops, PostgreSQL's default); check_hot: one customer, one client (a customer's checks go to one loop,
+# whose batches wait for each other's row locks).
+#
 # The baseline is /healthz of a fresh server (SQLite, wrk, CONNECTIONS connections) measured in the same run,
 # as bench/wrk.sh measures it. Prints one line per run:
 #   [ceiling-mutations] op=grant mode=request per_s=… ratio=… cpu_us=… busy=…
 # cpu_us is the whole machine's busy CPU time (/proc/stat) per operation: PostgreSQL and pgbench together.
 #
 # Usage: bench/ceiling-mutations.sh
-# Environment: SECONDS_PER_RUN (15), BATCH (8), OPS ("grant update"), MODES ("request pipelined batched"),
+# Environment: SECONDS_PER_RUN (15), BATCH (8; the server's check batches are ~15), OPS ("grant update"; also check,
+#   check_hot), MODES ("request pipelined batched"; check and check_hot run batched only),
 #   CUSTOMERS (10000), CONNECTIONS (64), KASSA_TEST_PG (unset: a throwaway cluster is started),
 #   KASSA_SERVER_BIN (unset: the server is built; HEALTHZ=0 skips the baseline and prints no ratio)
 # Needs pgbench (postgresql-client) and wrk.
@@ -43,7 +52,7 @@ bench_script=ceiling-mutations.sh
 command -v pgbench >/dev/null || { log "needs pgbench (postgresql-client)"; exit 2; }
 [ "$HEALTHZ" = 0 ] || command -v wrk >/dev/null || { log "needs wrk for the /healthz baseline (apt-get install wrk), or HEALTHZ=0"; exit 2; }
 [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 64 ] || { log "BATCH must be from 1 to 64 (the server's PostgreSQL batches stop at 64)"; exit 2; }
-for op in $OPS; do case $op in grant | update) ;; *) log "unknown op '$op' (grant, update)"; exit 2 ;; esac; done
+for op in $OPS; do case $op in grant | update | check | check_hot) ;; *) log "unknown op '$op' (grant, update, check, check_hot)"; exit 2 ;; esac; done
 for mode in $MODES; do case $mode in request | pipelined | batched) ;; *) log "unknown mode '$mode' (request, pipelined, batched)"; exit 2 ;; esac; done
 
 make_tmpdir kassa-ceiling
@@ -126,15 +135,35 @@ INSERT INTO audit_events (account_id, livemode, id, created_at, actor_type, acto
 SQL
 }
 
+check_batch() { # the statements of one balance-loop batch of checks, as the server sends them (pg_stat_statements)
+  local cs
+  cs=$(customers_array)
+  cat <<SQL
+SELECT id FROM customers WHERE account_id = '$acct' AND livemode = false AND id = ANY($cs) AND deleted_at IS NULL;
+SELECT account_id, livemode, id, name, type, unit, credit_schema, archived_at, created_at, updated_at, low_balance_threshold FROM features WHERE account_id = '$acct' AND livemode = false AND (id = 'api_calls' OR type = 'credit_system') ORDER BY created_at, id;
+SELECT account_id, livemode, customer_id, feature_id, entity_id, overage, overage_policy, unlimited, allowance, reset, anchor, period_start, next_reset_at, rollover, rollover_max, subscription_id, version, updated_at, overage_price, suspended FROM feature_balances WHERE account_id = '$acct' AND livemode = false AND customer_id = ANY($cs) ORDER BY customer_id, feature_id, entity_id FOR UPDATE;
+SELECT account_id, livemode, customer_id, feature_id, entity_id, id, kind, priority, category, granted, used, held, effective_at, expires_at, created_at, voided, expiry_recorded, name, metadata FROM balance_buckets WHERE account_id = '$acct' AND livemode = false AND customer_id = ANY($cs) AND NOT voided AND (expires_at IS NULL OR expires_at > :ts OR NOT expiry_recorded OR held > 0);
+SELECT account_id, livemode, id, customer_id, feature_id, entity_id, status, held, consumed, parts, expires_at, created_at, finalized_at FROM locks WHERE account_id = '$acct' AND livemode = false AND customer_id = ANY($cs) AND status = 'held';
+UPDATE balance_buckets AS t SET granted = t.granted, used = t.used + 1000000, held = 0 FROM (SELECT DISTINCT 'alw_' || substr(c, 5) AS b FROM unnest($cs) AS c) v WHERE t.account_id = '$acct' AND t.livemode = false AND t.id = v.b;
+INSERT INTO credit_transactions (account_id, livemode, id, customer_id, feature_id, entity_id, type, amount, bucket_id, balance_after, source_type, source_id, created_at) SELECT '$acct', false, 'ctx_' || gen_random_uuid(), c, 'api_calls', '', 'usage', -1000000, 'alw_' || substr(c, 5), 999000000, NULL, NULL, :ts FROM unnest($cs) AS c;
+SQL
+}
+
 script_for() { # $1 op, $2 mode
   local op=$1 mode=$2 i
   echo "\\set ts 1796535504032430"
-  for i in $(seq "$BATCH"); do echo "\\set c$i random(0, $((CUSTOMERS - 1)))"; done
+  if [ "$op" = check_hot ]; then
+    for i in $(seq "$BATCH"); do echo "\\set c$i 0"; done
+  else
+    for i in $(seq "$BATCH"); do echo "\\set c$i random(0, $((CUSTOMERS - 1)))"; done
+  fi
   [ "$mode" = request ] || echo "\\startpipeline"
   echo "BEGIN;"
   echo "SET LOCAL lock_timeout = '50ms';"
   echo "INSERT INTO group_commits (batch_id, fenced, created_at) VALUES ('gcb_' || gen_random_uuid(), 0, :ts);"
-  if [ "$mode" = batched ]; then
+  if [ "$op" = check ] || [ "$op" = check_hot ]; then
+    check_batch
+  elif [ "$mode" = batched ]; then
     # Every customer of the batch in key order (two batches never wait on each other in opposite orders).
     local rel="(SELECT DISTINCT unnest($(customers_array)) AS c ORDER BY 1) cs"
     echo "SELECT account_id, livemode, id, email, name, address, metadata, test_clock_id, default_payment_method_id, created_at, updated_at, deleted_at FROM customers WHERE account_id = '$acct' AND livemode = false AND id = ANY($(customers_array)) ORDER BY id FOR UPDATE;"
@@ -169,12 +198,15 @@ script_for() { # $1 op, $2 mode
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 
 for op in $OPS; do
+  clients=4
+  case $op in check) clients=2 ;; check_hot) clients=1 ;; esac
   for mode in $MODES; do
+    if [ "$op" = check ] || [ "$op" = check_hot ]; then [ "$mode" = batched ] || continue; fi
     script_for "$op" "$mode" >"$tmpdir/$op-$mode.sql"
     psql_admin -c "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db TEMPLATE $seed_db" >/dev/null
-    log "op=$op mode=$mode batch=$BATCH: ${SECONDS_PER_RUN}s"
+    log "op=$op mode=$mode batch=$BATCH clients=$clients: ${SECONDS_PER_RUN}s"
     read -r busy0 idle0 < <(cpu_busy)
-    PGPASSWORD=$pg_pass pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -n -M prepared -c 4 -j 1 -T "$SECONDS_PER_RUN" \
+    PGPASSWORD=$pg_pass pgbench -h "$pg_host" -p "$pg_port" -U "$pg_user" -n -M prepared -c "$clients" -j 1 -T "$SECONDS_PER_RUN" \
       -f "$tmpdir/$op-$mode.sql" "$pg_db" >"$tmpdir/pgbench.out" 2>&1 || { cat "$tmpdir/pgbench.out" >&2; exit 1; }
     read -r busy1 idle1 < <(cpu_busy)
     if grep -q "aborted" "$tmpdir/pgbench.out"; then cat "$tmpdir/pgbench.out" >&2; exit 1; fi
