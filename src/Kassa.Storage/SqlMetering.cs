@@ -689,7 +689,9 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
         // string does); customers' buckets found once per customer.
         var ranks = events.TextRanks();
         var tenantRanks = events.TenantRanks();
-        var buckets = new Dictionary<int, int>();
+        // By text number (ranks has one place per text), -1 until found: read in every comparison of the run's sort.
+        var buckets = new int[ranks.Length];
+        Array.Fill(buckets, -1);
         var order = ArrayPool<int>.Shared.Rent(events.Count);
         try
         {
@@ -697,7 +699,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
             {
                 order[i] = i;
                 var customer = events[i].Customer;
-                if (!buckets.ContainsKey(customer)) buckets[customer] = EventRunBucket(events.Text(customer));
+                if (buckets[customer] < 0) buckets[customer] = EventRunBucket(events.Text(customer));
             }
             var rows = new ArraySegment<int>(order, 0, events.Count);
             // The time order, in its key order so the insert walks its pages once, left to right.
