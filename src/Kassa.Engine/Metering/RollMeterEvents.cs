@@ -122,6 +122,8 @@ public static class RollMeterEvents
         var fedBy = new Dictionary<int, List<(MeterRecord Record, MeterDefinition Definition)>>[events.Tenants.Count];
         for (var t = 0; t < events.Tenants.Count; t++)
         {
+            // A tenant whose only events were cut from the chunk's end (the store read one past the bound) has no rows.
+            if (names[t] is null) continue;
             var byName = names[t]!.ToDictionary(events.Text, id => id, StringComparer.Ordinal);
             // As ingestion reads them: a name with more meters than the bound had its events refused, so
             // none of its meters is fed (an event here under such a name predates the meters past the bound).
@@ -149,7 +151,10 @@ public static class RollMeterEvents
         }
         // In the order the tenants' first events came, as before the chunk was rows.
         var tenants = new List<TenantCells>(events.Tenants.Count);
-        for (var t = 0; t < events.Tenants.Count; t++) tenants.Add(new TenantCells(events.Tenants[t], rollups[t]!.Rows(), rollups[t]!.DistinctRows()));
+        for (var t = 0; t < events.Tenants.Count; t++)
+        {
+            if (rollups[t] is { } batch) tenants.Add(new TenantCells(events.Tenants[t], batch.Rows(), batch.DistinctRows()));
+        }
         KassaMeters.RecordRollPhase(KassaMeters.RollPhase.Plan, Stopwatch.GetTimestamp() - since);
         return new Plan(watermark, chunk.Upper, events.Count, Micros.To(rolledThrough), tenants, events.Count >= chunkEventsMax);
     }

@@ -70,6 +70,33 @@ public sealed class SqliteRollupsFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_chunk_cut_past_a_tenants_only_event_leaves_that_tenant_to_the_next_roll()
+    {
+        var path = _temp.File("cut.db");
+        await using var store = new SqliteStore($"Data Source={path}", TimeProvider.System);
+        await store.MigrateAsync();
+        var other = new Tenant("acct_other", true);
+        Assert.Equal(2, (await store.WriteAsync(s => s.Metering.InsertEventsAsync(Acme, Events(0, 2), Hour))).Count);
+        Assert.Single(await store.WriteAsync(s => s.Metering.InsertEventsAsync(other, Events(10, 1), Hour)));
+
+        // A bound of two: the store reads a third event to find the cut, and it is the other tenant's only one. The
+        // chunk's tables then name a tenant none of its rows has (EventPass.Truncate keeps them): that tenant is not planned.
+        var first = await store.ReadAsync(s => RollMeterEvents.PlanAsync(s, 2));
+        Assert.Equal(2, first.Events);
+        Assert.True(first.Full);
+        Assert.Equal(new[] { Acme }, first.Tenants.Select(t => t.Tenant));
+        Assert.Equal(first.Watermark + 2, first.Upper);
+        Assert.NotNull(await store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, first, Hour)));
+
+        var second = await store.ReadAsync(s => RollMeterEvents.PlanAsync(s, 2));
+        Assert.Equal(1, second.Events);
+        Assert.False(second.Full);
+        Assert.Equal(new[] { other }, second.Tenants.Select(t => t.Tenant));
+        Assert.Equal(first.Upper, second.Watermark);
+        Assert.Equal(second.Watermark + 1, second.Upper);
+    }
+
+    [Fact]
     public async Task An_upgraded_database_keeps_its_rollups_distinct_values_and_watermark_in_the_rollups_file()
     {
         var path = _temp.File("upgrade.db");
