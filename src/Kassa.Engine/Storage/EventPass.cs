@@ -49,7 +49,10 @@ public sealed class EventPass : IDisposable
         }
     }
 
-    /// <summary>The pass's tenants in the order their first events came (a row's <see cref="Row.Tenant"/> is a place here).</summary>
+    /// <summary>
+    /// The pass's tenants in the order their first events came (a row's <see cref="Row.Tenant"/> is a place here). After
+    /// <see cref="Truncate"/> it may name tenants whose rows were all cut: a reader goes by the rows.
+    /// </summary>
     public IReadOnlyList<Tenant> Tenants => _tenants;
 
     /// <summary>The event name or customer id a row numbers.</summary>
@@ -80,7 +83,7 @@ public sealed class EventPass : IDisposable
         _textLength += ownText.Length;
     }
 
-    /// <summary>Keeps the first <paramref name="count"/> rows (their tables and text stay; nothing reads them).</summary>
+    /// <summary>Keeps the first <paramref name="count"/> rows; the tables keep what the cut rows added (see <see cref="Tenants"/>).</summary>
     public void Truncate(int count)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)count, (uint)Count, nameof(count));
