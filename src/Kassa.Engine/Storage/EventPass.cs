@@ -10,7 +10,7 @@ namespace Kassa.Engine.Storage;
 /// character buffer.
 /// <para>
 /// Why: a pass of ~32,000–100,000 events lives through its fold or its write (~0.5 s), so most collections under
-/// ingest found one alive and copied it. As objects that was ~550 bytes an event in six objects (the event, its
+/// ingest found one alive and copied it. As objects that was ~550 bytes an event in seven objects (the event, its
 /// tenant wrapper, five strings) — 10–50 MB promoted a gen0, 35–70 ms paused each, ~10 % of the time ingest ran
 /// (bench/README, twenty-sixth session). Rows in pooled arrays are neither copied nor traced, and the strings
 /// left are the few thousand distinct customers, names and tenants. Rented again by the next pass: nothing
