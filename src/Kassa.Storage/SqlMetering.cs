@@ -702,14 +702,16 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 if (buckets[customer] < 0) buckets[customer] = EventRunBucket(events.Text(customer));
             }
             var rows = new ArraySegment<int>(order, 0, events.Count);
+            // Both orders end with the time and then the id (compared as chars: ordinal, as string.CompareOrdinal).
+            int TimeThenId(in EventPass.Row a, in EventPass.Row b) =>
+                a.TsMicros.CompareTo(b.TsMicros) is var c and not 0 ? c : events.OwnText(a).SequenceCompareTo(events.OwnText(b));
             // The time order, in its key order so the insert walks its pages once, left to right.
             rows.AsSpan().Sort((x, y) =>
             {
                 ref readonly var a = ref events[x];
                 ref readonly var b = ref events[y];
                 var c = tenantRanks[a.Tenant].CompareTo(tenantRanks[b.Tenant]);
-                if (c == 0) c = a.TsMicros.CompareTo(b.TsMicros);
-                return c != 0 ? c : events.OwnText(a).SequenceCompareTo(events.OwnText(b));
+                return c != 0 ? c : TimeThenId(a, b);
             });
             await RowWriter.ExecuteAsync(s, """
                 INSERT INTO meter_event_times (account_id, livemode, ts, id, customer_id, event_name)
@@ -728,8 +730,7 @@ internal sealed class SqlMetering(SqlSession s) : IMeteringStore
                 var c = buckets[a.Customer].CompareTo(buckets[b.Customer]);
                 if (c == 0) c = tenantRanks[a.Tenant].CompareTo(tenantRanks[b.Tenant]);
                 if (c == 0) c = ranks[a.Customer].CompareTo(ranks[b.Customer]);
-                if (c == 0) c = a.TsMicros.CompareTo(b.TsMicros);
-                return c != 0 ? c : events.OwnText(a).SequenceCompareTo(events.OwnText(b));
+                return c != 0 ? c : TimeThenId(a, b);
             });
             await RowWriter.ExecuteAsync(s, """
                 INSERT INTO meter_event_runs (run, bucket, account_id, livemode, customer_id, ts, id, event_name)

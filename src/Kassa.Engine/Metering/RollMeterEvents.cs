@@ -123,8 +123,8 @@ public static class RollMeterEvents
         for (var t = 0; t < events.Tenants.Count; t++)
         {
             // A tenant whose only events were cut from the chunk's end (the store read one past the bound) has no rows.
-            if (names[t] is null) continue;
-            var byName = names[t]!.ToDictionary(events.Text, id => id, StringComparer.Ordinal);
+            if (names[t] is not { } tenantNames) continue;
+            var byName = tenantNames.ToDictionary(events.Text, id => id, StringComparer.Ordinal);
             // As ingestion reads them: a name with more meters than the bound had its events refused, so
             // none of its meters is fed (an event here under such a name predates the meters past the bound).
             var loaded = await s.Metering.MetersForEventNamesAsync(events.Tenants[t], [.. byName.Keys], CreateMeter.MetersPerEventNameMax + 1);

@@ -24,12 +24,12 @@ public sealed class RollupBatch
 
     public void Add(string meterId, string customerId, DateTimeOffset at, MeterContribution c)
     {
-        var key = (meterId, customerId, UsageWindows.HourFloor(at), Share(c.GroupKey));
+        var key = (Meter: meterId, Customer: customerId, Hour: UsageWindows.HourFloor(at), Group: Share(c.GroupKey));
         // A unique_count meter is answered from its distinct values alone; a cell of it would be written on
         // every event and never read.
         if (c.Distinct is not null)
         {
-            _distinct.Add((key.meterId, key.customerId, key.Item3, key.Item4, Share(c.Distinct)));
+            _distinct.Add((key.Meter, key.Customer, key.Hour, key.Group, Share(c.Distinct)));
             return;
         }
         if (!_cells.TryGetValue(key, out var cell)) _cells[key] = cell = new RollupCell();
