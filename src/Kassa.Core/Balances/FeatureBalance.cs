@@ -27,7 +27,9 @@ namespace Kassa.Core.Balances;
 public sealed class FeatureBalance
 {
     private readonly List<Bucket> _buckets = [];
-    private readonly Dictionary<string, Bucket> _byId = new(StringComparer.Ordinal);
+    // By id, for the operations that name a bucket (release, confirm, void, find). A balance restored from the balance
+    // writer's memory builds it only when one of those runs: most batches over it never look a bucket up by id.
+    private Dictionary<string, Bucket>? _byId;
     private readonly List<Movement> _movements = [];
 
     /// <summary>
@@ -38,7 +40,7 @@ public sealed class FeatureBalance
     {
         ArgumentNullException.ThrowIfNull(buckets);
         ArgumentOutOfRangeException.ThrowIfNegative(overage);
-        // Sized once: a balance from the writer's memory is rebuilt for every batch that takes it (tens of buckets each).
+        _byId = new Dictionary<string, Bucket>(StringComparer.Ordinal);
         if (buckets.TryGetNonEnumeratedCount(out var count))
         {
             _buckets.Capacity = count;
@@ -48,6 +50,41 @@ public sealed class FeatureBalance
         Overage = overage;
         Buckets = _buckets.AsReadOnly();
         Movements = _movements.AsReadOnly();
+    }
+
+    private FeatureBalance(Bucket[] buckets, long overage)
+    {
+        _buckets.AddRange(buckets);
+        Overage = overage;
+        Buckets = _buckets.AsReadOnly();
+        Movements = _movements.AsReadOnly();
+    }
+
+    /// <summary>
+    /// A balance again from the buckets and overage of one built and checked before (the balance writer's memory,
+    /// rebuilt for every batch that takes it): their ids are known to be distinct, so the index by id is built only
+    /// when an operation names a bucket. For a balance of tens of buckets, hashing every id on every rebuild was a
+    /// good part of it. Throws <see cref="ArgumentException"/> on a null bucket or a negative overage, and the first
+    /// lookup by id throws <see cref="InvalidOperationException"/> if two ids were the same after all.
+    /// </summary>
+    public static FeatureBalance Restore(Bucket[] buckets, long overage)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        ArgumentOutOfRangeException.ThrowIfNegative(overage);
+        foreach (var bucket in buckets) ArgumentNullException.ThrowIfNull(bucket, nameof(buckets));
+        return new FeatureBalance(buckets, overage);
+    }
+
+    /// <summary>The index by id; a restored balance builds it from its buckets on first use.</summary>
+    private Dictionary<string, Bucket> ById()
+    {
+        if (_byId is { } built) return built;
+        var index = new Dictionary<string, Bucket>(_buckets.Count, StringComparer.Ordinal);
+        foreach (var bucket in _buckets)
+        {
+            if (!index.TryAdd(bucket.Id, bucket)) throw new InvalidOperationException($"Duplicate bucket id '{bucket.Id}' in a restored balance.");
+        }
+        return _byId = index;
     }
 
     /// <summary>Every bucket, usable or not, in the order they were loaded or added.</summary>
@@ -63,7 +100,7 @@ public sealed class FeatureBalance
     public void ClearMovements() => _movements.Clear();
 
     /// <summary>The bucket with this id (ordinal), or null.</summary>
-    public Bucket? Find(string bucketId) => _byId.GetValueOrDefault(bucketId);
+    public Bucket? Find(string bucketId) => ById().GetValueOrDefault(bucketId);
 
     /// <summary>Sum of <c>Granted</c> over the buckets usable at <paramref name="now"/>.</summary>
     public long Granted(DateTimeOffset now) => Sum(now, b => b.Granted);
@@ -169,7 +206,7 @@ public sealed class FeatureBalance
                 Record(MovementType.Release, null, part.Amount);
                 continue;
             }
-            if (!_byId.TryGetValue(part.BucketId, out var bucket)) continue;
+            if (!ById().TryGetValue(part.BucketId, out var bucket)) continue;
             ReturnHeld(bucket, Math.Min(part.Amount, bucket.Held));
         }
     }
@@ -202,7 +239,7 @@ public sealed class FeatureBalance
                 continue;
             }
             // A vanished bucket took its hold with it; what it would have covered is consumed afresh below.
-            if (!_byId.TryGetValue(part.BucketId, out var bucket)) continue;
+            if (!ById().TryGetValue(part.BucketId, out var bucket)) continue;
             var held = Math.Min(part.Amount, bucket.Held);
             var use = Math.Min(held, left);
             if (use > 0)
@@ -273,7 +310,7 @@ public sealed class FeatureBalance
     public long Void(string bucketId)
     {
         ArgumentNullException.ThrowIfNull(bucketId);
-        if (!_byId.TryGetValue(bucketId, out var bucket)) throw new KeyNotFoundException($"No bucket '{bucketId}' in this balance.");
+        if (!ById().TryGetValue(bucketId, out var bucket)) throw new KeyNotFoundException($"No bucket '{bucketId}' in this balance.");
         if (bucket.Voided) return 0;
         bucket.Voided = true;
         if (bucket.ExpiryRecorded) return 0;
@@ -480,7 +517,18 @@ public sealed class FeatureBalance
     private void Insert(Bucket bucket)
     {
         ArgumentNullException.ThrowIfNull(bucket);
-        if (!_byId.TryAdd(bucket.Id, bucket)) throw new ArgumentException($"Duplicate bucket id '{bucket.Id}'.", nameof(bucket));
+        if (_byId is { } index)
+        {
+            if (!index.TryAdd(bucket.Id, bucket)) throw new ArgumentException($"Duplicate bucket id '{bucket.Id}'.", nameof(bucket));
+        }
+        else
+        {
+            // A restored balance without its index yet: one comparison a bucket instead of hashing them all.
+            foreach (var b in _buckets)
+            {
+                if (string.Equals(b.Id, bucket.Id, StringComparison.Ordinal)) throw new ArgumentException($"Duplicate bucket id '{bucket.Id}'.", nameof(bucket));
+            }
+        }
         _buckets.Add(bucket);
     }
 

@@ -151,7 +151,7 @@ public static partial class ApplyBalanceBatch
                     live.Header.Version++;
                     headers.Add(live.Header);
                 }
-                buckets.AddRange(live.Buckets.Values.Where(b => b.IsNew || b.Changed));
+                buckets.AddRange(live.Stored.Where(b => b.IsNew || b.Changed));
             }
             updatedLocks.AddRange(book.ChangedLocks.Select(id => book.Locks[id]));
         }

@@ -7,19 +7,49 @@ using Kassa.Engine.Storage;
 namespace Kassa.Engine.Balances;
 
 /// <summary>One customer's balance of one feature (and entity), live in memory for a batch or a read.</summary>
-public sealed class LiveBalance(BalanceHeader header, FeatureBalance balance, Dictionary<string, StoredBucket> buckets)
+public sealed class LiveBalance
 {
-    public BalanceHeader Header { get; } = header;
-    public FeatureBalance Balance { get; } = balance;
-    public Dictionary<string, StoredBucket> Buckets { get; } = buckets;
+    private readonly List<StoredBucket> _stored;
+    // By id for the few callers that name a bucket; a balance from the writer's memory builds it on first use (as its
+    // FeatureBalance does its own), so a batch that only takes from or adds to the balance hashes no id.
+    private Dictionary<string, StoredBucket>? _byId;
+
+    /// <summary>A balance as loaded: <paramref name="buckets"/> by id, their balance built from the same buckets.</summary>
+    public LiveBalance(BalanceHeader header, FeatureBalance balance, Dictionary<string, StoredBucket> buckets)
+    {
+        Header = header;
+        Balance = balance;
+        _byId = buckets;
+        _stored = [.. buckets.Values];
+    }
+
+    /// <summary>
+    /// A balance from the writer's memory (<see cref="KeptBalance.ToLive"/>): <paramref name="buckets"/> in the order of
+    /// <paramref name="balance"/>'s own, with distinct ids.
+    /// </summary>
+    public LiveBalance(BalanceHeader header, FeatureBalance balance, List<StoredBucket> buckets)
+    {
+        Header = header;
+        Balance = balance;
+        _stored = buckets;
+    }
+
+    public BalanceHeader Header { get; }
+    public FeatureBalance Balance { get; }
+    /// <summary>The stored buckets by id.</summary>
+    public IReadOnlyDictionary<string, StoredBucket> Buckets => _byId ??= _stored.ToDictionary(b => b.Bucket.Id, StringComparer.Ordinal);
+    /// <summary>The stored buckets in the order they were loaded or added (that of <see cref="FeatureBalance.Buckets"/>).</summary>
+    public IReadOnlyList<StoredBucket> Stored => _stored;
     public bool Touched { get; set; }
     /// <summary>The header's overage price, parsed once per batch when a spend cap needs it.</summary>
     public Kassa.Core.Pricing.UsagePrice? OveragePriceModel { get; set; }
 
     public void Add(StoredBucket bucket)
     {
-        Buckets[bucket.Bucket.Id] = bucket;
+        // The balance first: it refuses a bucket past the quantity bound or with an id it has, before either list changes.
         Balance.Add(bucket.Bucket);
+        _byId?.Add(bucket.Bucket.Id, bucket);
+        _stored.Add(bucket);
     }
 
     public long Remaining(DateTimeOffset now) => Header.Unlimited ? long.MaxValue : Balance.Remaining(now);
@@ -178,8 +208,8 @@ public sealed class BalanceBook
         {
             var h = live.Header;
             if (h.IsNew || h.Changed || h.Overage != live.Balance.Overage || live.Balance.Movements.Count > 0) return null;
-            if (live.Buckets.Count != live.Balance.Buckets.Count) return null;
-            foreach (var b in live.Buckets.Values)
+            if (live.Stored.Count != live.Balance.Buckets.Count) return null;
+            foreach (var b in live.Stored)
             {
                 if (b.IsNew || b.Changed || b.Bucket.Held != 0) return null;
             }
@@ -262,7 +292,7 @@ public sealed class BalanceBook
             if (h.Rollover)
             {
                 // Each allowance is within the quantity bound, so this sum of at most a few of them fits a long.
-                var ended = live.Buckets.Values.Where(b => b.Bucket.Kind == BucketKind.Allowance && b.Bucket.ExpiresAt == start).Sum(b => Math.Max(0, b.Bucket.Remaining));
+                var ended = live.Stored.Where(b => b.Bucket.Kind == BucketKind.Allowance && b.Bucket.ExpiresAt == start).Sum(b => Math.Max(0, b.Bucket.Remaining));
                 roll = h.RolloverMax is { } max ? Math.Min(ended, max) : ended;
             }
             // Checked before anything changes: a reset whose rollover and new allowance would take the

@@ -40,7 +40,7 @@ internal static class BalanceWrites
             live.Header.UpdatedAt = now;
             live.Header.Version++;
         }
-        var changed = live.Buckets.Values.Where(b => b.IsNew || b.Changed).ToList();
+        var changed = live.Stored.Where(b => b.IsNew || b.Changed).ToList();
         // Header, buckets and log in one round trip on PostgreSQL (up to five statements: a grant's were five trips).
         await s.Balances.WriteTogetherAsync(async () =>
         {

@@ -80,7 +80,8 @@ public sealed class KeptBalance
             };
             // Not stored again when it is the same string: a reference written into an old array is a card the next GC scans.
             if (!ReferenceEquals(_ids[i], b.Id)) _ids[i] = b.Id;
-            var stored = live.Buckets[b.Id];
+            // The stored buckets are in the balance's order (LiveBalance.Stored); by id only if that ever differs.
+            var stored = i < live.Stored.Count && ReferenceEquals(live.Stored[i].Bucket, b) ? live.Stored[i] : live.Buckets[b.Id];
             if (stored.Name is not null || _names is not null) Set(ref _names, i, stored.Name);
             if (stored.Metadata is not null || _metadata is not null) Set(ref _metadata, i, stored.Metadata);
         }
@@ -101,7 +102,7 @@ public sealed class KeptBalance
     public LiveBalance ToLive()
     {
         var h = Header;
-        var stored = new Dictionary<string, StoredBucket>(Count, StringComparer.Ordinal);
+        var stored = new List<StoredBucket>(Count);
         var buckets = new Bucket[Count];
         for (var i = 0; i < Count; i++)
         {
@@ -118,9 +119,10 @@ public sealed class KeptBalance
             };
             // The rows are what the batch that kept them wrote.
             kept.MarkStored();
-            stored[bucket.Id] = kept;
+            stored.Add(kept);
         }
-        return new LiveBalance(h, new FeatureBalance(buckets, h.Overage), stored);
+        // Restored, not constructed: the ids are the ones a balance already held, so neither side hashes them.
+        return new LiveBalance(h, FeatureBalance.Restore(buckets, h.Overage), stored);
     }
 
     /// <summary>

@@ -208,6 +208,103 @@ public class BalancePropertyTests
         }
     }
 
+    /// <summary>
+    /// A balance restored from its buckets (<see cref="FeatureBalance.Restore"/>, the balance writer's memory: no index by id
+    /// until an operation names a bucket) decides every operation exactly as one built by the constructor: the same parts,
+    /// the same movements, the same numbers in every bucket, step by step.
+    /// </summary>
+    [Fact]
+    public void A_restored_balance_decides_exactly_as_a_constructed_one()
+    {
+        var property = Prop.ForAll(ScenarioGen.ToArbitrary(), scenario =>
+        {
+            RunTwins(scenario);
+            return true;
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), property);
+    }
+
+    private static void RunTwins(Scenario scenario)
+    {
+        var now = T0;
+        List<Bucket> Initial() => scenario.Initial.Select((b, i) => new Bucket($"i{i}", b.Priority == 0 ? BucketKind.Allowance : BucketKind.Grant,
+            b.Priority, b.Paid ? GrantCategory.Paid : GrantCategory.Promotional, b.Granted, b.Used, 0, T0,
+            b.ExpiresInHours == 0 ? null : T0.AddHours(b.ExpiresInHours), T0.AddTicks(-i))).ToList();
+        var built = new FeatureBalance(Initial(), scenario.Overage);
+        var restored = FeatureBalance.Restore([.. Initial()], scenario.Overage);
+        var holds = new List<IReadOnlyList<Part>>();
+        var added = 0;
+        foreach (var op in scenario.Ops)
+        {
+            IReadOnlyList<Part>? held = null;
+            string Held(FeatureBalance balance, IReadOnlyList<Part>? parts)
+            {
+                // The constructed twin's parts are the lock's (the restored twin's must show the same).
+                if (ReferenceEquals(balance, built)) held = parts;
+                return parts is null ? "refused" : Show(parts);
+            }
+            string Apply(FeatureBalance balance) => op switch
+            {
+                AddGrant g => Added(balance, new Bucket($"g{added:D3}", BucketKind.Grant, g.Priority, g.Paid ? GrantCategory.Paid : GrantCategory.Promotional,
+                    g.Amount, 0, 0, now.AddHours(g.EffectiveInHours), g.ExpiresInHours == 0 ? null : now.AddHours(g.ExpiresInHours), now)),
+                ConsumeOp c => Show(balance.Consume(c.Amount, now)),
+                HoldOp h => Held(balance, balance.TryHold(h.Amount, now, h.AllowOverage)),
+                ReleaseOp r when holds.Count > 0 => Released(balance, holds[r.Pick % holds.Count]),
+                ConfirmOp c when holds.Count > 0 => Show(balance.Confirm(holds[c.Pick % holds.Count], c.Consume, now)),
+                CorrectOp c => Show(balance.Correct(c.Amount, now)),
+                VoidOp v when balance.Buckets.Count > 0 => balance.Void(balance.Buckets[v.Pick % balance.Buckets.Count].Id).ToString(),
+                AdvanceOp a => Show(balance.ExpireDue(now.AddHours(a.Hours))),
+                _ => "skipped",
+            };
+            Assert.Equal(Apply(built), Apply(restored));
+            switch (op)
+            {
+                case AddGrant: added++; break;
+                case AdvanceOp a: now = now.AddHours(a.Hours); break;
+                case HoldOp when held is not null: holds.Add(held); break;
+                case ReleaseOp r when holds.Count > 0: holds.RemoveAt(r.Pick % holds.Count); break;
+                case ConfirmOp c when holds.Count > 0: holds.RemoveAt(c.Pick % holds.Count); break;
+            }
+            Assert.Equal(State(built), State(restored));
+        }
+    }
+
+    private static string Added(FeatureBalance balance, Bucket bucket)
+    {
+        balance.Add(bucket);
+        return "added";
+    }
+
+    private static string Released(FeatureBalance balance, IReadOnlyList<Part> hold)
+    {
+        balance.Release(hold);
+        return "released";
+    }
+
+    private static string State(FeatureBalance balance) =>
+        $"overage={balance.Overage} movements=[{string.Join(",", balance.Movements)}] buckets=[" +
+        string.Join(",", balance.Buckets.Select(b => $"{b.Id}:{b.Granted}/{b.Used}/{b.Held}/{b.Voided}/{b.ExpiryRecorded}")) + "]";
+
+    [Fact]
+    public void A_restored_balance_refuses_a_duplicate_id_when_added_and_when_first_looked_up()
+    {
+        var restored = FeatureBalance.Restore([Grant("a", 1_000_000), Grant("b", 2_000_000)], 0);
+        // No index yet: the added bucket is compared with each, and nothing changes when it is refused.
+        Assert.Throws<ArgumentException>(() => restored.Add(Grant("b", 5_000_000)));
+        Assert.Equal(["a", "b"], restored.Buckets.Select(b => b.Id));
+        Assert.Empty(restored.Movements);
+        Assert.Equal(3_000_000, restored.Remaining(T0));
+        // Once the index exists (a lookup by id built it), it is what refuses.
+        Assert.Equal(2_000_000, restored.Find("b")!.Granted);
+        Assert.Throws<ArgumentException>(() => restored.Add(Grant("a", 5_000_000)));
+        Assert.Equal(2, restored.Buckets.Count);
+
+        var twice = FeatureBalance.Restore([Grant("x", 1), Grant("x", 2)], 0);
+        Assert.Throws<InvalidOperationException>(() => twice.Find("x"));
+        Assert.Throws<ArgumentNullException>(() => FeatureBalance.Restore([Grant("x", 1), null!], 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => FeatureBalance.Restore([], -1));
+    }
+
     private static long TotalUsage(FeatureBalance balance) => balance.Buckets.Sum(b => b.Used) + balance.Overage;
 
     private static long Sum(IEnumerable<Movement> movements, MovementType type) => movements.Where(m => m.Type == type).Sum(m => m.Amount);
