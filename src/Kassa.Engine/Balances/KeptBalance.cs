@@ -75,8 +75,9 @@ public sealed class KeptBalance
             var b = buckets[i];
             _rows[i] = new Row
             {
-                Granted = b.Granted, Used = b.Used, Held = b.Held, EffectiveAt = b.EffectiveAt, ExpiresAt = b.ExpiresAt, CreatedAt = b.CreatedAt,
-                Priority = b.Priority, Kind = b.Kind, Category = b.Category, Voided = b.Voided, ExpiryRecorded = b.ExpiryRecorded,
+                Granted = b.Granted, Used = b.Used, Held = b.Held, EffectiveTicks = b.EffectiveAt.UtcTicks, ExpiresTicks = b.ExpiresAt?.UtcTicks ?? Row.Never,
+                CreatedTicks = b.CreatedAt.UtcTicks, Priority = b.Priority, Kind = (byte)b.Kind, Category = (byte)b.Category, Voided = b.Voided,
+                ExpiryRecorded = b.ExpiryRecorded,
             };
             // Not stored again when it is the same string: a reference written into an old array is a card the next GC scans.
             if (!ReferenceEquals(_ids[i], b.Id)) _ids[i] = b.Id;
@@ -107,7 +108,8 @@ public sealed class KeptBalance
         for (var i = 0; i < Count; i++)
         {
             ref readonly var r = ref _rows[i];
-            var bucket = new Bucket(_ids[i], r.Kind, r.Priority, r.Category, r.Granted, r.Used, r.Held, r.EffectiveAt, r.ExpiresAt, r.CreatedAt, r.Voided)
+            var bucket = new Bucket(_ids[i], (BucketKind)r.Kind, r.Priority, (GrantCategory)r.Category, r.Granted, r.Used, r.Held, Row.At(r.EffectiveTicks),
+                r.ExpiresTicks == Row.Never ? null : Row.At(r.ExpiresTicks), Row.At(r.CreatedTicks), r.Voided)
             {
                 ExpiryRecorded = r.ExpiryRecorded,
             };
@@ -134,24 +136,33 @@ public sealed class KeptBalance
         for (var i = 0; i < Count; i++)
         {
             ref readonly var r = ref _rows[i];
-            if (r.Voided || (r.ExpiresAt is { } expires && expires <= now && r.ExpiryRecorded && r.Held == 0)) return false;
+            if (r.Voided || (r.ExpiresTicks != Row.Never && r.ExpiresTicks <= now.UtcTicks && r.ExpiryRecorded && r.Held == 0)) return false;
         }
         return true;
     }
 
-    /// <summary>A bucket's numbers: no references, so an array of them is one block to the GC.</summary>
+    /// <summary>
+    /// A bucket's numbers: no references, so an array of them is one block to the GC. Times as UTC ticks and the two
+    /// enums as bytes: 56 bytes a row instead of 120 with DateTimeOffsets, and a batch that takes a customer of tens of
+    /// buckets reads every row of it. A time comes back in UTC, as a load from the store gives it (the same instant).
+    /// </summary>
     private struct Row
     {
+        /// <summary><see cref="ExpiresTicks"/> of a bucket that never expires (UTC ticks are never negative).</summary>
+        public const long Never = -1;
+
         public long Granted;
         public long Used;
         public long Held;
-        public DateTimeOffset EffectiveAt;
-        public DateTimeOffset? ExpiresAt;
-        public DateTimeOffset CreatedAt;
+        public long EffectiveTicks;
+        public long ExpiresTicks;
+        public long CreatedTicks;
         public int Priority;
-        public BucketKind Kind;
-        public GrantCategory Category;
+        public byte Kind;
+        public byte Category;
         public bool Voided;
         public bool ExpiryRecorded;
+
+        public static DateTimeOffset At(long utcTicks) => new(utcTicks, TimeSpan.Zero);
     }
 }

@@ -6,7 +6,7 @@ namespace Kassa.Server.Tests.Engine;
 
 /// <summary>
 /// The balance writer's memory keeps buckets as rows and makes new bucket objects for each batch (ADR 0021): every
-/// number, date, flag, name and metadata must come back exactly, the rows must follow the balance as it grows and
+/// number, instant, flag, name and metadata must come back exactly, the rows must follow the balance as it grows and
 /// shrinks, and a balance taken from memory must look to the writer as freshly loaded (nothing to write back).
 /// </summary>
 public sealed class KeptBalanceTests
@@ -41,7 +41,7 @@ public sealed class KeptBalanceTests
     private static string Describe(LiveBalance live) => string.Join("\n", live.Balance.Buckets.Select(b =>
     {
         var s = live.Buckets[b.Id];
-        return $"{b} created={b.CreatedAt:O} name={s.Name ?? "-"} metadata={s.Metadata ?? "-"} keys={s.AccountId}/{s.Livemode}/{s.CustomerId}/{s.FeatureId}/{s.EntityId}";
+        return $"{b} created={b.CreatedAt.UtcDateTime:O} name={s.Name ?? "-"} metadata={s.Metadata ?? "-"} keys={s.AccountId}/{s.Livemode}/{s.CustomerId}/{s.FeatureId}/{s.EntityId}";
     }));
 
     [Fact]
@@ -61,7 +61,9 @@ public sealed class KeptBalanceTests
         Assert.Same(h, back.Header);
         Assert.Equal(Describe(live), Describe(back));
         Assert.Equal(["bkt_01", "cgr_02", "cgr_03"], back.Balance.Buckets.Select(b => b.Id));
-        Assert.Equal(TimeSpan.FromHours(2), back.Balance.Find("cgr_02")!.CreatedAt.Offset);
+        // The same instant, in UTC as a load from the store gives it (the rows keep UTC ticks, not the offset a request used).
+        Assert.Equal(grant.CreatedAt, back.Balance.Find("cgr_02")!.CreatedAt);
+        Assert.Equal(TimeSpan.Zero, back.Balance.Find("cgr_02")!.CreatedAt.Offset);
         Assert.All(back.Buckets.Values, b => Assert.False(b.IsNew || b.Changed || b.StatusChanged));
         Assert.Empty(back.Balance.Movements);
         // The new objects are the batch's own: changing them leaves the memory as it was until it is written back.
