@@ -10,22 +10,13 @@ namespace Kassa.Engine.Balances;
 public sealed class LiveBalance
 {
     private readonly List<StoredBucket> _stored;
-    // By id for the few callers that name a bucket; a balance from the writer's memory builds it on first use (as its
-    // FeatureBalance does its own), so a batch that only takes from or adds to the balance hashes no id.
+    // By id for the few callers that name a bucket, built on first use: a batch that only takes from or adds to the
+    // balance hashes no id here (nor, for a balance from the writer's memory, in its FeatureBalance).
     private Dictionary<string, StoredBucket>? _byId;
 
-    /// <summary>A balance as loaded: <paramref name="buckets"/> by id, their balance built from the same buckets.</summary>
-    public LiveBalance(BalanceHeader header, FeatureBalance balance, Dictionary<string, StoredBucket> buckets)
-    {
-        Header = header;
-        Balance = balance;
-        _byId = buckets;
-        _stored = [.. buckets.Values];
-    }
-
     /// <summary>
-    /// A balance from the writer's memory (<see cref="KeptBalance.ToLive"/>): <paramref name="buckets"/> in the order of
-    /// <paramref name="balance"/>'s own, with distinct ids.
+    /// A balance from <paramref name="buckets"/> in the order of <paramref name="balance"/>'s own, whose ids the balance
+    /// holds once each (a load, or the writer's memory: <see cref="KeptBalance.ToLive"/>); indexed by id on first use.
     /// </summary>
     public LiveBalance(BalanceHeader header, FeatureBalance balance, List<StoredBucket> buckets)
     {
@@ -167,8 +158,9 @@ public sealed class BalanceBook
         foreach (var h in headers)
         {
             var key = (h.CustomerId, h.FeatureId, h.EntityId);
-            var stored = buckets[key].ToDictionary(b => b.Bucket.Id, StringComparer.Ordinal);
-            book._balances[key] = new LiveBalance(h, new FeatureBalance(stored.Values.Select(b => b.Bucket), h.Overage), stored);
+            // The balance refuses duplicate ids, so the stored list needs no index of its own until one is asked for.
+            var stored = buckets[key].ToList();
+            book._balances[key] = new LiveBalance(h, new FeatureBalance(stored.Select(b => b.Bucket), h.Overage), stored);
         }
         // Spend caps matter only where overage is billed and priced: most batches skip the query.
         var priced = headers.Where(h => h.OveragePrice is not null && h.OveragePolicy == OveragePolicy.Billed).Select(h => h.CustomerId).Distinct().ToList();

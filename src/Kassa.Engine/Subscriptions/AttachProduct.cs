@@ -188,7 +188,7 @@ public static class AttachProduct
             header.Rollover = pf.Rollover is not null;
             header.RolloverMax = pf.Rollover?.Max is not null ? rolloverMax : null;
             header.OveragePrice = header.OveragePolicy == OveragePolicy.Billed ? overagePrice : null;
-            book.Add(new LiveBalance(header, new FeatureBalance([], 0), new Dictionary<string, StoredBucket>(StringComparer.Ordinal)));
+            book.Add(new LiveBalance(header, new FeatureBalance([], 0), new List<StoredBucket>()));
         }
         writes.Headers.Add(header);
         if (allowance > 0)

@@ -36,7 +36,7 @@ public sealed class KeptBalanceTests
     }
 
     private static LiveBalance Live(BalanceHeader h, params StoredBucket[] buckets) =>
-        new(h, new FeatureBalance(buckets.Select(b => b.Bucket), h.Overage), buckets.ToDictionary(b => b.Bucket.Id, StringComparer.Ordinal));
+        new(h, new FeatureBalance(buckets.Select(b => b.Bucket), h.Overage), buckets.ToList());
 
     private static string Describe(LiveBalance live) => string.Join("\n", live.Balance.Buckets.Select(b =>
     {
