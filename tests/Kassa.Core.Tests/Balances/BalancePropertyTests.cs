@@ -66,22 +66,20 @@ public class BalancePropertyTests
         select new Scenario(initial, overage, ops);
 
     [Fact]
-    public void Random_operation_sequences_conserve_every_unit()
-    {
-        var property = Prop.ForAll(ScenarioGen.ToArbitrary(), scenario =>
+    public void Random_operation_sequences_conserve_every_unit() => ForAllScenarios(Run);
+
+    /// <summary>Runs <paramref name="run"/> (which asserts) on 300 random scenarios; a failing one is shrunk and reported.</summary>
+    private static void ForAllScenarios(Action<Scenario> run) =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), Prop.ForAll(ScenarioGen.ToArbitrary(), scenario =>
         {
-            Run(scenario);
+            run(scenario);
             return true;
-        });
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), property);
-    }
+        }));
 
     private static void Run(Scenario scenario)
     {
         var now = T0;
-        var initial = scenario.Initial.Select((b, i) => new Bucket($"i{i}", b.Priority == 0 ? BucketKind.Allowance : BucketKind.Grant,
-            b.Priority, b.Paid ? GrantCategory.Paid : GrantCategory.Promotional, b.Granted, b.Used, 0, T0,
-            b.ExpiresInHours == 0 ? null : T0.AddHours(b.ExpiresInHours), T0.AddTicks(-i))).ToList();
+        var initial = InitialBuckets(scenario);
         var balance = new FeatureBalance(initial, scenario.Overage);
 
         var grantedIn = initial.Sum(b => b.Granted);
@@ -214,24 +212,14 @@ public class BalancePropertyTests
     /// the same movements, the same numbers in every bucket, step by step.
     /// </summary>
     [Fact]
-    public void A_restored_balance_decides_exactly_as_a_constructed_one()
-    {
-        var property = Prop.ForAll(ScenarioGen.ToArbitrary(), scenario =>
-        {
-            RunTwins(scenario);
-            return true;
-        });
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), property);
-    }
+    public void A_restored_balance_decides_exactly_as_a_constructed_one() => ForAllScenarios(RunTwins);
 
     private static void RunTwins(Scenario scenario)
     {
         var now = T0;
-        List<Bucket> Initial() => scenario.Initial.Select((b, i) => new Bucket($"i{i}", b.Priority == 0 ? BucketKind.Allowance : BucketKind.Grant,
-            b.Priority, b.Paid ? GrantCategory.Paid : GrantCategory.Promotional, b.Granted, b.Used, 0, T0,
-            b.ExpiresInHours == 0 ? null : T0.AddHours(b.ExpiresInHours), T0.AddTicks(-i))).ToList();
-        var built = new FeatureBalance(Initial(), scenario.Overage);
-        var restored = FeatureBalance.Restore([.. Initial()], scenario.Overage);
+        // Each twin its own bucket objects, equal in every number.
+        var built = new FeatureBalance(InitialBuckets(scenario), scenario.Overage);
+        var restored = FeatureBalance.Restore([.. InitialBuckets(scenario)], scenario.Overage);
         var holds = new List<IReadOnlyList<Part>>();
         var added = 0;
         foreach (var op in scenario.Ops)
@@ -268,6 +256,10 @@ public class BalancePropertyTests
             Assert.Equal(State(built), State(restored));
         }
     }
+
+    private static List<Bucket> InitialBuckets(Scenario scenario) => scenario.Initial.Select((b, i) => new Bucket($"i{i}",
+        b.Priority == 0 ? BucketKind.Allowance : BucketKind.Grant, b.Priority, b.Paid ? GrantCategory.Paid : GrantCategory.Promotional, b.Granted, b.Used,
+        0, T0, b.ExpiresInHours == 0 ? null : T0.AddHours(b.ExpiresInHours), T0.AddTicks(-i))).ToList();
 
     private static string Added(FeatureBalance balance, Bucket bucket)
     {
