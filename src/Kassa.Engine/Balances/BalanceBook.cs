@@ -200,7 +200,6 @@ public sealed class BalanceBook
         {
             var h = live.Header;
             if (h.IsNew || h.Changed || h.Overage != live.Balance.Overage || live.Balance.Movements.Count > 0) return null;
-            if (live.Stored.Count != live.Balance.Buckets.Count) return null;
             foreach (var b in live.Stored)
             {
                 if (b.IsNew || b.Changed || b.Bucket.Held != 0) return null;

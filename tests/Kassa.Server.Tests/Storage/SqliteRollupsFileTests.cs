@@ -94,6 +94,12 @@ public sealed class SqliteRollupsFileTests : IDisposable
         Assert.Equal(new[] { other }, second.Tenants.Select(t => t.Tenant));
         Assert.Equal(first.Upper, second.Watermark);
         Assert.Equal(second.Watermark + 1, second.Upper);
+        Assert.NotNull(await store.WriteRollupsAsync(s => RollMeterEvents.ApplyAsync(s, second, Hour)));
+        // Each of the three events rolled once: none skipped by the cut, none rolled twice.
+        var status = await store.ReadAsync(s => s.Metering.RollerStatusAsync(100));
+        Assert.Equal(3, status.RolledEvents);
+        Assert.Equal(0, status.EventsBehind);
+        Assert.Equal(second.Upper, await store.ReadAsync(s => s.Metering.ReadWatermarkAsync()));
     }
 
     [Fact]
