@@ -1,4 +1,5 @@
 using Dapper;
+using Kassa.Core.Ids;
 using Kassa.Engine.Common;
 using Kassa.Engine.Storage;
 
@@ -35,9 +36,14 @@ internal sealed class SqlGroupCommits(SqlSession s) : IGroupCommitStore
             new { batchId, now = Micros.From(now) }, s.Transaction) == 1;
     }
 
+    /// <summary>
+    /// Deletes markers (and fences) of batches made before <paramref name="before"/>, oldest first. By the key alone:
+    /// batch ids are time-ordered, so those are exactly the ids below the least id of that time, and the table needs
+    /// no index by time (SQLite migration 0030, PostgreSQL 0028).
+    /// </summary>
     public Task<int> PurgeAsync(DateTimeOffset before, int batchSizeMax) =>
         s.Connection.ExecuteAsync("""
             DELETE FROM group_commits WHERE batch_id IN (
-              SELECT batch_id FROM group_commits WHERE created_at < @before LIMIT @batchSizeMax)
-            """, new { before = Micros.From(before), batchSizeMax }, s.Transaction);
+              SELECT batch_id FROM group_commits WHERE batch_id < @below ORDER BY batch_id LIMIT @batchSizeMax)
+            """, new { below = KassaId.Floor(IdPrefixes.GroupCommit, before), batchSizeMax }, s.Transaction);
 }

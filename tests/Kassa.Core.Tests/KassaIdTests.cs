@@ -40,6 +40,19 @@ public class KassaIdTests
         }).QuickCheckThrowOnFailure();
     }
 
+    [Fact]
+    public void The_floor_of_a_time_sorts_above_every_id_made_before_it_and_at_or_below_every_id_made_from_it()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_469_922_850_259);
+        var floor = KassaId.Floor("gcb", at);
+        Assert.Equal("gcb_01ARZ3NDEK0000000000000000", floor);
+        var ones = Enumerable.Repeat((byte)0xFF, 10).ToArray();
+        Assert.True(string.CompareOrdinal(KassaId.Format("gcb", at.AddMilliseconds(-1), ones), floor) < 0);
+        Assert.Equal(0, string.CompareOrdinal(KassaId.Format("gcb", at, Zeros), floor));
+        Assert.True(string.CompareOrdinal(KassaId.Format("gcb", at, ones), floor) > 0);
+        Assert.True(string.CompareOrdinal(KassaId.Format("gcb", at.AddMilliseconds(1), Zeros), floor) > 0);
+    }
+
     [Theory]
     [InlineData("cus_short")]
     [InlineData("no-underscore")]

@@ -41,6 +41,13 @@ public static class KassaId
         return string.Concat(prefix, "_", body);
     }
 
+    /// <summary>
+    /// The least id <paramref name="prefix"/> can have at <paramref name="at"/> (zero random bits): every id made
+    /// before that millisecond sorts below it, every id made at it or later does not. Lets a key of ids stand in
+    /// for a time order (a purge of what is older than a time by the key alone).
+    /// </summary>
+    public static string Floor(string prefix, DateTimeOffset at) => Format(prefix, at, stackalloc byte[RandomBytes]);
+
     /// <summary>The millisecond timestamp an id was made at, or null when the body is not ours.</summary>
     public static DateTimeOffset? TimestampOf(string id)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Kassa.Core.Ids;
 using Kassa.Engine.Balances;
 using Kassa.Engine.Common;
 using Kassa.Engine.Metering;
@@ -283,6 +284,36 @@ public abstract class GroupCommitFailureTests(KassaHost host)
         // Committed: the marker is found (false). Rolled back: the fence is stored (true), and the batch can never commit.
         Assert.Equal(!batchCommits, await fence);
         Assert.False(await host.Store.WriteAsync(s => s.GroupCommits.FenceAsync(batchId, now)));
+    }
+
+    [Fact]
+    public async Task Markers_made_before_a_time_are_purged_by_their_ids_oldest_first_and_later_ones_stay()
+    {
+        // Times long before any test's clock, so no other test's marker is below the cutoff.
+        var day = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var cutoff = day.AddDays(2);
+        var (oldest, older, kept) = (Ids.New(IdPrefixes.GroupCommit, day), Ids.New(IdPrefixes.GroupCommit, day.AddHours(30)), Ids.New(IdPrefixes.GroupCommit, cutoff));
+        foreach (var (id, at) in new[] { (oldest, day), (older, day.AddHours(30)), (kept, cutoff) })
+        {
+            await host.Store.WriteAsync(async s =>
+            {
+                await s.GroupCommits.RecordAsync(id, at);
+                await s.Balances.WriteTogetherAsync(() => Task.CompletedTask);
+                return true;
+            });
+        }
+        Task<int> Purge(int max) => host.Store.WriteAsync(s => s.GroupCommits.PurgeAsync(cutoff, max));
+        Task<bool> Fence(string id) => host.Store.WriteAsync(s => s.GroupCommits.FenceAsync(id, cutoff));
+
+        // One at a time, the oldest first: the next one is still there (a fence finds it).
+        Assert.Equal(1, await Purge(1));
+        Assert.False(await Fence(older));
+        Assert.Equal(1, await Purge(10));
+        Assert.Equal(0, await Purge(10));
+        // The purged ones are gone (a fence is stored for each); the one made at the cutoff stays.
+        Assert.True(await Fence(oldest));
+        Assert.True(await Fence(older));
+        Assert.False(await Fence(kept));
     }
 
     private async Task<string> CountMeter(string eventName)
