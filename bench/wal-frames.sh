@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# What one SQLite commit writes, b-tree by b-tree, under one wrk target: a fresh server on a fresh SQLite file,
+# seeded as bench/wrk.sh seeds it (kassa-bench's `entitlements` scenario, CUSTOMERS customers); wrk runs OP
+# (bench/wrk-entitlements.lua: check, track, put_customer, credit_grant; HOT=1 one customer, else uniform) for
+# WARMUP, then again for DURATION, halfway through which the database file and its WAL are copied; then
+# bench/wal-frames.py reads the copy's frames. Prints [wal-frames] lines: commits read, WAL frames (pages) a
+# commit, and the frames a commit of each b-tree. Every group-commit loop's commits are in the WAL (the balance
+# writer's, the mutation writer's, the background workers'); under one target its loop's dominate.
+#
+# Usage: OP=check HOT=1 bench/wal-frames.sh
+# Environment: OP (check), HOT (1), WARMUP (15s), DURATION (8s), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000),
+#   KASSA_SERVER_BIN as for bench/entitlements.sh. Needs wrk and python3.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+bench_script=wal-frames.sh
+bench_scenario=entitlements
+bench_result=wal-frames-seed
+bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+command -v wrk >/dev/null || { echo "wal-frames.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "wal-frames.sh: needs python3" >&2; exit 1; }
+
+OP=${OP:-check}
+HOT=${HOT:-1}
+case $OP in check | track | put_customer | credit_grant) ;; *) echo "wal-frames.sh: unknown OP '$OP' (check, track, put_customer, credit_grant)" >&2; exit 2 ;; esac
+WRK_DURATION=${DURATION:-8s}
+WRK_WARMUP=${WARMUP:-15s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+WORKERS=${WORKERS:-64}
+CUSTOMERS=${CUSTOMERS:-10000}
+# The seeding run: every kassa-bench target for a second, after its own short warm-up.
+export DURATION=1s WARMUP=1s
+
+run_wrk() {
+  KEY=$key OP=$OP HOT=$HOT CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" -s bench/wrk-entitlements.lua "$url"
+}
+
+make_tmpdir kassa-wal-frames
+use_server_bin
+log "building kassa-bench (Release)"
+dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
+bench_bin=bench/.out/bench/kassa-bench
+mkdir -p bench/results
+start_server sqlite "Data Source=$tmpdir/kassa.db"
+log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
+run_bench sqlite >/dev/null
+log "wrk $OP (hot=$HOT): $WRK_WARMUP of warm-up, then $WRK_DURATION with the files copied halfway"
+run_wrk "$WRK_WARMUP" >/dev/null
+run_wrk "$WRK_DURATION" >"$tmpdir/wrk.out" &
+wrk_pid=$!
+sleep "$(awk -v d="${WRK_DURATION%s}" 'BEGIN { print d / 2 }')"
+# Copied while the server writes, the WAL first: a checkpoint between the two copies only moves frames the WAL copy
+# holds, or later ones, into the main file, so the copy opens as the database after the WAL copy's last commit,
+# give or take pages that changed between the two copies (a page that changed b-tree meanwhile is named wrongly).
+cp "$tmpdir/kassa.db-wal" "$tmpdir/copy.db-wal"
+cp "$tmpdir/kassa.db" "$tmpdir/copy.db"
+wait "$wrk_pid"
+grep -E "Requests/sec" "$tmpdir/wrk.out" | sed "s/^/[wal-frames] $OP hot=$HOT /" | tr -s ' '
+python3 bench/wal-frames.py "$tmpdir/copy.db" "$tmpdir/copy.db-wal"
