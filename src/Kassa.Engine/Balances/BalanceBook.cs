@@ -14,6 +14,9 @@ public sealed class LiveBalance
     // balance hashes no id here (nor, for a balance from the writer's memory, in its FeatureBalance).
     private Dictionary<string, StoredBucket>? _byId;
 
+    /// <summary>A balance that holds no bucket yet (a header made by a grant, subscription or purchase).</summary>
+    public static LiveBalance Empty(BalanceHeader header) => new(header, new FeatureBalance([], 0), []);
+
     /// <summary>
     /// A balance from <paramref name="buckets"/> in the order of <paramref name="balance"/>'s own, whose ids the balance
     /// holds once each (a load, or the writer's memory: <see cref="KeptBalance.ToLive"/>); indexed by id on first use.

@@ -95,7 +95,7 @@ public static class CreateCreditGrant
                 AccountId = op.Tenant.AccountId, Livemode = op.Tenant.Livemode, CustomerId = customerId, FeatureId = featureId, EntityId = "",
                 OveragePolicy = OveragePolicy.Blocked, Reset = "never", Anchor = op.Now, PeriodStart = op.Now, UpdatedAt = op.Now, IsNew = true,
             };
-            live = new LiveBalance(header, new FeatureBalance([], 0), new List<StoredBucket>());
+            live = LiveBalance.Empty(header);
             book.Add(live);
         }
         var bucket = new StoredBucket

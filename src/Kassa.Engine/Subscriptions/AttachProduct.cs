@@ -188,7 +188,7 @@ public static class AttachProduct
             header.Rollover = pf.Rollover is not null;
             header.RolloverMax = pf.Rollover?.Max is not null ? rolloverMax : null;
             header.OveragePrice = header.OveragePolicy == OveragePolicy.Billed ? overagePrice : null;
-            book.Add(new LiveBalance(header, new FeatureBalance([], 0), new List<StoredBucket>()));
+            book.Add(LiveBalance.Empty(header));
         }
         writes.Headers.Add(header);
         if (allowance > 0)

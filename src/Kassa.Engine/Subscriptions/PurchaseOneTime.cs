@@ -148,7 +148,7 @@ public static class PurchaseOneTime
                     // it over (its reset period and policy), keeping the credits (AttachProduct.Grant).
                     SubscriptionId = null,
                 };
-                live = new LiveBalance(header, new FeatureBalance([], 0), new List<StoredBucket>());
+                live = LiveBalance.Empty(header);
                 book.Add(live);
             }
             if (pf.Included is { Unlimited: true } && !flag) live.Header.Unlimited = true;
