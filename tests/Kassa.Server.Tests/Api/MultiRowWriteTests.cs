@@ -71,6 +71,38 @@ public abstract class MultiRowWriteTests(KassaHost host)
         if (host.Store.Engine == "postgres") Assert.True(Kassa.Storage.SqlSession.HeldRowsJoined - joinedBefore >= 5);
     }
 
+    /// <summary>
+    /// The outbox events and audit records a transaction holds to its commit (as a batch of a few customer updates does)
+    /// go on PostgreSQL as one INSERT per table over arrays, however few they are, and read back exactly. Until 2026-12-07
+    /// up to eight rows a table went as a statement each: they were held in the commit's own batch, which the join did not see.
+    /// </summary>
+    [Fact]
+    public async Task A_commits_few_outbox_events_and_audit_records_go_as_one_statement_a_table_and_read_back_exactly()
+    {
+        var tenant = new Tenant((await host.NewAccountAsync()).AccountId, false);
+        var customer = Wire.NewId("cus");
+        var events = Enumerable.Range(0, 3).Select(i => new EventRecord(tenant.AccountId, false, Wire.NewId("evt"), "customer.updated", "customer", customer,
+            $"{{\"object\":{{\"id\":\"{customer}\",\"n\":{i}}}}}", i == 1 ? null : $"req_{i}", At.AddSeconds(i))).ToList();
+        var audit = Enumerable.Range(0, 3).Select(i => new AuditRecord(tenant.AccountId, false, Wire.NewId("aud"), At.AddSeconds(i), "api_key", "key_1",
+            "customer.updated", "customer", customer, $"req_{i}", i == 0 ? [] : ["name", $"field_{i}"])).ToList();
+        Kassa.Storage.SqlSession? session = null;
+        await host.Store.WriteAsync(async s =>
+        {
+            session = (Kassa.Storage.SqlSession)s;
+            foreach (var e in events) await s.Events.AppendAsync(e);
+            foreach (var a in audit) await s.Audit.AppendAsync(a);
+            return true;
+        });
+        // Three events joined into one statement and three audit records into another; SQLite writes row by row in process.
+        Assert.Equal(host.Store.Engine == "postgres" ? 6 : 0, session!.RowsJoined);
+        var storedEvents = await host.Store.ReadAsync(s => s.Events.ListAsync(tenant, new EventFilter(null, customer), null, 10));
+        Assert.Equal(events.Select(e => (e.Id, e.Data, e.RequestId, e.CreatedAt)).OrderBy(e => e.Id),
+            storedEvents.Select(e => (e.Id, e.Data, e.RequestId, e.CreatedAt)).OrderBy(e => e.Id));
+        var storedAudit = await host.Store.ReadAsync(s => s.Audit.ListAsync(tenant, new AuditFilter(customer, null, null, null), null, 10));
+        Assert.Equal(audit.Select(a => (a.Id, a.RequestId, a.CreatedAt, string.Join(",", a.ChangedFields))).OrderBy(a => a.Id),
+            storedAudit.Select(a => (a.Id, a.RequestId, a.CreatedAt, string.Join(",", a.ChangedFields))).OrderBy(a => a.Id));
+    }
+
     [Fact]
     public async Task Rows_written_together_read_back_exactly_with_their_nulls_and_a_repeated_insert_stores_nothing_twice()
     {
