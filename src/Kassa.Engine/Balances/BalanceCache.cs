@@ -37,6 +37,16 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
     /// <summary>The customer's entry as kept now, without taking it (tests).</summary>
     public CachedCustomer? Peek(Tenant tenant, string customerId) => _entries.GetValueOrDefault((tenant.AccountId, tenant.Livemode, customerId));
 
+    /// <summary>The key the memory holds a customer's entry under, its own strings (tests: which objects it points at); a walk of every key.</summary>
+    public (string AccountId, bool Livemode, string CustomerId)? StoredKey(Tenant tenant, string customerId)
+    {
+        foreach (var key in _entries.Keys)
+        {
+            if (key == (tenant.AccountId, tenant.Livemode, customerId)) return key;
+        }
+        return null;
+    }
+
     /// <summary>At the start of a batch, inside its transaction: forgets everything unless no other writer changed balances since the last kept batch.</summary>
     public async Task BeginAsync(IStoreSession s)
     {
@@ -105,7 +115,9 @@ public sealed class BalanceCache(int customersMax = BalanceCache.CustomersMaxDef
                 if (book.ToCached(customer, byCustomer[customer]) is not { } entry) continue;
                 // Bounded: past the limit the memory starts over rather than growing or paying for eviction order.
                 if (_entries.Count >= customersMax) _entries.Clear();
-                _entries[key] = entry;
+                // The entry's own key once it has one (CachedCustomer.Key): the same strings as before, so no new reference.
+                entry.Key ??= key;
+                _entries[entry.Key.Value] = entry;
             }
         }
         var token = Random.Shared.NextInt64(1, long.MaxValue / 2);

@@ -142,6 +142,41 @@ public abstract class BalanceCacheTests(KassaHost host)
         Assert.Equal([feature, other], opened!.Balances.Select(b => b.Header.FeatureId).Order(StringComparer.Ordinal).ToArray());
     }
 
+    /// <summary>
+    /// A batch takes a customer's entry out of memory and puts it back. It goes back under the key its first keep made,
+    /// never under the strings of the request that took it: those are young objects, and an old slot pointing at them is
+    /// scanned and copied by every collection after (CachedCustomer.Key). Every request below parses its own copy of the
+    /// customer's id.
+    /// </summary>
+    [Fact]
+    public async Task A_remembered_entry_goes_back_under_its_first_keys_strings_whichever_request_took_it()
+    {
+        var (customer, feature) = await Subscribed(100);
+        Assert.Equal((100m, 1m, 99m), await Track(customer, feature, 1));
+        if (Engine.Cache is not { } memory)
+        {
+            Assert.Equal("postgres", host.Engine);
+            return;
+        }
+        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        var entry = memory.Peek(tenant, customer)!;
+        var key = entry.Key!.Value;
+        Assert.Equal((host.Account.AccountId, false, customer), key);
+        Assert.NotSame(customer, key.CustomerId);
+        for (var i = 2; i <= 4; i++)
+        {
+            var hits = Hits;
+            Assert.Equal((100m, i, 100m - i), await Track(customer, feature, 1));
+            AssertFromMemory(hits);
+            var again = memory.Peek(tenant, new string(customer.AsSpan()))!;
+            Assert.Same(entry, again);
+            Assert.Same(key.CustomerId, again.Key!.Value.CustomerId);
+            var stored = memory.StoredKey(tenant, customer)!.Value;
+            Assert.Same(key.CustomerId, stored.CustomerId);
+            Assert.Same(key.AccountId, stored.AccountId);
+        }
+    }
+
     [Fact]
     public async Task A_grant_to_a_customer_deleted_after_its_balance_was_remembered_is_refused()
     {
