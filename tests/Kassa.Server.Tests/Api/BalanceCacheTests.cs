@@ -40,6 +40,16 @@ public abstract class BalanceCacheTests(KassaHost host)
         return ((decimal)b["granted"]!, (decimal)b["used"]!, (decimal)b["remaining"]!);
     }
 
+    /// <summary>The writer's memory; null on PostgreSQL, which keeps none (a test about memory ends there).</summary>
+    private BalanceCache? MemoryOnSqlite()
+    {
+        if (Engine.Cache is { } memory) return memory;
+        Assert.Equal("postgres", host.Engine);
+        return null;
+    }
+
+    private Kassa.Engine.Common.Tenant Tenant => new(host.Account.AccountId, false);
+
     /// <summary>Customers the writer took from memory so far (0 on PostgreSQL, which keeps none).</summary>
     private long Hits => Engine.Cache?.Hits ?? 0;
 
@@ -114,12 +124,8 @@ public abstract class BalanceCacheTests(KassaHost host)
     {
         var (customer, feature) = await Subscribed(100);
         Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
-        if (Engine.Cache is not { } memory)
-        {
-            Assert.Equal("postgres", host.Engine);
-            return;
-        }
-        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        if (MemoryOnSqlite() is not { } memory) return;
+        var tenant = Tenant;
         var before = memory.Peek(tenant, customer);
         Assert.NotNull(before);
         var bucketsBefore = before!.Balances.Single().Count;
@@ -153,12 +159,8 @@ public abstract class BalanceCacheTests(KassaHost host)
     {
         var (customer, feature) = await Subscribed(100);
         Assert.Equal((100m, 1m, 99m), await Track(customer, feature, 1));
-        if (Engine.Cache is not { } memory)
-        {
-            Assert.Equal("postgres", host.Engine);
-            return;
-        }
-        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        if (MemoryOnSqlite() is not { } memory) return;
+        var tenant = Tenant;
         var entry = memory.Peek(tenant, customer)!;
         var key = entry.Key!.Value;
         Assert.Equal((host.Account.AccountId, false, customer), key);
@@ -204,7 +206,7 @@ public abstract class BalanceCacheTests(KassaHost host)
     {
         var (customer, feature) = await Subscribed(100);
         Assert.Equal((100m, 10m, 90m), await Track(customer, feature, 10));
-        var tenant = new Kassa.Engine.Common.Tenant(host.Account.AccountId, false);
+        var tenant = Tenant;
         // As the mutation batcher runs a request: the grant decides from memory and keeps its result there with a
         // new token, then its savepoint rolls back (a later failure of the same request).
         var kept = await host.Store.WriteAsync(async s =>
