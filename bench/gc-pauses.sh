@@ -22,24 +22,12 @@ bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-command -v wrk >/dev/null || { echo "gc-pauses.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-
-OP=${OP:-credit_grant}
-HOT=${HOT:-0}
-case $OP in check | track | put_customer | credit_grant) ;; *) echo "gc-pauses.sh: unknown OP '$OP' (check, track, put_customer, credit_grant)" >&2; exit 2 ;; esac
+one_wrk_target credit_grant 0
 WRK_DURATION=${DURATION:-12s}
 WRK_WARMUP=${WARMUP:-25s}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-WORKERS=${WORKERS:-64}
-CUSTOMERS=${CUSTOMERS:-10000}
 listen=$(awk -v d="${WRK_DURATION%s}" 'BEGIN { s = int(d) - 2; if (s < 1) s = 1; print s }')
 # The seeding run: every kassa-bench target for a second, after its own short warm-up.
 export DURATION=1s WARMUP=1s
-
-run_wrk() {
-  KEY=$key OP=$OP HOT=$HOT CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency -s bench/wrk-entitlements.lua "$url"
-}
 
 make_tmpdir kassa-gc-pauses
 use_server_bin

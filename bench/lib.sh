@@ -230,3 +230,20 @@ bench_main() {
     fi
   done
 }
+
+# For the scripts that look inside one wrk target of bench/wrk-entitlements.lua on a seeded SQLite server
+# (bench/wal-frames.sh, bench/gc-pauses.sh): checks for wrk, settles OP (check, track, put_customer, credit_grant;
+# default $1), HOT (default $2), CONNECTIONS, THREADS, WORKERS and CUSTOMERS, and defines run_wrk DURATION.
+one_wrk_target() {
+  command -v wrk >/dev/null || { echo "$bench_script: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+  OP=${OP:-$1}
+  HOT=${HOT:-$2}
+  case $OP in check | track | put_customer | credit_grant) ;; *) echo "$bench_script: unknown OP '$OP' (check, track, put_customer, credit_grant)" >&2; exit 2 ;; esac
+  CONNECTIONS=${CONNECTIONS:-64}
+  THREADS=${THREADS:-2}
+  WORKERS=${WORKERS:-64}
+  CUSTOMERS=${CUSTOMERS:-10000}
+  run_wrk() {
+    KEY=$key OP=$OP HOT=$HOT CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency -s bench/wrk-entitlements.lua "$url"
+  }
+}

@@ -21,24 +21,13 @@ bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-command -v wrk >/dev/null || { echo "wal-frames.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "wal-frames.sh: needs python3" >&2; exit 1; }
 
-OP=${OP:-check}
-HOT=${HOT:-1}
-case $OP in check | track | put_customer | credit_grant) ;; *) echo "wal-frames.sh: unknown OP '$OP' (check, track, put_customer, credit_grant)" >&2; exit 2 ;; esac
+one_wrk_target check 1
 WRK_DURATION=${DURATION:-8s}
 WRK_WARMUP=${WARMUP:-15s}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-WORKERS=${WORKERS:-64}
-CUSTOMERS=${CUSTOMERS:-10000}
 # The seeding run: every kassa-bench target for a second, after its own short warm-up.
 export DURATION=1s WARMUP=1s
-
-run_wrk() {
-  KEY=$key OP=$OP HOT=$HOT CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" -s bench/wrk-entitlements.lua "$url"
-}
 
 make_tmpdir kassa-wal-frames
 use_server_bin
