@@ -26,19 +26,10 @@ one_wrk_target credit_grant 0
 WRK_DURATION=${DURATION:-12s}
 WRK_WARMUP=${WARMUP:-25s}
 listen=$(awk -v d="${WRK_DURATION%s}" 'BEGIN { s = int(d) - 2; if (s < 1) s = 1; print s }')
-# The seeding run: every kassa-bench target for a second, after its own short warm-up.
-export DURATION=1s WARMUP=1s
 
-make_tmpdir kassa-gc-pauses
-use_server_bin
-log "building kassa-bench and kassa-gc-trace (Release)"
-dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
+seeded_sqlite_server kassa-gc-pauses
+log "building kassa-gc-trace (Release)"
 dotnet build bench/Kassa.Bench.GcTrace -c Release -o bench/.out/gc-trace -nologo -v q >&2
-bench_bin=bench/.out/bench/kassa-bench
-mkdir -p bench/results
-start_server sqlite "Data Source=$tmpdir/kassa.db"
-log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
-run_bench sqlite >/dev/null
 log "wrk $OP (hot=$HOT): $WRK_WARMUP of warm-up, then $WRK_DURATION with the GC's events read for ${listen}s of it"
 run_wrk "$WRK_WARMUP" >/dev/null
 run_wrk "$WRK_DURATION" >"$tmpdir/wrk.out" &

@@ -247,3 +247,17 @@ one_wrk_target() {
     KEY=$key OP=$OP HOT=$HOT CUSTOMERS=$CUSTOMERS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency -s bench/wrk-entitlements.lua "$url"
   }
 }
+
+# Starts a server on a fresh SQLite file in a new temporary directory (named $1) and seeds it as bench/wrk.sh does:
+# kassa-bench's `entitlements` scenario, every target for a second after a second's warm-up, CUSTOMERS customers.
+seeded_sqlite_server() {
+  make_tmpdir "$1"
+  use_server_bin
+  log "building kassa-bench (Release)"
+  dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
+  bench_bin=bench/.out/bench/kassa-bench
+  mkdir -p bench/results
+  start_server sqlite "Data Source=$tmpdir/kassa.db"
+  log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
+  DURATION=1s WARMUP=1s run_bench sqlite >/dev/null
+}

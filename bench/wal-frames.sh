@@ -26,18 +26,8 @@ command -v python3 >/dev/null || { echo "wal-frames.sh: needs python3" >&2; exit
 one_wrk_target check 1
 WRK_DURATION=${DURATION:-8s}
 WRK_WARMUP=${WARMUP:-15s}
-# The seeding run: every kassa-bench target for a second, after its own short warm-up.
-export DURATION=1s WARMUP=1s
 
-make_tmpdir kassa-wal-frames
-use_server_bin
-log "building kassa-bench (Release)"
-dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
-bench_bin=bench/.out/bench/kassa-bench
-mkdir -p bench/results
-start_server sqlite "Data Source=$tmpdir/kassa.db"
-log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
-run_bench sqlite >/dev/null
+seeded_sqlite_server kassa-wal-frames
 log "wrk $OP (hot=$HOT): $WRK_WARMUP of warm-up, then $WRK_DURATION with the files copied halfway"
 run_wrk "$WRK_WARMUP" >/dev/null
 run_wrk "$WRK_DURATION" >"$tmpdir/wrk.out" &

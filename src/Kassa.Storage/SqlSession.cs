@@ -203,11 +203,12 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
     /// past writes to other tables, which they do not depend on (no foreign keys, and the one trigger, on events,
     /// writes only the event queue). The held grants of a batch (bucket, credit movement) are then one statement per
     /// table, not one a row. Rows of an UPDATE join only when adjacent: two may name one row, whose order matters.
+    /// <paramref name="held"/> is the statements held for the next round trip, or the rows a deferred write holds
+    /// (<see cref="DeferredRowWrites"/>: the commit's outbox events, audit records and journal lines), joined each in place.
     /// </summary>
-    private async Task JoinHeldRowsAsync()
+    private async Task JoinHeldRowsAsync(IList<Npgsql.NpgsqlBatchCommand> held)
     {
         if (_heldRows.Count < 2) return;
-        var held = _sendWithNextWrites;
         // Each output slot is a held statement, or a group of held rows of one statement (joined at the end).
         var slots = new List<(Npgsql.NpgsqlBatchCommand? Command, string? Sql, List<Npgsql.NpgsqlBatchCommand>? Rows)>(held.Count);
         // An INSERT → its group's slot and table, while rows may still join it.
@@ -263,8 +264,7 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
             else joined.AddRange(rows);
         }
         held.Clear();
-        held.AddRange(joined);
-        _heldRows.Clear();
+        foreach (var command in joined) held.Add(command);
     }
 
     /// <summary>A batch of the held statements, which count as sent from here on (the caller adds its own and runs it through <see cref="RunHeldAsync{T}"/>).</summary>
@@ -413,18 +413,13 @@ internal sealed partial class SqlSession : IStoreSession, ISqlAccess, ISavepoint
     {
         if (DeferredRowWrites is not { } batch) return;
         DeferredRowWrites = null;
-        if (commit)
-        {
-            // The commit's own writes (the outbox events, audit records and journal lines of every request of the
-            // batch, PendingRows) join the held statements before the join, so each table's rows go as one
-            // statement over arrays. Left in this batch, RowWriter's rows of a small batch (≤ 8 a table) went one
-            // statement a row: under PUT on PostgreSQL every event paid its own bind, executor start and run of the
-            // event-queue trigger (bench/README.md, twenty-ninth session). No bound applies here (HeldMax bounds what
-            // waits for a later round trip; these go now), and a failure here fails the transaction either way.
-            _sendWithNextWrites.AddRange(batch.BatchCommands);
-            batch.BatchCommands.Clear();
-        }
-        await JoinHeldRowsAsync();
+        await JoinHeldRowsAsync(_sendWithNextWrites);
+        // The deferred rows join among themselves too (the commit's outbox events, audit records and journal lines of
+        // every request of a batch). Until 2026-12-07 only the held statements were joined, and RowWriter's rows of a
+        // small batch (≤ 8 a table) went one statement a row: under PUT on PostgreSQL every event paid its own bind,
+        // executor start and run of the event-queue trigger (bench/README.md, twenty-ninth session). Joined apart from
+        // the held statements, so a failure among them stays the batch's own (RunHeldAsync).
+        await JoinHeldRowsAsync(batch.BatchCommands);
         PutHeldFirst(batch);
         if (commit) batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand("COMMIT"));
         await using (batch)
