@@ -232,8 +232,9 @@ bench_main() {
 }
 
 # For the scripts that look inside one wrk target of bench/wrk-entitlements.lua on a seeded SQLite server
-# (bench/wal-frames.sh, bench/gc-pauses.sh): checks for wrk, settles OP (check, track, put_customer, credit_grant;
-# default $1), HOT (default $2), CONNECTIONS, THREADS, WORKERS and CUSTOMERS, and defines run_wrk DURATION.
+# (bench/wal-frames.sh, bench/gc-pauses.sh, bench/fsync-latency.sh): checks for wrk, settles OP (check, track,
+# put_customer, credit_grant; default $1), HOT (default $2), CONNECTIONS, THREADS, WORKERS and CUSTOMERS, and defines
+# run_wrk DURATION.
 one_wrk_target() {
   command -v wrk >/dev/null || { echo "$bench_script: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
   OP=${OP:-$1}
