@@ -5,6 +5,7 @@ descriptor the server syncs most (the main file's WAL under load), how long each
   runnable, queued - woken (or preempted) but waiting for a CPU: the run queue on a busy machine;
   the rest of the call is the kernel's own work on the thread.
 Usage: fsync-latency.py PERF_SCRIPT_TXT SERVER_PID SECONDS"""
+import os
 import re
 import sys
 from collections import defaultdict
@@ -22,9 +23,9 @@ def main(path, pid, seconds):
         m = LINE.match(line)
         if m:
             events.append((int(m.group(2)), float(m.group(4)), m.group(5), m.group(6)))
+    # The server's threads (read while it runs); if it is gone, every process's syncs count.
     server_tids = set()
     try:
-        import os
         server_tids = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
     except OSError:
         pass
