@@ -2,12 +2,12 @@
 # Where a group commit's time goes on SQLite under one wrk target, and what the WAL's fsync waits for: a fresh server on
 # a fresh SQLite file, seeded as bench/wrk.sh seeds it (kassa-bench's `entitlements` scenario, CUSTOMERS customers);
 # wrk runs OP (bench/wrk-entitlements.lua: check, track, put_customer, credit_grant; HOT=1 one customer, else uniform)
-# for WARMUP, then again for DURATION. Halfway through, the script reads the server's group-commit histograms from
-# /metrics over SAMPLE seconds and records the server's fsync/fdatasync calls, the block layer's requests and the
+# for WARMUP, then again for DURATION. From two seconds into that run, the script reads the server's group-commit
+# histograms from /metrics over SAMPLE seconds, then records the server's fsync/fdatasync calls, the block layer's requests and the
 # scheduler's wake-ups and switches with perf for TRACE seconds. Prints wrk's rate and p99, then [phases] lines (the
 # balance or mutation loop's batches a second, mean batch size, and each phase it records as a mean per batch: load,
-# decide, persist and commit — the write lock's share (the mutation loop records commit only: its requests' work is
-# timed per request) — and durable, the wait for the fsync outside the lock) and [fsync-latency]
+# decide, persist and commit — the write lock's share (the mutation loop records commit only there: its requests'
+# work is timed per request) — and durable, the wait for the fsync outside the lock) and [fsync-latency]
 # lines (bench/fsync-latency.py: the WAL's syncs a second and each sync's time asleep on I/O and queued runnable).
 #
 # Usage: OP=check HOT=1 bench/fsync-latency.sh
