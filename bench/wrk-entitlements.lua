@@ -14,8 +14,12 @@ local readonly = op == "check_readonly"
 if readonly then op = "check" end
 -- OP=check_without_storage: the same check body on the bench-only route that parses, validates and answers it
 -- without storage or group commit (KASSA_BENCH_ROUTES=1): the ceiling the real check can reach on this machine.
+-- OP=check_queued / check_committed: the same decided check carried through the balance engine's queue and writer
+-- loop, and also through a batch transaction that writes only its marker and waits for a durable COMMIT.
 local check_path = "/v1/check"
-if op == "check_without_storage" then op = "check"; check_path = "/v1/bench_baseline/check_without_storage" end
+if op == "check_without_storage" or op == "check_queued" or op == "check_committed" then
+  check_path = "/v1/bench_baseline/" .. op; op = "check"
+end
 
 wrk.headers["Authorization"] = "Bearer " .. key
 wrk.headers["Content-Type"] = "application/json"

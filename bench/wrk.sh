@@ -121,8 +121,11 @@ measure_engine() {
   # measured because it is the most frequent call of an entitlement integration.
   # check_without_storage (bench route: the check's HTTP path — authentication, body, validation, JSON answer —
   # without storage or group commit) is no target either: it is the ceiling the check targets can reach here.
+  # check_queued and check_committed (bench routes) carry that decided check further: through the balance engine's
+  # queue and writer loop, and also through a batch transaction of only its group-commit marker with a durable COMMIT.
+  # Between them and the real check lies only the balance work: loading, deciding and writing rows.
   local targets=("check hot 1" "check uniform 0" "track hot 1" "track uniform 0" "check_readonly hot 1" "check_readonly uniform 0"
-    "check_without_storage hot 1")
+    "check_without_storage hot 1" "check_queued hot 1" "check_committed hot 1")
   [ "${ENTITLEMENTS:-1}" = 0 ] && targets=()
   # The mutations are warmed up and measured after the entitlement targets: a grant adds a bucket to the
   # customer's api_calls balance, which the checks and tracks would otherwise read.

@@ -101,11 +101,23 @@ public sealed class BalanceEngine
     /// <summary>Decides and writes the batch, then what must commit with each decision (<see cref="BalanceOp.CommitWith"/>).</summary>
     private static async Task ExecuteAsync(IStoreSession s, IReadOnlyList<BalanceOp> ops, Action? beforeWrite, BalanceCache? cache)
     {
-        await ApplyBalanceBatch.Execute(s, ops, beforeWrite, cache);
+        // Bench operations come decided and only ride along (BenchStage.Committed); a batch of only those writes its marker alone.
+        var decide = HasBench(ops) ? ops.Where(o => o.Bench == BenchStage.None).ToList() : ops;
+        if (decide.Count > 0) await ApplyBalanceBatch.Execute(s, decide, beforeWrite, cache);
+        else beforeWrite?.Invoke();
         foreach (var op in ops)
         {
             if (op.CommitWith is { } work) await work(s);
         }
+    }
+
+    private static bool HasBench(IReadOnlyList<BalanceOp> ops)
+    {
+        foreach (var op in ops)
+        {
+            if (op.Bench != BenchStage.None) return true;
+        }
+        return false;
     }
 
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(_queues.Select(q => RunLoopAsync(q, ct)));
@@ -117,7 +129,13 @@ public sealed class BalanceEngine
         {
             while (await queue.Reader.WaitToReadAsync(ct))
             {
-                while (batch.Count < BatchSizeMax && queue.Reader.TryRead(out var op)) batch.Add(op);
+                while (batch.Count < BatchSizeMax && queue.Reader.TryRead(out var op))
+                {
+                    // A bench operation priced up to the queue (BenchStage.Queued) is answered here, with no transaction.
+                    if (op.Bench == BenchStage.Queued) Complete(op);
+                    else batch.Add(op);
+                }
+                if (batch.Count == 0) continue;
                 // The next batch starts once this one committed; its answers follow its fsync (ADR 0011).
                 await StartAsync(batch);
                 // A new list each time: the batch still being answered keeps its own.

@@ -43,6 +43,11 @@ public abstract class BalanceOp(Tenant tenant, string requestId, DateTimeOffset 
     /// committed and the key free to run it again. Runs after the batch's writes, with the decision made.
     /// </summary>
     public Func<IStoreSession, Task>? CommitWith { get; set; }
+    /// <summary>
+    /// Bench ceiling routes only (<c>KASSA_BENCH_ROUTES=1</c>): an operation decided before it was queued, which the
+    /// engine carries as far as this stage and no further (<see cref="BenchStage"/>). None for every real operation.
+    /// </summary>
+    public BenchStage Bench { get; set; }
     /// <summary>Whether the batch has decided this operation (checked before the batch writes anything).</summary>
     public abstract bool IsDecided { get; }
     /// <summary>Decides the operation as refused with <paramref name="error"/> (e.g. a total past the quantity bound).</summary>
@@ -110,4 +115,18 @@ public sealed class ExpireLockOp(Tenant tenant, string requestId, DateTimeOffset
 {
     public override string? CustomerId => null;
     public string LockId { get; } = lockId;
+}
+
+/// <summary>
+/// How far the balance engine carries a bench operation that arrives already decided, so bench/wrk.sh can price each
+/// step of a check's path apart: the queue and the writer loop's answer alone, or also a batch transaction that writes
+/// nothing but its group-commit marker and waits for its commit to be durable.
+/// </summary>
+public enum BenchStage
+{
+    None,
+    /// <summary>Answered by the writer loop as soon as it takes the operation: no transaction.</summary>
+    Queued,
+    /// <summary>Rides in a batch (marker, COMMIT, durability) and is answered with it; nothing of its own is loaded or written.</summary>
+    Committed,
 }

@@ -112,13 +112,19 @@ public static class EntitlementEndpoints
         var bench = app.MapGroup("/v1/bench_baseline").ExcludeFromDescription();
         bench.MapPost("/check", (HttpContext http, Api api) => Check(http, api, alone: true));
         bench.MapPost("/track", (HttpContext http, Api api) => Track(http, api, alone: true));
-        // A check's HTTP path without its storage: the ceiling of /v1/check on this machine (bench/README.md).
-        bench.MapPost("/check_without_storage", (HttpContext http, Api api) =>
-            api.WithoutStorage<Kassa.Engine.Balances.Check.Request, CheckOp, CheckResponse>(http,
-                (b, op) => Kassa.Engine.Balances.Check.Validate(b, op.Tenant, op.RequestId, op.Now),
-                op => new CheckResponse(true, op.CustomerId, op.FeatureId, null,
-                    new BalanceView(op.FeatureId, 1_000_000_000m, 1m, 999_999_999m, 0m, 0m, false, null, OveragePolicy.Allowed), null)));
+        // A check's HTTP path without its storage: the ceiling of /v1/check on this machine (bench/README.md). The same
+        // decided check carried through the balance engine's queue and writer loop (check_queued), and also through a
+        // batch transaction with its marker and durable COMMIT (check_committed): the ceilings of each step of the path.
+        bench.MapPost("/check_without_storage", (HttpContext http, Api api) => BenchCheck(http, api, null));
+        bench.MapPost("/check_queued", (HttpContext http, Api api) => BenchCheck(http, api, BenchStage.Queued));
+        bench.MapPost("/check_committed", (HttpContext http, Api api) => BenchCheck(http, api, BenchStage.Committed));
     }
+
+    private static Task BenchCheck(HttpContext http, Api api, BenchStage? through) =>
+        api.WithoutStorage<Kassa.Engine.Balances.Check.Request, CheckOp, CheckResponse>(http,
+            (b, op) => Kassa.Engine.Balances.Check.Validate(b, op.Tenant, op.RequestId, op.Now),
+            op => new CheckResponse(true, op.CustomerId, op.FeatureId, null,
+                new BalanceView(op.FeatureId, 1_000_000_000m, 1m, 999_999_999m, 0m, 0m, false, null, OveragePolicy.Allowed), null), through);
 
     // Check, track and finalize are validated and decided by their use cases (Kassa.Engine.Balances.Check,
     // Track, FinalizeLock); Api.Balance adds the request-level Idempotency-Key (spec §1.3) around them.

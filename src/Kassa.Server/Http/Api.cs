@@ -244,11 +244,14 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
 
     /// <summary>
     /// Bench only (KASSA_BENCH_ROUTES=1): a balance request's whole HTTP path — authentication, the body read, parsed
-    /// and validated, an answer rendered as JSON — with <paramref name="answer"/> standing in for the storage and the
-    /// group commit. What it costs bounds what the real request can reach on this machine (bench/README.md).
+    /// and validated, an answer rendered as JSON — with <paramref name="answer"/> standing in for the decision. With
+    /// <paramref name="through"/> null nothing else runs: no storage, no group commit. Otherwise the decided operation
+    /// goes through the balance engine as far as that stage (<see cref="Kassa.Engine.Balances.BenchStage"/>) and is
+    /// answered from there. Each bounds what the real request can reach on this machine (bench/README.md).
     /// </summary>
-    public async Task WithoutStorage<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, T> answer)
-        where TBody : class
+    public async Task WithoutStorage<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, T> answer,
+        Kassa.Engine.Balances.BenchStage? through = null)
+        where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
     {
         var read = await JsonBody.ReadBytesAsync(http.Request, http.RequestAborted);
         if (!read.IsOk)
@@ -259,7 +262,28 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
         var context = Operation(http);
         var parsed = JsonBody.Parse<TBody>(read.Value);
         var built = parsed.IsOk ? build(parsed.Value, context) : Result<TOp>.Fail(parsed.Error!);
-        var (status, bytes) = built.IsOk ? Render(Result<T>.Ok(answer(built.Value)), context) : ApiErrors.Render(built.Error!, context.RequestId);
+        if (!built.IsOk)
+        {
+            var (errorStatus, errorBytes) = ApiErrors.Render(built.Error!, context.RequestId);
+            await ApiResponses.WriteBytes(http, errorStatus, errorBytes);
+            return;
+        }
+        var op = built.Value;
+        var decided = Result<T>.Ok(answer(op));
+        if (through is { } stage)
+        {
+            op.Decision = decided;
+            op.Bench = stage;
+            if (!engine.TryEnqueue(op))
+            {
+                http.Response.Headers.RetryAfter = ((int)OverloadRetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var (busyStatus, busyBytes, _) = Refused(new KassaError(ErrorCodes.Overloaded, "The balance engine is at capacity; retry after the time in Retry-After"), context);
+                await ApiResponses.WriteBytes(http, busyStatus, busyBytes);
+                return;
+            }
+            decided = await op.Completion;
+        }
+        var (status, bytes) = Render(decided, context);
         await ApiResponses.WriteBytes(http, status, bytes);
     }
 
