@@ -121,7 +121,7 @@ public static class EntitlementEndpoints
     }
 
     private static Task BenchCheck(HttpContext http, Api api, BenchStage? through) =>
-        api.WithoutStorage<Kassa.Engine.Balances.Check.Request, CheckOp, CheckResponse>(http,
+        api.BenchCeiling<Kassa.Engine.Balances.Check.Request, CheckOp, CheckResponse>(http,
             (b, op) => Kassa.Engine.Balances.Check.Validate(b, op.Tenant, op.RequestId, op.Now),
             op => new CheckResponse(true, op.CustomerId, op.FeatureId, null,
                 new BalanceView(op.FeatureId, 1_000_000_000m, 1m, 999_999_999m, 0m, 0m, false, null, OveragePolicy.Allowed), null), through);

@@ -249,7 +249,7 @@ public sealed class Api(IKassaStore store, TimeProvider time, Kassa.Server.Worke
     /// goes through the balance engine as far as that stage (<see cref="Kassa.Engine.Balances.BenchStage"/>) and is
     /// answered from there. Each bounds what the real request can reach on this machine (bench/README.md).
     /// </summary>
-    public async Task WithoutStorage<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, T> answer,
+    public async Task BenchCeiling<TBody, TOp, T>(HttpContext http, Func<TBody, OperationContext, Result<TOp>> build, Func<TOp, T> answer,
         Kassa.Engine.Balances.BenchStage? through = null)
         where TBody : class where TOp : Kassa.Engine.Balances.BalanceOp<T>
     {

@@ -58,7 +58,9 @@ public sealed class BenchEngineRouteTests(BenchRouteSqliteHost host) : IClassFix
         Assert.True((bool)answer.Body!["allowed"]!);
         Assert.Equal(customer, (string?)answer.Body["customer_id"]);
         Assert.Equal(999_999_999m, (decimal)answer.Body["balance"]!["remaining"]!);
-        // A queued check never reaches a batch; a committed one is a batch of one, counted as one operation.
+        // A queued check never reaches a batch; a committed one is a batch of one, counted as one operation. The loop
+        // counts a batch once its COMMIT returned, which may be a moment after the answer left: wait for it, briefly.
+        for (var waited = 0; engine.Batches < batchesBefore + batches && waited < 100; waited++) await Task.Delay(50);
         Assert.Equal(batchesBefore + batches, engine.Batches);
         Assert.Equal(operationsBefore + batches, engine.Operations);
         Assert.Equal(HttpStatusCode.NotFound, (await client.Get($"/v1/customers/{customer}")).Status);
