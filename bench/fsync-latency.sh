@@ -19,9 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bench_script=fsync-latency.sh
-bench_scenario=entitlements
-bench_result=fsync-latency-seed
-bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 

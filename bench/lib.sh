@@ -252,6 +252,11 @@ one_wrk_target() {
 # Starts a server on a fresh SQLite file in a new temporary directory (named $1) and seeds it as bench/wrk.sh does:
 # kassa-bench's `entitlements` scenario, every target for a second after a second's warm-up, CUSTOMERS customers.
 seeded_sqlite_server() {
+  # Every script that uses it seeds the same way and drives the same routes: the entitlements scenario's customers,
+  # the bench routes mapped and no rate limit (wrk's 64 connections share one key).
+  bench_scenario=entitlements
+  bench_result=${bench_script%.sh}-seed
+  bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
   make_tmpdir "$1"
   use_server_bin
   log "building kassa-bench (Release)"
