@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh, bench/metering.sh, bench/subscribe.sh); sourced, not run. For each
+# Shared by the benchmark scripts (bench/platform.sh, bench/entitlements.sh, bench/metering.sh, bench/subscribe.sh, bench/wrk.sh, bench/alternate.sh and the seeded-server ones); sourced, not run. For each
 # storage engine it starts a fresh server on a fresh database, runs one kassa-bench scenario against it
 # and stops the server.
 #
@@ -266,4 +266,20 @@ seeded_sqlite_server() {
   start_server sqlite "Data Source=$tmpdir/kassa.db"
   log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
   DURATION=1s WARMUP=1s run_bench sqlite >/dev/null
+}
+
+# Reads wrk's output; prints "<requests/s> <p50 ms> <p99 ms> <errors> <accepted events>": errors are non-2xx
+# answers, socket errors and what the Lua script counted as refused ([wrk-extra] denied=… or refused=…),
+# accepted what an ingest script counted.
+wrk_figures() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { errors += $5 }
+    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
+    /\[wrk-extra\]/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "denied" || kv[1] == "refused") errors += kv[2]; if (kv[1] == "accepted") accepted = kv[2] } }
+    END { printf "%.2f %.2f %.2f %d %d\n", rps, p50, p99, errors, accepted }
+  ' | tr -d ','
 }

@@ -42,22 +42,6 @@ THREADS=${THREADS:-2}
 # The seeding run: every kassa-bench target for a second, after its own short warm-up.
 export DURATION=1s WARMUP=1s
 
-# Reads wrk's output; prints "<requests/s> <p50 ms> <p99 ms> <errors> <accepted events>": errors are non-2xx
-# answers, socket errors and what the Lua script counted as refused ([wrk-extra] denied=… or refused=…),
-# accepted what an ingest script counted.
-wrk_figures() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec:/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx or 3xx responses:/ { errors += $5 }
-    /Socket errors:/ { errors += $4 + $6 + $8 + $10 }
-    /\[wrk-extra\]/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "denied" || kv[1] == "refused") errors += kv[2]; if (kv[1] == "accepted") accepted = kv[2] } }
-    END { printf "%.2f %.2f %.2f %d %d\n", rps, p50, p99, errors, accepted }
-  ' | tr -d ','
-}
-
 # Runs wrk once; prints "<requests/s> <p50 ms> <p99 ms> <errors>" on stdout.
 run_wrk() {
   local duration=$1 target=$2 op=${3:-} hot=${4:-0}
