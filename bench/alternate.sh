@@ -24,13 +24,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bench_script=alternate.sh
-bench_scenario=entitlements
-bench_result=alternate-seed
-bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-
-command -v wrk >/dev/null || { echo "alternate.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+wrk_seeded_settings
 [ -n "${CONFIGS:-}" ] || { echo "alternate.sh: set CONFIGS (see the header)" >&2; exit 2; }
 engine=${1:-sqlite}
 case $engine in sqlite | postgres) ;; *) echo "alternate.sh: unknown engine '$engine' (sqlite, postgres)" >&2; exit 2 ;; esac

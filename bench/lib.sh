@@ -231,12 +231,22 @@ bench_main() {
   done
 }
 
+# For every script that drives wrk on a store seeded as bench/wrk.sh seeds it (bench/wrk.sh, bench/alternate.sh and the
+# seeded-server ones): checks for wrk, and sets the seeding scenario (the entitlements scenario's customers), the seed's
+# result name and the server settings (the bench routes mapped, no rate limit: wrk's 64 connections share one key).
+wrk_seeded_settings() {
+  command -v wrk >/dev/null || { echo "$bench_script: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+  bench_scenario=entitlements
+  bench_result=${bench_script%.sh}-seed
+  bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
+}
+
 # For the scripts that look inside one wrk target of bench/wrk-entitlements.lua on a seeded SQLite server
 # (bench/wal-frames.sh, bench/gc-pauses.sh, bench/fsync-latency.sh): checks for wrk, settles OP (check, track,
 # put_customer, credit_grant; default $1), HOT (default $2), CONNECTIONS, THREADS, WORKERS and CUSTOMERS, and defines
 # run_wrk DURATION.
 one_wrk_target() {
-  command -v wrk >/dev/null || { echo "$bench_script: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+  wrk_seeded_settings
   OP=${OP:-$1}
   HOT=${HOT:-$2}
   case $OP in check | track | put_customer | credit_grant) ;; *) echo "$bench_script: unknown OP '$OP' (check, track, put_customer, credit_grant)" >&2; exit 2 ;; esac
@@ -252,11 +262,7 @@ one_wrk_target() {
 # Starts a server on a fresh SQLite file in a new temporary directory (named $1) and seeds it as bench/wrk.sh does:
 # kassa-bench's `entitlements` scenario, every target for a second after a second's warm-up, CUSTOMERS customers.
 seeded_sqlite_server() {
-  # Every script that uses it seeds the same way and drives the same routes: the entitlements scenario's customers,
-  # the bench routes mapped and no rate limit (wrk's 64 connections share one key).
-  bench_scenario=entitlements
-  bench_result=${bench_script%.sh}-seed
-  bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
+  wrk_seeded_settings
   make_tmpdir "$1"
   use_server_bin
   log "building kassa-bench (Release)"

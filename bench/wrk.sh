@@ -27,13 +27,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bench_script=wrk.sh
-bench_scenario=entitlements
-bench_result=wrk-seed
-bench_server_env=(KASSA_BENCH_ROUTES=1 KASSA_RATE_LIMIT=0)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-
-command -v wrk >/dev/null || { echo "wrk.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+wrk_seeded_settings
 
 WRK_DURATION=${DURATION:-8s}
 WRK_WARMUP=${WARMUP:-15s}

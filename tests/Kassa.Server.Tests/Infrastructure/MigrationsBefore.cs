@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Kassa.Storage;
+using Npgsql;
 
 namespace Kassa.Server.Tests.Infrastructure;
 
@@ -19,5 +20,15 @@ public static class MigrationsBefore
             await c.ExecuteAsync(script.Sql);
             await c.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, 0)", new { script.Version, script.Name });
         }
+    }
+
+    /// <summary>A fresh PostgreSQL database for this test as an older version left it (<see cref="ApplyAsync"/>).</summary>
+    public static async Task<ProcessDatabase> PostgresAsync(string scriptName)
+    {
+        var database = await ProcessDatabase.CreateAsync("postgres", "");
+        await using var c = new NpgsqlConnection(database.ConnectionString);
+        await c.OpenAsync();
+        await ApplyAsync(c, "postgres", scriptName);
+        return database;
     }
 }

@@ -24,12 +24,11 @@ public sealed class PostgresCreditTransactionsKeyMigrationTests
     [Fact]
     public async Task Movements_stay_listed_in_order_and_the_customer_order_is_the_only_index()
     {
-        await using var database = await ProcessDatabase.CreateAsync("postgres", "");
+        await using var database = await MigrationsBefore.PostgresAsync("0030_credit_transactions_keyed_by_customer");
         var db = database.ConnectionString;
         await using (var c = new NpgsqlConnection(db))
         {
             await c.OpenAsync();
-            await MigrationsBefore.ApplyAsync(c, "postgres", "0030_credit_transactions_keyed_by_customer");
             await c.ExecuteAsync(Insert, new { id = "ctx_old", customer = "cus_1", created = 1_000_000L });
             await c.ExecuteAsync(Insert, new { id = "ctx_other", customer = "cus_2", created = 1_500_000L });
             await c.ExecuteAsync(Insert, new { id = "ctx_new", customer = "cus_1", created = 2_000_000L });

@@ -21,12 +21,11 @@ public sealed class PostgresEventIndexMigrationTests
     [Fact]
     public async Task The_events_behind_the_watermark_are_indexed_at_the_upgrade_and_the_rest_by_the_roller()
     {
-        await using var database = await ProcessDatabase.CreateAsync("postgres", "");
+        await using var database = await MigrationsBefore.PostgresAsync("0025_event_index");
         var db = database.ConnectionString;
         await using (var c = new NpgsqlConnection(db))
         {
             await c.OpenAsync();
-            await MigrationsBefore.ApplyAsync(c, "postgres", "0025_event_index");
             // Positions are transaction ids, cluster-wide: the watermark is set just below the current one, an event
             // is placed behind it, one has no position (stored before the roller), one gets the current id (unrolled).
             var now = await c.ExecuteScalarAsync<long>("SELECT pg_current_xact_id()::text::bigint");
