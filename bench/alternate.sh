@@ -67,20 +67,8 @@ make_tmpdir kassa-alternate
 trap alternate_cleanup EXIT
 use_server_bin
 default_bin=$server_bin
-log "building kassa-bench (Release)"
-dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
-bench_bin=bench/.out/bench/kassa-bench
-mkdir -p bench/results
-export DURATION=1s WARMUP=1s
-if [ "$engine" = sqlite ]; then
-  mkdir "$tmpdir/seed"
-  start_server sqlite "Data Source=$tmpdir/seed/kassa.db"
-else
-  prepare_postgres
-  start_server postgres "$pg_conn;Database=$pg_db"
-fi
-log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
-run_bench "$engine" >/dev/null
+build_bench_client
+start_seeded_server "$engine"
 # Stopped before it is copied: a clean shutdown leaves the store whole, and a template must have no connections.
 stop_server
 # What autovacuum would do within a minute of the seeding on a server left running: a database made from a template
@@ -93,7 +81,7 @@ for i in "${!names[@]}"; do
   ports[$i]=$((port + 1 + i))
   if [ "$engine" = sqlite ]; then
     mkdir "$tmpdir/${names[$i]}"
-    cp "$tmpdir"/seed/kassa.db* "$tmpdir/${names[$i]}/"
+    cp "$tmpdir"/kassa.db* "$tmpdir/${names[$i]}/"
     db="Data Source=$tmpdir/${names[$i]}/kassa.db"
   else
     dbs[$i]=${pg_db}_$i

@@ -197,12 +197,9 @@ bench_main() {
 
   # --- build (its chatter goes to stderr: stdout is for figures) -----------------------------------
   use_server_bin
-  log "building kassa-bench (Release)"
-  dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
-  bench_bin=bench/.out/bench/kassa-bench
+  build_bench_client
   [ -x "$server_bin" ] || { log "no server binary at $server_bin"; exit 1; }
   [ -x "$bench_bin" ] || { log "no kassa-bench binary at $bench_bin"; exit 1; }
-  mkdir -p bench/results
 
   # --- engines -------------------------------------------------------------------------------------
   for engine in "${engines[@]}"; do
@@ -259,19 +256,35 @@ one_wrk_target() {
   }
 }
 
-# Starts a server on a fresh SQLite file in a new temporary directory (named $1) and seeds it as bench/wrk.sh does:
-# kassa-bench's `entitlements` scenario, every target for a second after a second's warm-up, CUSTOMERS customers.
-seeded_sqlite_server() {
-  wrk_seeded_settings
-  make_tmpdir "$1"
-  use_server_bin
+# Builds kassa-bench (Release; its chatter to stderr: stdout is for figures) and sets bench_bin.
+build_bench_client() {
   log "building kassa-bench (Release)"
   dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
   bench_bin=bench/.out/bench/kassa-bench
   mkdir -p bench/results
-  start_server sqlite "Data Source=$tmpdir/kassa.db"
-  log "seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
-  DURATION=1s WARMUP=1s run_bench sqlite >/dev/null
+}
+
+# Starts the server on a fresh store of ENGINE ($1) and seeds it as bench/wrk.sh does: kassa-bench's bench_scenario,
+# every target for a second after a second's warm-up, CUSTOMERS customers. The store: SQLite's $tmpdir/kassa.db,
+# PostgreSQL's a new database ($pg_db; prepare_postgres).
+start_seeded_server() {
+  local engine=$1
+  case $engine in
+    sqlite) start_server sqlite "Data Source=$tmpdir/kassa.db" ;;
+    postgres) prepare_postgres; start_server postgres "$pg_conn;Database=$pg_db" ;;
+    *) echo "$bench_script: unknown engine '$engine' (sqlite, postgres)" >&2; exit 2 ;;
+  esac
+  log "$engine: seeding $CUSTOMERS customers (kassa-bench $bench_scenario, 1 s per target)"
+  DURATION=1s WARMUP=1s run_bench "$engine" >/dev/null
+}
+
+# Starts a server on a fresh SQLite file in a new temporary directory (named $1), seeded as bench/wrk.sh seeds it.
+seeded_sqlite_server() {
+  wrk_seeded_settings
+  make_tmpdir "$1"
+  use_server_bin
+  build_bench_client
+  start_seeded_server sqlite
 }
 
 # Reads wrk's output; prints "<requests/s> <p50 ms> <p99 ms> <errors> <accepted events>": errors are non-2xx

@@ -35,8 +35,6 @@ WRK_DURATION=${DURATION:-8s}
 WRK_WARMUP=${WARMUP:-15s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
-# The seeding run: every kassa-bench target for a second, after its own short warm-up.
-export DURATION=1s WARMUP=1s
 
 # Runs wrk once; prints "<requests/s> <p50 ms> <p99 ms> <errors>" on stdout.
 run_wrk() {
@@ -163,7 +161,6 @@ measure_engine() {
   } | tee -a "$tmpdir/wrk-$engine.out"
 }
 
-DURATION=1s
 engines=("$@")
 [ ${#engines[@]} -gt 0 ] || engines=(sqlite postgres)
 make_tmpdir kassa-wrk
@@ -173,18 +170,9 @@ INGEST_CONNECTIONS=${INGEST_CONNECTIONS:-8}
 LAG_DURATION=${LAG_DURATION:-30s}
 DRAIN_MAX=${DRAIN_MAX:-120}
 use_server_bin
-log "building kassa-bench (Release)"
-dotnet build bench/Kassa.Bench -c Release -o bench/.out/bench -nologo -v q >&2
-bench_bin=bench/.out/bench/kassa-bench
-mkdir -p bench/results
+build_bench_client
 for engine in "${engines[@]}"; do
-  case $engine in
-    sqlite) start_server sqlite "Data Source=$tmpdir/kassa.db" ;;
-    postgres) prepare_postgres; start_server postgres "$pg_conn;Database=$pg_db" ;;
-    *) echo "wrk.sh: unknown engine '$engine' (sqlite, postgres)" >&2; exit 2 ;;
-  esac
-  log "$engine: seeding $CUSTOMERS customers (kassa-bench entitlements, 1 s per target)"
-  run_bench "$engine" >/dev/null
+  start_seeded_server "$engine"
   measure_engine "$engine"
   stop_server
 done

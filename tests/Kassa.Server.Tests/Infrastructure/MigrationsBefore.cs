@@ -26,9 +26,18 @@ public static class MigrationsBefore
     public static async Task<ProcessDatabase> PostgresAsync(string scriptName)
     {
         var database = await ProcessDatabase.CreateAsync("postgres", "");
-        await using var c = new NpgsqlConnection(database.ConnectionString);
-        await c.OpenAsync();
-        await ApplyAsync(c, "postgres", scriptName);
-        return database;
+        try
+        {
+            await using var c = new NpgsqlConnection(database.ConnectionString);
+            await c.OpenAsync();
+            await ApplyAsync(c, "postgres", scriptName);
+            return database;
+        }
+        catch
+        {
+            // The caller never gets it to dispose: the database (and its server, when the test started one) goes now.
+            await database.DisposeAsync();
+            throw;
+        }
     }
 }
