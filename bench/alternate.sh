@@ -17,6 +17,9 @@
 #   BIN   that server's binary (may be empty: KASSA_SERVER_BIN, else the Release build made here)
 # Example (a setting against the default, with the baseline in the same rounds):
 #   CONFIGS="hz|healthz|0|| def|check|0|| spin0|check|0|DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0|" bench/alternate.sh sqlite
+# A configuration's copy can be changed before its server starts: SQL_<NAME> (the name with - as _), when set, is run
+# on that copy (sqlite3 on kassa.db, or psql on its database), e.g. an index dropped to price what it costs:
+#   CONFIGS="hz|healthz|0|| def|put_customer|0|| noobj|put_customer|0||" SQL_noobj="DROP INDEX events_by_object" bench/alternate.sh postgres
 # Environment: ROUND (5s), ROUNDS (4), WARM_ROUNDS (3), CONNECTIONS (64), THREADS (2), CUSTOMERS (10000),
 #   KASSA_TEST_PG and KASSA_SERVER_BIN as for bench/wrk.sh. Needs wrk.
 set -euo pipefail
@@ -87,6 +90,11 @@ for i in "${!names[@]}"; do
     dbs[$i]=${pg_db}_$i
     psql_admin -c "create database ${dbs[$i]} template $pg_db"
     db="$pg_conn;Database=${dbs[$i]}"
+  fi
+  sql_var=SQL_${names[$i]//-/_}
+  if [ -n "${!sql_var:-}" ]; then
+    log "${names[$i]}: $sql_var"
+    if [ "$engine" = sqlite ]; then sqlite3 "$tmpdir/${names[$i]}/kassa.db" "${!sql_var}"; else psql_admin -d "${dbs[$i]}" -c "${!sql_var}"; fi
   fi
   IFS=',' read -r -a extra <<<"${envs[$i]}"
   env KASSA_BOOTSTRAP_KEY=$key Logging__LogLevel__Default=Warning "${bench_server_env[@]}" ${extra[@]+"${extra[@]}"} \
