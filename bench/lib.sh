@@ -276,9 +276,9 @@ start_seeded_server() {
   esac
   log "$engine: seeding $CUSTOMERS customers (kassa-bench $bench_scenario, 1 s per target)"
   DURATION=1s WARMUP=1s run_bench "$engine" >/dev/null
-  # What autovacuum does to a production database, which has statistics: the bench's tables were filled in the last
-  # seconds, before its first pass (autovacuum_naptime 1 min). Without statistics PostgreSQL plans a batch's loads of
-  # a uniform check for empty tables (bench/README.md, thirty-third session).
+  # What autovacuum does to a production database within a minute or so: the bench's tables were filled in the last
+  # seconds. Without statistics PostgreSQL plans a batch's loads of a uniform check for near-empty tables, at a third
+  # of the throughput (bench/README.md, thirty-third session).
   [ "$engine" = sqlite ] || psql_db -c "ANALYZE"
 }
 
