@@ -73,11 +73,9 @@ default_bin=$server_bin
 build_bench_client
 start_seeded_server "$engine"
 # Stopped before it is copied: a clean shutdown leaves the store whole, and a template must have no connections.
+# The copies take the seeded store's statistics with them (start_seeded_server analyzed it): a database made from a
+# template starts with no activity counted, so autovacuum would never analyze them by itself.
 stop_server
-# What autovacuum would do within a minute of the seeding on a server left running: a database made from a template
-# starts with no activity counted, so nothing would ever analyze the copies, and without statistics PostgreSQL plans
-# a uniform check's loads as scans (3,184 uniform checks a second instead of ~10,000; bench/README.md).
-[ "$engine" = sqlite ] || psql_db -c "VACUUM (ANALYZE)"
 
 # --- one server per configuration -----------------------------------------------------------------------
 for i in "${!names[@]}"; do
