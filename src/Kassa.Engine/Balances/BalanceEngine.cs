@@ -40,13 +40,16 @@ public sealed class BalanceEngine
     public const int BatchSizeMax = 1_000;
 
     /// <summary>
-    /// Writer loops on PostgreSQL by default. Each batch costs PostgreSQL a fixed ~0.6 ms of CPU (its round trips,
-    /// statements and commit) besides ~60 µs an operation, so more loops commit more, smaller batches: on the
-    /// 2-core benchmark machine two loops decided a quarter to a half more uniform checks and tracks a second than four, at a
-    /// lower p99 (bench/README.md, twentieth session). More cores for PostgreSQL may want more
+    /// Writer loops on PostgreSQL by default: one on a machine of up to two cores, two above. Each batch costs
+    /// PostgreSQL a fixed share of CPU (its round trips, statements and commit) besides its operations', so fewer loops
+    /// commit fewer, larger batches. On the 2-core benchmark machine, where the server, PostgreSQL and the load
+    /// generator share the cores, two loops beat four (bench/README.md, twentieth session) and one beat two once
+    /// a batch's writes rode with its COMMIT and its loads in one round trip: alternated, uniform checks 14,815
+    /// against 13,133 a second and uniform tracks 14,419 against 13,498 (bench/README.md, thirty-fourth session).
+    /// More cores for PostgreSQL were not measured; they keep the two loops measured before and may want more
     /// (<c>KASSA_BALANCE_WRITERS</c>).
     /// </summary>
-    public const int WritersPostgres = 2;
+    public static int WritersPostgres => Environment.ProcessorCount <= 2 ? 1 : 2;
     /// <summary>The most writer loops an operator may set (the queue capacity is shared among them).</summary>
     public const int WritersLimit = 64;
 
