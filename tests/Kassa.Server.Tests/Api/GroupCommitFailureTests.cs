@@ -233,6 +233,31 @@ public abstract class GroupCommitFailureTests(KassaHost host)
     }
 
     [Fact]
+    public async Task Several_postgres_writer_loops_shard_customers_and_apply_each_operation_exactly_once()
+    {
+        // A machine of up to two cores runs one PostgreSQL balance loop by default (BalanceEngine.WritersPostgres), so the
+        // sharded loops a larger machine or KASSA_BALANCE_WRITERS runs are exercised here with four. SQLite keeps one.
+        var subscribed = new List<(string Customer, string Feature)>();
+        for (var i = 0; i < 6; i++) subscribed.Add(await Subscribed());
+        var engine = new BalanceEngine(host.Store, host.Clock, new GroupCommitFaults(), writersPostgres: 4);
+        Assert.Equal(host.Engine == "postgres" ? 4 : 1, engine.Writers);
+        using var stop = new CancellationTokenSource();
+        var loops = engine.RunAsync(stop.Token);
+        var ops = Enumerable.Range(0, 10).SelectMany(_ => subscribed.Select(x => Track(x.Customer, x.Feature, 5))).ToArray();
+
+        foreach (var op in ops) Assert.True(engine.TryEnqueue(op));
+        // Bounded: an operation a loop never took fails the test instead of hanging it.
+        var answers = await Task.WhenAll(ops.Select(o => o.Completion)).WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await loops;
+
+        Assert.All(answers, a => Assert.True(a.IsOk));
+        foreach (var (customer, feature) in subscribed) Assert.Equal((50m, 950m, 10), await Balance(customer, feature));
+        Assert.Equal(60, engine.Operations);
+        Assert.Equal(0, engine.BatchesSplit);
+    }
+
+    [Fact]
     public async Task A_batch_over_more_than_two_hundred_features_finds_every_one_of_them()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
