@@ -252,6 +252,14 @@ public abstract class GroupCommitFailureTests(KassaHost host)
         await loops;
 
         Assert.All(answers, a => Assert.True(a.IsOk));
+        // A customer's tracks meet in one loop, each decided on what the one before it left: the ten answers of a
+        // customer say 995, 990 … 950 remaining, each once (a track decided twice, or on a stale balance, would repeat one).
+        var expected = Enumerable.Range(1, 10).Select(i => 1000m - 5 * i).ToArray();
+        foreach (var (customer, _) in subscribed)
+        {
+            var remaining = ops.Zip(answers).Where(x => x.First.CustomerId == customer).Select(x => x.Second.Value.Balance!.Remaining).OrderDescending();
+            Assert.Equal(expected, remaining.ToArray());
+        }
         foreach (var (customer, feature) in subscribed) Assert.Equal((50m, 950m, 10), await Balance(customer, feature));
         Assert.Equal(60, engine.Operations);
         Assert.Equal(0, engine.BatchesSplit);
